@@ -1,0 +1,149 @@
+# rm (Resource Manager) and rs (Reporting Server).
+#
+#   make            build build/bin/rm and build/bin/rs
+#   make test       install deps, build, run unit + integration tests
+#   make asan       the same suite under ASan+UBSan (in build-asan/)
+#   make fuzz       build libFuzzer targets with clang and run each briefly
+#   make bench      benchmarks (never part of make test)
+#   make run        the main job: rs + rm + two sipp MCPs, real calls, a billing summary
+#
+# BUILD selects the output directory, so several builds can live side by side.
+
+BUILD   ?= build
+CC      ?= cc
+SAN     ?=
+PREFIX  ?= /usr/local
+FUZZ_SECONDS ?= 20
+
+PKGS_COMMON := libcjson
+PKGS_RS     := libcjson libevent libevent_pthreads sqlite3 libpq netsnmp-agent
+PKGS_RM     := libcjson libevent libevent_pthreads sofia-sip-ua netsnmp-agent
+
+pc_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
+pc_libs   = $(shell pkg-config --libs $(1) 2>/dev/null)
+
+WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -pthread -Icommon -MMD -MP
+ifeq ($(SAN),1)
+CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+LDFLAGS += -pthread
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
+CFLAGS  += -DPROJECT_VERSION='"$(VERSION)"'
+
+COMMON_SRC := $(wildcard common/*.c)
+RS_SRC     := $(filter-out rs/main.c,$(wildcard rs/*.c))
+RM_SRC     := $(filter-out rm/main.c,$(wildcard rm/*.c))
+
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+RS_OBJ     := $(RS_SRC:%.c=$(BUILD)/%.o)
+RM_OBJ     := $(RM_SRC:%.c=$(BUILD)/%.o)
+
+LIBCOMMON := $(BUILD)/libcommon.a
+LIBRS     := $(BUILD)/librs.a
+LIBRM     := $(BUILD)/librm.a
+
+BINS := $(if $(wildcard rs/main.c),$(BUILD)/bin/rs) $(if $(wildcard rm/main.c),$(BUILD)/bin/rm)
+
+UNIT_COMMON := $(patsubst tests/unit/common/%.c,$(BUILD)/tests/unit/common/%,$(wildcard tests/unit/common/test_*.c))
+UNIT_RS     := $(patsubst tests/unit/rs/%.c,$(BUILD)/tests/unit/rs/%,$(wildcard tests/unit/rs/test_*.c))
+UNIT_RM     := $(patsubst tests/unit/rm/%.c,$(BUILD)/tests/unit/rm/%,$(wildcard tests/unit/rm/test_*.c))
+UNITS       := $(UNIT_COMMON) $(UNIT_RS) $(UNIT_RM)
+TOOLS       := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
+
+.PHONY: all deps test unit integration asan fuzz bench run clean install
+all: $(BINS) $(UNITS) $(TOOLS)
+
+deps:
+	@bash scripts/install-deps
+
+$(BUILD)/common/%.o: common/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(call pc_cflags,$(PKGS_COMMON)) -c $< -o $@
+$(BUILD)/rs/%.o: rs/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Irs $(call pc_cflags,$(PKGS_RS)) -c $< -o $@
+$(BUILD)/rm/%.o: rm/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Irm $(call pc_cflags,$(PKGS_RM)) -c $< -o $@
+
+$(LIBCOMMON): $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(LIBRS): $(RS_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(LIBRM): $(RM_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/rs: $(BUILD)/rs/main.o $(LIBRS) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(PKGS_RS)) -lm
+$(BUILD)/bin/rm: $(BUILD)/rm/main.o $(LIBRM) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(PKGS_RM)) -lm
+
+$(BUILD)/tests/unit/common/%: tests/unit/common/%.c $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(call pc_cflags,$(PKGS_COMMON) cmocka) -o $@ $< $(LIBCOMMON) $(LDFLAGS) $(call pc_libs,$(PKGS_COMMON) cmocka) -lm
+$(BUILD)/tests/unit/rs/%: tests/unit/rs/%.c $(LIBRS) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Irs $(call pc_cflags,$(PKGS_RS) cmocka) -o $@ $< $(LIBRS) $(LIBCOMMON) $(LDFLAGS) $(call pc_libs,$(PKGS_RS) cmocka) -lm
+$(BUILD)/tests/unit/rm/%: tests/unit/rm/%.c $(LIBRM) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Irm $(call pc_cflags,$(PKGS_RM) cmocka) -o $@ $< $(LIBRM) $(LIBCOMMON) $(LDFLAGS) $(call pc_libs,$(PKGS_RM) cmocka) -lm
+# Test and bench tools (load generators, etc.): link common only.
+$(BUILD)/tools/%: tests/tools/%.c $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(call pc_cflags,$(PKGS_COMMON)) -o $@ $< $(LIBCOMMON) $(LDFLAGS) $(call pc_libs,$(PKGS_COMMON)) -lm
+
+# The suite: unit tests, then integration tests with real peers. One summary line.
+test: deps
+	$(MAKE) all
+	BUILD=$(BUILD) bash tests/run $(UNITS) $(sort $(wildcard tests/integration/test_*))
+
+unit: all
+	BUILD=$(BUILD) bash tests/run $(UNITS)
+
+integration: all
+	BUILD=$(BUILD) bash tests/run $(sort $(wildcard tests/integration/test_*))
+
+asan: deps
+	$(MAKE) BUILD=build-asan SAN=1 CC=gcc all
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	BUILD=build-asan SANITIZED=1 bash tests/run $(patsubst $(BUILD)/%,build-asan/%,$(UNITS)) $(sort $(wildcard tests/integration/test_*))
+
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_CFLAGS  := -g -O1 -std=gnu11 -D_GNU_SOURCE -Icommon $(call pc_cflags,libcjson) \
+		-fsanitize=fuzzer,address,undefined
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) $(call pc_libs,libcjson) -lm -pthread
+fuzz: deps $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do \
+	  n=$$(basename $$t); mkdir -p $(BUILD)/fuzz/corpus-$$n; \
+	  echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
+	  $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(BUILD)/fuzz/corpus-$$n tests/fuzz/corpus/$$n \
+	    2>$(BUILD)/fuzz/$$n.log || { tail -40 $(BUILD)/fuzz/$$n.log; exit 1; }; \
+	  grep -E 'stat::number_of_executed_units|Done' $(BUILD)/fuzz/$$n.log | tail -2; \
+	done
+
+bench: deps all
+	BUILD=$(BUILD) bash tests/bench/run
+
+run: deps all
+	BUILD=$(BUILD) bash scripts/run-demo
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

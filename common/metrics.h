@@ -1,0 +1,49 @@
+/*
+ * metrics: a registry of counters, gauges and histograms rendered as Prometheus text
+ * (exposition format 0.0.4).
+ *
+ * Registration (metrics_counter/gauge/histogram) happens at start-up from one thread
+ * and returns a handle that stays valid until metrics_free(). Updates through a
+ * handle are lock-free atomics and may come from any thread; metrics_render may run
+ * concurrently with updates. Series of one family (same name, different label value)
+ * are rendered under one HELP/TYPE block.
+ *
+ * Names follow Prometheus conventions; the caller passes the full name
+ * ("rs_records_received_total"). label may be NULL, or "key=value" (the value is
+ * escaped on output).
+ */
+#ifndef COMMON_METRICS_H
+#define COMMON_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct metrics metrics_t;
+typedef struct metric metric_t;
+
+metrics_t *metrics_new(void);
+void metrics_free(metrics_t *m);
+
+/* Return the series for (name, label), creating it on first use; the same
+ * (name, label) returns the same handle. NULL only on out of memory or when name is
+ * already registered with another type. */
+metric_t *metrics_counter(metrics_t *m, const char *name, const char *help,
+			  const char *label);
+metric_t *metrics_gauge(metrics_t *m, const char *name, const char *help,
+			const char *label);
+/* bounds: ascending upper bounds (seconds, say), n of them; +Inf is implicit. */
+metric_t *metrics_histogram(metrics_t *m, const char *name, const char *help,
+			    const double *bounds, size_t n);
+
+void metric_inc(metric_t *c);                /* counter += 1 */
+void metric_add(metric_t *c, uint64_t n);    /* counter += n */
+void metric_set(metric_t *g, double v);      /* gauge = v */
+void metric_gauge_add(metric_t *g, double d); /* gauge += d (may be negative) */
+void metric_observe(metric_t *h, double v);  /* histogram sample */
+double metric_value(const metric_t *m);      /* counter or gauge value; histogram count */
+
+/* Render every series. Returns a malloc'd NUL-terminated string (caller frees) and
+ * its length in *len (len may be NULL); NULL on out of memory. */
+char *metrics_render(metrics_t *m, size_t *len);
+
+#endif

@@ -1,0 +1,75 @@
+# Shared helpers for integration tests written in bash. Source it:
+#   . "$(dirname "$0")/lib.sh"
+# It sets TOP, BUILD, BIN (the built binaries), a per-test scratch dir T, and an EXIT
+# trap that kills every process registered with `bg_pid PID` (and removes T unless
+# KEEP=1).
+set -euo pipefail
+TOP="${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+BUILD="${BUILD:-build}"
+case "$BUILD" in /*) BIN="$BUILD/bin" ;; *) BIN="$TOP/$BUILD/bin" ;; esac
+export PATH="/usr/sbin:/sbin:$PATH"
+T=$(mktemp -d "/tmp/$(basename "$0" .sh).XXXXXX")
+_PIDS=()
+
+bg_pid() { _PIDS+=("$1"); }
+
+_cleanup() {
+	local rc=$?
+	for p in "${_PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+	sleep 0.2
+	for p in "${_PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
+	if [ "$rc" -ne 0 ]; then
+		echo "--- test failed (exit $rc); logs in $T:"
+		for f in "$T"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -n 25 "$f"; }; done
+	elif [ "${KEEP:-0}" != 1 ]; then
+		rm -rf "$T"
+	fi
+	exit "$rc"
+}
+trap _cleanup EXIT
+
+die() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok: $*"; }
+
+# free_port [udp]: a port that is free on 127.0.0.1 for TCP (and UDP) right now.
+free_port() {
+	/usr/bin/python3 - <<'PY'
+import socket, random
+for _ in range(200):
+    p = random.randint(20000, 60000)
+    try:
+        s = socket.socket(); s.bind(("127.0.0.1", p)); s.close()
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", p)); u.close()
+        print(p); break
+    except OSError:
+        pass
+PY
+}
+
+# wait_port PORT [SECONDS]: wait until 127.0.0.1:PORT accepts TCP connections.
+wait_port() {
+	local port=$1 limit=${2:-10} i=0
+	until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+		i=$((i + 1)); [ $i -ge $((limit * 10)) ] && return 1; sleep 0.1
+	done
+}
+
+# http_get PORT PATH: body of GET http://127.0.0.1:PORT/PATH on stdout; the exit status
+# is 0 for a 2xx answer.
+http_get() {
+	/usr/bin/python3 - "$1" "$2" <<'PY'
+import sys, urllib.request, urllib.error
+try:
+    r = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}{sys.argv[2]}", timeout=5)
+    sys.stdout.write(r.read().decode()); sys.exit(0)
+except urllib.error.HTTPError as e:
+    sys.stdout.write(e.read().decode()); sys.exit(1)
+except Exception as e:
+    sys.stderr.write(str(e) + "\n"); sys.exit(2)
+PY
+}
+
+# metric PORT NAME: value of the first /metrics sample whose name+labels starts with NAME.
+metric() {
+	http_get "$1" /metrics | awk -v n="$2" 'index($0, n) == 1 { print $NF; exit }'
+}
