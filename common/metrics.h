@@ -25,8 +25,9 @@ metrics_t *metrics_new(void);
 void metrics_free(metrics_t *m);
 
 /* Return the series for (name, label), creating it on first use; the same
- * (name, label) returns the same handle. NULL only on out of memory or when name is
- * already registered with another type. */
+ * (name, label) returns the same handle. NULL only on out of memory, when name is
+ * already registered with another type, or when label has no "key=". The update
+ * functions below accept a NULL handle and do nothing. */
 metric_t *metrics_counter(metrics_t *m, const char *name, const char *help,
 			  const char *label);
 metric_t *metrics_gauge(metrics_t *m, const char *name, const char *help,

@@ -13,6 +13,8 @@
  *  - a repeated header: the first occurrence wins (all are kept in order);
  *  - content-length, when present, gives the body length and the body may contain
  *    NUL; without it the body ends at the first NUL; the NUL terminator must follow;
+ *  - a NUL byte in the command line or a header line is refused (names and values
+ *    are handed out as C strings);
  *  - limits: total frame size, number of headers, header line length and body size
  *    are bounded by stomp_limits_t; exceeding one is an error that says which.
  */
@@ -98,16 +100,19 @@ enum stomp_status stomp_parser_feed(stomp_parser_t *p, const char *data, size_t 
 
 /* Encode a frame into out (capacity cap). Header names/values are escaped unless the
  * command is CONNECT or CONNECTED. A content-length header is added when the body is
- * non-empty, unless the caller already supplied one. Returns the full encoded length
- * (snprintf-style: if >= cap, nothing useful was written and the caller retries with
- * a bigger buffer). Never returns a negative value. */
+ * non-empty, unless the caller already supplied one. Returns the full encoded length,
+ * counting the frame's terminating NUL octet (send exactly that many bytes);
+ * snprintf-style: if >= cap, nothing useful was written and the caller retries with
+ * a bigger buffer (a NUL is stored after the frame when it fits). Never returns a
+ * negative value. */
 size_t stomp_encode(char *out, size_t cap, enum stomp_command cmd,
 		    const stomp_header_t *headers, size_t nheaders, const char *body,
 		    size_t body_len);
 
 /* Escape/unescape one header token. stomp_escape writes at most cap bytes and returns
- * the full length needed. stomp_unescape works in place and returns 0, or -1 on an
- * undefined escape sequence. */
+ * the full length needed (NUL-terminated when that length < cap). stomp_unescape
+ * works in place, updates *len (NUL-terminating when it shrank) and returns 0, or -1
+ * on an undefined escape sequence (a trailing lone backslash included). */
 size_t stomp_escape(char *out, size_t cap, const char *in, size_t inlen);
 int stomp_unescape(char *s, size_t *len);
 
