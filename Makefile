@@ -16,6 +16,8 @@ PREFIX  ?= /usr/local
 FUZZ_SECONDS ?= 20
 
 PKGS_COMMON := libcjson
+# common/snmpsub.c needs these; only programs that call it pull it from libcommon.a.
+PKGS_COMMON_TEST := libevent libevent_pthreads netsnmp-agent
 PKGS_RS     := libcjson libevent libevent_pthreads sqlite3 libpq netsnmp-agent
 PKGS_RM     := libcjson libevent libevent_pthreads sofia-sip-ua netsnmp-agent
 
@@ -88,7 +90,7 @@ $(BUILD)/bin/rm: $(BUILD)/rm/main.o $(LIBRM) $(LIBCOMMON)
 
 $(BUILD)/tests/unit/common/%: tests/unit/common/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(call pc_cflags,$(PKGS_COMMON) cmocka) -o $@ $< $(LIBCOMMON) $(LDFLAGS) $(call pc_libs,$(PKGS_COMMON) cmocka) -lm
+	$(CC) $(CFLAGS) $(call pc_cflags,$(PKGS_COMMON) cmocka) -o $@ $< $(LIBCOMMON) $(LDFLAGS) $(call pc_libs,$(PKGS_COMMON) $(PKGS_COMMON_TEST) cmocka) -lm
 $(BUILD)/tests/unit/rs/%: tests/unit/rs/%.c $(LIBRS) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Irs $(call pc_cflags,$(PKGS_RS) cmocka) -o $@ $< $(LIBRS) $(LIBCOMMON) $(LDFLAGS) $(call pc_libs,$(PKGS_RS) cmocka) -lm
@@ -98,7 +100,7 @@ $(BUILD)/tests/unit/rm/%: tests/unit/rm/%.c $(LIBRM) $(LIBCOMMON)
 # Test and bench tools (load generators, etc.): link common only.
 $(BUILD)/tools/%: tests/tools/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(call pc_cflags,$(PKGS_COMMON)) -o $@ $< $(LIBCOMMON) $(LDFLAGS) $(call pc_libs,$(PKGS_COMMON)) -lm
+	$(CC) $(CFLAGS) $(call pc_cflags,$(PKGS_COMMON)) -o $@ $< $(LIBCOMMON) $(LDFLAGS) $(call pc_libs,$(PKGS_COMMON) sqlite3) -lm
 
 # The suite: unit tests, then integration tests with real peers. One summary line.
 test: deps
@@ -123,7 +125,7 @@ FUZZ_CFLAGS  := -g -O1 -std=gnu11 -D_GNU_SOURCE -Icommon $(call pc_cflags,libcjs
 		-fsanitize=fuzzer,address,undefined
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) $(call pc_libs,libcjson) -lm -pthread
+	clang $(FUZZ_CFLAGS) -o $@ $< $(filter-out common/snmpsub.c,$(COMMON_SRC)) $(call pc_libs,libcjson) -lm -pthread
 fuzz: deps $(FUZZ_TARGETS)
 	@for t in $(FUZZ_TARGETS); do \
 	  n=$$(basename $$t); mkdir -p $(BUILD)/fuzz/corpus-$$n; \
