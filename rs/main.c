@@ -1,0 +1,288 @@
+/*
+ * rs, the Reporting Server: a STOMP 1.2 billing sink that stores call records in
+ * SQLite or PostgreSQL and never loses one it has receipted.
+ *
+ * Threads: this (the libevent loop: STOMP, HTTP, signals) and the writer (writer.c).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "config.h"
+#include "http.h"
+#include "journal.h"
+#include "log.h"
+#include "rs_metrics.h"
+#include "server.h"
+#include "store.h"
+#include "writer.h"
+
+#ifndef PROJECT_VERSION
+#define PROJECT_VERSION "0"
+#endif
+
+static const char usage[] =
+	"usage: rs [-c FILE] [--init]\n"
+	"       rs --check-config FILE\n"
+	"       rs --help | --version\n"
+	"\n"
+	"The Reporting Server: accepts call records over STOMP 1.2 (SEND to\n"
+	"/queue/gvp.cdr, /queue/gvp.events, /queue/gvp.metrics) and stores them in\n"
+	"SQLite or PostgreSQL, receipting each once it is durable.\n"
+	"\n"
+	"  -c, --config FILE     configuration (JSON; see etc/rs.json). Without it the\n"
+	"                        defaults apply: SQLite file rs.db, STOMP 127.0.0.1:61616,\n"
+	"                        HTTP 127.0.0.1:8080 (/healthz, /readyz, /metrics).\n"
+	"      --init            create or migrate the database schema, then exit\n"
+	"      --check-config FILE  validate FILE and exit (0 valid, 2 invalid)\n"
+	"  -h, --help            this text\n"
+	"  -V, --version         print the version\n"
+	"\n"
+	"Signals: SIGTERM/SIGINT finish the batch in flight, send its receipts and exit 0;\n"
+	"SIGHUP reopens the log file.\n";
+
+typedef struct rs_app {
+	rs_config_t cfg;
+	struct event_base *base;
+	rs_metrics_t metrics;
+	rs_store_t *store;
+	journal_t *journal;
+	rs_writer_t *writer;
+	rs_server_t *server;
+	rs_http_t *http;
+	struct event *done_ev, *sig_term, *sig_int, *sig_hup, *stop_tick, *deadline;
+	int stopping;
+} rs_app_t;
+
+/* Writer thread: finished items are waiting. */
+static void notify_done(void *arg)
+{
+	rs_app_t *a = arg;
+	event_active(a->done_ev, EV_READ, 0);
+}
+
+static void maybe_exit(rs_app_t *a)
+{
+	if (!a->stopping || !writer_finished(a->writer))
+		return;
+	server_close_all(a->server);
+	if (server_connections(a->server) == 0)
+		event_base_loopexit(a->base, NULL);
+}
+
+static void done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	rs_app_t *a = arg;
+	server_on_done(a->server);
+	maybe_exit(a);
+}
+
+static void stop_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	maybe_exit(arg);
+}
+
+static void deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	rs_app_t *a = arg;
+	log_warn("shutdown: peers did not take their last frames in time; exiting");
+	event_base_loopexit(a->base, NULL);
+}
+
+static void term_cb(evutil_socket_t sig, short what, void *arg)
+{
+	rs_app_t *a = arg;
+	struct timeval tick = { 0, 50000 }, limit = { 15, 0 };
+	if (a->stopping)
+		return;
+	a->stopping = 1;
+	log_info("signal %d: finishing the batch in flight, then exiting", (int)sig);
+	server_quiesce(a->server);
+	writer_stop(a->writer);
+	a->stop_tick = event_new(a->base, -1, EV_PERSIST, stop_tick_cb, a);
+	a->deadline = evtimer_new(a->base, deadline_cb, a);
+	if (a->stop_tick)
+		event_add(a->stop_tick, &tick);
+	if (a->deadline)
+		event_add(a->deadline, &limit);
+}
+
+static void hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	if (log_reopen())
+		log_error("SIGHUP: cannot reopen the log file");
+	else
+		log_info("SIGHUP: log reopened");
+}
+
+static int start_logging(const rs_config_t *cfg)
+{
+	enum log_level lvl = LOGL_INFO;
+	char err[512];
+	log_level_parse(cfg->log_level, &lvl);
+	if (log_init("rs", cfg->log_file, lvl, cfg->log_json, err, sizeof(err))) {
+		fprintf(stderr, "rs: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int run_init(rs_config_t *cfg)
+{
+	char err[1024];
+	rs_store_t *st = store_open(cfg, err, sizeof(err));
+	if (!st || store_migrate(st, err, sizeof(err))) {
+		log_error("--init: %s", err);
+		store_close(st);
+		return 1;
+	}
+	store_close(st);
+	log_info("database schema is current (version 1)");
+	return 0;
+}
+
+static void app_free(rs_app_t *a)
+{
+	http_free(a->http);
+	server_free(a->server);
+	writer_free(a->writer);
+	journal_close(a->journal);
+	store_close(a->store);
+	struct event *evs[] = { a->done_ev, a->sig_term,  a->sig_int,
+				a->sig_hup, a->stop_tick, a->deadline };
+	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+		if (evs[i])
+			event_free(evs[i]);
+	if (a->base)
+		event_base_free(a->base);
+	if (a->metrics.reg)
+		rs_metrics_free(&a->metrics);
+}
+
+static int run(rs_app_t *a)
+{
+	char err[1024];
+	rs_config_t *cfg = &a->cfg;
+
+	if (evthread_use_pthreads()) {
+		log_error("libevent: no pthreads support");
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (rs_metrics_init(&a->metrics) || !(a->base = event_base_new())) {
+		log_error("out of memory");
+		return 1;
+	}
+	a->store = store_open(cfg, err, sizeof(err));
+	if (!a->store) {
+		log_error("%s", err);
+		return 1;
+	}
+	/* PostgreSQL may be down now: the writer journals and migrates on contact. */
+	if (store_migrate(a->store, err, sizeof(err))) {
+		if (cfg->backend == RS_BACKEND_SQLITE) {
+			log_error("%s", err);
+			return 1;
+		}
+		log_warn("%s", err);
+	}
+	a->journal = journal_open(cfg->journal_dir, err, sizeof(err));
+	if (!a->journal) {
+		log_error("%s", err);
+		return 1;
+	}
+	a->done_ev = event_new(a->base, -1, 0, done_cb, a);
+	a->writer = writer_new(cfg, a->store, a->journal, &a->metrics, notify_done, a);
+	if (!a->done_ev || !a->writer) {
+		log_error("out of memory");
+		return 1;
+	}
+	a->server = server_new(a->base, cfg, a->writer, &a->metrics, err, sizeof(err));
+	if (!a->server) {
+		log_error("%s", err);
+		return 1;
+	}
+	if (cfg->http_port) {
+		a->http = http_new(a->base, cfg, a->writer, &a->metrics, err, sizeof(err));
+		if (!a->http) {
+			log_error("%s", err);
+			return 1;
+		}
+	}
+	a->sig_term = evsignal_new(a->base, SIGTERM, term_cb, a);
+	a->sig_int = evsignal_new(a->base, SIGINT, term_cb, a);
+	a->sig_hup = evsignal_new(a->base, SIGHUP, hup_cb, a);
+	if (!a->sig_term || !a->sig_int || !a->sig_hup || event_add(a->sig_term, NULL) ||
+	    event_add(a->sig_int, NULL) || event_add(a->sig_hup, NULL)) {
+		log_error("cannot install signal handlers");
+		return 1;
+	}
+	if (writer_start(a->writer, err, sizeof(err))) {
+		log_error("%s", err);
+		return 1;
+	}
+	log_info("rs %s: STOMP on %s:%d, HTTP on %s:%d, storage %s", PROJECT_VERSION,
+		 cfg->stomp_listen, cfg->stomp_port, cfg->http_listen, cfg->http_port,
+		 cfg->backend == RS_BACKEND_SQLITE ? cfg->sqlite_path : "postgresql");
+	event_base_dispatch(a->base);
+	/* The writer has ended (or the deadline passed): make sure it is told to. */
+	writer_stop(a->writer);
+	log_info("exiting");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", required_argument, NULL, 'k' },
+		{ "init", no_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = NULL, *check = NULL;
+	int init = 0, o;
+	char err[1024];
+	static rs_app_t app;
+
+	while ((o = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': config = optarg; break;
+		case 'k': check = optarg; break;
+		case 'i': init = 1; break;
+		case 'h': fputs(usage, stdout); return 0;
+		case 'V': printf("rs %s\n", PROJECT_VERSION); return 0;
+		default: fputs(usage, stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "rs: unexpected argument: %s\n%s", argv[optind], usage);
+		return 2;
+	}
+	rs_config_defaults(&app.cfg);
+	if (check) {
+		if (rs_config_load(&app.cfg, check, err, sizeof(err))) {
+			fprintf(stderr, "rs: %s\n", err);
+			return 2;
+		}
+		printf("%s: ok\n", check);
+		return 0;
+	}
+	if (config && rs_config_load(&app.cfg, config, err, sizeof(err))) {
+		fprintf(stderr, "rs: %s\n", err);
+		return 2;
+	}
+	if (start_logging(&app.cfg))
+		return 2;
+	int rc = init ? run_init(&app.cfg) : run(&app);
+	app_free(&app);
+	log_close();
+	return rc;
+}

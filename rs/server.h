@@ -1,0 +1,45 @@
+/*
+ * server: rs's STOMP 1.2 listener on the libevent loop.
+ *
+ * Accepts CONNECT/STOMP (version 1.2, optional login/passcode, heart-beats), SEND to
+ * /queue/gvp.cdr (record_decode), /queue/gvp.events and /queue/gvp.metrics
+ * (record_check_envelope), DISCONNECT (its RECEIPT follows every earlier record's).
+ * Accepted records go to the writer; their RECEIPTs are written when the writer hands
+ * them back durable (server_on_done). A refused record or a protocol error gets an
+ * ERROR frame, sent after the receipts of the connection's earlier records, and the
+ * connection is closed. Connections stop being read while too many of their (or all)
+ * records wait for the writer.
+ *
+ * All functions run on the loop thread.
+ */
+#ifndef RS_SERVER_H
+#define RS_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "rs_metrics.h"
+#include "writer.h"
+
+typedef struct rs_server rs_server_t;
+
+/* Bind the listener. NULL with err (e.g. the port is taken). */
+rs_server_t *server_new(struct event_base *base, const rs_config_t *cfg,
+			rs_writer_t *writer, rs_metrics_t *m, char *err, size_t errlen);
+/* Take the writer's finished items: send RECEIPTs, resume paused readers. */
+void server_on_done(rs_server_t *s);
+/* SIGTERM step 1: stop accepting connections and reading frames. */
+void server_quiesce(rs_server_t *s);
+/* SIGTERM step 2 (after the writer finished): close every connection once its
+ * output is flushed. */
+void server_close_all(rs_server_t *s);
+size_t server_connections(const rs_server_t *s);
+void server_free(rs_server_t *s);
+
+/* Is s[0..len) valid UTF-8 (no overlongs, no surrogates)? Pure; exposed for tests. */
+bool server_utf8_valid(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,40 @@
+/* store: dispatch to the backend the config chose. */
+#include "store.h"
+
+rs_store_t *store_open(const rs_config_t *cfg, char *err, size_t errlen)
+{
+	if (cfg->backend == RS_BACKEND_POSTGRESQL)
+		return store_pg_open(cfg, err, errlen);
+	return store_sqlite_open(cfg, err, errlen);
+}
+
+int store_migrate(rs_store_t *s, char *err, size_t errlen)
+{
+	return s->ops->migrate(s, err, errlen);
+}
+
+int store_insert_batch(rs_store_t *s, const rs_row_t *rows, size_t n, size_t *inserted,
+		       char *err, size_t errlen)
+{
+	*inserted = 0;
+	if (n == 0)
+		return 0;
+	return s->ops->insert_batch(s, rows, n, inserted, err, errlen);
+}
+
+int store_ping(rs_store_t *s, char *err, size_t errlen)
+{
+	return s->ops->ping(s, err, errlen);
+}
+
+void store_close(rs_store_t *s)
+{
+	if (s)
+		s->ops->close(s);
+}
+
+const char *store_usage_level_name(int level)
+{
+	static const char *const names[] = { NULL, "L1", "L2", "L3" };
+	return level >= 1 && level <= 3 ? names[level] : NULL;
+}

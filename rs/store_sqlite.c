@@ -1,0 +1,237 @@
+/*
+ * store_sqlite: the embedded backend. One file in WAL mode, synchronous=FULL so a
+ * committed batch survives power loss, prepared INSERT OR IGNORE statements.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+typedef struct sqlite_store {
+	rs_store_t base;
+	sqlite3 *db;
+	sqlite3_stmt *ins[3]; /* by rs_kind */
+	sqlite3_stmt *begin, *commit, *rollback;
+} sqlite_store_t;
+
+static const char *const schema_v1 =
+	"CREATE TABLE IF NOT EXISTS cdr ("
+	" id TEXT PRIMARY KEY, schema INTEGER NOT NULL, call_id TEXT NOT NULL,"
+	" session_id TEXT, node TEXT NOT NULL, tenant TEXT, profile TEXT,"
+	" service_type TEXT, lrg TEXT, mcp TEXT, caller TEXT, dnis TEXT,"
+	" start_ms INTEGER NOT NULL, answer_ms INTEGER, end_ms INTEGER NOT NULL,"
+	" duration_ms INTEGER NOT NULL, disposition TEXT NOT NULL,"
+	" sip_status INTEGER NOT NULL, ended_by TEXT NOT NULL, attempts INTEGER NOT NULL,"
+	" usage_level TEXT, body TEXT NOT NULL, received_ms INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS cdr_start_ms ON cdr(start_ms);"
+	"CREATE INDEX IF NOT EXISTS cdr_tenant ON cdr(tenant, start_ms);"
+	"CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, body TEXT NOT NULL,"
+	" received_ms INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS metrics (id TEXT PRIMARY KEY, body TEXT NOT NULL,"
+	" received_ms INTEGER NOT NULL);";
+
+static int fail_db(sqlite_store_t *s, const char *what, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "sqlite: %s: %s", what, sqlite3_errmsg(s->db));
+	return -1;
+}
+
+static int sq_exec(sqlite_store_t *s, const char *sql, char *err, size_t errlen)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "sqlite: %s", msg ? msg : sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int sq_migrate(rs_store_t *b, char *err, size_t errlen)
+{
+	sqlite_store_t *s = (sqlite_store_t *)b;
+	sqlite3_stmt *st = NULL;
+	int version = 0;
+
+	if (sq_exec(s, "CREATE TABLE IF NOT EXISTS rs_schema (version INTEGER NOT NULL)",
+		    err, errlen))
+		return -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT max(version) FROM rs_schema", -1, &st,
+			       NULL) != SQLITE_OK)
+		return fail_db(s, "reading schema version", err, errlen);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (version > 1) {
+		snprintf(err, errlen,
+			 "sqlite: database schema version %d is newer than this rs (1)",
+			 version);
+		return -1;
+	}
+	if (version == 1)
+		return 0;
+	if (sq_exec(s, "BEGIN", err, errlen))
+		return -1;
+	if (sq_exec(s, schema_v1, err, errlen) ||
+	    sq_exec(s, "INSERT INTO rs_schema(version) VALUES (1)", err, errlen)) {
+		sq_exec(s, "ROLLBACK", NULL, 0);
+		return -1;
+	}
+	return sq_exec(s, "COMMIT", err, errlen);
+}
+
+static int prepare_all(sqlite_store_t *s, char *err, size_t errlen)
+{
+	static const char *const sql[3] = {
+		"INSERT OR IGNORE INTO cdr (id, schema, call_id, session_id, node, tenant,"
+		" profile, service_type, lrg, mcp, caller, dnis, start_ms, answer_ms,"
+		" end_ms, duration_ms, disposition, sip_status, ended_by, attempts,"
+		" usage_level, body, received_ms) VALUES"
+		" (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		"INSERT OR IGNORE INTO events (id, body, received_ms) VALUES (?,?,?)",
+		"INSERT OR IGNORE INTO metrics (id, body, received_ms) VALUES (?,?,?)",
+	};
+	for (int i = 0; i < 3; i++)
+		if (!s->ins[i] &&
+		    sqlite3_prepare_v2(s->db, sql[i], -1, &s->ins[i], NULL) != SQLITE_OK)
+			return fail_db(s, "preparing insert", err, errlen);
+	if ((!s->begin && sqlite3_prepare_v2(s->db, "BEGIN IMMEDIATE", -1, &s->begin,
+					     NULL) != SQLITE_OK) ||
+	    (!s->commit &&
+	     sqlite3_prepare_v2(s->db, "COMMIT", -1, &s->commit, NULL) != SQLITE_OK) ||
+	    (!s->rollback &&
+	     sqlite3_prepare_v2(s->db, "ROLLBACK", -1, &s->rollback, NULL) != SQLITE_OK))
+		return fail_db(s, "preparing transaction statements", err, errlen);
+	return 0;
+}
+
+/* Bind a text column; empty optional strings are stored as NULL. */
+static void bind_opt(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v && v[0])
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void bind_cdr(sqlite3_stmt *st, const rs_row_t *row)
+{
+	const record_t *r = row->rec;
+	sqlite3_bind_text(st, 1, row->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, r->schema);
+	sqlite3_bind_text(st, 3, r->call_id, -1, SQLITE_STATIC);
+	bind_opt(st, 4, r->session_id);
+	sqlite3_bind_text(st, 5, r->node, -1, SQLITE_STATIC);
+	bind_opt(st, 6, r->tenant);
+	bind_opt(st, 7, r->profile);
+	bind_opt(st, 8, r->service_type);
+	bind_opt(st, 9, r->lrg);
+	bind_opt(st, 10, r->mcp);
+	bind_opt(st, 11, r->caller);
+	bind_opt(st, 12, r->dnis);
+	sqlite3_bind_int64(st, 13, r->start_ms);
+	if (r->answer_ms)
+		sqlite3_bind_int64(st, 14, r->answer_ms);
+	else
+		sqlite3_bind_null(st, 14);
+	sqlite3_bind_int64(st, 15, r->end_ms);
+	sqlite3_bind_int64(st, 16, r->duration_ms);
+	sqlite3_bind_text(st, 17, record_disposition_name(r->disposition), -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_int(st, 18, r->sip_status);
+	sqlite3_bind_text(st, 19, record_ended_by_name(r->ended_by), -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 20, r->attempts);
+	bind_opt(st, 21, store_usage_level_name(r->usage_level));
+	sqlite3_bind_text(st, 22, row->body, (int)row->body_len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 23, row->received_ms);
+}
+
+static int sq_insert(rs_store_t *b, const rs_row_t *rows, size_t n, size_t *inserted,
+		     char *err, size_t errlen)
+{
+	sqlite_store_t *s = (sqlite_store_t *)b;
+	size_t added = 0;
+
+	if (prepare_all(s, err, errlen))
+		return -1;
+	sqlite3_reset(s->begin);
+	if (sqlite3_step(s->begin) != SQLITE_DONE)
+		return fail_db(s, "BEGIN", err, errlen);
+	for (size_t i = 0; i < n; i++) {
+		const rs_row_t *row = &rows[i];
+		sqlite3_stmt *st = s->ins[row->kind];
+		sqlite3_reset(st);
+		if (row->kind == RS_KIND_CDR) {
+			bind_cdr(st, row);
+		} else {
+			sqlite3_bind_text(st, 1, row->id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, row->body, (int)row->body_len, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 3, row->received_ms);
+		}
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			fail_db(s, "insert", err, errlen);
+			sqlite3_reset(st);
+			sqlite3_reset(s->rollback);
+			sqlite3_step(s->rollback);
+			return -1;
+		}
+		added += (size_t)sqlite3_changes(s->db);
+	}
+	sqlite3_reset(s->commit);
+	if (sqlite3_step(s->commit) != SQLITE_DONE) {
+		fail_db(s, "COMMIT", err, errlen);
+		sqlite3_reset(s->rollback);
+		sqlite3_step(s->rollback);
+		return -1;
+	}
+	*inserted = added;
+	return 0;
+}
+
+static int sq_ping(rs_store_t *b, char *err, size_t errlen)
+{
+	sqlite_store_t *s = (sqlite_store_t *)b;
+	return sq_exec(s, "SELECT 1 FROM rs_schema LIMIT 1", err, errlen);
+}
+
+static void sq_close(rs_store_t *b)
+{
+	sqlite_store_t *s = (sqlite_store_t *)b;
+	for (int i = 0; i < 3; i++)
+		sqlite3_finalize(s->ins[i]);
+	sqlite3_finalize(s->begin);
+	sqlite3_finalize(s->commit);
+	sqlite3_finalize(s->rollback);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+static const struct rs_store_ops sqlite_ops = { sq_migrate, sq_insert, sq_ping, sq_close };
+
+rs_store_t *store_sqlite_open(const rs_config_t *cfg, char *err, size_t errlen)
+{
+	sqlite_store_t *s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "sqlite: out of memory");
+		return NULL;
+	}
+	s->base.ops = &sqlite_ops;
+	if (sqlite3_open_v2(cfg->sqlite_path, &s->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "sqlite: cannot open %s: %s", cfg->sqlite_path,
+			 s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	if (sq_exec(s, "PRAGMA journal_mode=WAL", err, errlen) ||
+	    sq_exec(s, "PRAGMA synchronous=FULL", err, errlen))
+		goto fail;
+	return &s->base;
+fail:
+	sqlite3_close(s->db);
+	free(s);
+	return NULL;
+}
