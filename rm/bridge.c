@@ -1,0 +1,188 @@
+/*
+ * bridge: two bounded queues + eventfds between the SIP thread (sofia su_root) and
+ * the service thread (libevent). See bridge.h.
+ */
+#define SU_ROOT_MAGIC_T void
+#define SU_WAKEUP_ARG_T void
+#include <sofia-sip/su_wait.h>
+
+#include "bridge.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+struct queue {
+	pthread_mutex_t lock;
+	struct bridge_msg *ring;
+	size_t cap, head, n;
+	int efd;
+	bridge_fn fn;
+	void *arg;
+};
+
+struct bridge {
+	struct queue to_sip, to_svc;
+	struct event *ev;      /* service side */
+	su_root_t *root;       /* SIP side */
+	int sip_index;         /* su_root_register index */
+};
+
+static int queue_init(struct queue *q, size_t cap)
+{
+	q->ring = calloc(cap, sizeof *q->ring);
+	if (!q->ring)
+		return -1;
+	q->cap = cap;
+	q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (q->efd < 0) {
+		free(q->ring);
+		return -1;
+	}
+	pthread_mutex_init(&q->lock, NULL);
+	return 0;
+}
+
+static void queue_fini(struct queue *q)
+{
+	if (!q->ring)
+		return;
+	close(q->efd);
+	free(q->ring);
+	pthread_mutex_destroy(&q->lock);
+}
+
+static int queue_push(struct queue *q, enum bridge_type type, long num, void *ptr)
+{
+	uint64_t one = 1;
+	int rc = -1;
+
+	pthread_mutex_lock(&q->lock);
+	if (q->n < q->cap) {
+		struct bridge_msg *m = &q->ring[(q->head + q->n) % q->cap];
+		m->type = type;
+		m->num = num;
+		m->ptr = ptr;
+		q->n++;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&q->lock);
+	if (rc == 0) {
+		ssize_t w = write(q->efd, &one, sizeof one);
+		(void)w;
+	}
+	return rc;
+}
+
+/* Deliver everything queued now (messages posted during delivery wake us again). */
+static void queue_drain(struct queue *q)
+{
+	uint64_t v;
+	struct bridge_msg m;
+	ssize_t r = read(q->efd, &v, sizeof v);
+	(void)r;
+
+	for (;;) {
+		pthread_mutex_lock(&q->lock);
+		if (q->n == 0) {
+			pthread_mutex_unlock(&q->lock);
+			return;
+		}
+		m = q->ring[q->head];
+		q->head = (q->head + 1) % q->cap;
+		q->n--;
+		pthread_mutex_unlock(&q->lock);
+		if (q->fn)
+			q->fn(&m, q->arg);
+	}
+}
+
+struct bridge *bridge_new(size_t cap)
+{
+	struct bridge *b = calloc(1, sizeof *b);
+	if (!b)
+		return NULL;
+	b->sip_index = -1;
+	if (queue_init(&b->to_sip, cap) < 0 || queue_init(&b->to_svc, cap) < 0) {
+		int e = errno;
+		queue_fini(&b->to_sip);
+		free(b);
+		errno = e;
+		return NULL;
+	}
+	return b;
+}
+
+void bridge_free(struct bridge *b)
+{
+	if (!b)
+		return;
+	if (b->ev)
+		event_free(b->ev);
+	queue_fini(&b->to_sip);
+	queue_fini(&b->to_svc);
+	free(b);
+}
+
+static void svc_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct bridge *b = arg;
+	queue_drain(&b->to_svc);
+}
+
+int bridge_attach_service(struct bridge *b, struct event_base *base, bridge_fn fn, void *arg)
+{
+	b->to_svc.fn = fn;
+	b->to_svc.arg = arg;
+	b->ev = event_new(base, b->to_svc.efd, EV_READ | EV_PERSIST, svc_cb, b);
+	if (!b->ev || event_add(b->ev, NULL) < 0)
+		return -1;
+	return 0;
+}
+
+static int sip_cb(void *magic, su_wait_t *w, void *arg)
+{
+	struct bridge *b = arg;
+	queue_drain(&b->to_sip);
+	return 0;
+}
+
+int bridge_attach_sip(struct bridge *b, su_root_t *root, bridge_fn fn, void *arg)
+{
+	su_wait_t w[1];
+
+	b->to_sip.fn = fn;
+	b->to_sip.arg = arg;
+	if (su_wait_create(w, b->to_sip.efd, SU_WAIT_IN) < 0)
+		return -1;
+	b->sip_index = su_root_register(root, w, sip_cb, b, 0);
+	if (b->sip_index < 0) {
+		su_wait_destroy(w);
+		return -1;
+	}
+	b->root = root;
+	return 0;
+}
+
+void bridge_detach_sip(struct bridge *b)
+{
+	if (b->root && b->sip_index >= 0)
+		su_root_deregister(b->root, b->sip_index);
+	b->root = NULL;
+	b->sip_index = -1;
+}
+
+int bridge_to_sip(struct bridge *b, enum bridge_type type, long num, void *ptr)
+{
+	return queue_push(&b->to_sip, type, num, ptr);
+}
+
+int bridge_to_service(struct bridge *b, enum bridge_type type, long num, void *ptr)
+{
+	return queue_push(&b->to_svc, type, num, ptr);
+}

@@ -1,0 +1,27 @@
+/*
+ * http: rm's HTTP endpoints on the service thread (libevent evhttp):
+ *   GET /healthz  200 "ok" while the process runs its loops
+ *   GET /readyz   200 when the SIP side is listening, not draining, and at least one
+ *                 MCP is up; 503 otherwise (the body says why)
+ *   GET /metrics  Prometheus text of the shared registry (rm_ prefix)
+ * Readiness is read from metrics gauges that the SIP thread sets (rm_mcps_up,
+ * rm_draining) plus a flag main sets when the proxy reports it listens.
+ */
+#ifndef RM_HTTP_H
+#define RM_HTTP_H
+
+#include <stdbool.h>
+
+#include "metrics.h"
+
+struct event_base;
+struct rm_http;
+
+/* Listen on host:port. NULL with a sentence in err on failure. */
+struct rm_http *rm_http_start(struct event_base *base, const char *host, int port,
+			      metrics_t *metrics, char *err, size_t errlen);
+/* The SIP side is (or is no longer) listening. */
+void rm_http_set_listening(struct rm_http *h, bool listening);
+void rm_http_stop(struct rm_http *h);
+
+#endif

@@ -1,0 +1,366 @@
+/*
+ * rm: the Resource Manager. Command line, the two threads (ARCHITECTURE.md
+ * "Threads and loops") and the signal plan:
+ *   main thread   = service thread: libevent loop with HTTP, signals (evsignal), the
+ *                   bridge's service end;
+ *   SIP thread    = su_root with the proxy (nta), session table, route state, monitor.
+ * SIGHUP  re-reads the config file here and hands the new struct to the SIP thread.
+ * SIGTERM drains (new INVITEs 503, live calls finish); a second SIGTERM, or SIGINT,
+ *         stops at once.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#define SU_ROOT_MAGIC_T void
+#include <sofia-sip/su.h>
+#include <sofia-sip/su_wait.h>
+
+#include "bridge.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "proxy.h"
+#include "rm_config.h"
+
+#ifndef PROJECT_VERSION
+#define PROJECT_VERSION "0.0.0"
+#endif
+
+struct rm_main {
+	const char *config_path;
+	struct bridge *bridge;
+	metrics_t *metrics;
+	struct event_base *base;
+	struct rm_http *http;
+	int exit_code;
+	bool draining;
+	/* SIP thread only */
+	su_root_t *root;
+	struct proxy *proxy;
+	struct rm_config *cfg; /* handed to the SIP thread at start */
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: rm -c FILE          run the Resource Manager with config FILE\n"
+		"       rm --check-config FILE   validate FILE (\"-\" = stdin) and exit\n"
+		"       rm --help | --version\n"
+		"\n"
+		"Signals: SIGHUP reloads groups, profiles and limits; SIGTERM drains (new\n"
+		"calls get 503, live calls finish, exit when none is left or at\n"
+		"session.drain_timeout_s); a second SIGTERM or SIGINT exits at once.\n"
+		"Endpoints: SIP on sip.listen:sip.port (UDP+TCP), HTTP /healthz /readyz\n"
+		"/metrics on http.listen:http.port.\n");
+}
+
+static struct rm_config *load_config(const char *path, char *err, size_t errlen)
+{
+	struct rm_config *cfg = calloc(1, sizeof *cfg);
+	if (!cfg) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (strcmp(path, "-") == 0) {
+		size_t cap = 1 << 16, len = 0;
+		char *buf = malloc(cap + 1);
+		size_t r;
+		while (buf && (r = fread(buf + len, 1, cap - len, stdin)) > 0) {
+			len += r;
+			if (len == cap) {
+				char *nb = realloc(buf, cap * 2 + 1);
+				if (!nb) {
+					free(buf);
+					buf = NULL;
+					break;
+				}
+				buf = nb;
+				cap *= 2;
+			}
+		}
+		if (!buf) {
+			snprintf(err, errlen, "out of memory reading stdin");
+			free(cfg);
+			return NULL;
+		}
+		buf[len] = '\0';
+		int rc = rm_config_parse(buf, "<stdin>", cfg, err, errlen);
+		free(buf);
+		if (rc < 0) {
+			free(cfg);
+			return NULL;
+		}
+		return cfg;
+	}
+	if (rm_config_load(path, cfg, err, errlen) < 0) {
+		free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+static void free_config(struct rm_config *cfg)
+{
+	if (cfg) {
+		rm_config_free(cfg);
+		free(cfg);
+	}
+}
+
+/* ---- SIP thread ------------------------------------------------------------------- */
+
+static void on_drained(void *arg)
+{
+	struct rm_main *rm = arg;
+	log_info("drain complete");
+	su_root_break(rm->root);
+}
+
+static void sip_bridge_cb(const struct bridge_msg *m, void *arg)
+{
+	struct rm_main *rm = arg;
+
+	switch (m->type) {
+	case BRIDGE_RELOAD:
+		proxy_reload(rm->proxy, m->ptr);
+		break;
+	case BRIDGE_DRAIN:
+		proxy_drain(rm->proxy, on_drained, rm);
+		break;
+	case BRIDGE_STOP:
+		su_root_break(rm->root);
+		break;
+	default:
+		break;
+	}
+}
+
+static void *sip_thread(void *arg)
+{
+	struct rm_main *rm = arg;
+	char err[512];
+
+	if (su_init() != 0) {
+		bridge_to_service(rm->bridge, BRIDGE_FAILED, 0, strdup("su_init failed"));
+		return NULL;
+	}
+	rm->root = su_root_create(NULL);
+	if (!rm->root) {
+		bridge_to_service(rm->bridge, BRIDGE_FAILED, 0, strdup("cannot create su_root"));
+		su_deinit();
+		return NULL;
+	}
+	rm->proxy = proxy_create(rm->root, rm->cfg, rm->metrics, err, sizeof err);
+	if (!rm->proxy) {
+		free_config(rm->cfg);
+		rm->cfg = NULL;
+		bridge_to_service(rm->bridge, BRIDGE_FAILED, 0, strdup(err));
+		su_root_destroy(rm->root);
+		su_deinit();
+		return NULL;
+	}
+	rm->cfg = NULL; /* the proxy owns it now */
+	if (bridge_attach_sip(rm->bridge, rm->root, sip_bridge_cb, rm) < 0) {
+		proxy_destroy(rm->proxy);
+		bridge_to_service(rm->bridge, BRIDGE_FAILED, 0, strdup("cannot attach the bridge"));
+		su_root_destroy(rm->root);
+		su_deinit();
+		return NULL;
+	}
+	bridge_to_service(rm->bridge, BRIDGE_STARTED, 0, NULL);
+	su_root_run(rm->root);
+
+	proxy_destroy(rm->proxy);
+	rm->proxy = NULL;
+	bridge_detach_sip(rm->bridge);
+	su_root_destroy(rm->root);
+	rm->root = NULL;
+	su_deinit();
+	bridge_to_service(rm->bridge, BRIDGE_EXITED, 0, NULL);
+	return NULL;
+}
+
+/* ---- service thread ------------------------------------------------------------------ */
+
+static void svc_bridge_cb(const struct bridge_msg *m, void *arg)
+{
+	struct rm_main *rm = arg;
+
+	switch (m->type) {
+	case BRIDGE_STARTED:
+		rm_http_set_listening(rm->http, true);
+		break;
+	case BRIDGE_FAILED:
+		log_error("%s", m->ptr ? (char *)m->ptr : "SIP thread failed");
+		free(m->ptr);
+		rm->exit_code = 1;
+		event_base_loopbreak(rm->base);
+		break;
+	case BRIDGE_EXITED:
+		rm_http_set_listening(rm->http, false);
+		event_base_loopbreak(rm->base);
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct rm_main *rm = arg;
+	char err[512];
+
+	if (sig == SIGHUP) {
+		log_reopen();
+		struct rm_config *cfg = load_config(rm->config_path, err, sizeof err);
+		if (!cfg) {
+			log_error("SIGHUP: reload refused, keeping the running config: %s", err);
+			return;
+		}
+		enum log_level lvl;
+		if (log_level_parse(cfg->log_level, &lvl) == 0)
+			log_set_level(lvl);
+		if (bridge_to_sip(rm->bridge, BRIDGE_RELOAD, 0, cfg) < 0) {
+			log_error("SIGHUP: bridge full, reload dropped");
+			free_config(cfg);
+		}
+		log_info("SIGHUP: reloading %s", rm->config_path);
+	} else if (sig == SIGTERM && !rm->draining) {
+		rm->draining = true;
+		log_info("SIGTERM: draining");
+		bridge_to_sip(rm->bridge, BRIDGE_DRAIN, 0, NULL);
+	} else {
+		log_info("signal %d: stopping now", (int)sig);
+		bridge_to_sip(rm->bridge, BRIDGE_STOP, 0, NULL);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "check-config", required_argument, NULL, 'k' },
+		{ "config", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct rm_main rm = { 0 };
+	const char *check = NULL;
+	char err[512];
+	int c;
+
+	while ((c = getopt_long(argc, argv, "hVc:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("rm %s\n", PROJECT_VERSION);
+			return 0;
+		case 'k':
+			check = optarg;
+			break;
+		case 'c':
+			rm.config_path = optarg;
+			break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "rm: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (check) {
+		struct rm_config *cfg = load_config(check, err, sizeof err);
+		if (!cfg) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+		printf("%s: OK (%zu groups, %zu profiles)\n", check, cfg->n_lrgs, cfg->n_profiles);
+		free_config(cfg);
+		return 0;
+	}
+	if (!rm.config_path) {
+		fprintf(stderr, "rm: no configuration file (use -c FILE)\n");
+		usage(stderr);
+		return 2;
+	}
+
+	rm.cfg = load_config(rm.config_path, err, sizeof err);
+	if (!rm.cfg) {
+		fprintf(stderr, "rm: %s\n", err);
+		return 1;
+	}
+	enum log_level lvl = LOGL_INFO;
+	if (log_level_parse(rm.cfg->log_level, &lvl) < 0)
+		lvl = LOGL_INFO;
+	if (log_init("rm", rm.cfg->log_file, lvl, rm.cfg->log_json, err, sizeof err) < 0) {
+		fprintf(stderr, "rm: %s\n", err);
+		free_config(rm.cfg);
+		return 1;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	rm.metrics = metrics_new();
+	rm.base = event_base_new();
+	rm.bridge = bridge_new(256);
+	if (!rm.metrics || !rm.base || !rm.bridge) {
+		log_error("out of memory at start-up");
+		return 1;
+	}
+	rm.http = rm_http_start(rm.base, rm.cfg->http_listen, rm.cfg->http_port, rm.metrics, err,
+				sizeof err);
+	if (!rm.http) {
+		log_error("%s", err);
+		return 1;
+	}
+	bridge_attach_service(rm.bridge, rm.base, svc_bridge_cb, &rm);
+
+	int sigs[] = { SIGHUP, SIGTERM, SIGINT };
+	struct event *sev[3];
+	sigset_t set, old;
+	sigemptyset(&set);
+	for (int i = 0; i < 3; i++)
+		sigaddset(&set, sigs[i]);
+	/* the SIP thread inherits a mask without them: signals reach only this thread */
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	for (int i = 0; i < 3; i++) {
+		sev[i] = evsignal_new(rm.base, sigs[i], on_signal, &rm);
+		evsignal_add(sev[i], NULL);
+	}
+
+	char http_at[RM_HOST_MAX + 16];
+	snprintf(http_at, sizeof http_at, "%s:%d", rm.cfg->http_listen, rm.cfg->http_port);
+	pthread_t tid;
+	if (pthread_create(&tid, NULL, sip_thread, &rm) != 0) {
+		log_error("cannot start the SIP thread: %s", strerror(errno));
+		return 1;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	log_info("rm %s started (config %s, HTTP %s)", PROJECT_VERSION, rm.config_path, http_at);
+
+	event_base_dispatch(rm.base);
+	if (rm.exit_code == 0 && !rm.draining)
+		bridge_to_sip(rm.bridge, BRIDGE_STOP, 0, NULL);
+	pthread_join(tid, NULL);
+
+	for (int i = 0; i < 3; i++)
+		event_free(sev[i]);
+	rm_http_stop(rm.http);
+	bridge_free(rm.bridge);
+	event_base_free(rm.base);
+	metrics_free(rm.metrics);
+	log_info("rm exiting (%d)", rm.exit_code);
+	log_close();
+	return rm.exit_code;
+}

@@ -1,0 +1,202 @@
+/*
+ * monitor: OPTIONS pings to MCPs through the proxy's own nta agent (see monitor.h).
+ */
+#include "proxy_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sofia-sip/su_tag.h>
+#include <sofia-sip/nta_tag.h>
+#include <sofia-sip/sip_tag.h>
+
+#include "log.h"
+#include "util.h"
+
+#define MON_TICK_MS 50
+
+struct ping {
+	struct monitor *mon;
+	unsigned mcp_id;
+	char uri[RM_URI_MAX];
+	nta_outgoing_t *orq;  /* outstanding OPTIONS or NULL */
+	int64_t sent_ms;
+	int64_t next_ms;      /* when to send the next one */
+};
+
+struct monitor {
+	struct proxy *p;
+	su_timer_t *timer;
+	struct ping *pings;
+	size_t n;
+	unsigned long seq;
+	char from[RM_URI_MAX + 32];
+};
+
+static void apply_result(struct proxy *p, struct route_mcp *mcp, bool ok, int64_t rtt_us)
+{
+	const struct rm_config *cfg = p->cfg;
+	int ch = route_health(mcp, ok, rtt_us, cfg->monitor_failures_to_down,
+			      cfg->monitor_successes_to_up);
+	if (ch > 0)
+		log_info("MCP %s is up", mcp->uri);
+	else if (ch < 0)
+		log_warn("MCP %s is down", mcp->uri);
+	if (ch)
+		proxy_mcp_metrics(p);
+}
+
+void monitor_report(struct proxy *p, struct route_mcp *mcp, bool ok)
+{
+	if (mcp && !mcp->retired)
+		apply_result(p, mcp, ok, -1);
+}
+
+static struct route_mcp *mcp_by_id(struct proxy *p, unsigned id)
+{
+	size_t n = route_mcp_count(p->route);
+	for (size_t i = 0; i < n; i++) {
+		struct route_mcp *m = route_mcp_at(p->route, i);
+		if (m->id == id)
+			return m;
+	}
+	return NULL;
+}
+
+static void ping_done(struct ping *pg, bool ok)
+{
+	struct proxy *p = pg->mon->p;
+	struct route_mcp *mcp = mcp_by_id(p, pg->mcp_id);
+	int64_t now = proxy_now_ms();
+
+	if (pg->orq) {
+		nta_outgoing_destroy(pg->orq);
+		pg->orq = NULL;
+	}
+	if (mcp)
+		apply_result(p, mcp, ok, ok ? (now - pg->sent_ms) * 1000 : -1);
+}
+
+static int ping_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
+{
+	struct ping *pg = magic;
+	int status = sip && sip->sip_status ? sip->sip_status->st_status
+					    : nta_outgoing_status(orq);
+
+	if (orq != pg->orq || status < 200)
+		return 0;
+	ping_done(pg, sip && !nta_sip_is_internal(sip));
+	return 0;
+}
+
+static void ping_send(struct monitor *m, struct ping *pg)
+{
+	struct proxy *p = m->p;
+	char cid[RM_HOST_MAX + 64], to[RM_URI_MAX + 2];
+
+	snprintf(cid, sizeof cid, "rm-options-%lu-%x@%s", ++m->seq, (unsigned)random(),
+		 p->self_host);
+	snprintf(to, sizeof to, "<%s>", pg->uri);
+	pg->sent_ms = proxy_now_ms();
+	pg->orq = nta_outgoing_tcreate(p->defleg, ping_response, pg, (url_string_t const *)pg->uri,
+				       SIP_METHOD_OPTIONS, (url_string_t const *)pg->uri,
+				       SIPTAG_FROM_STR(m->from), SIPTAG_TO_STR(to),
+				       SIPTAG_CALL_ID_STR(cid), SIPTAG_CSEQ_STR("1 OPTIONS"),
+				       SIPTAG_MAX_FORWARDS_STR("70"), TAG_END());
+	if (!pg->orq) {
+		struct route_mcp *mcp = mcp_by_id(p, pg->mcp_id);
+		if (mcp)
+			apply_result(p, mcp, false, -1);
+	}
+}
+
+static void monitor_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
+{
+	struct monitor *m = arg;
+	const struct rm_config *cfg = m->p->cfg;
+	int64_t now = proxy_now_ms();
+
+	for (size_t i = 0; i < m->n; i++) {
+		struct ping *pg = &m->pings[i];
+		if (pg->orq && now - pg->sent_ms >= cfg->monitor_timeout_ms)
+			ping_done(pg, false);
+		if (!pg->orq && now >= pg->next_ms) {
+			pg->next_ms = now + cfg->monitor_interval_ms;
+			ping_send(m, pg);
+		}
+	}
+}
+
+static void pings_clear(struct monitor *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->pings[i].orq)
+			nta_outgoing_destroy(m->pings[i].orq);
+	free(m->pings);
+	m->pings = NULL;
+	m->n = 0;
+}
+
+static int pings_build(struct monitor *m)
+{
+	struct proxy *p = m->p;
+	size_t n = route_mcp_count(p->route);
+	int64_t now = proxy_now_ms();
+
+	m->pings = calloc(n ? n : 1, sizeof *m->pings);
+	if (!m->pings)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct route_mcp *mcp = route_mcp_at(p->route, i);
+		struct ping *pg = &m->pings[i];
+		pg->mon = m;
+		pg->mcp_id = mcp->id;
+		snprintf(pg->uri, sizeof pg->uri, "%s", mcp->uri);
+		pg->next_ms = now; /* first ping right away */
+	}
+	m->n = n;
+	return 0;
+}
+
+struct monitor *monitor_new(struct proxy *p)
+{
+	struct monitor *m = calloc(1, sizeof *m);
+	char tag[40];
+
+	if (!m)
+		return NULL;
+	m->p = p;
+	util_uuid4(tag);
+	snprintf(m->from, sizeof m->from, "<sip:rm@%s:%s>;tag=%.8s", p->self_host, p->self_port,
+		 tag);
+	if (pings_build(m) < 0)
+		goto fail;
+	m->timer = su_timer_create(su_root_task(p->root), MON_TICK_MS);
+	if (!m->timer || su_timer_set_for_ever(m->timer, monitor_tick, m) < 0)
+		goto fail;
+	return m;
+fail:
+	log_error("cannot start the MCP monitor (out of memory)");
+	monitor_free(m);
+	return NULL;
+}
+
+void monitor_reload(struct monitor *m)
+{
+	if (!m)
+		return;
+	pings_clear(m);
+	if (pings_build(m) < 0)
+		log_error("monitor: out of memory on reload; MCP health frozen");
+}
+
+void monitor_free(struct monitor *m)
+{
+	if (!m)
+		return;
+	if (m->timer)
+		su_timer_destroy(m->timer);
+	pings_clear(m);
+	free(m);
+}

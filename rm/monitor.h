@@ -1,0 +1,30 @@
+/*
+ * monitor: SIP OPTIONS health checks of every MCP, on the SIP thread.
+ *
+ * Every monitor.interval_ms each current MCP gets one OPTIONS (never more than one
+ * outstanding). Any SIP response within monitor.timeout_ms counts as a success;
+ * no response, or nta's own error (transport refused), as a failure. Results go to
+ * route_health() (K failures down, M successes up); changes are logged and
+ * published in /metrics. Include through proxy_int.h (it needs the proxy's types).
+ */
+#ifndef RM_MONITOR_H
+#define RM_MONITOR_H
+
+#include <stdbool.h>
+
+struct proxy;
+struct monitor;
+struct route_mcp;
+
+/* Start pinging the proxy's current MCPs. NULL on out of memory (then no
+ * monitoring: every MCP stays as route_state says). */
+struct monitor *monitor_new(struct proxy *p);
+/* Stop, destroying outstanding OPTIONS transactions. NULL is allowed. */
+void monitor_free(struct monitor *m);
+/* After a reload: follow the new MCP list and interval. */
+void monitor_reload(struct monitor *m);
+/* Feed one result observed elsewhere (an INVITE attempt that got a transport
+ * error or no answer) into the MCP's health. */
+void monitor_report(struct proxy *p, struct route_mcp *mcp, bool ok);
+
+#endif

@@ -1,0 +1,617 @@
+/*
+ * proxy: request dispatch, in-dialog routing, lifecycle (create, reload, drain,
+ * destroy) and metrics. New INVITEs are in proxy_invite.c, the per-request
+ * transaction glue (forward, relay, CANCEL, deadlines) in proxy_call.c.
+ */
+#include "proxy_int.h"
+#include "proxy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <sofia-sip/su_tag.h>
+#include <sofia-sip/nta_tag.h>
+#include <sofia-sip/sip_tag.h>
+#include <sofia-sip/sip_util.h>
+#include <sofia-sip/url.h>
+
+#include "log.h"
+#include "util.h"
+
+#define TICK_MS 100
+
+int64_t proxy_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *url_port_or_default(const url_t *u)
+{
+	if (u->url_port && u->url_port[0])
+		return u->url_port;
+	return u->url_type == url_sips ? "5061" : "5060";
+}
+
+bool proxy_url_is_self(const struct proxy *p, const url_t *u)
+{
+	if (!u || !u->url_host)
+		return false;
+	if (u->url_type != url_sip && u->url_type != url_sips)
+		return false;
+	if (strcasecmp(u->url_host, p->self_host) != 0)
+		return false;
+	return strcmp(url_port_or_default(u), p->self_port) == 0;
+}
+
+void proxy_count_reject(struct proxy *p, enum rm_refuse r)
+{
+	if ((int)r >= 0 && r < RM_REFUSE_COUNT)
+		metric_inc(p->m_reject[r]);
+	metric_inc(p->m_disp[5]);
+}
+
+/* Answer irq with status; a Retry-After when retry_after > 0. */
+int proxy_reply(nta_incoming_t *irq, int status, int retry_after)
+{
+	if (retry_after > 0) {
+		char ra[16];
+		snprintf(ra, sizeof ra, "%d", retry_after);
+		return nta_incoming_treply(irq, status, sip_status_phrase(status),
+					   SIPTAG_RETRY_AFTER_STR(ra), TAG_END());
+	}
+	return nta_incoming_treply(irq, status, sip_status_phrase(status), TAG_END());
+}
+
+/* ---- metrics ------------------------------------------------------------------ */
+
+static const char *const disp_names[6] = {
+	"completed", "failed", "cancelled", "expired", "drained", "rejected"
+};
+
+static void metrics_init(struct proxy *p)
+{
+	metrics_t *m = p->metrics;
+	char label[64];
+
+	p->m_active = metrics_gauge(m, "rm_calls_active", "Live dialogs in the session table", NULL);
+	p->m_failovers = metrics_counter(m, "rm_failovers_total",
+					 "INVITE attempts retried on another MCP", NULL);
+	p->m_attempts = metrics_counter(m, "rm_attempts_total", "INVITE attempts sent to MCPs", NULL);
+	p->m_bad = metrics_counter(m, "rm_bad_requests_total",
+				   "Requests answered 400/483/481 or dropped as malformed", NULL);
+	p->m_mcps_up = metrics_gauge(m, "rm_mcps_up", "MCPs currently up", NULL);
+	p->m_draining = metrics_gauge(m, "rm_draining", "1 while draining on SIGTERM", NULL);
+	p->m_requests = metrics_counter(m, "rm_sip_requests_total", "SIP requests received", NULL);
+	for (int i = 0; i < 6; i++) {
+		snprintf(label, sizeof label, "disposition=%s", disp_names[i]);
+		p->m_disp[i] = metrics_counter(m, "rm_calls_total",
+					       "Finished calls by disposition", label);
+	}
+	for (int r = 1; r < RM_REFUSE_COUNT; r++) {
+		snprintf(label, sizeof label, "reason=%s", rm_refuse_name((enum rm_refuse)r));
+		p->m_reject[r] = metrics_counter(m, "rm_rejects_total",
+						 "INVITEs refused by rm, by reason", label);
+	}
+}
+
+/* Publish per-MCP up/down and load. Called after health changes and from the tick. */
+void proxy_mcp_metrics(struct proxy *p)
+{
+	size_t n = route_mcp_count(p->route);
+	char label[RM_URI_MAX + 8];
+
+	for (size_t i = 0; i < n; i++) {
+		struct route_mcp *mcp = route_mcp_at(p->route, i);
+		snprintf(label, sizeof label, "mcp=%s", mcp->uri);
+		metric_set(metrics_gauge(p->metrics, "rm_mcp_up", "1 if the MCP answers OPTIONS",
+					 label), mcp->up ? 1 : 0);
+		metric_set(metrics_gauge(p->metrics, "rm_mcp_active",
+					 "Calls currently placed on the MCP", label), mcp->active);
+		metric_set(metrics_gauge(p->metrics, "rm_mcp_max_ports", "Configured MCP capacity",
+					 label), mcp->max_ports);
+		metric_set(metrics_gauge(p->metrics, "rm_mcp_attempts",
+					 "INVITE attempts sent to the MCP since start", label),
+			   (double)mcp->picks);
+	}
+	metric_set(p->m_mcps_up, (double)route_mcp_up_count(p->route));
+}
+
+/* ---- session end hook ------------------------------------------------------------ */
+
+void proxy_session_end_hook(const struct session *s, void *arg)
+{
+	struct proxy *p = arg;
+	struct call *c = s->user;
+	int d;
+
+	if (s->ended_by == SESSION_END_RM_TIMEOUT)
+		d = 3;
+	else if (s->ended_by == SESSION_END_RM_DRAIN)
+		d = 4;
+	else if (s->answer_ms)
+		d = 0;
+	else if (s->final_status == 487)
+		d = 2;
+	else
+		d = 1;
+	metric_inc(p->m_disp[d]);
+	log_debug("call end: call-id=%s profile=%s tenant=%s mcp=%s attempts=%d status=%d "
+		  "ended-by=%s duration=%lldms", s->call_id, s->profile, s->tenant, s->mcp_uri,
+		  s->attempts, s->final_status, session_ender_name(s->ended_by),
+		  (long long)(s->answer_ms ? s->end_ms - s->answer_ms : 0));
+	if (c) {
+		route_release(&c->ticket);
+		c->sess = NULL;
+		call_unref(c);
+	}
+}
+
+void proxy_sessions_changed(struct proxy *p)
+{
+	metric_set(p->m_active, (double)session_count(p->sessions));
+}
+
+/* ---- in-dialog and other requests ------------------------------------------------ */
+
+/* Drop our own loose Route entries from the top of the Route set. */
+void proxy_strip_own_routes(struct proxy *p, msg_t *msg, sip_t *sip)
+{
+	while (sip->sip_route && proxy_url_is_self(p, sip->sip_route->r_url))
+		sip_route_remove(msg, sip);
+}
+
+static bool via_is_mcp(const struct proxy *p, const sip_via_t *v)
+{
+	if (!v || !v->v_host)
+		return false;
+	const char *port = v->v_port && v->v_port[0] ? v->v_port : "5060";
+	for (size_t i = 0; i < p->n_mcp_addrs; i++)
+		if (strcasecmp(p->mcp_addrs[i].host, v->v_host) == 0 &&
+		    strcmp(p->mcp_addrs[i].port, port) == 0)
+			return true;
+	return false;
+}
+
+/* Decrement Max-Forwards in place (adding 70 if absent). Returns false at zero. */
+bool proxy_max_forwards_ok(msg_t *msg, sip_t *sip)
+{
+	sip_max_forwards_t *mf = sip->sip_max_forwards;
+	if (!mf) {
+		sip_add_tl(msg, sip, SIPTAG_MAX_FORWARDS_STR("70"), TAG_END());
+		return true;
+	}
+	if (mf->mf_count == 0)
+		return false;
+	mf->mf_count--;
+	msg_fragment_clear(mf->mf_common);
+	return true;
+}
+
+/* Forward an ACK for a 2xx statelessly (it is its own transaction). */
+static int forward_ack(struct proxy *p, nta_incoming_t *irq, msg_t *msg, sip_t *sip,
+		       const url_t *next)
+{
+	nta_outgoing_t *orq;
+
+	orq = nta_outgoing_mcreate(p->agent, NULL, NULL, (url_string_t const *)next, msg,
+				   NTATAG_STATELESS(1), TAG_END());
+	if (!orq)
+		msg_destroy(msg);
+	else if (orq != (nta_outgoing_t *)-1)
+		nta_outgoing_destroy(orq);
+	nta_incoming_destroy(irq);
+	return 0;
+}
+
+/* A request inside a dialog (To tag present), in either direction: follow the Route
+ * set. sipp's built-in UAC sends ACK/BYE to our own address without Route: route
+ * those by the session table to the MCP. */
+static int in_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip0)
+{
+	msg_t *msg = nta_incoming_getrequest(irq);
+	sip_t *sip = sip_object(msg);
+	sip_method_t method = sip->sip_request->rq_method;
+	const url_t *next;
+	struct session *s;
+	char mcp_target[RM_URI_MAX] = "";
+
+	proxy_strip_own_routes(p, msg, sip);
+
+	s = session_lookup(p->sessions, sip->sip_call_id->i_id,
+			   sip->sip_from->a_tag, sip->sip_to->a_tag);
+
+	if (!proxy_max_forwards_ok(msg, sip)) {
+		msg_destroy(msg);
+		if (method == sip_method_ack) {
+			nta_incoming_destroy(irq);
+			return 0;
+		}
+		metric_inc(p->m_bad);
+		return 483;
+	}
+
+	if (sip->sip_route)
+		next = sip->sip_route->r_url;
+	else if (!proxy_url_is_self(p, sip->sip_request->rq_url))
+		next = sip->sip_request->rq_url;
+	else if (s && s->from_tag && sip->sip_from->a_tag &&
+		 strcmp(s->from_tag, sip->sip_from->a_tag) == 0 && s->mcp_uri[0]) {
+		/* to ourselves, from the caller: the dialog's MCP */
+		snprintf(mcp_target, sizeof mcp_target, "%s", s->mcp_uri);
+		next = NULL;
+	} else {
+		msg_destroy(msg);
+		if (method == sip_method_ack) {
+			nta_incoming_destroy(irq);
+			return 0;
+		}
+		return 481;
+	}
+
+	if (method == sip_method_bye && s) {
+		bool caller = s->from_tag && sip->sip_from->a_tag &&
+			      strcmp(s->from_tag, sip->sip_from->a_tag) == 0;
+		session_end(p->sessions, s, 200, caller ? SESSION_END_CALLER : SESSION_END_MCP,
+			    util_now_ms());
+		proxy_sessions_changed(p);
+	}
+
+	if (method == sip_method_ack) {
+		if (!next) {
+			url_t *u = url_make(msg_home(msg), mcp_target);
+			if (!u) {
+				msg_destroy(msg);
+				nta_incoming_destroy(irq);
+				return 0;
+			}
+			next = u;
+		}
+		return forward_ack(p, irq, msg, sip, next);
+	}
+
+	/* stateful forward of a copy; the original stays with the irq */
+	struct call *c = call_new(p, irq, sip0);
+	msg_destroy(msg);
+	if (!c)
+		return 500;
+	if (call_send(c, next ? NULL : mcp_target, next ? 0 : SEND_REWRITE_RURI, NULL) < 0) {
+		call_finish(c, 500, true);
+		return 0;
+	}
+	return 0;
+}
+
+/* A request without To tag that is not a new INVITE from the SIP Server. */
+static int out_of_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip)
+{
+	sip_method_t method = sip->sip_request->rq_method;
+	bool to_self = proxy_url_is_self(p, sip->sip_request->rq_url) &&
+		       (!sip->sip_route || proxy_url_is_self(p, sip->sip_route->r_url));
+	bool from_mcp = via_is_mcp(p, sip->sip_via);
+
+	if (method == sip_method_ack) {
+		/* an ACK matching no transaction and no dialog: nothing to do */
+		nta_incoming_destroy(irq);
+		return 0;
+	}
+	if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0) {
+		metric_inc(p->m_bad);
+		if (method == sip_method_options)
+			return 200;
+		return 483;
+	}
+	if (from_mcp && p->sip_server) {
+		/* MCP-originated out-of-dialog requests go to the SIP Server */
+		struct call *c = call_new(p, irq, sip);
+		char target[RM_URI_MAX];
+		if (!c)
+			return 500;
+		snprintf(target, sizeof target, "%s", p->cfg->sip_servers[0]);
+		if (call_send(c, target, method == sip_method_invite ||
+			      method == sip_method_subscribe || method == sip_method_refer ?
+			      SEND_ADD_RR : 0, NULL) < 0)
+			call_finish(c, 500, true);
+		return 0;
+	}
+	if (to_self) {
+		if (method == sip_method_options)
+			return 200;
+		if (method == sip_method_cancel)
+			return 481;
+		return 404;
+	}
+	if (method == sip_method_cancel)
+		return 481;
+	/* plain proxying by request-URI */
+	struct call *c = call_new(p, irq, sip);
+	if (!c)
+		return 500;
+	if (call_send(c, NULL, 0, NULL) < 0)
+		call_finish(c, 500, true);
+	return 0;
+}
+
+/* Default leg: every request that nta does not absorb itself. */
+static int proxy_request(struct proxy *p, nta_leg_t *leg, nta_incoming_t *irq,
+			 const sip_t *sip)
+{
+	metric_inc(p->m_requests);
+
+	if (!sip || !sip->sip_request || !sip->sip_call_id || !sip->sip_from ||
+	    !sip->sip_to || !sip->sip_cseq || !sip->sip_via) {
+		metric_inc(p->m_bad);
+		if (sip && sip->sip_request && sip->sip_request->rq_method == sip_method_ack) {
+			nta_incoming_destroy(irq);
+			return 0;
+		}
+		return 400;
+	}
+	if (p->stopped)
+		return 503;
+	if (sip->sip_to->a_tag)
+		return in_dialog(p, irq, sip);
+	if (sip->sip_request->rq_method == sip_method_invite &&
+	    !via_is_mcp(p, sip->sip_via))
+		return proxy_new_invite(p, irq, sip);
+	return out_of_dialog(p, irq, sip);
+}
+
+/* ---- tick: deadlines, max duration, drain ----------------------------------------- */
+
+static void proxy_check_drain(struct proxy *p, int64_t now)
+{
+	if (!p->draining || !p->on_drained)
+		return;
+	bool empty = session_count(p->sessions) == 0 && p->attempts.n == 0;
+	if (!empty && now < p->drain_deadline_ms) {
+		log_debug("draining: %zu sessions, %zu pending INVITEs", session_count(p->sessions),
+			  p->attempts.n);
+		return;
+	}
+	if (!empty) {
+		log_warn("drain timeout: ending %zu live sessions", session_count(p->sessions));
+		session_end_all(p->sessions, 503, SESSION_END_RM_DRAIN, util_now_ms());
+		proxy_sessions_changed(p);
+	}
+	void (*cb)(void *) = p->on_drained;
+	p->on_drained = NULL;
+	cb(p->on_drained_arg);
+}
+
+static void proxy_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
+{
+	struct proxy *p = arg;
+	int64_t now = proxy_now_ms();
+
+	proxy_tick_calls(p, now);
+
+	if (now - p->last_expiry_ms >= 1000) {
+		struct session *v[256];
+		int64_t wall = util_now_ms();
+		size_t n;
+		p->last_expiry_ms = now;
+		while ((n = session_expire(p->sessions, wall, v, 256)) > 0) {
+			for (size_t i = 0; i < n; i++) {
+				log_info("max call duration reached: call-id=%s", v[i]->call_id);
+				session_end(p->sessions, v[i], 408, SESSION_END_RM_TIMEOUT, wall);
+			}
+			if (n < 256)
+				break;
+		}
+		proxy_sessions_changed(p);
+		proxy_mcp_metrics(p);
+	}
+	proxy_check_drain(p, now);
+}
+
+/* ---- configuration ------------------------------------------------------------------ */
+
+static int apply_config(struct proxy *p, struct rm_config *cfg)
+{
+	struct mcp_addr *addrs = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t g = 0; g < cfg->n_lrgs; g++) {
+		for (size_t m = 0; m < cfg->lrgs[g].n_members; m++) {
+			url_t *u = url_make(p->home, cfg->lrgs[g].members[m].uri);
+			if (!u || !u->url_host)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 8;
+				struct mcp_addr *na = realloc(addrs, cap * sizeof *na);
+				if (!na) {
+					free(addrs);
+					return -1;
+				}
+				addrs = na;
+			}
+			snprintf(addrs[n].host, sizeof addrs[n].host, "%s", u->url_host);
+			snprintf(addrs[n].port, sizeof addrs[n].port, "%s", url_port_or_default(u));
+			n++;
+			su_free(p->home, u);
+		}
+	}
+	free(p->mcp_addrs);
+	p->mcp_addrs = addrs;
+	p->n_mcp_addrs = n;
+
+	url_t *ss = cfg->n_sip_servers ? url_make(p->home, cfg->sip_servers[0]) : NULL;
+	if (p->sip_server)
+		su_free(p->home, p->sip_server);
+	p->sip_server = ss;
+	return 0;
+}
+
+static int setup_listen(struct proxy *p, const struct rm_config *cfg, char *err, size_t errlen)
+{
+	char name[RM_HOST_MAX + 64];
+	const char *tp = "";
+
+	if (cfg->sip_udp && !cfg->sip_tcp)
+		tp = ";transport=udp";
+	else if (cfg->sip_tcp && !cfg->sip_udp)
+		tp = ";transport=tcp";
+	snprintf(name, sizeof name, "sip:%s:%d%s", cfg->sip_listen, cfg->sip_port, tp);
+
+	p->agent = nta_agent_create(p->root, (url_string_t const *)name, NULL, NULL,
+				    NTATAG_UA(0), NTATAG_CANCEL_487(0),
+				    NTATAG_SERVER_RPORT(1), NTATAG_CLIENT_RPORT(1),
+				    NTATAG_UDP_MTU(65535), NTATAG_MERGE_482(0),
+				    NTATAG_EXTRA_100(0), NTATAG_PASS_100(1),
+				    NTATAG_TIMEOUT_408(1), NTATAG_USE_NAPTR(0),
+				    NTATAG_USE_SRV(0), TAG_END());
+	if (!p->agent) {
+		snprintf(err, errlen, "cannot listen on %s (address in use or not local?)", name);
+		return -1;
+	}
+	p->defleg = nta_leg_tcreate(p->agent, proxy_request, p, NTATAG_NO_DIALOG(1), TAG_END());
+	if (!p->defleg) {
+		snprintf(err, errlen, "cannot create the default nta leg");
+		return -1;
+	}
+	snprintf(p->self_host, sizeof p->self_host, "%s", cfg->sip_listen);
+	snprintf(p->self_port, sizeof p->self_port, "%d", cfg->sip_port);
+	snprintf(name, sizeof name, "<sip:%s:%d;lr>", cfg->sip_listen, cfg->sip_port);
+	p->rr = sip_record_route_make(p->home, name);
+	if (!p->rr) {
+		snprintf(err, errlen, "cannot build Record-Route %s", name);
+		return -1;
+	}
+	return 0;
+}
+
+struct proxy *proxy_create(su_root_t *root, struct rm_config *cfg, metrics_t *metrics,
+			   char *err, size_t errlen)
+{
+	struct proxy *p = calloc(1, sizeof *p);
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	su_home_init(p->home);
+	p->root = root;
+	p->metrics = metrics;
+	metrics_init(p);
+
+	p->route = route_state_new(cfg, err, errlen);
+	if (!p->route)
+		goto fail;
+	p->sessions = session_table_new((int64_t)cfg->max_duration_s * 1000,
+					proxy_session_end_hook, p);
+	if (!p->sessions) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (setup_listen(p, cfg, err, errlen) < 0)
+		goto fail;
+	p->cfg = cfg;
+	if (apply_config(p, cfg) < 0) {
+		snprintf(err, errlen, "out of memory");
+		p->cfg = NULL;
+		goto fail;
+	}
+	p->tick = su_timer_create(su_root_task(root), TICK_MS);
+	if (!p->tick || su_timer_set_for_ever(p->tick, proxy_tick, p) < 0) {
+		snprintf(err, errlen, "cannot start the proxy timer");
+		p->cfg = NULL;
+		goto fail;
+	}
+	p->mon = monitor_new(p);
+	proxy_mcp_metrics(p);
+	log_info("SIP proxy listening on %s:%d (%s%s%s), %zu MCPs", cfg->sip_listen,
+		 cfg->sip_port, cfg->sip_udp ? "udp" : "", cfg->sip_udp && cfg->sip_tcp ? "+" : "",
+		 cfg->sip_tcp ? "tcp" : "", route_mcp_count(p->route));
+	return p;
+fail:
+	if (p->tick)
+		su_timer_destroy(p->tick);
+	if (p->defleg)
+		nta_leg_destroy(p->defleg);
+	if (p->agent)
+		nta_agent_destroy(p->agent);
+	session_table_free(p->sessions);
+	route_state_free(p->route);
+	free(p->mcp_addrs);
+	su_home_deinit(p->home);
+	free(p);
+	return NULL;
+}
+
+void proxy_reload(struct proxy *p, struct rm_config *cfg)
+{
+	char err[512];
+
+	if (strcmp(cfg->sip_listen, p->cfg->sip_listen) != 0 || cfg->sip_port != p->cfg->sip_port ||
+	    cfg->sip_udp != p->cfg->sip_udp || cfg->sip_tcp != p->cfg->sip_tcp)
+		log_warn("reload: sip.listen/port/transports changes need a restart; ignored");
+	if (route_state_reload(p->route, cfg, err, sizeof err) < 0) {
+		log_error("reload failed, keeping the old configuration: %s", err);
+		rm_config_free(cfg);
+		free(cfg);
+		return;
+	}
+	session_table_set_max_duration(p->sessions, (int64_t)cfg->max_duration_s * 1000);
+	if (apply_config(p, cfg) < 0)
+		log_error("reload: out of memory rebuilding MCP addresses");
+	rm_config_free(p->cfg);
+	free(p->cfg);
+	p->cfg = cfg;
+	monitor_reload(p->mon);
+	proxy_mcp_metrics(p);
+	log_info("configuration reloaded from %s: %zu MCPs, %zu profiles", cfg->file,
+		 route_mcp_count(p->route), route_profile_count(p->route));
+}
+
+void proxy_drain(struct proxy *p, void (*on_drained)(void *arg), void *arg)
+{
+	if (!p->draining) {
+		p->draining = true;
+		p->drain_deadline_ms = proxy_now_ms() + (int64_t)p->cfg->drain_timeout_s * 1000;
+		metric_set(p->m_draining, 1);
+		log_info("draining: %zu live sessions, timeout %ds", session_count(p->sessions),
+			 p->cfg->drain_timeout_s);
+	}
+	p->on_drained = on_drained;
+	p->on_drained_arg = arg;
+	proxy_check_drain(p, proxy_now_ms());
+}
+
+size_t proxy_session_count(const struct proxy *p)
+{
+	return session_count(p->sessions);
+}
+
+size_t proxy_mcps_up(const struct proxy *p)
+{
+	return route_mcp_up_count(p->route);
+}
+
+void proxy_destroy(struct proxy *p)
+{
+	if (!p)
+		return;
+	p->stopped = true;
+	monitor_free(p->mon);
+	p->mon = NULL;
+	su_timer_destroy(p->tick);
+	p->tick = NULL;
+	session_end_all(p->sessions, 503, SESSION_END_RM_DRAIN, util_now_ms());
+	proxy_tick_calls(p, INT64_MAX);
+	proxy_release_all_calls(p);
+	if (p->live_calls)
+		log_warn("shutdown: %zu calls still referenced", p->live_calls);
+	nta_leg_destroy(p->defleg);
+	nta_agent_destroy(p->agent);
+	session_table_free(p->sessions);
+	route_state_free(p->route);
+	rm_config_free(p->cfg);
+	free(p->cfg);
+	free(p->mcp_addrs);
+	su_home_deinit(p->home);
+	free(p);
+}

@@ -1,0 +1,54 @@
+/*
+ * proxy: rm's stateful SIP proxy (sofia-sip nta) and everything else that runs on the
+ * SIP thread: the session table, route state and the OPTIONS monitor.
+ *
+ * Every function here must be called on the thread that runs `root` (the SIP
+ * thread); nothing in this module takes a lock. Metrics are updated through
+ * common/metrics atomics and may be read from any thread.
+ *
+ * Lifecycle:
+ *   p = proxy_create(root, cfg, metrics, err, errlen);  takes ownership of cfg
+ *   su_root_run(root) ...
+ *   proxy_reload(p, newcfg)     SIGHUP: groups, profiles, limits; takes ownership
+ *   proxy_drain(p, cb, arg)     SIGTERM: refuse new INVITEs, cb once the session
+ *                               table is empty or the drain timeout passed
+ *   proxy_destroy(p)
+ */
+#ifndef RM_PROXY_H
+#define RM_PROXY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <sofia-sip/su_wait.h>
+
+#include "metrics.h"
+#include "rm_config.h"
+
+struct proxy;
+
+/* Listen on cfg->sip_listen:sip_port (UDP and/or TCP as configured), start the
+ * monitor. On success returns the proxy, which owns cfg (heap-allocated by the
+ * caller, freed with rm_config_free + free). On failure returns NULL, writes a
+ * sentence to err and leaves cfg to the caller. */
+struct proxy *proxy_create(su_root_t *root, struct rm_config *cfg, metrics_t *metrics,
+			   char *err, size_t errlen);
+
+/* Apply a new configuration (already validated). Takes ownership of cfg. Listen
+ * addresses and HTTP settings are not changed by a reload (a warning is logged). */
+void proxy_reload(struct proxy *p, struct rm_config *cfg);
+
+/* Start draining: new INVITEs are refused (reason "draining"), live calls go on.
+ * on_drained(arg) is called once, from the SIP thread, when no call is left or
+ * the drain timeout has passed (remaining sessions are then ended as rm-drain). */
+void proxy_drain(struct proxy *p, void (*on_drained)(void *arg), void *arg);
+
+/* Number of live sessions (dialogs). */
+size_t proxy_session_count(const struct proxy *p);
+/* Number of MCPs currently up. */
+size_t proxy_mcps_up(const struct proxy *p);
+
+/* End every session (as rm-drain), free everything, close the transports. */
+void proxy_destroy(struct proxy *p);
+
+#endif

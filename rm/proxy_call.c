@@ -1,0 +1,397 @@
+/*
+ * proxy_call: one stateful forward (struct call, see proxy_int.h for ownership):
+ * sending a copy of the request, relaying responses, CANCEL, failover triggers and
+ * the deadline lists (attempt timeout, 2xx linger).
+ */
+#include "proxy_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sofia-sip/su_tag.h>
+#include <sofia-sip/nta_tag.h>
+#include <sofia-sip/sip_tag.h>
+#include <sofia-sip/sip_util.h>
+#include <sofia-sip/url.h>
+
+#include "log.h"
+#include "util.h"
+
+/* How long an answered INVITE keeps its transactions to relay 2xx retransmissions
+ * (64*T1, RFC 3261 13.3.1.4). */
+#define LINGER_MS (64 * 500)
+
+static int call_response(void *magic, nta_outgoing_t *orq, const sip_t *sip);
+static int call_ack_cancel(struct call *c, nta_incoming_t *irq, const sip_t *sip);
+
+/* ---- deadline lists --------------------------------------------------------------- */
+
+void call_list_remove(struct call_list *l, struct call *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		l->head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		l->tail = c->prev;
+	c->prev = c->next = NULL;
+	l->n--;
+}
+
+static struct call_list *list_of(struct proxy *p, enum call_wait w)
+{
+	return w == WAIT_ATTEMPT ? &p->attempts : w == WAIT_LINGER ? &p->lingering : NULL;
+}
+
+void call_wait(struct call *c, enum call_wait w, int64_t deadline_ms)
+{
+	struct call_list *l = list_of(c->p, c->wait);
+	if (l)
+		call_list_remove(l, c);
+	c->wait = w;
+	c->deadline_ms = deadline_ms;
+	l = list_of(c->p, w);
+	if (!l)
+		return;
+	c->prev = l->tail;
+	c->next = NULL;
+	if (l->tail)
+		l->tail->next = c;
+	else
+		l->head = c;
+	l->tail = c;
+	l->n++;
+}
+
+/* ---- lifecycle -------------------------------------------------------------------- */
+
+struct call *call_new(struct proxy *p, nta_incoming_t *irq, const sip_t *sip)
+{
+	struct call *c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	c->p = p;
+	c->refs = 1;
+	c->irq = irq;
+	c->req = nta_incoming_getrequest(irq);
+	c->method = sip->sip_request->rq_method;
+	if (!c->req) {
+		free(c);
+		return NULL;
+	}
+	if (c->method == sip_method_invite)
+		nta_incoming_bind(irq, call_ack_cancel, c);
+	c->tr_held = true;
+	c->all_next = p->all;
+	if (p->all)
+		p->all->all_prev = c;
+	p->all = c;
+	p->live_calls++;
+	return c;
+}
+
+void call_unref(struct call *c)
+{
+	if (--c->refs > 0)
+		return;
+	route_release(&c->ticket);
+	if (c->all_prev)
+		c->all_prev->all_next = c->all_next;
+	else
+		c->p->all = c->all_next;
+	if (c->all_next)
+		c->all_next->all_prev = c->all_prev;
+	c->p->live_calls--;
+	free(c);
+}
+
+/* Let go of the transactions (the transaction side's reference). */
+static void call_release_tr(struct call *c)
+{
+	if (!c->tr_held)
+		return;
+	c->tr_held = false;
+	call_wait(c, WAIT_NONE, 0);
+	if (c->orq) {
+		nta_outgoing_destroy(c->orq);
+		c->orq = NULL;
+	}
+	if (c->irq) {
+		nta_incoming_bind(c->irq, NULL, NULL);
+		nta_incoming_destroy(c->irq);
+		c->irq = NULL;
+	}
+	if (c->req) {
+		msg_destroy(c->req);
+		c->req = NULL;
+	}
+	call_unref(c);
+}
+
+/* The call is over without an answer: reply upstream (if asked and possible), end
+ * the session, drop the transactions. */
+void call_finish(struct call *c, int status, bool send_reply)
+{
+	struct proxy *p = c->p;
+
+	if (send_reply && c->irq && !c->done && status >= 300)
+		proxy_reply(c->irq, status, 0);
+	c->done = true;
+	c->last_status = status;
+	if (c->sess) {
+		session_end(p->sessions, c->sess, status,
+			    status == 487 ? SESSION_END_CALLER : SESSION_END_MCP, util_now_ms());
+		metric_set(p->m_active, (double)session_count(p->sessions));
+	}
+	call_release_tr(c);
+}
+
+/* ---- sending -------------------------------------------------------------------- */
+
+int call_send(struct call *c, const char *target, unsigned flags, const char *extra)
+{
+	struct proxy *p = c->p;
+	msg_t *msg = msg_copy(c->req);
+	sip_t *sip;
+	su_home_t *home;
+	const url_t *next;
+	url_t *dest = NULL;
+
+	if (!msg)
+		return -1;
+	sip = sip_object(msg);
+	home = msg_home(msg);
+
+	if (target) {
+		dest = url_make(home, target);
+		if (!dest || !dest->url_host)
+			goto fail;
+		snprintf(c->target, sizeof c->target, "%s", target);
+	}
+	if ((flags & SEND_REWRITE_RURI) && dest) {
+		url_t *ru = url_hdup(home, sip->sip_request->rq_url);
+		sip_request_t *rq;
+		if (!ru)
+			goto fail;
+		ru->url_host = dest->url_host;
+		ru->url_port = dest->url_port;
+		if ((flags & SEND_STRIP_TENANT) && ru->url_params) {
+			char *params = su_strdup(home, ru->url_params);
+			ru->url_params = url_strip_param_string(params, "gvp-tenant-id");
+			if (ru->url_params && !ru->url_params[0])
+				ru->url_params = NULL;
+		}
+		rq = sip_request_create(home, sip->sip_request->rq_method,
+					sip->sip_request->rq_method_name, (url_string_t *)ru, NULL);
+		if (!rq || msg_header_replace(msg, (msg_pub_t *)sip,
+					      (msg_header_t *)sip->sip_request,
+					      (msg_header_t *)rq) < 0)
+			goto fail;
+	}
+	if (flags & SEND_ADD_RR) {
+		sip_record_route_t *rr = sip_record_route_dup(home, p->rr);
+		if (!rr || msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)rr) < 0)
+			goto fail;
+	}
+	if (extra && sip_add_make(msg, sip, sip_unknown_class, extra) < 0)
+		goto fail;
+
+	if (dest)
+		next = dest;
+	else if (sip->sip_route)
+		next = sip->sip_route->r_url;
+	else
+		next = sip->sip_request->rq_url;
+
+	c->got_provisional = false;
+	c->orq = nta_outgoing_mcreate(p->agent, call_response, c, (url_string_t const *)next,
+				      msg, TAG_END());
+	if (!c->orq)
+		goto fail;
+	return 0;
+fail:
+	msg_destroy(msg);
+	return -1;
+}
+
+/* Relay the latest response of orq upstream, without our Via. */
+static void relay(struct call *c, nta_outgoing_t *orq, int status)
+{
+	msg_t *msg = nta_outgoing_getresponse(orq);
+
+	if (!c->irq) {
+		msg_destroy(msg);
+		return;
+	}
+	if (!msg || nta_msg_is_internal(msg)) {
+		/* nta's own answer (timeout, transport error): build ours */
+		msg_destroy(msg);
+		proxy_reply(c->irq, status, 0);
+		return;
+	}
+	sip_via_remove(msg, sip_object(msg));
+	if (!sip_object(msg)->sip_via) {
+		/* the MCP dropped the upstream Vias: answer with the status ourselves */
+		msg_destroy(msg);
+		proxy_reply(c->irq, status, 0);
+		return;
+	}
+	if (nta_incoming_mreply(c->irq, msg) < 0)
+		log_debug("cannot relay %d upstream", status);
+}
+
+static bool failover_wanted(const struct call *c, int status, bool internal)
+{
+	const struct rm_config *cfg = c->p->cfg;
+
+	if (!c->routed || c->cancelled || c->answered || c->p->stopped)
+		return false;
+	if (c->ticket.attempts >= cfg->max_attempts)
+		return false;
+	if (internal && (status == 408 || status == 503))
+		return cfg->failover_on_timeout || rm_config_is_failover_code(cfg, status);
+	return rm_config_is_failover_code(cfg, status);
+}
+
+static int call_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
+{
+	struct call *c = magic;
+	struct proxy *p = c->p;
+	int status = sip && sip->sip_status ? sip->sip_status->st_status
+					    : nta_outgoing_status(orq);
+
+	if (orq != c->orq)
+		return 0; /* a branch we gave up on */
+
+	if (status < 200) {
+		c->got_provisional = true;
+		if (c->wait == WAIT_ATTEMPT && !c->cancelled)
+			call_wait(c, WAIT_NONE, 0);
+		if (status > 100)
+			relay(c, orq, status);
+		return 0;
+	}
+	if (status < 300) {
+		relay(c, orq, status);
+		if (c->method != sip_method_invite) {
+			c->done = true;
+			call_release_tr(c);
+			return 0;
+		}
+		if (!c->answered) {
+			c->answered = c->done = true;
+			if (c->sess) {
+				c->sess->answer_ms = util_now_ms();
+				if (sip && sip->sip_to && sip->sip_to->a_tag)
+					snprintf(c->sess->to_tag, sizeof c->sess->to_tag, "%s",
+						 sip->sip_to->a_tag);
+			}
+			call_wait(c, WAIT_LINGER, proxy_now_ms() + LINGER_MS);
+		}
+		return 0;
+	}
+	if (c->done)
+		return 0;
+
+	bool internal = !sip || nta_sip_is_internal(sip);
+	c->last_status = status;
+	if (internal && c->routed && c->ticket.mcp)
+		monitor_report(p, c->ticket.mcp, false);
+	if (failover_wanted(c, status, internal)) {
+		log_debug("MCP %s answered %d%s, failing over", c->target, status,
+			  internal ? " (no answer)" : "");
+		if (proxy_try_next(c) == 0)
+			return 0;
+	}
+	relay(c, orq, status);
+	c->done = true;
+	call_finish(c, status, false);
+	return 0;
+}
+
+/* ACK (for a non-2xx, absorbed) and CANCEL for a pending INVITE; sip == NULL when
+ * the server transaction went away. nta has already answered the CANCEL with 200;
+ * a non-zero return would be sent as the INVITE's final answer. */
+static int call_ack_cancel(struct call *c, nta_incoming_t *irq, const sip_t *sip)
+{
+	struct proxy *p = c->p;
+
+	if (!sip) {
+		if (c->irq == irq) {
+			c->irq = NULL;
+			nta_incoming_destroy(irq);
+		}
+		if (!c->done) {
+			if (c->orq && nta_outgoing_status(c->orq) < 200)
+				nta_outgoing_tcancel(c->orq, NULL, NULL, TAG_END());
+			call_finish(c, 500, false);
+		}
+		return 0;
+	}
+	if (sip->sip_request->rq_method != sip_method_cancel)
+		return 0;
+	/* the return value would answer the INVITE itself: let the MCP's 487 do it */
+	if (c->done || c->cancelled)
+		return 0;
+	c->cancelled = true;
+	if (c->orq && nta_outgoing_status(c->orq) < 200)
+		nta_outgoing_tcancel(c->orq, NULL, NULL, TAG_END());
+	/* if the MCP never confirms with 487, answer it ourselves */
+	if (!c->done)
+		call_wait(c, WAIT_ATTEMPT, proxy_now_ms() + 4000 +
+						   (int64_t)p->cfg->attempt_timeout_ms);
+	return 0;
+}
+
+/* ---- deadlines ---------------------------------------------------------------------- */
+
+static void attempt_expired(struct call *c)
+{
+	call_wait(c, WAIT_NONE, 0);
+	if (c->done)
+		return;
+	if (c->cancelled || c->p->stopped) {
+		int st = c->cancelled ? 487 : 503;
+		call_finish(c, st, true);
+		return;
+	}
+	if (c->got_provisional)
+		return;
+	log_info("MCP %s did not answer within %dms", c->target, c->p->cfg->attempt_timeout_ms);
+	c->last_status = 408;
+	if (c->routed && c->ticket.mcp)
+		monitor_report(c->p, c->ticket.mcp, false);
+	if (failover_wanted(c, 408, true) && proxy_try_next(c) == 0)
+		return;
+	call_finish(c, 408, true);
+}
+
+void proxy_tick_calls(struct proxy *p, int64_t now)
+{
+	struct call *c;
+
+	while ((c = p->attempts.head) && c->deadline_ms <= now) {
+		c->refs++;
+		attempt_expired(c);
+		if (c->wait == WAIT_ATTEMPT && c == p->attempts.head && c->deadline_ms <= now)
+			call_wait(c, WAIT_NONE, 0); /* never loop on the same one */
+		call_unref(c);
+	}
+	while ((c = p->lingering.head) && c->deadline_ms <= now)
+		call_release_tr(c);
+}
+
+void proxy_release_all_calls(struct proxy *p)
+{
+	struct call *c, *next;
+
+	for (c = p->all; c; c = next) {
+		c->refs++; /* keep c while we look at its successor */
+		call_release_tr(c);
+		next = c->all_next;
+		call_unref(c);
+	}
+}

@@ -1,0 +1,161 @@
+/*
+ * proxy_int: what the proxy_*.c files share. Not a public contract: only rm/proxy*.c
+ * and rm/monitor.c include it. Everything here lives on the SIP thread.
+ *
+ * Ownership of one forwarded request (struct call):
+ *   - created for each stateful forward (INVITE or not), refs = 1 held by the
+ *     transaction side (irq + current orq);
+ *   - a routed INVITE also gets a session; the session holds a second reference
+ *     (session->user) and the route ticket is released when the session ends;
+ *   - the call is freed when both sides let go (call_unref).
+ * The original request msg is a reference from nta_incoming_getrequest(); each
+ * attempt sends a msg_copy() of it so that failover can start from the original.
+ */
+#ifndef RM_PROXY_INT_H
+#define RM_PROXY_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct proxy;
+struct call;
+struct monitor;
+
+#define SU_ROOT_MAGIC_T struct proxy
+#define NTA_AGENT_MAGIC_T struct proxy
+#define NTA_LEG_MAGIC_T struct proxy
+#define NTA_INCOMING_MAGIC_T struct call
+#define NTA_OUTGOING_MAGIC_T void
+#define SU_TIMER_ARG_T void
+
+#include <sofia-sip/su_wait.h>
+#include <sofia-sip/nta.h>
+#include <sofia-sip/sip.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/msg_addr.h>
+
+#include "metrics.h"
+#include "rm_config.h"
+#include "route.h"
+#include "session.h"
+
+/* A FIFO of calls waiting for a deadline. Every member of one list waits the same
+ * duration, so appending keeps the list sorted and the tick only looks at the head. */
+struct call_list {
+	struct call *head, *tail;
+	size_t n;
+};
+
+enum call_wait { WAIT_NONE = 0, WAIT_ATTEMPT, WAIT_LINGER };
+
+struct call {
+	struct proxy *p;
+	unsigned refs;
+	nta_incoming_t *irq;  /* server transaction; NULL once released */
+	msg_t *req;           /* reference to the original request */
+	nta_outgoing_t *orq;  /* current branch */
+	sip_method_t method;
+	bool routed;          /* a new INVITE that went through route_*: has ticket */
+	bool got_provisional; /* any response from the current branch */
+	bool answered;        /* 2xx relayed */
+	bool cancelled;       /* CANCEL received from upstream */
+	bool done;            /* final answer sent upstream */
+	bool strip_tenant;    /* drop ;gvp-tenant-id from the request-URI */
+	int last_status;
+	struct route_ticket ticket;
+	struct session *sess; /* NULL once the session ended */
+	char target[RM_URI_MAX]; /* where the current branch went (fixed for non-routed) */
+
+	bool tr_held;         /* the transaction side's reference is still held */
+	struct call *all_prev, *all_next; /* every live call (for shutdown) */
+
+	/* deadline list membership */
+	enum call_wait wait;
+	int64_t deadline_ms;
+	struct call *prev, *next;
+};
+
+/* Host/port of an MCP, to recognise requests that an MCP originates. */
+struct mcp_addr {
+	char host[RM_HOST_MAX];
+	char port[8];
+};
+
+struct proxy {
+	su_root_t *root;
+	su_home_t home[1];
+	nta_agent_t *agent;
+	nta_leg_t *defleg;
+	su_timer_t *tick;
+
+	struct rm_config *cfg;          /* owned; replaced on reload */
+	struct route_state *route;
+	struct session_table *sessions;
+	struct monitor *mon;
+
+	/* who we are */
+	char self_host[RM_HOST_MAX];
+	char self_port[8];
+	sip_record_route_t *rr;         /* <sip:host:port;lr>, in home */
+	url_t *sip_server;              /* first SIP Server, in home (replaced on reload) */
+	struct mcp_addr *mcp_addrs;     /* malloc'd */
+	size_t n_mcp_addrs;
+
+	struct call_list attempts;      /* waiting for an answer from the current MCP */
+	struct call_list lingering;     /* answered INVITEs kept for 2xx retransmissions */
+	size_t live_calls;              /* struct call objects alive */
+	struct call *all;               /* every live call, for shutdown */
+
+	bool draining;
+	int64_t drain_deadline_ms;
+	bool stopped;
+	void (*on_drained)(void *arg);
+	void *on_drained_arg;
+	int64_t last_expiry_ms;
+
+	/* metrics (handles are valid until metrics_free) */
+	metrics_t *metrics;
+	metric_t *m_active, *m_failovers, *m_attempts, *m_bad, *m_mcps_up, *m_draining;
+	metric_t *m_disp[6]; /* see disp_names in proxy.c */
+	metric_t *m_reject[RM_REFUSE_COUNT];
+	metric_t *m_requests, *m_responses;
+};
+
+/* proxy.c */
+int64_t proxy_now_ms(void);
+bool proxy_url_is_self(const struct proxy *p, const url_t *u);
+void proxy_strip_own_routes(struct proxy *p, msg_t *msg, sip_t *sip);
+bool proxy_max_forwards_ok(msg_t *msg, sip_t *sip);
+void proxy_sessions_changed(struct proxy *p);
+void proxy_count_reject(struct proxy *p, enum rm_refuse r);
+int proxy_reply(nta_incoming_t *irq, int status, int retry_after);
+void proxy_mcp_metrics(struct proxy *p);
+
+/* proxy_call.c: calls, forwarding, responses, CANCEL, failover */
+struct call *call_new(struct proxy *p, nta_incoming_t *irq, const sip_t *sip);
+void call_unref(struct call *c);
+/* Send a copy of c->req to `target` (a SIP URI string; NULL = next hop from the
+ * Route set or request-URI). Flags: SEND_REWRITE_RURI replaces the request-URI
+ * host/port with target's, SEND_STRIP_TENANT drops ;gvp-tenant-id from it,
+ * SEND_ADD_RR adds our Record-Route. extra: one "Name: value" header or NULL.
+ * Returns 0 (c->orq set), or -1 (nothing sent). */
+#define SEND_REWRITE_RURI 1u
+#define SEND_ADD_RR 2u
+#define SEND_STRIP_TENANT 4u
+int call_send(struct call *c, const char *target, unsigned flags, const char *extra);
+void call_finish(struct call *c, int status, bool send_reply);
+void call_list_remove(struct call_list *l, struct call *c);
+void call_wait(struct call *c, enum call_wait w, int64_t deadline_ms);
+void proxy_tick_calls(struct proxy *p, int64_t now);
+/* Shutdown: drop the transactions of every call still alive. */
+void proxy_release_all_calls(struct proxy *p);
+void proxy_session_end_hook(const struct session *s, void *arg);
+
+/* proxy_invite.c */
+int proxy_new_invite(struct proxy *p, nta_incoming_t *irq, const sip_t *sip);
+int proxy_try_next(struct call *c);
+
+#include "monitor.h"
+
+#endif

@@ -1,0 +1,171 @@
+/*
+ * proxy_invite: a new INVITE from the SIP Server. Profile selection, admission,
+ * MCP choice (route.h), the session entry, the first attempt and failover.
+ */
+#include "proxy_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sofia-sip/su_tag.h>
+#include <sofia-sip/sip_tag.h>
+#include <sofia-sip/url.h>
+
+#include "log.h"
+#include "util.h"
+
+static const char *unknown_header(const sip_t *sip, const char *name)
+{
+	for (const sip_unknown_t *u = sip->sip_unknown; u; u = u->un_next)
+		if (u->un_name && strcasecmp(u->un_name, name) == 0)
+			return u->un_value;
+	return NULL;
+}
+
+/* Refuse irq with the configured code for reason r (irq is destroyed). */
+static int refuse(struct proxy *p, nta_incoming_t *irq, enum rm_refuse r)
+{
+	struct rm_reject rej = rm_config_reject(p->cfg, r);
+
+	proxy_count_reject(p, r);
+	log_debug("INVITE refused: %s -> %d", rm_refuse_name(r), rej.code);
+	proxy_reply(irq, rej.code, rej.retry_after);
+	nta_incoming_destroy(irq);
+	return 0;
+}
+
+/* Send the call's request to its ticket's MCP. */
+static int send_to_mcp(struct call *c)
+{
+	struct proxy *p = c->p;
+	char gvp[512];
+	char hdr[600];
+	const char *extra = NULL;
+	unsigned flags = SEND_REWRITE_RURI | SEND_ADD_RR;
+
+	if (c->sess) {
+		if (session_gvp_header(c->sess, gvp, sizeof gvp) >= 0) {
+			snprintf(hdr, sizeof hdr, "X-Genesys-GVP-Session-ID: %s", gvp);
+			extra = hdr;
+		}
+		snprintf(c->sess->mcp_uri, sizeof c->sess->mcp_uri, "%s", c->ticket.mcp->uri);
+		c->sess->attempts = c->ticket.attempts;
+	}
+	if (c->strip_tenant)
+		flags |= SEND_STRIP_TENANT;
+	metric_inc(p->m_attempts);
+	if (call_send(c, c->ticket.mcp->uri, flags, extra) < 0)
+		return -1;
+	call_wait(c, WAIT_ATTEMPT, proxy_now_ms() + p->cfg->attempt_timeout_ms);
+	return 0;
+}
+
+int proxy_try_next(struct call *c)
+{
+	struct proxy *p = c->p;
+	nta_outgoing_t *old = c->orq;
+	enum rm_refuse r;
+
+	c->orq = NULL;
+	if (old) {
+		if (nta_outgoing_status(old) < 200)
+			nta_outgoing_tcancel(old, NULL, NULL, TAG_END());
+		nta_outgoing_destroy(old);
+	}
+	while (c->ticket.attempts < p->cfg->max_attempts) {
+		r = route_pick(p->route, &c->ticket);
+		if (r != RM_REFUSE_NONE) {
+			log_debug("failover: no other MCP (%s)", rm_refuse_name(r));
+			return -1;
+		}
+		metric_inc(p->m_failovers);
+		if (send_to_mcp(c) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+int proxy_new_invite(struct proxy *p, nta_incoming_t *irq, const sip_t *sip0)
+{
+	msg_t *msg = nta_incoming_getrequest(irq);
+	sip_t *sip = sip_object(msg);
+	struct route_request rq = { 0 };
+	struct route_match m;
+	struct route_ticket t = { 0 };
+	enum rm_refuse r;
+	char tenant[RM_NAME_MAX];
+	struct call *c;
+	struct session *s;
+
+	proxy_strip_own_routes(p, msg, sip);
+	if (!proxy_max_forwards_ok(msg, sip)) {
+		msg_destroy(msg);
+		metric_inc(p->m_bad);
+		return 483;
+	}
+	msg_destroy(msg);
+	nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
+
+	if (p->draining)
+		return refuse(p, irq, RM_REFUSE_DRAINING);
+
+	const url_t *ru = sip->sip_request->rq_url;
+	rq.ruri_user = ru->url_user;
+	if (ru->url_params &&
+	    url_param(ru->url_params, "gvp-tenant-id", tenant, sizeof tenant) > 0)
+		rq.tenant_param = tenant;
+	rq.profile_id = unknown_header(sip, "X-Genesys-gsw-ivr-profile-id");
+	rq.profile_name = unknown_header(sip, "X-Genesys-gsw-ivr-profile-name");
+
+	if (route_select(p->route, &rq, &m) != 0)
+		return refuse(p, irq, RM_REFUSE_NO_PROFILE);
+	r = route_admit(p->route, m.profile, p->draining, &t);
+	if (r != RM_REFUSE_NONE)
+		return refuse(p, irq, r);
+	r = route_pick(p->route, &t);
+	if (r != RM_REFUSE_NONE) {
+		route_release(&t);
+		return refuse(p, irq, r);
+	}
+
+	c = call_new(p, irq, sip);
+	if (!c) {
+		route_release(&t);
+		return 500;
+	}
+	c->routed = true;
+	c->ticket = t;
+	c->strip_tenant = m.strip_tenant_param;
+
+	s = session_insert(p->sessions, sip->sip_call_id->i_id, sip->sip_from->a_tag,
+			   util_now_ms());
+	if (s) {
+		snprintf(s->profile, sizeof s->profile, "%s", m.profile->name);
+		snprintf(s->tenant, sizeof s->tenant, "%s",
+			 t.tenant ? t.tenant->name : "");
+		snprintf(s->service_type, sizeof s->service_type, "%s", m.profile->service_type);
+		snprintf(s->lrg, sizeof s->lrg, "%s", route_profile_lrg_name(m.profile));
+		if (sip->sip_from->a_url->url_user)
+			snprintf(s->caller, sizeof s->caller, "%s", sip->sip_from->a_url->url_user);
+		if (ru->url_user)
+			snprintf(s->dnis, sizeof s->dnis, "%s", ru->url_user);
+		s->usage_level = t.level;
+		s->user = c;
+		c->sess = s;
+		c->refs++;
+		proxy_sessions_changed(p);
+	} else {
+		log_warn("INVITE with a Call-ID/From tag already live (loop?): %s",
+			 sip->sip_call_id->i_id);
+		c->last_status = 482;
+		call_finish(c, 482, true);
+		return 0;
+	}
+
+	if (send_to_mcp(c) < 0 && proxy_try_next(c) < 0)
+		call_finish(c, 500, true);
+	(void)sip0;
+	return 0;
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# rm admission (issue 3, acceptance 5): a profile limit of 10 and 20 concurrent long
+# calls: exactly 10 are refused with the configured code (486 here) and /metrics
+# counts them under reason "profile-limit".
+. "$(dirname "$0")/test_rm_cli.sh"
+
+SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)
+rm_write_config "$T/rm.json" "$SP" "$HP" "[
+  {\"name\":\"g\",\"members\":[{\"uri\":\"sip:127.0.0.1:$M1\"},{\"uri\":\"sip:127.0.0.1:$M2\"}]}]" \
+	"$(rm_default_profile g ', "limits": {"l1": 8, "l2": 9, "l3": 10}'),
+  \"reject\": {\"code\": 503, \"retry_after\": 5,
+             \"reasons\": {\"profile-limit\": {\"code\": 486, \"retry_after\": 0}}}"
+uas_start m1 "$M1" uas_rr.xml
+uas_start m2 "$M2" uas_rr.xml
+rm_start "$T/rm.json" "$HP"
+sleep 1
+
+uac_run long "$SP" uac_rr.xml 20 200 30 -d 3000 || true
+[ "$OK" = 10 ] && [ "$FAILED" = 10 ] || die "admission: $OK admitted, $FAILED refused (want 10/10)"
+n486=$(grep -o "Call-Id '[^']*'.*received 'SIP/2.0 486" "$T/long.err" | cut -d"'" -f2 | sort -u | wc -l)
+[ "$n486" = 10 ] || die "refusals were not all 486: $n486 x 486 in $T/long.err"
+r=$(metric "$HP" 'rm_rejects_total{reason="profile-limit"}')
+[ "${r%.*}" = 10 ] || die "/metrics counts $r profile-limit refusals"
+a=$(metric "$HP" rm_calls_active)
+[ "${a%.*}" = 0 ] || die "$a calls still active after the load"
+ok "limit 10, 20 concurrent calls: 10 admitted, 10 refused with 486, /metrics rejects=$r"
