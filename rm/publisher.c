@@ -1,0 +1,684 @@
+/*
+ * publisher: STOMP 1.2 producer over a libevent bufferevent. The behaviour (window,
+ * release rules, fail-over, fail-back) is described in publisher.h.
+ *
+ * States: WAIT (back-off timer armed) -> TCP (connecting) -> STOMP (CONNECT sent,
+ * waiting for CONNECTED) -> UP (sending) [-> DRAIN (fail-back: no new SENDs, waiting
+ * for receipts) -> WAIT]. Any error or loss goes back to WAIT.
+ */
+#include "publisher.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "log.h"
+#include "stomp.h"
+#include "util.h"
+
+#define DRAIN_MS 2000
+#define WRITE_TIMEOUT_MS 30000
+
+enum pub_state { PUB_IDLE, PUB_WAIT, PUB_TCP, PUB_STOMP, PUB_UP, PUB_DRAIN };
+
+struct endpoint {
+	char *host;
+	unsigned short port;
+	char *login, *passcode;
+};
+
+struct publisher {
+	struct event_base *base;
+	struct evdns_base *dns; /* created on first use of a host name */
+	spool_t *spool;
+
+	struct endpoint *eps;
+	size_t neps;
+	char *vhost;
+	unsigned window, backoff_min, backoff_max, failback_ms, connect_timeout, hb;
+	publisher_release_fn on_release;
+	void *arg;
+
+	enum pub_state st;
+	size_t cur; /* endpoint in use or next to try */
+	unsigned fails; /* consecutive failures since the last session */
+	bool reject_close; /* the server closes after a per-record ERROR */
+	struct bufferevent *bev;
+	stomp_parser_t *parser;
+	struct bufferevent *probe; /* fail-back probe of the primary */
+
+	struct event *retry_ev, *hb_ev, *failback_ev, *drain_ev;
+	unsigned hb_send_ms;
+	int64_t last_tx_us;
+
+	uint64_t cursor;   /* highest seq sent on this connection */
+	uint64_t *inflight; /* ascending seqs awaiting RECEIPT */
+	size_t ninflight, capinflight;
+
+	char *fbuf;
+	size_t fcap;
+
+	publisher_stats_t stats;
+};
+
+static void conn_lost(publisher_t *p, const char *why);
+static void pump(publisher_t *p);
+
+static void ms_tv(unsigned ms, struct timeval *tv)
+{
+	tv->tv_sec = ms / 1000;
+	tv->tv_usec = (ms % 1000) * 1000;
+}
+
+static const char *ep_name(const publisher_t *p, size_t i, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s:%u", p->eps[i].host, p->eps[i].port);
+	return buf;
+}
+
+/* ---- in-flight set (ascending, at most window entries) ---- */
+
+static int inflight_add(publisher_t *p, uint64_t seq)
+{
+	if (p->ninflight == p->capinflight) {
+		size_t n = p->capinflight ? p->capinflight * 2 : 64;
+		uint64_t *v = realloc(p->inflight, n * sizeof(*v));
+		if (!v)
+			return -1;
+		p->inflight = v;
+		p->capinflight = n;
+	}
+	p->inflight[p->ninflight++] = seq;
+	return 0;
+}
+
+static bool inflight_remove(publisher_t *p, uint64_t seq)
+{
+	size_t lo = 0, hi = p->ninflight;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (p->inflight[mid] < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == p->ninflight || p->inflight[lo] != seq)
+		return false;
+	memmove(&p->inflight[lo], &p->inflight[lo + 1],
+		(p->ninflight - lo - 1) * sizeof(uint64_t));
+	p->ninflight--;
+	return true;
+}
+
+/* ---- frames out ---- */
+
+static int send_frame(publisher_t *p, enum stomp_command cmd, const stomp_header_t *h,
+		      size_t nh, const char *body, size_t body_len)
+{
+	size_t n = stomp_encode(p->fbuf, p->fcap, cmd, h, nh, body, body_len);
+	if (n >= p->fcap) {
+		char *b = realloc(p->fbuf, n + 1);
+		if (!b)
+			return -1;
+		p->fbuf = b;
+		p->fcap = n + 1;
+		n = stomp_encode(p->fbuf, p->fcap, cmd, h, nh, body, body_len);
+	}
+	if (bufferevent_write(p->bev, p->fbuf, n) < 0)
+		return -1;
+	p->last_tx_us = util_mono_us();
+	return 0;
+}
+
+static void release(publisher_t *p, uint64_t seq, bool rejected)
+{
+	spool_release(p->spool, seq);
+	if (p->on_release)
+		p->on_release(seq, rejected, p->arg);
+}
+
+/* Send unreleased entries after the cursor while the window has room. */
+static void pump(publisher_t *p)
+{
+	char seqbuf[24];
+
+	while (p->st == PUB_UP && p->ninflight < p->window) {
+		uint64_t seq = spool_next(p->spool, p->cursor);
+		const char *dest, *body;
+		size_t len;
+
+		if (!seq)
+			return;
+		p->cursor = seq;
+		if (spool_read(p->spool, seq, &dest, &body, &len) < 0) {
+			log_error("publisher: spool entry %" PRIu64 " cannot be read back; "
+				  "dropped (counted as unreadable)", seq);
+			p->stats.unreadable++;
+			release(p, seq, true);
+			continue;
+		}
+		snprintf(seqbuf, sizeof(seqbuf), "%" PRIu64, seq);
+		stomp_header_t h[] = {
+			{ "destination", dest },
+			{ "receipt", seqbuf },
+			{ "persistent", "true" },
+			{ "content-type", "application/json" },
+		};
+		if (inflight_add(p, seq) < 0 ||
+		    send_frame(p, STOMP_CMD_SEND, h, 4, body, len) < 0) {
+			conn_lost(p, "out of memory queueing a SEND");
+			return;
+		}
+		p->stats.sent++;
+	}
+}
+
+/* ---- connection life ---- */
+
+static void teardown(publisher_t *p)
+{
+	if (p->bev)
+		bufferevent_free(p->bev);
+	p->bev = NULL;
+	if (p->probe)
+		bufferevent_free(p->probe);
+	p->probe = NULL;
+	stomp_parser_free(p->parser);
+	p->parser = NULL;
+	if (p->hb_ev)
+		event_del(p->hb_ev);
+	if (p->failback_ev)
+		event_del(p->failback_ev);
+	if (p->drain_ev)
+		event_del(p->drain_ev);
+	p->ninflight = 0;
+	p->cursor = 0;
+	p->stats.connected = false;
+	p->stats.endpoint = -1;
+}
+
+static void schedule(publisher_t *p, unsigned ms)
+{
+	struct timeval tv;
+	ms_tv(ms, &tv);
+	p->st = PUB_WAIT;
+	event_add(p->retry_ev, &tv);
+}
+
+static unsigned backoff(publisher_t *p)
+{
+	unsigned ms = p->backoff_min;
+	for (unsigned i = 1; i < p->fails && ms < p->backoff_max; i++)
+		ms *= 2;
+	return ms < p->backoff_max ? ms : p->backoff_max;
+}
+
+/* The connection failed or was lost: move on to the next endpoint after a back-off,
+ * or (after a per-record ERROR, or for fail-back) reconnect at once. */
+static void conn_lost(publisher_t *p, const char *why)
+{
+	char name[300];
+	enum pub_state was = p->st;
+
+	ep_name(p, p->cur, name, sizeof(name));
+	teardown(p);
+	if (was == PUB_DRAIN) {
+		log_info("publisher: failing back from %s to the primary", name);
+		p->stats.failbacks++;
+		p->cur = 0;
+		p->fails = 0;
+		schedule(p, 0);
+		return;
+	}
+	if (p->reject_close) {
+		p->reject_close = false;
+		schedule(p, 0);
+		return;
+	}
+	p->stats.connect_failures++;
+	p->fails++;
+	p->cur = (p->cur + 1) % p->neps;
+	unsigned ms = backoff(p);
+	if (was == PUB_UP) {
+		spool_stats_t st;
+		spool_get_stats(p->spool, &st);
+		log_warn("publisher: lost %s (%s); %" PRIu64 " record(s) unreleased; next: "
+			 "%s:%u in %u ms", name, why, st.depth, p->eps[p->cur].host,
+			 p->eps[p->cur].port, ms);
+	}
+	else
+		log_warn("publisher: cannot connect to %s (%s); next: %s:%u in %u ms", name,
+			 why, p->eps[p->cur].host, p->eps[p->cur].port, ms);
+	schedule(p, ms);
+}
+
+static void switch_to_primary(publisher_t *p)
+{
+	p->st = PUB_DRAIN; /* conn_lost reads it */
+	conn_lost(p, "fail-back");
+}
+
+static void on_hb(evutil_socket_t fd, short what, void *arg)
+{
+	publisher_t *p = arg;
+	(void)fd;
+	(void)what;
+	if (!p->bev)
+		return;
+	if (util_mono_us() - p->last_tx_us >= (int64_t)p->hb_send_ms * 500) {
+		bufferevent_write(p->bev, "\n", 1);
+		p->last_tx_us = util_mono_us();
+	}
+}
+
+static int handle_connected(publisher_t *p, const stomp_frame_t *f)
+{
+	char name[300];
+	unsigned send_ms = 0, recv_ms = 0;
+	const char *ver = stomp_frame_header(f, "version");
+	const char *hb = stomp_frame_header(f, "heart-beat");
+
+	if (ver && strcmp(ver, "1.2") != 0)
+		log_warn("publisher: server speaks STOMP %s, not 1.2; continuing", ver);
+	if (stomp_heartbeat_negotiate(hb, p->hb, p->hb, &send_ms, &recv_ms) < 0) {
+		log_warn("publisher: malformed heart-beat header \"%s\"; heart-beats off", hb);
+		send_ms = recv_ms = 0;
+	}
+	struct timeval rtv, wtv;
+	ms_tv(recv_ms * 2, &rtv);
+	ms_tv(WRITE_TIMEOUT_MS, &wtv);
+	bufferevent_set_timeouts(p->bev, recv_ms ? &rtv : NULL, &wtv);
+	p->hb_send_ms = send_ms;
+	if (send_ms) {
+		struct timeval tv;
+		ms_tv(send_ms / 2 ? send_ms / 2 : 1, &tv);
+		event_add(p->hb_ev, &tv);
+	}
+	p->st = PUB_UP;
+	p->fails = 0;
+	p->stats.connects++;
+	if (p->stats.connects > 1)
+		p->stats.reconnects++;
+	p->stats.connected = true;
+	p->stats.endpoint = (int)p->cur;
+	if (p->cur != 0 && p->neps > 1) {
+		struct timeval tv;
+		ms_tv(p->failback_ms, &tv);
+		event_add(p->failback_ev, &tv);
+	}
+	log_info("publisher: connected to %s (endpoint %zu, heart-beat send %u ms, "
+		 "receive %u ms)", ep_name(p, p->cur, name, sizeof(name)), p->cur, send_ms,
+		 recv_ms);
+	pump(p);
+	return 0;
+}
+
+static bool parse_seq(const char *s, uint64_t *out)
+{
+	char *end;
+	if (!s || !*s)
+		return false;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || v == 0)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* One frame from the server. Returns -1 to drop the connection. */
+static int handle_frame(publisher_t *p, const stomp_frame_t *f)
+{
+	uint64_t seq;
+
+	switch (f->command) {
+	case STOMP_CMD_CONNECTED:
+		if (p->st != PUB_STOMP)
+			return 0;
+		return handle_connected(p, f);
+	case STOMP_CMD_RECEIPT:
+		if (parse_seq(stomp_frame_header(f, "receipt-id"), &seq) &&
+		    inflight_remove(p, seq)) {
+			p->stats.receipted++;
+			release(p, seq, false);
+		}
+		if (p->st == PUB_DRAIN && p->ninflight == 0) {
+			switch_to_primary(p);
+			return 1;
+		}
+		pump(p);
+		return 0;
+	case STOMP_CMD_ERROR: {
+		const char *msg = stomp_frame_header(f, "message");
+		if (parse_seq(stomp_frame_header(f, "receipt-id"), &seq) &&
+		    inflight_remove(p, seq)) {
+			log_warn("publisher: server rejected record %" PRIu64 ": %s%s%.*s; "
+				 "dropped", seq, msg ? msg : "(no message)",
+				 f->body_len ? ": " : "", (int)(f->body_len > 300 ? 300 : f->body_len),
+				 f->body ? f->body : "");
+			p->stats.rejected++;
+			release(p, seq, true);
+			p->reject_close = true;
+			pump(p);
+			return 0;
+		}
+		log_error("publisher: server sent ERROR: %s%s%.*s",
+			  msg ? msg : "(no message)", f->body_len ? ": " : "",
+			  (int)(f->body_len > 300 ? 300 : f->body_len), f->body ? f->body : "");
+		return -1;
+	}
+	default:
+		return 0; /* MESSAGE and the like: not for a producer */
+	}
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	publisher_t *p = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t len;
+	char err[200];
+
+	while (p->bev == bev && (len = evbuffer_get_contiguous_space(in)) > 0) {
+		const char *data = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+		size_t off = 0;
+		while (off < len) {
+			stomp_frame_t f;
+			size_t used = 0;
+			enum stomp_status r = stomp_parser_feed(p->parser, data + off, len - off,
+								&used, &f, NULL, err,
+								sizeof(err));
+			if (r == STOMP_ERROR) {
+				conn_lost(p, err);
+				return;
+			}
+			off += used;
+			if (r == STOMP_AGAIN)
+				break;
+			int h = handle_frame(p, &f);
+			if (p->bev != bev) /* the frame closed the connection */
+				return;
+			if (h < 0) {
+				conn_lost(p, "server ERROR");
+				return;
+			}
+		}
+		evbuffer_drain(in, len);
+	}
+}
+
+static void on_event(struct bufferevent *bev, short events, void *arg)
+{
+	publisher_t *p = arg;
+	char hb[32], name[300];
+
+	if (bev != p->bev)
+		return;
+	if (events & BEV_EVENT_CONNECTED) {
+		const struct endpoint *e = &p->eps[p->cur];
+		snprintf(hb, sizeof(hb), "%u,%u", p->hb, p->hb);
+		stomp_header_t h[6] = {
+			{ "accept-version", "1.2" },
+			{ "host", p->vhost ? p->vhost : e->host },
+			{ "heart-beat", hb },
+		};
+		size_t nh = 3;
+		if (e->login) {
+			h[nh++] = (stomp_header_t){ "login", e->login };
+			h[nh++] = (stomp_header_t){ "passcode", e->passcode ? e->passcode : "" };
+		}
+		p->parser = stomp_parser_new(NULL);
+		if (!p->parser || send_frame(p, STOMP_CMD_CONNECT, h, nh, NULL, 0) < 0) {
+			conn_lost(p, "out of memory");
+			return;
+		}
+		p->st = PUB_STOMP;
+		log_debug("publisher: TCP up to %s, CONNECT sent",
+			  ep_name(p, p->cur, name, sizeof(name)));
+		return;
+	}
+	if (events & BEV_EVENT_TIMEOUT)
+		conn_lost(p, p->st == PUB_UP || p->st == PUB_DRAIN ? "no data or heart-beat "
+			  "from the server in time" : "timed out");
+	else if (events & BEV_EVENT_EOF)
+		conn_lost(p, "closed by the server");
+	else if (events & BEV_EVENT_ERROR) {
+		int e = EVUTIL_SOCKET_ERROR();
+		int dns = bufferevent_socket_get_dns_error(bev);
+		conn_lost(p, dns ? evutil_gai_strerror(dns) : evutil_socket_error_to_string(e));
+	}
+}
+
+/* Start an asynchronous connect of bev to endpoint i. 0 / -1. */
+static int connect_to(publisher_t *p, struct bufferevent *bev, size_t i)
+{
+	const struct endpoint *e = &p->eps[i];
+	struct sockaddr_storage ss;
+	int sl = sizeof(ss);
+	char hp[300];
+
+	if (strchr(e->host, ':'))
+		snprintf(hp, sizeof(hp), "[%s]:%u", e->host, e->port);
+	else
+		snprintf(hp, sizeof(hp), "%s:%u", e->host, e->port);
+	if (evutil_parse_sockaddr_port(hp, (struct sockaddr *)&ss, &sl) == 0)
+		return bufferevent_socket_connect(bev, (struct sockaddr *)&ss, sl);
+	if (!p->dns)
+		p->dns = evdns_base_new(p->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+	if (!p->dns) {
+		log_error("publisher: cannot start the DNS resolver for %s", e->host);
+		return -1;
+	}
+	return bufferevent_socket_connect_hostname(bev, p->dns, AF_UNSPEC, e->host,
+						   e->port);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	publisher_t *p = arg;
+	struct timeval tv;
+	(void)fd;
+	(void)what;
+
+	p->bev = bufferevent_socket_new(p->base, -1,
+					BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (!p->bev) {
+		conn_lost(p, "out of memory");
+		return;
+	}
+	bufferevent_setcb(p->bev, on_read, NULL, on_event, p);
+	ms_tv(p->connect_timeout, &tv);
+	bufferevent_set_timeouts(p->bev, &tv, &tv);
+	bufferevent_enable(p->bev, EV_READ | EV_WRITE);
+	p->st = PUB_TCP;
+	if (connect_to(p, p->bev, p->cur) < 0)
+		conn_lost(p, "connect failed");
+}
+
+/* ---- fail-back ---- */
+
+static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	publisher_t *p = arg;
+	(void)fd;
+	(void)what;
+	if (p->st == PUB_DRAIN)
+		switch_to_primary(p);
+}
+
+static void on_probe_event(struct bufferevent *bev, short events, void *arg)
+{
+	publisher_t *p = arg;
+	struct timeval tv;
+
+	if (bev != p->probe)
+		return;
+	bufferevent_free(p->probe);
+	p->probe = NULL;
+	if (!(events & BEV_EVENT_CONNECTED) || p->st != PUB_UP)
+		return;
+	log_info("publisher: primary %s:%u is reachable again; draining %zu in-flight "
+		 "record(s) before failing back", p->eps[0].host, p->eps[0].port,
+		 p->ninflight);
+	event_del(p->failback_ev);
+	p->st = PUB_DRAIN;
+	if (p->ninflight == 0) {
+		switch_to_primary(p);
+		return;
+	}
+	ms_tv(DRAIN_MS, &tv);
+	event_add(p->drain_ev, &tv);
+}
+
+static void on_failback(evutil_socket_t fd, short what, void *arg)
+{
+	publisher_t *p = arg;
+	struct timeval tv;
+	(void)fd;
+	(void)what;
+
+	if (p->st != PUB_UP || p->cur == 0 || p->probe)
+		goto rearm;
+	p->probe = bufferevent_socket_new(p->base, -1,
+					  BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (!p->probe)
+		goto rearm;
+	bufferevent_setcb(p->probe, NULL, NULL, on_probe_event, p);
+	ms_tv(p->connect_timeout, &tv);
+	bufferevent_set_timeouts(p->probe, &tv, &tv);
+	bufferevent_enable(p->probe, EV_WRITE);
+	if (connect_to(p, p->probe, 0) < 0) {
+		bufferevent_free(p->probe);
+		p->probe = NULL;
+	}
+rearm:
+	if (p->st == PUB_UP && p->cur != 0) {
+		ms_tv(p->failback_ms, &tv);
+		event_add(p->failback_ev, &tv);
+	}
+}
+
+/* ---- public ---- */
+
+publisher_t *publisher_new(struct event_base *base, spool_t *spool,
+			   const publisher_opts_t *o, char *err, size_t errlen)
+{
+	publisher_t *p;
+
+	if (!base || !spool || !o || !o->endpoints || o->nendpoints == 0) {
+		snprintf(err, errlen, "publisher: no endpoints configured");
+		return NULL;
+	}
+	for (size_t i = 0; i < o->nendpoints; i++) {
+		if (!o->endpoints[i].host || !*o->endpoints[i].host) {
+			snprintf(err, errlen, "publisher: endpoint %zu: host is empty", i + 1);
+			return NULL;
+		}
+		if (o->endpoints[i].port == 0) {
+			snprintf(err, errlen, "publisher: endpoint %zu (%s): port 0", i + 1,
+				 o->endpoints[i].host);
+			return NULL;
+		}
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		goto oom;
+	p->base = base;
+	p->spool = spool;
+	p->neps = o->nendpoints;
+	p->eps = calloc(p->neps, sizeof(*p->eps));
+	if (!p->eps)
+		goto oom;
+	for (size_t i = 0; i < p->neps; i++) {
+		const publisher_endpoint_t *e = &o->endpoints[i];
+		p->eps[i].port = e->port;
+		p->eps[i].host = strdup(e->host);
+		p->eps[i].login = e->login ? strdup(e->login) : NULL;
+		p->eps[i].passcode = e->passcode ? strdup(e->passcode) : NULL;
+		if (!p->eps[i].host || (e->login && !p->eps[i].login) ||
+		    (e->passcode && !p->eps[i].passcode))
+			goto oom;
+	}
+	if (o->vhost && !(p->vhost = strdup(o->vhost)))
+		goto oom;
+	p->window = o->window ? o->window : 256;
+	p->backoff_min = o->backoff_min_ms ? o->backoff_min_ms : 100;
+	p->backoff_max = o->backoff_max_ms ? o->backoff_max_ms : 5000;
+	if (p->backoff_max < p->backoff_min)
+		p->backoff_max = p->backoff_min;
+	p->failback_ms = o->failback_ms ? o->failback_ms : 30000;
+	p->connect_timeout = o->connect_timeout_ms ? o->connect_timeout_ms : 5000;
+	p->hb = o->no_heartbeat ? 0 : (o->heartbeat_ms ? o->heartbeat_ms : 10000);
+	p->on_release = o->on_release;
+	p->arg = o->arg;
+	p->stats.endpoint = -1;
+	p->fcap = 4096;
+	p->fbuf = malloc(p->fcap);
+	p->retry_ev = evtimer_new(base, on_retry, p);
+	p->hb_ev = event_new(base, -1, EV_PERSIST, on_hb, p);
+	p->failback_ev = evtimer_new(base, on_failback, p);
+	p->drain_ev = evtimer_new(base, on_drain_timeout, p);
+	if (!p->fbuf || !p->retry_ev || !p->hb_ev || !p->failback_ev || !p->drain_ev)
+		goto oom;
+	return p;
+oom:
+	publisher_free(p);
+	snprintf(err, errlen, "publisher: out of memory");
+	return NULL;
+}
+
+void publisher_start(publisher_t *p)
+{
+	if (p->st != PUB_IDLE)
+		return;
+	p->cur = 0;
+	schedule(p, 0);
+}
+
+void publisher_submit(publisher_t *p, uint64_t seq)
+{
+	(void)seq; /* the spool is the queue: send whatever is next in order */
+	pump(p);
+}
+
+void publisher_get_stats(const publisher_t *p, publisher_stats_t *out)
+{
+	*out = p->stats;
+	out->inflight = p->ninflight;
+}
+
+void publisher_free(publisher_t *p)
+{
+	if (!p)
+		return;
+	if (p->retry_ev)
+		teardown(p);
+	if (p->retry_ev)
+		event_free(p->retry_ev);
+	if (p->hb_ev)
+		event_free(p->hb_ev);
+	if (p->failback_ev)
+		event_free(p->failback_ev);
+	if (p->drain_ev)
+		event_free(p->drain_ev);
+	if (p->dns)
+		evdns_base_free(p->dns, 0);
+	for (size_t i = 0; p->eps && i < p->neps; i++) {
+		free(p->eps[i].host);
+		free(p->eps[i].login);
+		free(p->eps[i].passcode);
+	}
+	free(p->eps);
+	free(p->vhost);
+	free(p->inflight);
+	free(p->fbuf);
+	free(p);
+}
