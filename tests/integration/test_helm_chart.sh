@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# The operations artefacts that need no running rm/rs:
+#  - helm/gvp renders (with a real Go text/template + sprig renderer built here from
+#    Debian's Go packages, tests/tools/helm-render) with its defaults and with
+#    tests/integration/data/helm-override.yaml; the output passes yamllint and the
+#    structural check tests/integration/helm_check.py; a broken port makes it fail;
+#  - prometheus-snmp-exporter --dry-run accepts etc/snmp-exporter/snmp.yml (and
+#    refuses a broken copy);
+#  - etc/mibs/GVP-RM-MIB.txt and GVP-RS-MIB.txt load in net-snmp (and smilint when
+#    installed), and every OID in the layout table of etc/mibs/README.md resolves to
+#    the documented name.
+. "$(dirname "$0")/lib.sh"
+CHART="$TOP/helm/gvp"
+DATA="$TOP/tests/integration/data"
+CHECK="$TOP/tests/integration/helm_check.py"
+SNMPYML="$TOP/etc/snmp-exporter/snmp.yml"
+BASE=1.3.6.1.4.1.99999.1
+
+for c in go yamllint prometheus-snmp-exporter snmptranslate; do
+	command -v "$c" >/dev/null || die "$c is not installed (scripts/install-deps)"
+done
+/usr/bin/python3 -c 'import yaml' || die "python3-yaml is not installed"
+
+# ---- build the renderer (offline, GOPATH mode against /usr/share/gocode)
+case "$BUILD" in /*) tools="$BUILD/tools" ;; *) tools="$TOP/$BUILD/tools" ;; esac
+mkdir -p "$tools"
+R="$tools/helm-render"
+(cd "$TOP/tests/tools/helm-render" &&
+	GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOPROXY=off \
+	GOCACHE="$tools/go-cache" go build -o "$R" .) >"$T/go-build.log" 2>&1 ||
+	die "building tests/tools/helm-render (see go-build.log)"
+ok "built $R"
+
+render() { "$R" --name gvp --namespace voice "$@" "$CHART"; }
+lint() {
+	yamllint -s -c "$DATA/helm-yamllint.yaml" "$1" >"$T/yamllint.log" 2>&1 || {
+		cat "$T/yamllint.log"; die "yamllint: $1"; }
+	yamllint -d relaxed "$1" >/dev/null || die "yamllint -d relaxed: $1"
+}
+
+# ---- defaults
+render >"$T/default.yaml" 2>"$T/render.log" || die "render with defaults"
+lint "$T/default.yaml"
+/usr/bin/python3 "$CHECK" default "$T/default.yaml" "$SNMPYML" || die "structural check (defaults)"
+ok "chart renders with defaults: yamllint clean, structure as documented"
+
+# ---- override file
+render -f "$DATA/helm-override.yaml" >"$T/override.yaml" 2>"$T/render.log" || die "render with override"
+lint "$T/override.yaml"
+/usr/bin/python3 "$CHECK" override "$T/override.yaml" "$SNMPYML" || die "structural check (override)"
+ok "chart renders with helm-override.yaml: overrides reach the ConfigMaps, postgres Secret, sidecar"
+
+# ---- the check can fail: a wrong SIP port, a wrong probe path, a root user
+cat >"$T/bad-port.yaml" <<'YAML'
+rm:
+  config:
+    sip:
+      port: 5061
+YAML
+cat >"$T/bad-probe.yaml" <<'YAML'
+rs:
+  config:
+    stomp:
+      port: 61617
+YAML
+cat >"$T/bad-root.yaml" <<'YAML'
+podSecurityContext:
+  runAsNonRoot: false
+securityContext:
+  runAsNonRoot: null
+YAML
+for bad in bad-port bad-probe bad-root; do
+	render -f "$T/$bad.yaml" >"$T/$bad.out" 2>&1 || die "render with $bad.yaml"
+	if /usr/bin/python3 "$CHECK" default "$T/$bad.out" "$SNMPYML" >"$T/$bad.log" 2>&1; then
+		die "structural check accepted $bad.yaml"
+	fi
+done
+ok "structural check refuses a moved SIP port, a moved STOMP port, a root pod"
+printf 'rm:\n  image: {repository: x, tag: "{{"}\n' >"$T/bad-tpl.yaml"
+render -f "$T/bad-tpl.yaml" >/dev/null 2>&1 || die "values are data, not templates"
+cmp -s "$CHART/files/snmp.yml" "$SNMPYML" || die "helm/gvp/files/snmp.yml differs from etc/snmp-exporter/snmp.yml"
+
+# ---- prometheus-snmp-exporter module config
+prometheus-snmp-exporter --config.file="$SNMPYML" --dry-run >"$T/exporter.log" 2>&1 ||
+	{ cat "$T/exporter.log"; die "prometheus-snmp-exporter --dry-run refused $SNMPYML"; }
+for m in gvp_rm gvp_rs; do grep -q "^$m:" "$SNMPYML" || die "module $m missing"; done
+sed 's/^  walk:$/  walkk:/' "$SNMPYML" >"$T/bad-snmp.yml"
+if prometheus-snmp-exporter --config.file="$T/bad-snmp.yml" --dry-run >/dev/null 2>&1; then
+	die "prometheus-snmp-exporter accepted a broken config (the check proves nothing)"
+fi
+yamllint -d relaxed "$SNMPYML" >/dev/null || die "yamllint $SNMPYML"
+ok "prometheus-snmp-exporter --dry-run accepts snmp.yml (modules gvp_rm, gvp_rs)"
+
+# ---- MIBs. Debian main has no IETF MIBs; use them if installed, else the stand-ins.
+SMI="$DATA/helm-smi-stubs"
+for d in /usr/share/snmp/mibs/ietf /usr/share/mibs/ietf; do
+	[ -f "$d/SNMPv2-SMI" ] && SMI="$d"
+done
+tr() { MIBS= snmptranslate -M "$TOP/etc/mibs:$SMI" -m GVP-RM-MIB:GVP-RS-MIB "$@"; }
+tr -On GVP-RM-MIB::gvpRmMIB >"$T/mib.out" 2>"$T/mib.err" || die "snmptranslate"
+[ -s "$T/mib.err" ] && { cat "$T/mib.err"; die "net-snmp complains about the MIBs"; }
+[ "$(cat "$T/mib.out")" = ".$BASE.1" ] || die "gvpRmMIB is $(cat "$T/mib.out"), not .$BASE.1"
+# every row of the layout tables in etc/mibs/README.md: BASE.x.y... -> name
+n=0
+while read -r oid name; do
+	want=".$BASE${oid#BASE}"; want=${want%.0}; want=${want%.i}
+	mod=GVP-RM-MIB; case "$name" in rs*) mod=GVP-RS-MIB ;; esac
+	got=$(tr -On "$mod::$name" 2>&1) || die "snmptranslate $mod::$name: $got"
+	[ "$got" = "$want" ] || die "$name is $got in the MIB but $want in etc/mibs/README.md"
+	n=$((n + 1))
+done < <(awk -F'|' '$2 ~ /^ BASE\./ { gsub(/ /, "", $2); gsub(/ /, "", $3); print $2, $3 }' "$TOP/etc/mibs/README.md")
+[ "$n" -ge 40 ] || die "only $n OIDs found in the README tables"
+tr -On GVP-RM-MIB::rmNoSuchObject >/dev/null 2>&1 && die "snmptranslate resolved a made-up name"
+tr -Td GVP-RS-MIB::rsDbState | grep -q 'up(1), down(2)' || die "rsDbState enumeration"
+ok "MIBs load in net-snmp; all $n OIDs of etc/mibs/README.md match the MIBs"
+if command -v smilint >/dev/null; then
+	for m in RM RS; do
+		SMIPATH="$SMI" smilint -l 4 "$TOP/etc/mibs/GVP-$m-MIB.txt" >"$T/smilint.log" 2>&1
+		[ -s "$T/smilint.log" ] && { cat "$T/smilint.log"; die "smilint GVP-$m-MIB"; }
+	done
+	ok "smilint: no errors or style warnings"
+else
+	echo "note: smilint (package smitools) not installed, SMIv2 lint skipped"
+fi
