@@ -135,7 +135,9 @@ fuzz: deps $(FUZZ_TARGETS)
 	  grep -E 'stat::number_of_executed_units|Done' $(BUILD)/fuzz/$$n.log | tail -2; \
 	done
 
-bench: deps all
+bench:
+	INSTALL_EXTRA=kamailio bash scripts/install-deps
+	$(MAKE) all
 	BUILD=$(BUILD) bash tests/bench/run
 
 run: deps all

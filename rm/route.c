@@ -469,9 +469,13 @@ static bool less_percent(const struct route_mcp *a, const struct route_mcp *b)
 	return (int64_t)a->active * b->max_ports < (int64_t)b->active * a->max_ports;
 }
 
+/* A failover pick (the ticket already tried an MCP) leaves the group's rotation
+ * state alone: otherwise one MCP that refuses everything would make every call start
+ * on it, and the round-robin / weighted shares would follow the failures. */
 static struct route_member *pick_member(struct route_lrg *l, const struct route_ticket *t,
 					bool *any_up)
 {
+	const bool first = t->n_tried == 0;
 	struct route_member *best = NULL;
 	size_t best_i = 0;
 	int total = 0;
@@ -501,6 +505,11 @@ static struct route_member *pick_member(struct route_lrg *l, const struct route_
 			break;
 		case RM_SCHEME_WEIGHTED:
 			/* nginx's smooth weighted round robin, over eligible members. */
+			if (!first) {
+				if (!best || mb->cw + mb->weight > best->cw + best->weight)
+					best = mb, best_i = i;
+				break;
+			}
 			mb->cw += mb->weight;
 			total += mb->weight;
 			if (!best || mb->cw > best->cw)
@@ -510,8 +519,8 @@ static struct route_member *pick_member(struct route_lrg *l, const struct route_
 		if (l->scheme == RM_SCHEME_ROUND_ROBIN && best)
 			break;
 	}
-	if (!best)
-		return NULL;
+	if (!best || !first)
+		return best;
 	if (l->scheme == RM_SCHEME_WEIGHTED)
 		best->cw -= total;
 	else

@@ -249,6 +249,33 @@ static void test_failover_excludes_tried(void **state)
 	fx_free(f);
 }
 
+/* A member that refuses every call must not capture the rotation: first picks keep
+ * alternating, so only the calls that land on it first fail over (half, not all). */
+static void test_failover_keeps_rotation(void **state)
+{
+	(void)state;
+	const char *schemes[] = {"round-robin", "weighted"};
+	for (size_t s = 0; s < 2; s++) {
+		struct fx *f = group(schemes[s], "{\"uri\":\"sip:a\"},{\"uri\":\"sip:b\"}");
+		struct route_mcp *a = mcp(f, "sip:a");
+		int failovers = 0, on_b = 0;
+		for (int i = 0; i < 400; i++) {
+			struct route_ticket t;
+			call(f, &t);
+			if (t.mcp == a) { /* a answers 503: fail over */
+				failovers++;
+				assert_int_equal(route_pick(f->st, &t), RM_REFUSE_NONE);
+			}
+			assert_ptr_not_equal(t.mcp, a);
+			on_b++;
+			route_release(&t);
+		}
+		assert_int_equal(on_b, 400);
+		assert_int_equal(failovers, 200);
+		fx_free(f);
+	}
+}
+
 #define LIMITS_CFG                                                                       \
 	"{\"lrgs\":[{\"name\":\"g\",\"members\":[{\"uri\":\"sip:a\",\"max_ports\":1000}]}]," \
 	"\"tenants\":[{\"name\":\"t\",\"limits\":{\"l1\":6,\"l2\":8,\"l3\":12}}],"        \
@@ -461,6 +488,7 @@ int main(void)
 		cmocka_unit_test(test_least_percent),
 		cmocka_unit_test(test_down_and_full_skipped),
 		cmocka_unit_test(test_failover_excludes_tried),
+		cmocka_unit_test(test_failover_keeps_rotation),
 		cmocka_unit_test(test_admission_levels_and_limit),
 		cmocka_unit_test(test_profile_selection_precedence),
 		cmocka_unit_test(test_reload_preserves_counts),
