@@ -204,6 +204,25 @@ fail:
 	return NULL;
 }
 
+metric_t *metrics_find(metrics_t *m, const char *name, const char *label)
+{
+	struct metrics_family *f;
+	struct metric *s = NULL;
+
+	if (!m || !name)
+		return NULL;
+	pthread_mutex_lock(&m->lock);
+	for (f = m->first; f; f = f->next)
+		if (strcmp(f->name, name) == 0)
+			break;
+	if (f)
+		for (s = f->first; s; s = s->next)
+			if (metrics_same_label(s->label, label))
+				break;
+	pthread_mutex_unlock(&m->lock);
+	return s;
+}
+
 metric_t *metrics_counter(metrics_t *m, const char *name, const char *help,
 			  const char *label)
 {

@@ -2,10 +2,14 @@
  * metrics: a registry of counters, gauges and histograms rendered as Prometheus text
  * (exposition format 0.0.4).
  *
- * Registration (metrics_counter/gauge/histogram) happens at start-up from one thread
- * and returns a handle that stays valid until metrics_free(). Updates through a
- * handle are lock-free atomics and may come from any thread; metrics_render may run
- * concurrently with updates. Series of one family (same name, different label value)
+ * Registration (metrics_counter/gauge/histogram) may happen at any time from any
+ * thread: the lists of families and series change only under the registry's mutex,
+ * which metrics_find and metrics_render take too. A handle stays valid until
+ * metrics_free() (series are never removed). Updates through a handle are lock-free
+ * atomics and may come from any thread; metrics_render may run concurrently with
+ * updates and registrations. A lookup (registration of an existing series,
+ * metrics_find) is linear in the number of families and series: keep handles on
+ * hot paths. Series of one family (same name, different label value)
  * are rendered under one HELP/TYPE block.
  *
  * Names follow Prometheus conventions; the caller passes the full name
@@ -35,6 +39,11 @@ metric_t *metrics_gauge(metrics_t *m, const char *name, const char *help,
 /* bounds: ascending upper bounds (seconds, say), n of them; +Inf is implicit. */
 metric_t *metrics_histogram(metrics_t *m, const char *name, const char *help,
 			    const double *bounds, size_t n);
+
+/* Look up an existing series without creating it: NULL when (name, label) has not
+ * been registered (by any thread). For readers such as an SNMP agent that must not
+ * invent series another module owns. */
+metric_t *metrics_find(metrics_t *m, const char *name, const char *label);
 
 void metric_inc(metric_t *c);                /* counter += 1 */
 void metric_add(metric_t *c, uint64_t n);    /* counter += n */

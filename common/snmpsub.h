@@ -9,7 +9,9 @@
  * from the metrics registry, so SNMP and /metrics agree by construction.
  *
  * net-snmp keeps process-wide state: one snmpsub_t per process, used from the thread
- * that runs its event_base only. If the master is not there (or restarts), snmpsub
+ * that runs its event_base only. It can be started once per process: net-snmp does not
+ * reopen its AgentX session after snmp_shutdown, so changing the master or the base
+ * OID takes a restart of the program. If the master is not there (or restarts), snmpsub
  * keeps trying to reconnect every second; nothing else in the program waits on it.
  */
 #ifndef COMMON_SNMPSUB_H

@@ -83,6 +83,12 @@ static void test_registration_rules(void **state)
 	/* A label must be key=value. */
 	assert_null(metrics_counter(m, "y_total", "Y.", "novalue"));
 	assert_null(metrics_counter(m, "y_total", "Y.", "=v"));
+	/* metrics_find returns existing series only and never creates one. */
+	assert_ptr_equal(metrics_find(m, "x_total", "k=v"), a);
+	assert_null(metrics_find(m, "x_total", "k=zz"));
+	assert_null(metrics_find(m, "nope", NULL));
+	assert_null(metrics_find(m, "nope", NULL));
+	assert_null(metrics_find(NULL, "x_total", NULL));
 	/* NULL handles are ignored by the updaters. */
 	metric_inc(NULL);
 	metric_set(NULL, 1);
