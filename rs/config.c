@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cfg.h"
@@ -27,10 +28,30 @@ void rs_config_defaults(rs_config_t *c)
 	c->retry_ms = 500;
 	strcpy(c->journal_dir, "rs-journal");
 	c->journal_max_bytes = 1024LL * 1024 * 1024;
+	c->journal_high_water_percent = 80;
+	c->broker_mode = RS_BROKER_LISTEN;
+	c->broker_ndests = 3;
+	strcpy(c->broker_dests[0], "/queue/gvp.cdr");
+	strcpy(c->broker_dests[1], "/queue/gvp.events");
+	strcpy(c->broker_dests[2], "/queue/gvp.metrics");
+	c->broker_prefetch = 1000;
+	c->broker_heartbeat_ms = 10000;
+	c->broker_reconnect_min_ms = 100;
+	c->broker_reconnect_max_ms = 5000;
+	c->snmp_enabled = false;
+	strcpy(c->snmp_master, "tcp:127.0.0.1:1705");
+	strcpy(c->snmp_base_oid, "1.3.6.1.4.1.99999.1");
 }
 
-static const char *const top_keys[] = { "log", "stomp", "http", "storage", "writer",
-					"journal", NULL };
+static const char *const top_keys[] = { "log",     "stomp",  "http", "storage", "writer",
+					"journal", "broker", "snmp", NULL };
+static const char *const broker_keys[] = { "mode", "endpoints", "login", "passcode",
+					   "destinations", "prefetch", "heartbeat_ms",
+					   "reconnect_min_ms", "reconnect_max_ms", NULL };
+static const char *const broker_modes[] = { "listen", "consume", NULL };
+static const char *const known_dests[] = { "/queue/gvp.cdr", "/queue/gvp.events",
+					   "/queue/gvp.metrics", NULL };
+static const char *const snmp_keys[] = { "enabled", "master", "base_oid", NULL };
 static const char *const log_keys[] = { "file", "level", "json", NULL };
 static const char *const stomp_keys[] = { "listen", "port", "login", "passcode",
 					  "max_connections", "max_frame_size",
@@ -40,7 +61,8 @@ static const char *const storage_keys[] = { "backend", "sqlite", "postgresql", N
 static const char *const sqlite_keys[] = { "path", NULL };
 static const char *const pg_keys[] = { "conninfo", NULL };
 static const char *const writer_keys[] = { "batch_max", "queue_max", "retry_ms", NULL };
-static const char *const journal_keys[] = { "dir", "max_bytes", NULL };
+static const char *const journal_keys[] = { "dir", "max_bytes", "high_water_percent",
+					    NULL };
 static const char *const backends[] = { "sqlite", "postgresql", NULL };
 static const char *const levels[] = { "error", "warn", "info", "debug", NULL };
 
@@ -54,8 +76,178 @@ static int str_opt(cfg_ctx_t *x, const cJSON *obj, const char *where, const char
 	return cfg_str(x, obj, where, key, false, def, out, outlen);
 }
 
+/* "host:port" with a non-empty host and a port 1..65535? */
+static bool endpoint_ok(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	char *end;
+	long p;
+
+	if (!colon || colon == s)
+		return false;
+	p = strtol(colon + 1, &end, 10);
+	return *end == 0 && colon[1] && p >= 1 && p <= 65535;
+}
+
+static void read_broker(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
+{
+	long long v;
+	int e;
+
+	const cJSON *br = cfg_object(x, root, "", "broker", false);
+	cfg_no_unknown(x, br, "broker", broker_keys);
+	e = c->broker_mode;
+	if (!cfg_enum(x, br, "broker", "mode", false, e, broker_modes, &e))
+		c->broker_mode = e;
+	const cJSON *eps = cfg_array(x, br, "broker", "endpoints", false);
+	if (eps && !cJSON_IsArray(eps))
+		cfg_fail(x, "broker", "endpoints", "expected an array of \"host:port\" strings");
+	if (eps && cJSON_IsArray(eps) && !x->failed) {
+		int n = 0;
+		const cJSON *it;
+		cJSON_ArrayForEach(it, eps) {
+			if (n == RS_BROKER_MAX_ENDPOINTS) {
+				cfg_fail(x, "broker", "endpoints", "at most %d endpoints",
+					 RS_BROKER_MAX_ENDPOINTS);
+				break;
+			}
+			if (!cJSON_IsString(it) || !endpoint_ok(it->valuestring) ||
+			    strlen(it->valuestring) >= sizeof(c->broker_endpoints[0])) {
+				char k[32];
+				snprintf(k, sizeof(k), "endpoints[%d]", n);
+				cfg_fail(x, "broker", k, "expected \"host:port\" (port 1..65535)");
+				break;
+			}
+			snprintf(c->broker_endpoints[n], sizeof(c->broker_endpoints[n]), "%s",
+				 it->valuestring);
+			n++;
+		}
+		c->broker_nendpoints = n;
+	}
+	str_opt(x, br, "broker", "login", c->broker_login, sizeof(c->broker_login));
+	str_opt(x, br, "broker", "passcode", c->broker_passcode, sizeof(c->broker_passcode));
+	const cJSON *ds = cfg_array(x, br, "broker", "destinations", false);
+	if (ds && !cJSON_IsArray(ds))
+		cfg_fail(x, "broker", "destinations", "expected an array of destinations");
+	if (ds && cJSON_IsArray(ds) && !x->failed) {
+		int n = 0;
+		const cJSON *it;
+		cJSON_ArrayForEach(it, ds) {
+			int known = -1;
+			for (int i = 0; cJSON_IsString(it) && known_dests[i]; i++)
+				if (!strcmp(known_dests[i], it->valuestring))
+					known = i;
+			for (int i = 0; known >= 0 && i < n; i++)
+				if (!strcmp(c->broker_dests[i], it->valuestring))
+					known = -2;
+			if (known < 0) {
+				char k[32];
+				snprintf(k, sizeof(k), "destinations[%d]", n);
+				cfg_fail(x, "broker", k,
+					 known == -2 ? "listed twice"
+						     : "expected one of /queue/gvp.cdr,"
+						       " /queue/gvp.events, /queue/gvp.metrics");
+				break;
+			}
+			snprintf(c->broker_dests[n], sizeof(c->broker_dests[n]), "%s",
+				 known_dests[known]);
+			n++;
+		}
+		if (!x->failed && n == 0)
+			cfg_fail(x, "broker", "destinations", "must not be empty");
+		c->broker_ndests = n;
+	}
+	if (!cfg_int(x, br, "broker", "prefetch", false, c->broker_prefetch, 1, 100000, &v))
+		c->broker_prefetch = (int)v;
+	if (!cfg_int(x, br, "broker", "heartbeat_ms", false, c->broker_heartbeat_ms, 0,
+		     3600000, &v))
+		c->broker_heartbeat_ms = (int)v;
+	if (!cfg_int(x, br, "broker", "reconnect_min_ms", false, c->broker_reconnect_min_ms,
+		     10, 600000, &v))
+		c->broker_reconnect_min_ms = (int)v;
+	if (!cfg_int(x, br, "broker", "reconnect_max_ms", false, c->broker_reconnect_max_ms,
+		     10, 600000, &v))
+		c->broker_reconnect_max_ms = (int)v;
+}
+
+static void read_snmp(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
+{
+	const cJSON *sn = cfg_object(x, root, "", "snmp", false);
+	cfg_no_unknown(x, sn, "snmp", snmp_keys);
+	cfg_bool(x, sn, "snmp", "enabled", false, c->snmp_enabled, &c->snmp_enabled);
+	str_opt(x, sn, "snmp", "master", c->snmp_master, sizeof(c->snmp_master));
+	str_opt(x, sn, "snmp", "base_oid", c->snmp_base_oid, sizeof(c->snmp_base_oid));
+}
+
+/* Checks across keys, after every key was read. */
+static int check_all(cfg_ctx_t *x, rs_config_t *c)
+{
+	const char *p;
+	int parts = 0;
+
+	if (c->backend == RS_BACKEND_SQLITE && !c->sqlite_path[0])
+		return cfg_fail(x, "storage.sqlite", "path", "must not be empty");
+	if (c->backend == RS_BACKEND_POSTGRESQL && !c->pg_conninfo[0])
+		return cfg_fail(x, "storage.postgresql", "conninfo",
+				"is empty and env RS_PG_URL is not set");
+	if (c->journal_dir[0] == 0)
+		return cfg_fail(x, "journal", "dir", "must not be empty");
+	if (c->http_port && c->http_port == c->stomp_port &&
+	    !strcmp(c->http_listen, c->stomp_listen))
+		return cfg_fail(x, "http", "port", "same as stomp.port (%d)", c->stomp_port);
+	if (c->broker_mode == RS_BROKER_CONSUME && c->broker_nendpoints == 0)
+		return cfg_fail(x, "broker", "endpoints",
+				"consume mode needs at least one \"host:port\"");
+	if (c->broker_reconnect_max_ms < c->broker_reconnect_min_ms)
+		return cfg_fail(x, "broker", "reconnect_max_ms",
+				"must be >= reconnect_min_ms (%d)", c->broker_reconnect_min_ms);
+	if (!c->snmp_master[0])
+		return cfg_fail(x, "snmp", "master", "must not be empty");
+	/* A dotted numeric OID of 2..12 parts: rs adds .2.x.y.z under it. */
+	p = c->snmp_base_oid;
+	if (*p == '.')
+		p++;
+	for (bool digit = false;; p++) {
+		if (*p >= '0' && *p <= '9') {
+			digit = true;
+		} else if ((*p == '.' || *p == 0) && digit) {
+			parts++;
+			digit = false;
+			if (*p == 0)
+				break;
+		} else {
+			parts = -1;
+			break;
+		}
+	}
+	if (parts < 2 || parts > 12)
+		return cfg_fail(x, "snmp", "base_oid",
+				"expected a dotted numeric OID of 2 to 12 parts, got \"%s\"",
+				c->snmp_base_oid);
+	return 0;
+}
+
+int rs_config_apply_env(rs_config_t *c, const char *pg_url, char *err, size_t errlen)
+{
+	cfg_ctx_t x;
+	cfg_ctx_init(&x, "(defaults)", err, errlen);
+	if (pg_url && pg_url[0]) {
+		if (strlen(pg_url) >= sizeof(c->pg_conninfo))
+			return cfg_fail(&x, "env", "RS_PG_URL", "longer than %zu bytes",
+					sizeof(c->pg_conninfo) - 1);
+		snprintf(c->pg_conninfo, sizeof(c->pg_conninfo), "%s", pg_url);
+	}
+	return check_all(&x, c);
+}
+
 int rs_config_from_json(rs_config_t *c, const void *rootv, const char *file, char *err,
 			size_t errlen)
+{
+	return rs_config_from_json_env(c, rootv, file, NULL, err, errlen);
+}
+
+int rs_config_from_json_env(rs_config_t *c, const void *rootv, const char *file,
+			    const char *pg_url, char *err, size_t errlen)
 {
 	const cJSON *root = rootv;
 	cfg_ctx_t x;
@@ -130,17 +322,22 @@ int rs_config_from_json(rs_config_t *c, const void *rootv, const char *file, cha
 	str_opt(&x, jn, "journal", "dir", c->journal_dir, sizeof(c->journal_dir));
 	cfg_int(&x, jn, "journal", "max_bytes", false, c->journal_max_bytes, 4096,
 		1LL << 50, &c->journal_max_bytes);
+	if (!cfg_int(&x, jn, "journal", "high_water_percent", false,
+		     c->journal_high_water_percent, 1, 100, &v))
+		c->journal_high_water_percent = (int)v;
+
+	read_broker(&x, c, root);
+	read_snmp(&x, c, root);
 
 	if (x.failed)
 		return -1;
-	if (c->backend == RS_BACKEND_SQLITE && !c->sqlite_path[0])
-		return cfg_fail(&x, "storage.sqlite", "path", "must not be empty");
-	if (c->journal_dir[0] == 0)
-		return cfg_fail(&x, "journal", "dir", "must not be empty");
-	if (c->http_port && c->http_port == c->stomp_port &&
-	    !strcmp(c->http_listen, c->stomp_listen))
-		return cfg_fail(&x, "http", "port", "same as stomp.port (%d)", c->stomp_port);
-	return 0;
+	if (pg_url && pg_url[0]) {
+		if (strlen(pg_url) >= sizeof(c->pg_conninfo))
+			return cfg_fail(&x, "env", "RS_PG_URL", "longer than %zu bytes",
+					sizeof(c->pg_conninfo) - 1);
+		snprintf(c->pg_conninfo, sizeof(c->pg_conninfo), "%s", pg_url);
+	}
+	return check_all(&x, c);
 }
 
 int rs_config_load(rs_config_t *c, const char *path, char *err, size_t errlen)
@@ -150,7 +347,7 @@ int rs_config_load(rs_config_t *c, const char *path, char *err, size_t errlen)
 	cJSON *root = cfg_load_file(&x, path);
 	if (!root)
 		return -1;
-	int rc = rs_config_from_json(c, root, path, err, errlen);
+	int rc = rs_config_from_json_env(c, root, path, getenv("RS_PG_URL"), err, errlen);
 	cJSON_Delete(root);
 	return rc;
 }

@@ -3,6 +3,31 @@
  *
  * Every key is optional; the defaults make `rs` with no -c a working SQLite sink on
  * 127.0.0.1:61616 / :8080. Errors name the file, the key path and the reason.
+ * Examples: etc/rs.json (every key with its default), etc/rs-consumer.json.
+ *
+ *   log      {file "-", level info, json false}
+ *   stomp    {listen, port 61616, login, passcode, max_connections, max_frame_size,
+ *             heartbeat_ms, max_inflight}: rs's own STOMP listener (always on: it
+ *             also serves the liveness probe)
+ *   http     {listen, port 8080 (0 = off)}: /healthz /readyz /metrics
+ *   storage  {backend sqlite|postgresql, sqlite.path, postgresql.conninfo}; env
+ *            RS_PG_URL, when set and non-empty, replaces postgresql.conninfo (the
+ *            helm chart passes the URL from a Secret that way)
+ *   writer   {batch_max, queue_max, retry_ms}
+ *   journal  {dir, max_bytes, high_water_percent 80 (rsJournalHighWater trap)}
+ *   broker   {mode listen|consume (listen), endpoints ["host:port", ...],
+ *             login, passcode, destinations [/queue/gvp.cdr, /queue/gvp.events,
+ *             /queue/gvp.metrics], prefetch 1000, heartbeat_ms 10000,
+ *             reconnect_min_ms 100, reconnect_max_ms 5000}
+ *            consume: rs connects to the first endpoint that answers (then the
+ *            next on failure, backing off from min to max), SUBSCRIBEs to each
+ *            destination with ack:client-individual and activemq.prefetchSize =
+ *            prefetch, and ACKs a message only once the batch holding it is durable
+ *            (database, or journal while the database is down). Several rs may
+ *            consume one queue: inserts are idempotent on the record id.
+ *   snmp     {enabled false, master "tcp:127.0.0.1:1705", base_oid
+ *            "1.3.6.1.4.1.99999.1"}: AgentX subagent serving BASE.2
+ *            (etc/mibs/GVP-RS-MIB.txt)
  */
 #ifndef RS_CONFIG_H
 #define RS_CONFIG_H
@@ -11,6 +36,13 @@
 #include <stddef.h>
 
 enum rs_backend { RS_BACKEND_SQLITE = 0, RS_BACKEND_POSTGRESQL };
+
+/* broker.mode: listen = producers connect to rs's own STOMP listener (the default);
+ * consume = rs also connects to an external broker (ActiveMQ) and SUBSCRIBEs. */
+enum rs_broker_mode { RS_BROKER_LISTEN = 0, RS_BROKER_CONSUME };
+
+#define RS_BROKER_MAX_ENDPOINTS 8
+#define RS_BROKER_MAX_DESTS 3
 
 typedef struct rs_config {
 	/* log */
@@ -40,6 +72,22 @@ typedef struct rs_config {
 	/* journal */
 	char journal_dir[512];
 	long long journal_max_bytes;
+	int journal_high_water_percent; /* rsJournalHighWater trap when crossed upward */
+	/* broker (consume mode) */
+	enum rs_broker_mode broker_mode;
+	char broker_endpoints[RS_BROKER_MAX_ENDPOINTS][256]; /* "host:port", in order */
+	int broker_nendpoints;
+	char broker_login[128];
+	char broker_passcode[128];
+	char broker_dests[RS_BROKER_MAX_DESTS][64]; /* /queue/gvp.{cdr,events,metrics} */
+	int broker_ndests;
+	int broker_prefetch;      /* unacknowledged messages the broker may send us */
+	int broker_heartbeat_ms;
+	int broker_reconnect_min_ms, broker_reconnect_max_ms;
+	/* snmp (AgentX subagent) */
+	bool snmp_enabled;
+	char snmp_master[256];
+	char snmp_base_oid[128];  /* BASE; rs serves BASE.2 */
 } rs_config_t;
 
 /* Fill every field with its default. */
@@ -52,5 +100,15 @@ int rs_config_load(rs_config_t *c, const char *path, char *err, size_t errlen);
 /* Load from an already parsed tree; `file` is the name used in errors. */
 int rs_config_from_json(rs_config_t *c, const void *root, const char *file, char *err,
 			size_t errlen);
+
+/* The same, where pg_url (may be NULL or "") is the value of env RS_PG_URL: when set it
+ * replaces storage.postgresql.conninfo (libpq accepts URLs and key=value strings).
+ * rs_config_load and main pass getenv("RS_PG_URL"); this stays pure for tests. */
+int rs_config_from_json_env(rs_config_t *c, const void *root, const char *file,
+			    const char *pg_url, char *err, size_t errlen);
+
+/* Apply env RS_PG_URL to a config that was not loaded from a file, and check that a
+ * PostgreSQL backend has a conninfo. 0, or -1 with err. */
+int rs_config_apply_env(rs_config_t *c, const char *pg_url, char *err, size_t errlen);
 
 #endif

@@ -15,10 +15,12 @@
 #include <event2/thread.h>
 
 #include "config.h"
+#include "consumer.h"
 #include "http.h"
 #include "journal.h"
 #include "log.h"
 #include "rs_metrics.h"
+#include "rs_snmp.h"
 #include "server.h"
 #include "store.h"
 #include "writer.h"
@@ -40,12 +42,34 @@ static const char usage[] =
 	"                        defaults apply: SQLite file rs.db, STOMP 127.0.0.1:61616,\n"
 	"                        HTTP 127.0.0.1:8080 (/healthz, /readyz, /metrics).\n"
 	"      --init            create or migrate the database schema, then exit\n"
-	"      --check-config FILE  validate FILE and exit (0 valid, 2 invalid)\n"
+	"      --check-config FILE  validate FILE (with env RS_PG_URL applied) and exit\n"
+	"                        (0 valid, 2 invalid)\n"
 	"  -h, --help            this text\n"
 	"  -V, --version         print the version\n"
 	"\n"
-	"Signals: SIGTERM/SIGINT finish the batch in flight, send its receipts and exit 0;\n"
-	"SIGHUP reopens the log file.\n";
+	"Modes (config key broker.mode):\n"
+	"  listen   (default) producers (rm, media servers) connect to rs's STOMP\n"
+	"           listener and get a RECEIPT once their record is durable.\n"
+	"  consume  rs also connects to an external STOMP broker (ActiveMQ), one of\n"
+	"           broker.endpoints [\"host:port\", ...], SUBSCRIBEs to\n"
+	"           broker.destinations with ack:client-individual (prefetch\n"
+	"           broker.prefetch) and ACKs each message only once the batch holding\n"
+	"           it is committed (or journaled while the database is down).\n"
+	"           Reconnects with backoff. Several rs may consume one queue into one\n"
+	"           PostgreSQL: records are stored once (idempotent on id). See\n"
+	"           etc/rs-consumer.json.\n"
+	"SNMP (config key snmp): with snmp.enabled, rs is an AgentX subagent of the\n"
+	"  master at snmp.master (default tcp:127.0.0.1:1705) serving BASE.2 of\n"
+	"  etc/mibs/GVP-RS-MIB.txt, BASE = snmp.base_oid (default 1.3.6.1.4.1.99999.1),\n"
+	"  and sends rsDbDown/rsDbUp/rsJournalHighWater notifications.\n"
+	"\n"
+	"Environment:\n"
+	"  RS_PG_URL   when set and non-empty, replaces storage.postgresql.conninfo\n"
+	"              (a libpq URL or key=value string; the helm chart sets it from a\n"
+	"              Secret).\n"
+	"\n"
+	"Signals: SIGTERM/SIGINT finish the batch in flight, send its receipts (and, in\n"
+	"consume mode, its ACKs) and exit 0; SIGHUP reopens the log file.\n";
 
 typedef struct rs_app {
 	rs_config_t cfg;
@@ -56,6 +80,8 @@ typedef struct rs_app {
 	rs_writer_t *writer;
 	rs_server_t *server;
 	rs_http_t *http;
+	rs_consumer_t *consumer; /* broker.mode consume only */
+	rs_snmp_t *snmp;         /* snmp.enabled only */
 	struct event *done_ev, *sig_term, *sig_int, *sig_hup, *stop_tick, *deadline;
 	int stopping;
 } rs_app_t;
@@ -72,14 +98,25 @@ static void maybe_exit(rs_app_t *a)
 	if (!a->stopping || !writer_finished(a->writer))
 		return;
 	server_close_all(a->server);
-	if (server_connections(a->server) == 0)
+	if (a->consumer)
+		consumer_close(a->consumer);
+	if (server_connections(a->server) == 0 && consumer_closed(a->consumer))
 		event_base_loopexit(a->base, NULL);
 }
 
+/* The writer's finished items go back to whoever submitted them (a listener
+ * connection or the broker session): RECEIPT or ACK. */
 static void done_cb(evutil_socket_t fd, short what, void *arg)
 {
 	rs_app_t *a = arg;
+	rs_item_t *l = writer_take_done(a->writer), *next;
+	for (; l; l = next) {
+		next = l->next;
+		l->on_done(l);
+	}
 	server_on_done(a->server);
+	if (a->consumer)
+		consumer_on_done(a->consumer);
 	maybe_exit(a);
 }
 
@@ -104,6 +141,8 @@ static void term_cb(evutil_socket_t sig, short what, void *arg)
 	a->stopping = 1;
 	log_info("signal %d: finishing the batch in flight, then exiting", (int)sig);
 	server_quiesce(a->server);
+	if (a->consumer)
+		consumer_quiesce(a->consumer);
 	writer_stop(a->writer);
 	a->stop_tick = event_new(a->base, -1, EV_PERSIST, stop_tick_cb, a);
 	a->deadline = evtimer_new(a->base, deadline_cb, a);
@@ -149,8 +188,10 @@ static int run_init(rs_config_t *cfg)
 
 static void app_free(rs_app_t *a)
 {
+	rs_snmp_stop(a->snmp);
 	http_free(a->http);
 	server_free(a->server);
+	consumer_free(a->consumer);
 	writer_free(a->writer);
 	journal_close(a->journal);
 	store_close(a->store);
@@ -167,7 +208,7 @@ static void app_free(rs_app_t *a)
 
 static int run(rs_app_t *a)
 {
-	char err[1024];
+	char err[1024] = "";
 	rs_config_t *cfg = &a->cfg;
 
 	if (evthread_use_pthreads()) {
@@ -223,13 +264,31 @@ static int run(rs_app_t *a)
 		log_error("cannot install signal handlers");
 		return 1;
 	}
+	metric_set(a->metrics.journal_max, (double)cfg->journal_max_bytes);
 	if (writer_start(a->writer, err, sizeof(err))) {
 		log_error("%s", err);
 		return 1;
 	}
-	log_info("rs %s: STOMP on %s:%d, HTTP on %s:%d, storage %s", PROJECT_VERSION,
+	if (cfg->broker_mode == RS_BROKER_CONSUME) {
+		a->consumer = consumer_new(a->base, cfg, a->writer, &a->metrics, err,
+					   sizeof(err));
+		if (!a->consumer) {
+			log_error("%s", err);
+			return 1;
+		}
+	}
+	if (cfg->snmp_enabled) {
+		a->snmp = rs_snmp_start(a->base, cfg, &a->metrics, a->writer, err, sizeof(err));
+		if (!a->snmp) {
+			log_error("%s", err);
+			return 1;
+		}
+	}
+	log_info("rs %s: STOMP on %s:%d, HTTP on %s:%d, storage %s%s%s", PROJECT_VERSION,
 		 cfg->stomp_listen, cfg->stomp_port, cfg->http_listen, cfg->http_port,
-		 cfg->backend == RS_BACKEND_SQLITE ? cfg->sqlite_path : "postgresql");
+		 cfg->backend == RS_BACKEND_SQLITE ? cfg->sqlite_path : "postgresql",
+		 cfg->broker_mode == RS_BROKER_CONSUME ? ", consuming from " : "",
+		 cfg->broker_mode == RS_BROKER_CONSUME ? cfg->broker_endpoints[0] : "");
 	event_base_dispatch(a->base);
 	/* The writer has ended (or the deadline passed): make sure it is told to. */
 	writer_stop(a->writer);
@@ -276,6 +335,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (config && rs_config_load(&app.cfg, config, err, sizeof(err))) {
+		fprintf(stderr, "rs: %s\n", err);
+		return 2;
+	}
+	if (!config && rs_config_apply_env(&app.cfg, getenv("RS_PG_URL"), err, sizeof(err))) {
 		fprintf(stderr, "rs: %s\n", err);
 		return 2;
 	}

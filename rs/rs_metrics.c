@@ -48,7 +48,22 @@ int rs_metrics_init(rs_metrics_t *m)
 					     sizeof(secs) / sizeof(secs[0]));
 	m->batch_size = metrics_histogram(m->reg, "rs_batch_records", "Records per batch",
 					  sizes, sizeof(sizes) / sizeof(sizes[0]));
-	if (!m->received || !m->stored || !m->duplicates || !m->journaled || !m->replayed ||
+	m->batch_last = metrics_gauge(m->reg, "rs_batch_last_seconds",
+				      "Time to commit the last batch", NULL);
+	m->journal_max = metrics_gauge(m->reg, "rs_journal_max_bytes",
+				       "Journal size limit (journal.max_bytes)", NULL);
+	m->broker_up = metrics_gauge(m->reg, "rs_broker_up",
+				     "1 while subscribed to an external broker (consume mode)",
+				     NULL);
+	m->broker_connects = metrics_counter(m->reg, "rs_broker_connects_total",
+					     "Broker sessions established (consume mode)", NULL);
+	m->broker_acks = metrics_counter(m->reg, "rs_broker_acks_total",
+					 "Messages acknowledged to the broker once durable",
+					 NULL);
+	m->broker_nacks = metrics_counter(m->reg, "rs_broker_nacks_total",
+					  "Invalid messages refused to the broker (NACK)", NULL);
+	if (!m->batch_last || !m->journal_max || !m->broker_up || !m->broker_connects ||
+	    !m->broker_acks || !m->broker_nacks || !m->received || !m->stored || !m->duplicates || !m->journaled || !m->replayed ||
 	    !m->rej_invalid || !m->rej_dest || !m->rej_full || !m->rej_protocol ||
 	    !m->receipts || !m->conns || !m->conns_refused || !m->journal_depth ||
 	    !m->journal_bytes || !m->db_up || !m->queue || !m->batch_seconds ||

@@ -24,6 +24,16 @@ typedef struct rs_metrics {
 	metric_t *queue;          /* records accepted, not yet durable */
 	metric_t *batch_seconds;  /* histogram: one batch commit */
 	metric_t *batch_size;     /* histogram: records per batch */
+	metric_t *batch_last;     /* gauge: seconds of the last committed batch */
+	metric_t *journal_max;    /* gauge: journal.max_bytes (usage = bytes / max) */
+	/* consume mode */
+	metric_t *broker_up;      /* 1 while subscribed to a broker */
+	metric_t *broker_connects;/* sessions opened (CONNECTED) */
+	metric_t *broker_acks;    /* ACK frames sent */
+	metric_t *broker_nacks;   /* NACK frames sent (invalid records) */
+	/* Mean batch latency for SNMP (rsBatchLatencyAvgMs): the writer adds each
+	 * committed batch here with the same duration it gives batch_seconds. Atomics. */
+	uint64_t batch_us_sum, batch_n;
 } rs_metrics_t;
 
 /* Register every series on a new registry. 0, or -1 on out of memory. */

@@ -15,6 +15,7 @@
 #include <event2/listener.h>
 
 #include "log.h"
+#include "intake.h"
 #include "record.h"
 #include "stomp.h"
 #include "util.h"
@@ -288,15 +289,16 @@ static void handle_connect(conn_t *c, const stomp_frame_t *f)
 		  send_ms, recv_ms);
 }
 
+static void server_item_done(rs_item_t *it);
+
 static void handle_send(conn_t *c, const stomp_frame_t *f)
 {
 	rs_server_t *s = c->srv;
 	const char *receipt = stomp_frame_header(f, "receipt");
 	const char *dest = stomp_frame_header(f, "destination");
-	char field[64] = "", err[512] = "", id[130];
+	char field[64] = "", err[512] = "";
 	enum rs_kind kind;
-	record_t rec;
-	int rc;
+	rs_item_t *it;
 
 	if (!dest)
 		return conn_error(c, "missing destination header", NULL, receipt, NULL);
@@ -304,13 +306,7 @@ static void handle_send(conn_t *c, const stomp_frame_t *f)
 		return conn_error(c, "transactions are not supported",
 				  "rs stores each SEND on its own; send without BEGIN",
 				  receipt, NULL);
-	if (!strcmp(dest, "/queue/gvp.cdr"))
-		kind = RS_KIND_CDR;
-	else if (!strcmp(dest, "/queue/gvp.events"))
-		kind = RS_KIND_EVENT;
-	else if (!strcmp(dest, "/queue/gvp.metrics"))
-		kind = RS_KIND_METRIC;
-	else {
+	if (intake_kind(dest, &kind)) {
 		metric_inc(s->m->rej_dest);
 		snprintf(err, sizeof(err),
 			 "destination %s: rs accepts /queue/gvp.cdr, /queue/gvp.events and"
@@ -325,30 +321,21 @@ static void handle_send(conn_t *c, const stomp_frame_t *f)
 				  " retry later",
 				  receipt, NULL);
 	}
-	if (!server_utf8_valid(f->body, f->body_len)) {
-		rc = -1;
-		snprintf(field, sizeof(field), "(body)");
-		snprintf(err, sizeof(err), "body is not valid UTF-8");
-	} else if (kind == RS_KIND_CDR) {
-		rc = record_decode(f->body, f->body_len, &rec, field, sizeof(field), err,
-				   sizeof(err));
-		if (!rc)
-			memcpy(id, rec.id, sizeof(rec.id));
-	} else {
-		rc = record_check_envelope(f->body, f->body_len, id, sizeof(id), field,
-					   sizeof(field), err, sizeof(err));
-	}
-	if (rc) {
+	switch (intake_item(kind, f->body, f->body_len, receipt, util_now_ms(), &it, field,
+			    sizeof(field), err, sizeof(err))) {
+	case INTAKE_OK:
+		break;
+	case INTAKE_INVALID: {
 		char msg[160];
 		metric_inc(s->m->rej_invalid);
 		snprintf(msg, sizeof(msg), "invalid record: field %s", field);
 		return conn_error(c, msg, err, receipt, field);
 	}
-	rs_item_t *it = writer_item_new(kind, id, kind == RS_KIND_CDR ? &rec : NULL, f->body,
-					f->body_len, receipt, util_now_ms());
-	if (!it)
+	default:
 		return conn_error(c, "out of memory", NULL, receipt, NULL);
+	}
 	it->owner = c;
+	it->on_done = server_item_done;
 	c->refs++;
 	c->pending++;
 	metric_inc(s->m->received);
@@ -523,23 +510,27 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 	log_debug("stomp %s: accepted", c->peer);
 }
 
+/* One finished item of a connection: its RECEIPT (if durable), then maybe the
+ * deferred frame. Frees the item. */
+static void server_item_done(rs_item_t *l)
+{
+	conn_t *c = l->owner;
+	rs_server_t *s = c->srv;
+
+	c->pending--;
+	if (l->durable && l->receipt && c->bev) {
+		stomp_header_t h = { "receipt-id", l->receipt };
+		conn_send(c, STOMP_CMD_RECEIPT, &h, 1, NULL, 0);
+		metric_inc(s->m->receipts);
+	}
+	free(l);
+	if (c->pending == 0 && c->closing)
+		conn_flush_deferred(c);
+	conn_unref(c);
+}
+
 void server_on_done(rs_server_t *s)
 {
-	rs_item_t *l = writer_take_done(s->writer), *next;
-	for (; l; l = next) {
-		conn_t *c = l->owner;
-		next = l->next;
-		c->pending--;
-		if (l->durable && l->receipt && c->bev) {
-			stomp_header_t h = { "receipt-id", l->receipt };
-			conn_send(c, STOMP_CMD_RECEIPT, &h, 1, NULL, 0);
-			metric_inc(s->m->receipts);
-		}
-		free(l);
-		if (c->pending == 0 && c->closing)
-			conn_flush_deferred(c);
-		conn_unref(c);
-	}
 	if (s->npaused && !s->quiesced) {
 		for (conn_t *c = s->conns, *n; c; c = n) {
 			n = c->next;

@@ -29,7 +29,8 @@ typedef struct rs_server rs_server_t;
 /* Bind the listener. NULL with err (e.g. the port is taken). */
 rs_server_t *server_new(struct event_base *base, const rs_config_t *cfg,
 			rs_writer_t *writer, rs_metrics_t *m, char *err, size_t errlen);
-/* Take the writer's finished items: send RECEIPTs, resume paused readers. */
+/* After the loop handed the writer's finished items to their on_done callbacks
+ * (RECEIPTs are sent there): resume readers paused for backpressure. */
 void server_on_done(rs_server_t *s);
 /* SIGTERM step 1: stop accepting connections and reading frames. */
 void server_quiesce(rs_server_t *s);

@@ -40,6 +40,9 @@ struct rs_writer {
 	journal_chunk_t chunk;
 	int64_t next_retry_us;
 	int full_logged;
+
+	pthread_mutex_t err_mu;
+	char last_err[256];       /* why the database was last declared down (err_mu) */
 };
 
 rs_item_t *writer_item_new(enum rs_kind kind, const char *id, const record_t *rec,
@@ -90,6 +93,7 @@ rs_writer_t *writer_new(const rs_config_t *cfg, rs_store_t *store, journal_t *jo
 	w->notify = notify;
 	w->arg = arg;
 	pthread_mutex_init(&w->mu, NULL);
+	pthread_mutex_init(&w->err_mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -169,8 +173,18 @@ static void update_journal_state(rs_writer_t *w)
 		w->full_logged = 0;
 }
 
+void writer_last_error(rs_writer_t *w, char *buf, size_t len)
+{
+	pthread_mutex_lock(&w->err_mu);
+	snprintf(buf, len, "%s", w->last_err);
+	pthread_mutex_unlock(&w->err_mu);
+}
+
 static void db_failed(rs_writer_t *w, const char *what, const char *err)
 {
+	pthread_mutex_lock(&w->err_mu);
+	snprintf(w->last_err, sizeof(w->last_err), "%s: %s", what, err);
+	pthread_mutex_unlock(&w->err_mu);
 	if (__atomic_load_n(&w->db_up, __ATOMIC_RELAXED))
 		log_error("%s: %s; journaling until the database is back", what, err);
 	set_db_up(w, 0);
@@ -240,7 +254,11 @@ static int commit_batch(rs_writer_t *w, rs_item_t *batch, size_t n)
 		int64_t t0 = util_mono_us();
 		if (store_insert_batch(w->store, w->rows, n, &inserted, err, sizeof(err)) ==
 		    0) {
-			metric_observe(w->m->batch_seconds, (util_mono_us() - t0) / 1e6);
+			int64_t us = util_mono_us() - t0;
+			metric_observe(w->m->batch_seconds, us / 1e6);
+			metric_set(w->m->batch_last, us / 1e6);
+			__atomic_add_fetch(&w->m->batch_us_sum, (uint64_t)us, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&w->m->batch_n, 1, __ATOMIC_RELAXED);
 			metric_observe(w->m->batch_size, (double)n);
 			metric_add(w->m->stored, inserted);
 			metric_add(w->m->duplicates, n - inserted);
@@ -398,6 +416,7 @@ void writer_free(rs_writer_t *w)
 	journal_chunk_free(&w->chunk);
 	free(w->rows);
 	pthread_mutex_destroy(&w->mu);
+	pthread_mutex_destroy(&w->err_mu);
 	pthread_cond_destroy(&w->cv);
 	free(w);
 }

@@ -26,6 +26,9 @@
 typedef struct rs_item {
 	struct rs_item *next;
 	void *owner;     /* caller's (the connection); the writer never touches it */
+	/* Called on the loop thread for each finished item (durable set); it frees the
+	 * item. Set by whoever submits it (server.c, consumer.c). */
+	void (*on_done)(struct rs_item *it);
 	char *receipt;   /* receipt id to answer, or NULL */
 	int durable;     /* set by the writer: 1 stored or journaled, 0 given up */
 	rs_row_t row;
@@ -56,6 +59,9 @@ bool writer_finished(const rs_writer_t *w);
 void writer_free(rs_writer_t *w);
 
 bool writer_db_up(const rs_writer_t *w);
+/* Copy of the error that last made the database count as down ("" if none). Any
+ * thread. */
+void writer_last_error(rs_writer_t *w, char *buf, size_t len);
 bool writer_journal_full(const rs_writer_t *w);
 
 #endif

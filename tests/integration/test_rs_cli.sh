@@ -4,6 +4,10 @@
 # receipted record stored.
 . "$(dirname "$0")/lib.sh"
 "$BIN/rs" --help | grep -q -- "--check-config" || die "--help"
+for w in broker.mode consume client-individual broker.endpoints snmp.enabled snmp.base_oid \
+	RS_PG_URL etc/rs-consumer.json; do
+	"$BIN/rs" --help | grep -qF -- "$w" || die "--help does not document $w"
+done
 "$BIN/rs" --version | grep -qE '^rs [0-9]' || die "--version"
 "$BIN/rs" --bogus >/dev/null 2>&1 && die "unknown option accepted"
 ok "--help, --version"
@@ -20,6 +24,11 @@ echo "$out" | grep -q "prot" || die "message: $out"
 echo '{ "stomp": ' >"$T/bad4.json"
 "$BIN/rs" --check-config "$T/bad4.json" >/dev/null 2>&1 && die "invalid JSON accepted"
 "$BIN/rs" --check-config "$TOP/etc/rs.json" >/dev/null || die "etc/rs.json does not validate"
+"$BIN/rs" --check-config "$TOP/etc/rs-consumer.json" >/dev/null ||
+	die "etc/rs-consumer.json does not validate"
+echo '{ "broker": { "mode": "consume" } }' >"$T/bad5.json"
+out5=$("$BIN/rs" --check-config "$T/bad5.json" 2>&1) && die "consume mode without endpoints accepted"
+echo "$out5" | grep -q "broker.endpoints" || die "message: $out5"
 ok "--check-config names file, key and reason: $out"
 
 sp=$(free_port); hp=$(free_port)

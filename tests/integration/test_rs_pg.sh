@@ -6,7 +6,7 @@
 chmod 755 "$T"
 pp=$(free_port); sp=$(free_port); hp=$(free_port)
 "$TOP/scripts/pg-start" "$T/pg" "$pp" || die "pg-start"
-trap 'rc=$?; "$TOP/scripts/pg-stop" "$T/pg" || true; (exit $rc); _cleanup' EXIT
+trap 'rc=$?; set +e; "$TOP/scripts/pg-stop" "$T/pg"; (exit $rc); _cleanup' EXIT
 cat >"$T/rs.json" <<JSON
 { "stomp": { "port": $sp }, "http": { "port": $hp },
   "storage": { "backend": "postgresql",

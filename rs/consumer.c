@@ -1,0 +1,481 @@
+/* consumer: see consumer.h. */
+#include "consumer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
+
+#include "intake.h"
+#include "log.h"
+#include "stomp.h"
+#include "util.h"
+
+#ifndef PROJECT_VERSION
+#define PROJECT_VERSION "0"
+#endif
+
+/* One broker session. refs: 1 while the socket is open, plus one per item the writer
+ * holds for it; freed when the last goes (bconn_unref). */
+typedef struct bconn {
+	rs_consumer_t *cons;
+	struct bufferevent *bev; /* NULL once closed */
+	stomp_parser_t *parser;
+	struct event *hb;
+	int refs;
+	size_t pending;          /* items at the writer */
+	bool connected;          /* CONNECTED received, subscribed */
+	bool paused;             /* reading off for backpressure */
+	bool closing;            /* DISCONNECT sent or to be sent */
+	bool bye_sent;
+	char ep[256];
+} bconn_t;
+
+struct rs_consumer {
+	struct event_base *base;
+	const rs_config_t *cfg;
+	rs_writer_t *writer;
+	rs_metrics_t *m;
+	stomp_limits_t limits;
+	bconn_t *cur;
+	struct event *retry;
+	struct evdns_base *dns;  /* non-blocking lookups of endpoint names (may be NULL) */
+	int next_ep;
+	int rounds;              /* full rounds of failed attempts, for the backoff */
+	bool quiesced;
+	bool closing;
+};
+
+static void bconn_close(bconn_t *b);
+static void bconn_read_cb(struct bufferevent *bev, void *arg);
+
+static void bconn_unref(bconn_t *b)
+{
+	if (--b->refs > 0)
+		return;
+	stomp_parser_free(b->parser);
+	free(b);
+}
+
+static void bconn_send(bconn_t *b, enum stomp_command cmd, const stomp_header_t *h,
+		       size_t nh)
+{
+	char buf[2048];
+	size_t n;
+
+	if (!b->bev)
+		return;
+	n = stomp_encode(buf, sizeof(buf), cmd, h, nh, NULL, 0);
+	if (n < sizeof(buf)) {
+		bufferevent_write(b->bev, buf, n);
+		return;
+	}
+	char *big = malloc(n + 1);
+	if (!big)
+		return;
+	stomp_encode(big, n + 1, cmd, h, nh, NULL, 0);
+	bufferevent_write(b->bev, big, n);
+	free(big);
+}
+
+static void schedule_retry(rs_consumer_t *c, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	if (c->quiesced || c->closing)
+		return;
+	event_add(c->retry, &tv);
+}
+
+/* Delay before the next attempt: min * 2^rounds, capped, plus up to 25% jitter so
+ * that several rs do not reconnect in step. */
+static int backoff_ms(const rs_consumer_t *c)
+{
+	long long d = c->cfg->broker_reconnect_min_ms;
+	for (int i = 0; i < c->rounds && d < c->cfg->broker_reconnect_max_ms; i++)
+		d *= 2;
+	if (d > c->cfg->broker_reconnect_max_ms)
+		d = c->cfg->broker_reconnect_max_ms;
+	return (int)(d + (d / 4 ? rand() % (d / 4 + 1) : 0));
+}
+
+static void hb_cb(evutil_socket_t fd, short what, void *arg)
+{
+	bconn_t *b = arg;
+	if (b->bev && evbuffer_get_length(bufferevent_get_output(b->bev)) == 0)
+		bufferevent_write(b->bev, "\n", 1);
+}
+
+static void on_connected(bconn_t *b, const stomp_frame_t *f)
+{
+	rs_consumer_t *c = b->cons;
+	const rs_config_t *cfg = c->cfg;
+	unsigned send_ms, recv_ms;
+	char prefetch[16], id[16];
+
+	if (stomp_heartbeat_negotiate(stomp_frame_header(f, "heart-beat"),
+				      (unsigned)cfg->broker_heartbeat_ms,
+				      (unsigned)cfg->broker_heartbeat_ms, &send_ms, &recv_ms)) {
+		log_warn("broker %s: malformed heart-beat header in CONNECTED", b->ep);
+		send_ms = recv_ms = 0;
+	}
+	b->connected = true;
+	c->rounds = 0;
+	c->next_ep = 0; /* after losing this session, try the first endpoint again */
+	snprintf(prefetch, sizeof(prefetch), "%d", cfg->broker_prefetch);
+	for (int i = 0; i < cfg->broker_ndests; i++) {
+		snprintf(id, sizeof(id), "%d", i);
+		stomp_header_t h[] = { { "id", id },
+				       { "destination", cfg->broker_dests[i] },
+				       { "ack", "client-individual" },
+				       { "activemq.prefetchSize", prefetch } };
+		bconn_send(b, STOMP_CMD_SUBSCRIBE, h, 4);
+	}
+	if (send_ms) {
+		b->hb = event_new(c->base, -1, EV_PERSIST, hb_cb, b);
+		struct timeval tv = { send_ms / 1000, (send_ms % 1000) * 1000 };
+		if (b->hb)
+			event_add(b->hb, &tv);
+	}
+	if (recv_ms) {
+		unsigned t = recv_ms * 2;
+		struct timeval tv = { t / 1000, (t % 1000) * 1000 };
+		bufferevent_set_timeouts(b->bev, &tv, NULL);
+	} else {
+		bufferevent_set_timeouts(b->bev, NULL, NULL);
+	}
+	metric_set(c->m->broker_up, 1);
+	metric_inc(c->m->broker_connects);
+	log_info("broker %s: connected (server %s), consuming %d destination(s) with"
+		 " prefetch %d",
+		 b->ep, stomp_frame_header(f, "server") ? stomp_frame_header(f, "server") : "?",
+		 cfg->broker_ndests, cfg->broker_prefetch);
+}
+
+static void consumer_item_done(rs_item_t *it)
+{
+	bconn_t *b = it->owner;
+	rs_consumer_t *c = b->cons;
+
+	b->pending--;
+	if (it->durable && it->receipt && b->bev && !b->bye_sent) {
+		stomp_header_t h = { "id", it->receipt };
+		bconn_send(b, STOMP_CMD_ACK, &h, 1);
+		metric_inc(c->m->broker_acks);
+	}
+	free(it);
+	bconn_unref(b);
+}
+
+static void on_message(bconn_t *b, const stomp_frame_t *f)
+{
+	rs_consumer_t *c = b->cons;
+	const char *dest = stomp_frame_header(f, "destination");
+	const char *ack = stomp_frame_header(f, "ack");
+	char field[64] = "", err[512] = "";
+	enum rs_kind kind;
+	rs_item_t *it = NULL;
+
+	if (!ack)
+		ack = stomp_frame_header(f, "message-id");
+	if (!ack) {
+		log_warn("broker %s: MESSAGE without ack or message-id header; ignored", b->ep);
+		return;
+	}
+	if (intake_kind(dest, &kind)) {
+		snprintf(field, sizeof(field), "(destination)");
+		snprintf(err, sizeof(err), "destination %s is not a gvp queue",
+			 dest ? dest : "(none)");
+	} else {
+		switch (intake_item(kind, f->body, f->body_len, ack, util_now_ms(), &it, field,
+				    sizeof(field), err, sizeof(err))) {
+		case INTAKE_OK:
+			break;
+		case INTAKE_INVALID:
+			break;
+		default:
+			log_error("broker %s: out of memory; reconnecting", b->ep);
+			bconn_close(b);
+			return;
+		}
+	}
+	if (!it) {
+		stomp_header_t h = { "id", ack };
+		metric_inc(c->m->rej_invalid);
+		metric_inc(c->m->broker_nacks);
+		log_warn("broker %s: invalid record (field %s: %s); NACKed", b->ep, field, err);
+		bconn_send(b, STOMP_CMD_NACK, &h, 1);
+		return;
+	}
+	it->owner = b;
+	it->on_done = consumer_item_done;
+	b->refs++;
+	b->pending++;
+	metric_inc(c->m->received);
+	writer_submit(c->writer, it);
+}
+
+static void on_frame(bconn_t *b, const stomp_frame_t *f)
+{
+	switch (f->command) {
+	case STOMP_CMD_CONNECTED:
+		if (!b->connected)
+			on_connected(b, f);
+		return;
+	case STOMP_CMD_MESSAGE:
+		/* After DISCONNECT nothing more goes to the writer (it may have ended):
+		 * such a message stays unacknowledged and the broker redelivers it. */
+		if (b->connected && !b->bye_sent)
+			on_message(b, f);
+		return;
+	case STOMP_CMD_RECEIPT:
+		if (b->bye_sent)
+			bconn_close(b);
+		return;
+	case STOMP_CMD_ERROR: {
+		const char *m = stomp_frame_header(f, "message");
+		log_error("broker %s: ERROR %s%s%.*s", b->ep, m ? m : "(no message)",
+			  f->body_len ? ": " : "", (int)(f->body_len > 300 ? 300 : f->body_len),
+			  f->body);
+		bconn_close(b);
+		return;
+	}
+	default:
+		log_warn("broker %s: unexpected frame %s; ignored", b->ep, f->command_name);
+	}
+}
+
+static bool must_pause(const bconn_t *b)
+{
+	return writer_inflight(b->cons->writer) >= (size_t)b->cons->cfg->queue_max;
+}
+
+static void bconn_read_cb(struct bufferevent *bev, void *arg)
+{
+	bconn_t *b = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	char err[256];
+
+	b->refs++; /* a frame may close the session (bconn_close); keep b valid here */
+	while (b->bev && !b->paused && !b->cons->quiesced) {
+		size_t len = evbuffer_get_contiguous_space(in);
+		if (len == 0)
+			break;
+		const char *data = (const char *)evbuffer_pullup(in, (ssize_t)len);
+		size_t used = 0;
+		stomp_frame_t f;
+		enum stomp_status st = stomp_parser_feed(b->parser, data, len, &used, &f, NULL,
+							 err, sizeof(err));
+		if (st == STOMP_ERROR) {
+			log_error("broker %s: malformed frame: %s; reconnecting", b->ep, err);
+			bconn_close(b);
+			break;
+		}
+		evbuffer_drain(in, used);
+		if (st == STOMP_FRAME) {
+			on_frame(b, &f);
+			if (b->bev && !b->paused && must_pause(b)) {
+				b->paused = true;
+				bufferevent_disable(b->bev, EV_READ);
+			}
+		}
+	}
+	bconn_unref(b);
+}
+
+static void bconn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	bconn_t *b = arg;
+	rs_consumer_t *c = b->cons;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		char hb[32];
+		stomp_header_t h[6];
+		size_t nh = 0;
+		snprintf(hb, sizeof(hb), "%d,%d", c->cfg->broker_heartbeat_ms,
+			 c->cfg->broker_heartbeat_ms);
+		h[nh++] = (stomp_header_t){ "accept-version", "1.2" };
+		h[nh++] = (stomp_header_t){ "host", "/" };
+		h[nh++] = (stomp_header_t){ "heart-beat", hb };
+		if (c->cfg->broker_login[0]) {
+			h[nh++] = (stomp_header_t){ "login", c->cfg->broker_login };
+			h[nh++] = (stomp_header_t){ "passcode", c->cfg->broker_passcode };
+		}
+		bconn_send(b, STOMP_CMD_CONNECT, h, nh);
+		log_debug("broker %s: TCP connected, CONNECT sent", b->ep);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT)
+		log_warn("broker %s: %s; reconnecting", b->ep,
+			 b->connected ? "no heart-beat from the broker" : "no CONNECTED in time");
+	else if (what & BEV_EVENT_ERROR)
+		log_warn("broker %s: %s", b->ep,
+			 b->connected ? strerror(errno) : "cannot connect");
+	else if (what & BEV_EVENT_EOF && !b->bye_sent)
+		log_warn("broker %s: connection closed by the broker", b->ep);
+	bconn_close(b);
+}
+
+static void bconn_close(bconn_t *b)
+{
+	rs_consumer_t *c = b->cons;
+	bool was_connected = b->connected;
+
+	if (!b->bev)
+		return;
+	bufferevent_free(b->bev);
+	b->bev = NULL;
+	if (b->hb) {
+		event_free(b->hb);
+		b->hb = NULL;
+	}
+	if (c->cur == b)
+		c->cur = NULL;
+	metric_set(c->m->broker_up, 0);
+	if (b->pending)
+		log_info("broker %s: session closed with %zu message(s) not yet durable; the"
+			 " broker redelivers them",
+			 b->ep, b->pending);
+	bconn_unref(b);
+	if (c->quiesced || c->closing)
+		return;
+	if (was_connected) {
+		schedule_retry(c, c->cfg->broker_reconnect_min_ms);
+		return;
+	}
+	/* A failed attempt: next endpoint; back off after a full round. */
+	if (++c->next_ep >= c->cfg->broker_nendpoints) {
+		c->next_ep = 0;
+		c->rounds++;
+	}
+	schedule_retry(c, c->next_ep == 0 ? backoff_ms(c) : 0);
+}
+
+static void try_connect(evutil_socket_t fd, short what, void *arg)
+{
+	rs_consumer_t *c = arg;
+	const char *ep = c->cfg->broker_endpoints[c->next_ep];
+	const char *colon = strrchr(ep, ':');
+	char host[256];
+	int port = atoi(colon + 1);
+	bconn_t *b;
+
+	if (c->cur || c->quiesced || c->closing)
+		return;
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - ep), ep);
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		goto retry;
+	b->cons = c;
+	b->refs = 1;
+	snprintf(b->ep, sizeof(b->ep), "%s", ep);
+	b->parser = stomp_parser_new(&c->limits);
+	b->bev = bufferevent_socket_new(c->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (!b->parser || !b->bev) {
+		if (b->bev)
+			bufferevent_free(b->bev);
+		stomp_parser_free(b->parser);
+		free(b);
+		goto retry;
+	}
+	c->cur = b;
+	bufferevent_setcb(b->bev, bconn_read_cb, NULL, bconn_event_cb, b);
+	bufferevent_enable(b->bev, EV_READ | EV_WRITE);
+	/* Bound the TCP connect plus CONNECTED. */
+	struct timeval tv = { 10, 0 };
+	bufferevent_set_timeouts(b->bev, &tv, &tv);
+	log_debug("broker %s: connecting", ep);
+	if (bufferevent_socket_connect_hostname(b->bev, c->dns, AF_INET, host, port) < 0) {
+		log_warn("broker %s: cannot connect (address)", ep);
+		bconn_close(b); /* schedules the next attempt */
+	}
+	return;
+retry:
+	log_error("broker: out of memory; retrying");
+	schedule_retry(c, c->cfg->broker_reconnect_max_ms);
+}
+
+rs_consumer_t *consumer_new(struct event_base *base, const rs_config_t *cfg,
+			    rs_writer_t *writer, rs_metrics_t *m, char *err, size_t errlen)
+{
+	rs_consumer_t *c = calloc(1, sizeof(*c));
+	if (!c || !(c->retry = evtimer_new(base, try_connect, c))) {
+		free(c);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->base = base;
+	c->cfg = cfg;
+	c->writer = writer;
+	c->m = m;
+	/* Without a resolver config libevent resolves with a blocking getaddrinfo. */
+	c->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+	stomp_limits_default(&c->limits);
+	/* Broker frames carry a record plus the broker's own headers. */
+	c->limits.max_frame_size = (size_t)cfg->stomp_max_frame_size + 64 * 1024;
+	metric_set(m->broker_up, 0);
+	schedule_retry(c, 0);
+	return c;
+}
+
+void consumer_on_done(rs_consumer_t *c)
+{
+	bconn_t *b = c->cur;
+	if (!b || !b->bev || !b->paused || c->quiesced || must_pause(b))
+		return;
+	b->paused = false;
+	bufferevent_enable(b->bev, EV_READ);
+	bconn_read_cb(b->bev, b);
+}
+
+void consumer_quiesce(rs_consumer_t *c)
+{
+	c->quiesced = true;
+	event_del(c->retry);
+	if (c->cur && c->cur->bev)
+		bufferevent_disable(c->cur->bev, EV_READ);
+}
+
+void consumer_close(rs_consumer_t *c)
+{
+	bconn_t *b = c->cur;
+	c->closing = true;
+	event_del(c->retry);
+	if (!b || b->bye_sent)
+		return;
+	if (!b->connected) {
+		bconn_close(b);
+		return;
+	}
+	/* Read again, only to see the RECEIPT (MESSAGEs are not read: quiesced). */
+	stomp_header_t h = { "receipt", "rs-disconnect" };
+	bconn_send(b, STOMP_CMD_DISCONNECT, &h, 1);
+	b->bye_sent = true;
+	c->quiesced = false;
+	b->paused = false;
+	bufferevent_enable(b->bev, EV_READ);
+	struct timeval tv = { 5, 0 };
+	bufferevent_set_timeouts(b->bev, &tv, &tv);
+}
+
+bool consumer_closed(const rs_consumer_t *c)
+{
+	return !c || !c->cur;
+}
+
+void consumer_free(rs_consumer_t *c)
+{
+	if (!c)
+		return;
+	c->closing = true;
+	if (c->cur)
+		bconn_close(c->cur);
+	event_free(c->retry);
+	if (c->dns)
+		evdns_base_free(c->dns, 0);
+	free(c);
+}

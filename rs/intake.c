@@ -1,0 +1,52 @@
+/* intake: see intake.h. */
+#include "intake.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "record.h"
+#include "server.h"
+
+int intake_kind(const char *dest, enum rs_kind *kind)
+{
+	if (!dest)
+		return -1;
+	if (!strcmp(dest, "/queue/gvp.cdr"))
+		*kind = RS_KIND_CDR;
+	else if (!strcmp(dest, "/queue/gvp.events"))
+		*kind = RS_KIND_EVENT;
+	else if (!strcmp(dest, "/queue/gvp.metrics"))
+		*kind = RS_KIND_METRIC;
+	else
+		return -1;
+	return 0;
+}
+
+enum intake_status intake_item(enum rs_kind kind, const char *body, size_t len,
+			       const char *receipt, int64_t received_ms, rs_item_t **out,
+			       char *field, size_t fieldlen, char *err, size_t errlen)
+{
+	char id[130];
+	record_t rec;
+	int rc;
+
+	*out = NULL;
+	if (!server_utf8_valid(body, len)) {
+		snprintf(field, fieldlen, "(body)");
+		snprintf(err, errlen, "body is not valid UTF-8");
+		return INTAKE_INVALID;
+	}
+	if (kind == RS_KIND_CDR) {
+		rc = record_decode(body, len, &rec, field, fieldlen, err, errlen);
+		if (!rc)
+			memcpy(id, rec.id, sizeof(rec.id));
+	} else {
+		rc = record_check_envelope(body, len, id, sizeof(id), field, fieldlen, err,
+					   errlen);
+	}
+	if (rc)
+		return INTAKE_INVALID;
+	*out = writer_item_new(kind, id, kind == RS_KIND_CDR ? &rec : NULL, body, len,
+			       receipt, received_ms);
+	return *out ? INTAKE_OK : INTAKE_NOMEM;
+}
