@@ -26,6 +26,9 @@ enum bridge_type {
 	BRIDGE_STARTED,    /* the proxy is listening */
 	BRIDGE_FAILED,     /* ptr: malloc'd error sentence; receiver frees */
 	BRIDGE_EXITED,     /* the SIP loop has ended (drained or stopped) */
+	BRIDGE_BILLING,    /* ptr: struct billing_item * (malloc'd, billing.h); receiver
+			      frees. Posted before BRIDGE_EXITED for every session the
+			      SIP thread ends on its way out (FIFO order). */
 };
 
 struct bridge_msg {

@@ -2,7 +2,7 @@
  * rm: the Resource Manager. Command line, the two threads (ARCHITECTURE.md
  * "Threads and loops") and the signal plan:
  *   main thread   = service thread: libevent loop with HTTP, signals (evsignal), the
- *                   bridge's service end;
+ *                   bridge's service end, billing (spool + STOMP publisher, billing.h);
  *   SIP thread    = su_root with the proxy (nta), session table, route state, monitor.
  * SIGHUP  re-reads the config file here and hands the new struct to the SIP thread.
  * SIGTERM drains (new INVITEs 503, live calls finish); a second SIGTERM, or SIGINT,
@@ -22,12 +22,14 @@
 #include <sofia-sip/su.h>
 #include <sofia-sip/su_wait.h>
 
+#include "billing.h"
 #include "bridge.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
 #include "proxy.h"
 #include "rm_config.h"
+#include "rm_snmp.h"
 
 #ifndef PROJECT_VERSION
 #define PROJECT_VERSION "0.0.0"
@@ -39,8 +41,14 @@ struct rm_main {
 	metrics_t *metrics;
 	struct event_base *base;
 	struct rm_http *http;
+	struct rm_snmp *snmp; /* AgentX subagent (idle unless snmp.enabled) */
 	int exit_code;
 	bool draining;
+	/* billing: the spool and publisher live on this (service) thread; the SIP
+	 * thread only posts items through the bridge (billing.h explains why) */
+	struct billing *billing;
+	bool billing_on;
+	metric_t *m_lost_cdr, *m_lost_ev; /* items the bridge refused (queue full) */
 	/* SIP thread only */
 	su_root_t *root;
 	struct proxy *proxy;
@@ -116,6 +124,20 @@ static void free_config(struct rm_config *cfg)
 
 /* ---- SIP thread ------------------------------------------------------------------- */
 
+/* SIP thread: a CDR or call event goes to the service thread. If the bridge is full
+ * the item is lost (counted): calls keep flowing whatever billing does. */
+static void billing_post(void *arg, struct billing_item *it)
+{
+	struct rm_main *rm = arg;
+
+	if (bridge_to_service(rm->bridge, BRIDGE_BILLING, 0, it) < 0) {
+		metric_inc(it->kind == BILLING_CDR ? rm->m_lost_cdr : rm->m_lost_ev);
+		if (it->kind == BILLING_CDR)
+			log_warn("billing: bridge full, record lost: %.200s", it->body);
+		free(it);
+	}
+}
+
 static void on_drained(void *arg)
 {
 	struct rm_main *rm = arg;
@@ -167,6 +189,8 @@ static void *sip_thread(void *arg)
 		return NULL;
 	}
 	rm->cfg = NULL; /* the proxy owns it now */
+	if (rm->billing_on)
+		proxy_set_billing(rm->proxy, billing_post, rm);
 	if (bridge_attach_sip(rm->bridge, rm->root, sip_bridge_cb, rm) < 0) {
 		proxy_destroy(rm->proxy);
 		bridge_to_service(rm->bridge, BRIDGE_FAILED, 0, strdup("cannot attach the bridge"));
@@ -189,6 +213,16 @@ static void *sip_thread(void *arg)
 
 /* ---- service thread ------------------------------------------------------------------ */
 
+/* How long a drained rm waits for receipts before exiting; what is not receipted
+ * stays in the spool and is replayed by the next start. */
+#define BILLING_GRACE_MS 2000
+
+static void billing_done(void *arg)
+{
+	struct rm_main *rm = arg;
+	event_base_loopbreak(rm->base);
+}
+
 static void svc_bridge_cb(const struct bridge_msg *m, void *arg)
 {
 	struct rm_main *rm = arg;
@@ -204,8 +238,14 @@ static void svc_bridge_cb(const struct bridge_msg *m, void *arg)
 		event_base_loopbreak(rm->base);
 		break;
 	case BRIDGE_EXITED:
+		/* every record of the calls the SIP thread ended is spooled by now (FIFO);
+		 * give the publisher a short bounded chance to deliver them */
 		rm_http_set_listening(rm->http, false);
-		event_base_loopbreak(rm->base);
+		billing_shutdown(rm->billing, rm->draining ? BILLING_GRACE_MS : 0,
+				 billing_done, rm);
+		break;
+	case BRIDGE_BILLING:
+		billing_take(rm->billing, m->ptr);
 		break;
 	default:
 		break;
@@ -224,6 +264,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 			log_error("SIGHUP: reload refused, keeping the running config: %s", err);
 			return;
 		}
+		if (rm_snmp_configure(rm->snmp, cfg, err, sizeof err) < 0)
+			log_error("SIGHUP: %s", err);
 		enum log_level lvl;
 		if (log_level_parse(cfg->log_level, &lvl) == 0)
 			log_set_level(lvl);
@@ -310,10 +352,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	if (rm_config_is_wildcard(rm.cfg->sip_advertise))
+		log_warn("sip.listen is %s and neither sip.advertise nor POD_IP is set: "
+			 "Record-Route will carry an address nobody can reach",
+			 rm.cfg->sip_listen);
+	if (rm.cfg->cluster_present)
+		log_warn("cluster: peering on %s:%d with %zu peers is NOT implemented yet; "
+			 "this node runs standalone", rm.cfg->cluster_listen, rm.cfg->cluster_port,
+			 rm.cfg->n_cluster_peers);
 	signal(SIGPIPE, SIG_IGN);
 	rm.metrics = metrics_new();
 	rm.base = event_base_new();
-	rm.bridge = bridge_new(256);
+	/* room for bursts of billing items while the service thread fsyncs */
+	rm.bridge = bridge_new(65536);
 	if (!rm.metrics || !rm.base || !rm.bridge) {
 		log_error("out of memory at start-up");
 		return 1;
@@ -325,6 +376,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	bridge_attach_service(rm.bridge, rm.base, svc_bridge_cb, &rm);
+	rm.snmp = rm_snmp_new(rm.base, rm.metrics);
+	if (!rm.snmp || rm_snmp_configure(rm.snmp, rm.cfg, err, sizeof err) < 0) {
+		log_error("%s", rm.snmp ? err : "out of memory at start-up");
+		return 1;
+	}
+	rm.billing = billing_new(rm.base, rm.cfg, rm.metrics, err, sizeof err);
+	if (!rm.billing) {
+		log_error("%s", err);
+		return 1;
+	}
+	rm.billing_on = rm.cfg->billing_mode != RM_BILLING_OFF;
+	rm.m_lost_cdr = billing_lost_metric(rm.metrics, BILLING_CDR);
+	rm.m_lost_ev = billing_lost_metric(rm.metrics, BILLING_EVENT);
 
 	int sigs[] = { SIGHUP, SIGTERM, SIGINT };
 	struct event *sev[3];
@@ -357,6 +421,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 3; i++)
 		event_free(sev[i]);
 	rm_http_stop(rm.http);
+	rm_snmp_free(rm.snmp);
+	billing_free(rm.billing);
 	bridge_free(rm.bridge);
 	event_base_free(rm.base);
 	metrics_free(rm.metrics);

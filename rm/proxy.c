@@ -18,6 +18,7 @@
 #include <sofia-sip/sip_util.h>
 #include <sofia-sip/url.h>
 
+#include "cdr.h"
 #include "log.h"
 #include "util.h"
 
@@ -52,7 +53,14 @@ void proxy_count_reject(struct proxy *p, enum rm_refuse r)
 {
 	if ((int)r >= 0 && r < RM_REFUSE_COUNT)
 		metric_inc(p->m_reject[r]);
-	metric_inc(p->m_disp[5]);
+	metric_inc(p->m_disp[REC_REJECTED]);
+	/* A limit refusal means a profile or tenant sits at its hard limit (L3): publish
+	 * usage now so that rmL3LimitReached (rm_snmp.c) sees it; at most every 100 ms. */
+	if (r == RM_REFUSE_PROFILE_LIMIT || r == RM_REFUSE_TENANT_LIMIT) {
+		int64_t now = proxy_now_ms();
+		if (now - p->usage_pub_ms >= 100)
+			proxy_usage_metrics(p);
+	}
 }
 
 /* Answer irq with status; a Retry-After when retry_after > 0. */
@@ -69,9 +77,15 @@ int proxy_reply(nta_incoming_t *irq, int status, int retry_after)
 
 /* ---- metrics ------------------------------------------------------------------ */
 
-static const char *const disp_names[6] = {
-	"completed", "failed", "cancelled", "expired", "drained", "rejected"
+/* rm_calls_total{disposition}: the CDR's disposition (cdr.h), indexed by
+ * enum record_disposition, so that /metrics, SNMP and billing count alike. */
+static const char *const disp_names[5] = {
+	"answered", "cancelled", "rejected", "failed", "timed-out"
 };
+
+/* Call setup: INVITE received -> first final response relayed (answer or end). */
+static const double setup_bounds[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+				       1, 2.5, 5, 10, 30 };
 
 static void metrics_init(struct proxy *p)
 {
@@ -87,7 +101,11 @@ static void metrics_init(struct proxy *p)
 	p->m_mcps_up = metrics_gauge(m, "rm_mcps_up", "MCPs currently up", NULL);
 	p->m_draining = metrics_gauge(m, "rm_draining", "1 while draining on SIGTERM", NULL);
 	p->m_requests = metrics_counter(m, "rm_sip_requests_total", "SIP requests received", NULL);
-	for (int i = 0; i < 6; i++) {
+	p->m_setup = metrics_histogram(m, "rm_call_setup_seconds",
+				       "Time from INVITE to the first final response, per "
+				       "routed call (observed when the call ends)",
+				       setup_bounds, sizeof setup_bounds / sizeof setup_bounds[0]);
+	for (int i = 0; i < 5; i++) {
 		snprintf(label, sizeof label, "disposition=%s", disp_names[i]);
 		p->m_disp[i] = metrics_counter(m, "rm_calls_total",
 					       "Finished calls by disposition", label);
@@ -114,11 +132,54 @@ void proxy_mcp_metrics(struct proxy *p)
 					 "Calls currently placed on the MCP", label), mcp->active);
 		metric_set(metrics_gauge(p->metrics, "rm_mcp_max_ports", "Configured MCP capacity",
 					 label), mcp->max_ports);
-		metric_set(metrics_gauge(p->metrics, "rm_mcp_attempts",
-					 "INVITE attempts sent to the MCP since start", label),
-			   (double)mcp->picks);
+		metric_set(metrics_gauge(p->metrics, "rm_mcp_options_rtt_seconds",
+					 "Round trip of the last answered OPTIONS (0 = none yet)",
+					 label),
+			   mcp->last_rtt_us > 0 ? (double)mcp->last_rtt_us / 1e6 : 0);
+		/* a counter fed from route's running count (picks only grows) */
+		metric_t *att = metrics_counter(p->metrics, "rm_mcp_attempts_total",
+						"INVITE attempts sent to the MCP since start",
+						label);
+		double seen = metric_value(att);
+		if ((double)mcp->picks > seen)
+			metric_add(att, mcp->picks - (uint64_t)seen);
 	}
 	metric_set(p->m_mcps_up, (double)route_mcp_up_count(p->route));
+	proxy_usage_metrics(p);
+}
+
+/* Per-profile, per-tenant and per-LRG live calls (rm_snmp.c reads them for the LRG
+ * table and rmL3LimitReached). Called every second and on limit refusals. */
+void proxy_usage_metrics(struct proxy *p)
+{
+	const struct rm_config *cfg = p->cfg;
+	char label[RM_NAME_MAX + 16];
+
+	p->usage_pub_ms = proxy_now_ms();
+	for (size_t i = 0; i < route_profile_count(p->route); i++) {
+		const struct route_profile *pr = route_profile_at(p->route, i);
+		snprintf(label, sizeof label, "profile=%s", pr->name);
+		metric_set(metrics_gauge(p->metrics, "rm_profile_calls_active",
+					 "Admitted calls of the profile", label), pr->active);
+	}
+	for (size_t i = 0; i < route_tenant_count(p->route); i++) {
+		const struct route_tenant *tn = route_tenant_at(p->route, i);
+		snprintf(label, sizeof label, "tenant=%s", tn->name);
+		metric_set(metrics_gauge(p->metrics, "rm_tenant_calls_active",
+					 "Admitted calls of the tenant", label), tn->active);
+	}
+	for (size_t g = 0; cfg && g < cfg->n_lrgs; g++) {
+		int active = 0;
+		for (size_t i = 0; i < route_profile_count(p->route); i++) {
+			const struct route_profile *pr = route_profile_at(p->route, i);
+			if (strcmp(route_profile_lrg_name(pr), cfg->lrgs[g].name) == 0)
+				active += pr->active;
+		}
+		snprintf(label, sizeof label, "lrg=%s", cfg->lrgs[g].name);
+		metric_set(metrics_gauge(p->metrics, "rm_lrg_calls_active",
+					 "Admitted calls of the profiles routed to the group",
+					 label), active);
+	}
 }
 
 /* ---- session end hook ------------------------------------------------------------ */
@@ -127,23 +188,22 @@ void proxy_session_end_hook(const struct session *s, void *arg)
 {
 	struct proxy *p = arg;
 	struct call *c = s->user;
-	int d;
+	struct cdr_input in;
 
-	if (s->ended_by == SESSION_END_RM_TIMEOUT)
-		d = 3;
-	else if (s->ended_by == SESSION_END_RM_DRAIN)
-		d = 4;
-	else if (s->answer_ms)
-		d = 0;
-	else if (s->final_status == 487)
-		d = 2;
-	else
-		d = 1;
-	metric_inc(p->m_disp[d]);
+	cdr_input_from_session(s, &in);
+	enum record_disposition d = cdr_disposition(in.answer_ms, in.final_status, in.ended_by,
+						    in.attempts);
+	if ((int)d >= 0 && d < 5)
+		metric_inc(p->m_disp[d]);
+	if (s->attempts > 0) {
+		int64_t setup = (s->answer_ms ? s->answer_ms : s->end_ms) - s->start_ms;
+		metric_observe(p->m_setup, setup > 0 ? (double)setup / 1000 : 0);
+	}
 	log_debug("call end: call-id=%s profile=%s tenant=%s mcp=%s attempts=%d status=%d "
 		  "ended-by=%s duration=%lldms", s->call_id, s->profile, s->tenant, s->mcp_uri,
 		  s->attempts, s->final_status, session_ender_name(s->ended_by),
 		  (long long)(s->answer_ms ? s->end_ms - s->answer_ms : 0));
+	proxy_bill_cdr(p, s);
 	if (c) {
 		route_release(&c->ticket);
 		c->sess = NULL;
@@ -474,9 +534,10 @@ static int setup_listen(struct proxy *p, const struct rm_config *cfg, char *err,
 		snprintf(err, errlen, "cannot create the default nta leg");
 		return -1;
 	}
-	snprintf(p->self_host, sizeof p->self_host, "%s", cfg->sip_listen);
+	/* the advertised host, not a wildcard listen address (rm_config.h sip.advertise) */
+	snprintf(p->self_host, sizeof p->self_host, "%s", cfg->sip_advertise);
 	snprintf(p->self_port, sizeof p->self_port, "%d", cfg->sip_port);
-	snprintf(name, sizeof name, "<sip:%s:%d;lr>", cfg->sip_listen, cfg->sip_port);
+	snprintf(name, sizeof name, "<sip:%s:%d;lr>", cfg->sip_advertise, cfg->sip_port);
 	p->rr = sip_record_route_make(p->home, name);
 	if (!p->rr) {
 		snprintf(err, errlen, "cannot build Record-Route %s", name);

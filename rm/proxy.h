@@ -43,6 +43,13 @@ void proxy_reload(struct proxy *p, struct rm_config *cfg);
  * the drain timeout has passed (remaining sessions are then ended as rm-drain). */
 void proxy_drain(struct proxy *p, void (*on_drained)(void *arg), void *arg);
 
+/* Billing: post(arg, item) is called on the SIP thread for every CDR (one per
+ * finished or refused call) and call event, and takes ownership of the item (a
+ * struct billing_item, billing.h). Not called (no records built) until set. */
+struct billing_item;
+void proxy_set_billing(struct proxy *p, void (*post)(void *arg, struct billing_item *it),
+		       void *arg);
+
 /* Number of live sessions (dialogs). */
 size_t proxy_session_count(const struct proxy *p);
 /* Number of MCPs currently up. */

@@ -15,6 +15,8 @@
 #include <sofia-sip/sip_util.h>
 #include <sofia-sip/url.h>
 
+#include "billing.h"
+#include "cdr.h"
 #include "log.h"
 #include "util.h"
 
@@ -288,6 +290,7 @@ static int call_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
 				if (sip && sip->sip_to && sip->sip_to->a_tag)
 					snprintf(c->sess->to_tag, sizeof c->sess->to_tag, "%s",
 						 sip->sip_to->a_tag);
+				proxy_bill_event(p, c->sess, CDR_EV_ANSWER);
 			}
 			call_wait(c, WAIT_LINGER, proxy_now_ms() + LINGER_MS);
 		}
@@ -394,4 +397,66 @@ void proxy_release_all_calls(struct proxy *p)
 		next = c->all_next;
 		call_unref(c);
 	}
+}
+
+/* ---- billing ------------------------------------------------------------------------- */
+
+void proxy_set_billing(struct proxy *p, void (*post)(void *arg, struct billing_item *it),
+		       void *arg)
+{
+	p->billing_post = post;
+	p->billing_arg = arg;
+}
+
+void proxy_bill_event(struct proxy *p, const struct session *s, int type)
+{
+	struct billing_item *it;
+
+	if (!p->billing_post)
+		return;
+	it = billing_item_event(s, p->cfg->node, type);
+	if (it)
+		p->billing_post(p->billing_arg, it);
+	else
+		log_warn("billing: cannot build the %s event of call-id=%s",
+			 cdr_event_name((enum cdr_event_type)type), s->call_id);
+}
+
+void proxy_bill_cdr(struct proxy *p, const struct session *s)
+{
+	struct billing_item *it;
+
+	if (!p->billing_post)
+		return;
+	proxy_bill_event(p, s, CDR_EV_END);
+	it = billing_item_cdr(s, p->cfg->node);
+	if (it)
+		p->billing_post(p->billing_arg, it);
+	else
+		log_error("billing: cannot build the record of call-id=%s", s->call_id);
+}
+
+void proxy_bill_refused(struct proxy *p, const sip_t *sip, const char *tenant,
+			const char *profile, const char *service_type, int status)
+{
+	struct cdr_input in = { 0 };
+	struct billing_item *it;
+	int64_t now = util_now_ms();
+
+	if (!p->billing_post || !sip->sip_call_id)
+		return;
+	in.call_id = sip->sip_call_id->i_id;
+	in.tenant = tenant;
+	in.profile = profile;
+	in.service_type = service_type;
+	in.caller = sip->sip_from ? sip->sip_from->a_url->url_user : NULL;
+	in.dnis = sip->sip_request ? sip->sip_request->rq_url->url_user : NULL;
+	in.start_ms = in.end_ms = now;
+	in.final_status = status;
+	in.ended_by = REC_BY_RM;
+	it = billing_item_cdr_input(&in, p->cfg->node);
+	if (it)
+		p->billing_post(p->billing_arg, it);
+	else
+		log_error("billing: cannot build the record of refused call-id=%s", in.call_id);
 }

@@ -40,6 +40,8 @@ struct monitor;
 #include "route.h"
 #include "session.h"
 
+struct billing_item;
+
 /* A FIFO of calls waiting for a deadline. Every member of one list waits the same
  * duration, so appending keeps the list sorted and the tick only looks at the head. */
 struct call_list {
@@ -117,9 +119,15 @@ struct proxy {
 	/* metrics (handles are valid until metrics_free) */
 	metrics_t *metrics;
 	metric_t *m_active, *m_failovers, *m_attempts, *m_bad, *m_mcps_up, *m_draining;
-	metric_t *m_disp[6]; /* see disp_names in proxy.c */
+	metric_t *m_disp[5]; /* by enum record_disposition, see disp_names in proxy.c */
+	metric_t *m_setup;   /* rm_call_setup_seconds histogram */
+	int64_t usage_pub_ms; /* last per-profile/tenant usage publish (proxy.c) */
 	metric_t *m_reject[RM_REFUSE_COUNT];
 	metric_t *m_requests, *m_responses;
+
+	/* billing (NULL post: billing off). post takes ownership of the item. */
+	void (*billing_post)(void *arg, struct billing_item *it);
+	void *billing_arg;
 };
 
 /* proxy.c */
@@ -131,6 +139,7 @@ void proxy_sessions_changed(struct proxy *p);
 void proxy_count_reject(struct proxy *p, enum rm_refuse r);
 int proxy_reply(nta_incoming_t *irq, int status, int retry_after);
 void proxy_mcp_metrics(struct proxy *p);
+void proxy_usage_metrics(struct proxy *p);
 
 /* proxy_call.c: calls, forwarding, responses, CANCEL, failover */
 struct call *call_new(struct proxy *p, nta_incoming_t *irq, const sip_t *sip);
@@ -151,6 +160,12 @@ void proxy_tick_calls(struct proxy *p, int64_t now);
 /* Shutdown: drop the transactions of every call still alive. */
 void proxy_release_all_calls(struct proxy *p);
 void proxy_session_end_hook(const struct session *s, void *arg);
+/* Billing: hand a call event (enum cdr_event_type) for s, the CDR of finished s, or
+ * the CDR of a refused INVITE to the service thread. No-ops with billing off. */
+void proxy_bill_event(struct proxy *p, const struct session *s, int type);
+void proxy_bill_cdr(struct proxy *p, const struct session *s);
+void proxy_bill_refused(struct proxy *p, const sip_t *sip, const char *tenant,
+			const char *profile, const char *service_type, int status);
 
 /* proxy_invite.c */
 int proxy_new_invite(struct proxy *p, nta_incoming_t *irq, const sip_t *sip);

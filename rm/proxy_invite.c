@@ -13,6 +13,7 @@
 #include <sofia-sip/sip_tag.h>
 #include <sofia-sip/url.h>
 
+#include "cdr.h"
 #include "log.h"
 #include "util.h"
 
@@ -24,14 +25,18 @@ static const char *unknown_header(const sip_t *sip, const char *name)
 	return NULL;
 }
 
-/* Refuse irq with the configured code for reason r (irq is destroyed). */
-static int refuse(struct proxy *p, nta_incoming_t *irq, enum rm_refuse r)
+/* Refuse irq with the configured code for reason r (irq is destroyed) and bill it
+ * as rejected; prof: the matched profile, NULL if none. */
+static int refuse(struct proxy *p, nta_incoming_t *irq, const sip_t *sip,
+		  const struct route_profile *prof, enum rm_refuse r)
 {
 	struct rm_reject rej = rm_config_reject(p->cfg, r);
 
 	proxy_count_reject(p, r);
 	log_debug("INVITE refused: %s -> %d", rm_refuse_name(r), rej.code);
 	proxy_reply(irq, rej.code, rej.retry_after);
+	proxy_bill_refused(p, sip, prof && prof->tenant ? prof->tenant->name : NULL,
+			   prof ? prof->name : NULL, prof ? prof->service_type : NULL, rej.code);
 	nta_incoming_destroy(irq);
 	return 0;
 }
@@ -109,7 +114,7 @@ int proxy_new_invite(struct proxy *p, nta_incoming_t *irq, const sip_t *sip0)
 	nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
 
 	if (p->draining)
-		return refuse(p, irq, RM_REFUSE_DRAINING);
+		return refuse(p, irq, sip, NULL, RM_REFUSE_DRAINING);
 
 	const url_t *ru = sip->sip_request->rq_url;
 	rq.ruri_user = ru->url_user;
@@ -120,14 +125,14 @@ int proxy_new_invite(struct proxy *p, nta_incoming_t *irq, const sip_t *sip0)
 	rq.profile_name = unknown_header(sip, "X-Genesys-gsw-ivr-profile-name");
 
 	if (route_select(p->route, &rq, &m) != 0)
-		return refuse(p, irq, RM_REFUSE_NO_PROFILE);
+		return refuse(p, irq, sip, NULL, RM_REFUSE_NO_PROFILE);
 	r = route_admit(p->route, m.profile, p->draining, &t);
 	if (r != RM_REFUSE_NONE)
-		return refuse(p, irq, r);
+		return refuse(p, irq, sip, m.profile, r);
 	r = route_pick(p->route, &t);
 	if (r != RM_REFUSE_NONE) {
 		route_release(&t);
-		return refuse(p, irq, r);
+		return refuse(p, irq, sip, m.profile, r);
 	}
 
 	c = call_new(p, irq, sip);
@@ -156,6 +161,7 @@ int proxy_new_invite(struct proxy *p, nta_incoming_t *irq, const sip_t *sip0)
 		c->sess = s;
 		c->refs++;
 		proxy_sessions_changed(p);
+		proxy_bill_event(p, s, CDR_EV_START);
 	} else {
 		log_warn("INVITE with a Call-ID/From tag already live (loop?): %s",
 			 sip->sip_call_id->i_id);

@@ -1,6 +1,7 @@
 /* rm_config: load and validate rm's JSON configuration (contract in rm_config.h). */
 #include "rm_config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,7 +145,7 @@ static int read_limits(cfg_ctx_t *c, const cJSON *owner, const char *where,
 static int load_sip(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 {
 	static const char *const known[] = {"listen", "port", "transports", "sip_servers",
-					    NULL};
+					    "advertise", NULL};
 	const cJSON *o = cfg_object(c, root, "", "sip", false);
 	long long port;
 	char *buf;
@@ -153,6 +154,8 @@ static int load_sip(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 	cfg_no_unknown(c, o, "sip", known);
 	cfg_str(c, o, "sip", "listen", false, "127.0.0.1", cfg->sip_listen,
 		sizeof(cfg->sip_listen));
+	cfg_str(c, o, "sip", "advertise", false, "", cfg->sip_advertise,
+		sizeof(cfg->sip_advertise));
 	cfg_int(c, o, "sip", "port", false, 5060, 1, 65535, &port);
 	cfg->sip_port = (int)port;
 	if (c->failed)
@@ -633,7 +636,7 @@ static int load_billing(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 	size_t n;
 
 	cfg_no_unknown(c, o, "billing", known);
-	cfg_enum(c, o, "billing", "mode", false, RM_BILLING_SPOOL_ONLY, billing_names, &mode);
+	cfg_enum(c, o, "billing", "mode", false, RM_BILLING_STOMP, billing_names, &mode);
 	cfg->billing_mode = (enum rm_billing_mode)mode;
 	cfg_str(c, o, "billing", "destination", false, "/queue/gvp.cdr",
 		cfg->billing_destination, sizeof(cfg->billing_destination));
@@ -666,12 +669,134 @@ static int load_billing(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 	return 0;
 }
 
+/* "host:port" with a port 1..65535 and a non-empty host. */
+static bool is_host_port(const char *ep)
+{
+	const char *colon = strrchr(ep, ':');
+	char *end;
+	long port = colon ? strtol(colon + 1, &end, 10) : 0;
+
+	return colon && colon != ep && colon[1] && !*end && port >= 1 && port <= 65535;
+}
+
+/* cluster: peering on 9801 is not implemented yet; the keys the helm chart renders
+ * are accepted and validated so that a config written for it loads unchanged. */
+static int load_cluster(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
+{
+	static const char *const known[] = {"listen", "port", "peers", NULL};
+	const cJSON *o = cfg_object(c, root, "", "cluster", false);
+	long long port;
+	char *buf = NULL;
+	size_t n = 0;
+
+	cfg->cluster_present = o != NULL;
+	cfg_no_unknown(c, o, "cluster", known);
+	cfg_str(c, o, "cluster", "listen", false, "0.0.0.0", cfg->cluster_listen,
+		sizeof(cfg->cluster_listen));
+	cfg_int(c, o, "cluster", "port", false, 9801, 1, 65535, &port);
+	cfg->cluster_port = (int)port;
+	if (c->failed)
+		return -1;
+	if (!cfg->cluster_listen[0])
+		return cfg_fail(c, "cluster", "listen", "must not be empty");
+	if (read_str_list(c, o, "cluster", "peers", NULL, RM_HOST_MAX, &buf, &n) != 0) {
+		free(buf);
+		return -1;
+	}
+	cfg->cluster_peers = (char(*)[RM_HOST_MAX])buf;
+	cfg->n_cluster_peers = n;
+	for (size_t i = 0; i < n; i++)
+		if (!is_host_port(cfg->cluster_peers[i]))
+			return cfg_fail(c, "cluster", "peers",
+					"item %zu: expected \"host:port\"; got \"%s\"", i,
+					cfg->cluster_peers[i]);
+	return 0;
+}
+
+/* snmp.base_oid: 2..15 dotted unsigned 32-bit numbers, e.g. 1.3.6.1.4.1.99999.1
+ * (rm serves BASE.1 and snmpsub roots have at most 16 parts). */
+static bool is_base_oid(const char *s)
+{
+	int parts = 0;
+
+	while (*s) {
+		char *end;
+		if (*s < '0' || *s > '9')
+			return false;
+		errno = 0;
+		unsigned long long v = strtoull(s, &end, 10);
+		if (errno || v > 4294967295ULL)
+			return false;
+		parts++;
+		if (*end == '.' && end[1])
+			end++;
+		else if (*end)
+			return false;
+		s = end;
+	}
+	return parts >= 2 && parts <= 15;
+}
+
+static int load_snmp(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
+{
+	static const char *const known[] = {"enabled", "master", "base_oid", NULL};
+	const cJSON *o = cfg_object(c, root, "", "snmp", false);
+
+	cfg_no_unknown(c, o, "snmp", known);
+	cfg_bool(c, o, "snmp", "enabled", false, false, &cfg->snmp_enabled);
+	cfg_str(c, o, "snmp", "master", false, "tcp:127.0.0.1:1705", cfg->snmp_master,
+		sizeof(cfg->snmp_master));
+	cfg_str(c, o, "snmp", "base_oid", false, "1.3.6.1.4.1.99999.1", cfg->snmp_base_oid,
+		sizeof(cfg->snmp_base_oid));
+	if (c->failed)
+		return -1;
+	if (!cfg->snmp_master[0])
+		return cfg_fail(c, "snmp", "master", "must not be empty");
+	if (!is_base_oid(cfg->snmp_base_oid))
+		return cfg_fail(c, "snmp", "base_oid",
+				"expected a dotted numeric OID such as 1.3.6.1.4.1.99999.1; "
+				"got \"%s\"", cfg->snmp_base_oid);
+	return 0;
+}
+
+bool rm_config_is_wildcard(const char *host)
+{
+	return strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ||
+	       strcmp(host, "[::]") == 0 || strcmp(host, "*") == 0;
+}
+
+/* RM_NODE_NAME (set by the helm chart to the pod name) replaces "node"; POD_IP is the
+ * advertised SIP host when sip.listen is a wildcard and sip.advertise is not set. */
+static int apply_env(cfg_ctx_t *c, struct rm_config *cfg)
+{
+	const char *env = getenv("RM_NODE_NAME");
+	const char *pod_ip = getenv("POD_IP");
+
+	if (!cfg->sip_advertise[0]) {
+		const char *host = cfg->sip_listen;
+		if (rm_config_is_wildcard(host) && pod_ip && *pod_ip)
+			host = pod_ip;
+		if (strlen(host) >= sizeof(cfg->sip_advertise))
+			return cfg_fail(c, "sip", "advertise", "POD_IP is too long");
+		snprintf(cfg->sip_advertise, sizeof(cfg->sip_advertise), "%s", host);
+	}
+
+	if (!env || !*env)
+		return 0;
+	if (strlen(env) >= sizeof(cfg->node))
+		return cfg_fail(c, "", "node", "RM_NODE_NAME is longer than %zu characters",
+				sizeof(cfg->node) - 1);
+	snprintf(cfg->node, sizeof(cfg->node), "%s", env);
+	return 0;
+}
+
 static int load_root(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 {
 	static const char *const known[] = {"node",	 "sip",	    "lrgs",	"tenants",
 					    "profiles", "dnis",	    "default_profile",
 					    "reject",	 "failover", "monitor", "session",
-					    "http",	 "billing",  "logging", NULL};
+					    "http",	 "billing",  "logging", "cluster",
+					    "snmp",	 NULL};
 	size_t tcap = 0;
 
 	if (!cJSON_IsObject(root))
@@ -686,7 +811,8 @@ static int load_root(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 	    load_tenants(c, root, cfg, &tcap) || load_profiles(c, root, cfg, &tcap) ||
 	    load_dnis(c, root, cfg) || load_reject(c, root, cfg) ||
 	    load_failover(c, root, cfg) || load_misc(c, root, cfg) ||
-	    load_billing(c, root, cfg))
+	    load_billing(c, root, cfg) || load_cluster(c, root, cfg) ||
+	    load_snmp(c, root, cfg) || apply_env(c, cfg))
 		return -1;
 	return 0;
 }
@@ -748,6 +874,7 @@ void rm_config_free(struct rm_config *cfg)
 	free(cfg->dnis);
 	free(cfg->failover_codes);
 	free(cfg->billing_endpoints);
+	free(cfg->cluster_peers);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -873,6 +1000,14 @@ char *rm_config_defaults_json(void)
 	cJSON_AddStringToObject(lg, "level", cfg.log_level);
 	cJSON_AddStringToObject(lg, "file", cfg.log_file);
 	cJSON_AddBoolToObject(lg, "json", cfg.log_json);
+	cJSON *cl = cJSON_AddObjectToObject(r, "cluster");
+	cJSON_AddStringToObject(cl, "listen", cfg.cluster_listen);
+	cJSON_AddNumberToObject(cl, "port", cfg.cluster_port);
+	cJSON_AddArrayToObject(cl, "peers");
+	cJSON *sn = cJSON_AddObjectToObject(r, "snmp");
+	cJSON_AddBoolToObject(sn, "enabled", cfg.snmp_enabled);
+	cJSON_AddStringToObject(sn, "master", cfg.snmp_master);
+	cJSON_AddStringToObject(sn, "base_oid", cfg.snmp_base_oid);
 	out = cJSON_Print(r);
 	cJSON_Delete(r);
 done:

@@ -17,6 +17,10 @@
  *   node                      string ["rm-1"]
  *   sip.listen                host [127.0.0.1]     sip.port [5060]
  *   sip.transports            ["udp","tcp"]        (subset of udp, tcp; non-empty)
+ *   sip.advertise             host [sip.listen; env POD_IP when sip.listen is a
+ *                             wildcard such as 0.0.0.0]: rm's address in Record-Route
+ *                             and in its own requests, and how it recognises
+ *                             requests addressed to itself
  *   sip.sip_servers           ["sip:127.0.0.1:5090"] SIP Server URIs for
  *                             out-of-dialog requests that MCPs originate
  *   lrgs[]                    {name, scheme [round-robin],
@@ -37,11 +41,23 @@
  *                              failures_to_down [3], successes_to_up [2]}
  *   session                   {max_duration_s [14400], drain_timeout_s [60]}
  *   http                      {listen [127.0.0.1], port [8300]}
- *   billing                   {mode [spool-only]: stomp|spool-only|off,
+ *   billing                   {mode [stomp]: stomp|spool-only|off,
  *                              endpoints ["127.0.0.1:61616"], destination
  *                              ["/queue/gvp.cdr"], spool_dir ["/var/spool/rm"],
  *                              spool_max_bytes [1073741824]}
  *   logging                   {level [info], file ["-" = stderr], json [false]}
+ *   cluster                   {listen [0.0.0.0], port [9801], peers [] of "host:port"}
+ *                             accepted and validated only: peering on 9801 is not
+ *                             implemented yet (rm logs a warning at start when the
+ *                             section is present)
+ *   snmp                      {enabled [false], master ["tcp:127.0.0.1:1705"]
+ *                              (net-snmp transport), base_oid ["1.3.6.1.4.1.99999.1"]
+ *                              (dotted numeric; rm serves BASE.1, see etc/mibs)}
+ *
+ * Environment: RM_NODE_NAME, when set and not empty, replaces "node" (the helm chart
+ * sets it to the pod name); it is validated like "node". POD_IP (also set by the
+ * chart) becomes sip_advertise when sip.listen is a wildcard and sip.advertise is
+ * absent.
  *
  * Limits: {l1 usage limit, l2 burst limit, l3 hard limit}, concurrent calls. l3 absent
  * or 0 means unlimited (then l1/l2 must be absent or 0 too). Otherwise
@@ -155,6 +171,7 @@ struct rm_config {
 
 	/* SIP */
 	char sip_listen[RM_HOST_MAX];
+	char sip_advertise[RM_HOST_MAX]; /* never empty after load (see sip.advertise) */
 	int sip_port;
 	bool sip_udp, sip_tcp;
 	char (*sip_servers)[RM_URI_MAX];
@@ -204,6 +221,18 @@ struct rm_config {
 	char billing_spool_dir[RM_PATH_MAX];
 	long long billing_spool_max_bytes;
 
+	/* cluster peers: validated only, peering is not implemented yet */
+	bool cluster_present; /* the section was given */
+	char cluster_listen[RM_HOST_MAX];
+	int cluster_port;
+	char (*cluster_peers)[RM_HOST_MAX]; /* "host:port" */
+	size_t n_cluster_peers;
+
+	/* SNMP AgentX subagent (rm_snmp.h) */
+	bool snmp_enabled;
+	char snmp_master[RM_HOST_MAX];   /* net-snmp transport, e.g. tcp:127.0.0.1:1705 */
+	char snmp_base_oid[RM_HOST_MAX]; /* dotted numeric BASE; rm serves BASE.1 */
+
 	/* logging */
 	char log_level[16]; /* error|warn|info|debug (parse with log_level_parse) */
 	char log_file[RM_PATH_MAX]; /* "-" = stderr */
@@ -227,6 +256,9 @@ int rm_config_parse(const char *json, const char *name, struct rm_config *cfg,
 
 /* Free the arrays inside cfg and zero it. cfg may be NULL or already freed. */
 void rm_config_free(struct rm_config *cfg);
+
+/* True for a listen address meaning "every interface" (0.0.0.0, ::, [::], *). */
+bool rm_config_is_wildcard(const char *host);
 
 /* Lookups (linear; config-time or rare use). Return NULL when absent. */
 const struct rm_profile *rm_config_profile(const struct rm_config *cfg, const char *name);

@@ -58,6 +58,7 @@ struct spool {
 
 	unsigned char *wbuf; /* buffered entries, to be written at active->size */
 	size_t wlen, wcap, wcount;
+	bool unsynced;          /* spool_write wrote entries that are not fsync'd yet */
 	size_t pending_acks;
 	int64_t pending_since_ms; /* monotonic ms of the oldest buffered item; 0 none */
 	bool dir_dirty;
@@ -335,8 +336,18 @@ static int flush_data(spool_t *s)
 {
 	struct seg *g = active(s);
 
-	if (s->wlen == 0)
+	if (s->wlen == 0 && !s->unsynced)
 		return 0;
+	if (s->wlen == 0) {
+		if (fsync(g->fd) < 0) {
+			log_error("spool %s: cannot fsync segment %09u: %s", s->dir, g->id,
+				  strerror(errno));
+			return -1;
+		}
+		s->unsynced = false;
+		s->wcount = 0;
+		return 0;
+	}
 	if (pwrite_all(g->fd, s->wbuf, s->wlen, (off_t)g->size) < 0 || fsync(g->fd) < 0) {
 		log_error("spool %s: cannot write segment %09u: %s", s->dir, g->id,
 			  strerror(errno));
@@ -348,6 +359,27 @@ static int flush_data(spool_t *s)
 	g->size += s->wlen;
 	s->wlen = 0;
 	s->wcount = 0;
+	s->unsynced = false;
+	return 0;
+}
+
+int spool_write(spool_t *s)
+{
+	struct seg *g = active(s);
+
+	if (s->wlen == 0)
+		return 0;
+	if (pwrite_all(g->fd, s->wbuf, s->wlen, (off_t)g->size) < 0) {
+		log_error("spool %s: cannot write segment %09u: %s", s->dir, g->id,
+			  strerror(errno));
+		if (ftruncate(g->fd, (off_t)g->size) < 0)
+			log_error("spool %s: cannot truncate segment %09u: %s", s->dir,
+				  g->id, strerror(errno));
+		return -1;
+	}
+	g->size += s->wlen;
+	s->wlen = 0;
+	s->unsynced = true; /* wcount and pending_since_ms stay: the fsync is still due */
 	return 0;
 }
 
@@ -387,7 +419,7 @@ int spool_flush(spool_t *s)
 {
 	int rc = 0;
 
-	if (s->wlen == 0 && s->pending_acks == 0 && !s->dir_dirty)
+	if (s->wlen == 0 && !s->unsynced && s->pending_acks == 0 && !s->dir_dirty)
 		return 0;
 	if (flush_data(s) < 0)
 		rc = -1;
@@ -403,7 +435,7 @@ int spool_flush(spool_t *s)
 			s->dir_dirty = false;
 		}
 	}
-	if (s->wlen == 0 && s->pending_acks == 0)
+	if (s->wlen == 0 && !s->unsynced && s->pending_acks == 0)
 		s->pending_since_ms = 0;
 	return rc;
 }

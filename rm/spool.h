@@ -109,6 +109,14 @@ enum spool_status spool_append(spool_t *s, const char *dest, const char *body,
  * and the next flush retries it). Cheap when nothing is buffered. */
 int spool_flush(spool_t *s);
 
+/* Write every buffered entry to the active segment WITHOUT fsync: from then on the
+ * entries survive a crash of the process (kill -9), not of the machine; the next
+ * spool_flush fsyncs them (spool_flush_due still counts them). rm calls it after each
+ * batch of appends, so that a record is out of its memory within microseconds and
+ * the fsync policy only bounds what a power loss can take. 0, or -1 on an I/O error
+ * (logged; the buffer is kept). */
+int spool_write(spool_t *s);
+
 /* True when the flush policy says flush now: at least opts.flush_entries buffered,
  * or anything buffered for opts.flush_ms or longer. now_ms: a monotonic clock in ms
  * (util_mono_us() / 1000). The caller runs a timer of about flush_ms as well. */

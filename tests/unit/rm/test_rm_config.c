@@ -68,7 +68,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.max_duration_s, 14400);
 	assert_int_equal(cfg.http_port, 8300);
 	assert_string_equal(cfg.http_listen, "127.0.0.1");
-	assert_int_equal(cfg.billing_mode, RM_BILLING_SPOOL_ONLY);
+	assert_int_equal(cfg.billing_mode, RM_BILLING_STOMP);
 	assert_string_equal(cfg.log_level, "info");
 	assert_string_equal(cfg.log_file, "-");
 	rm_config_free(&cfg);
@@ -203,7 +203,110 @@ static const struct {
 	{"{\"lrgs\":[{\"name\":\"ivr\",\"members\":[{\"uri\":\"sip:a\"}]}],"
 	 "\"profiles\":[{\"name\":\"p\",\"lrg\":\"ivr\"}],\"session\":{\"max_duration_s\":-1}}",
 	 "session.max_duration_s: "},
+	{"{\"lrgs\":[{\"name\":\"ivr\",\"members\":[{\"uri\":\"sip:a\"}]}],"
+	 "\"profiles\":[{\"name\":\"p\",\"lrg\":\"ivr\"}],"
+	 "\"cluster\":{\"peers\":[\"rm-0.peers\"]}}",
+	 "cluster.peers: item 0: expected \"host:port\"; got \"rm-0.peers\""},
+	{"{\"lrgs\":[{\"name\":\"ivr\",\"members\":[{\"uri\":\"sip:a\"}]}],"
+	 "\"profiles\":[{\"name\":\"p\",\"lrg\":\"ivr\"}],\"cluster\":{\"port\":0}}",
+	 "cluster.port: "},
+	{"{\"lrgs\":[{\"name\":\"ivr\",\"members\":[{\"uri\":\"sip:a\"}]}],"
+	 "\"profiles\":[{\"name\":\"p\",\"lrg\":\"ivr\"}],\"cluster\":{\"peer\":[]}}",
+	 "cluster.peer: unknown key"},
+	{"{\"lrgs\":[{\"name\":\"ivr\",\"members\":[{\"uri\":\"sip:a\"}]}],"
+	 "\"profiles\":[{\"name\":\"p\",\"lrg\":\"ivr\"}],"
+	 "\"snmp\":{\"base_oid\":\"1.3.6.x\"}}",
+	 "snmp.base_oid: expected a dotted numeric OID"},
+	{"{\"lrgs\":[{\"name\":\"ivr\",\"members\":[{\"uri\":\"sip:a\"}]}],"
+	 "\"profiles\":[{\"name\":\"p\",\"lrg\":\"ivr\"}],"
+	 "\"snmp\":{\"base_oid\":\"1.3.6.1.4.1.99999.1.1.1.1.1.1.1.1.1\"}}",
+	 "snmp.base_oid: expected a dotted numeric OID"},
+	{"{\"lrgs\":[{\"name\":\"ivr\",\"members\":[{\"uri\":\"sip:a\"}]}],"
+	 "\"profiles\":[{\"name\":\"p\",\"lrg\":\"ivr\"}],\"snmp\":{\"enabled\":\"yes\"}}",
+	 "snmp.enabled: "},
+	{"{\"lrgs\":[{\"name\":\"ivr\",\"members\":[{\"uri\":\"sip:a\"}]}],"
+	 "\"profiles\":[{\"name\":\"p\",\"lrg\":\"ivr\"}],\"snmp\":{\"master\":\"\"}}",
+	 "snmp.master: must not be empty"},
 };
+
+/* The sections the helm chart renders (cluster, snmp, json logging, 0.0.0.0), and
+ * RM_NODE_NAME replacing "node". */
+static void test_cluster_snmp_env(void **state)
+{
+	static const char *const json =
+		"{\"node\":\"file-node\",\"sip\":{\"listen\":\"0.0.0.0\"},"
+		"\"lrgs\":[{\"name\":\"ivr\",\"members\":[{\"uri\":\"sip:a:5070\"}]}],"
+		"\"profiles\":[{\"name\":\"p\",\"lrg\":\"ivr\"}],\"dnis\":{},"
+		"\"cluster\":{\"listen\":\"0.0.0.0\",\"port\":9801,"
+		"\"peers\":[\"gvp-rm-0.gvp-rm-peers.ns.svc:9801\",\"gvp-rm-1.x.svc:9801\"]},"
+		"\"snmp\":{\"enabled\":true,\"master\":\"tcp:127.0.0.1:1705\","
+		"\"base_oid\":\"1.3.6.1.4.1.424242.7\"},"
+		"\"http\":{\"listen\":\"0.0.0.0\",\"port\":8300},"
+		"\"logging\":{\"level\":\"info\",\"file\":\"-\",\"json\":true}}";
+	struct rm_config cfg;
+	char err[512];
+	(void)state;
+
+	unsetenv("RM_NODE_NAME");
+	unsetenv("POD_IP");
+	assert_int_equal(rm_config_parse(MINIMAL, "rm.json", &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.sip_advertise, "127.0.0.1"); /* = sip.listen */
+	assert_false(cfg.cluster_present);
+	assert_int_equal(cfg.cluster_port, 9801);
+	assert_int_equal(cfg.n_cluster_peers, 0);
+	assert_false(cfg.snmp_enabled);
+	assert_string_equal(cfg.snmp_master, "tcp:127.0.0.1:1705");
+	assert_string_equal(cfg.snmp_base_oid, "1.3.6.1.4.1.99999.1");
+	rm_config_free(&cfg);
+
+	if (rm_config_parse(json, "rm.json", &cfg, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_string_equal(cfg.node, "file-node");
+	assert_true(cfg.cluster_present);
+	assert_string_equal(cfg.cluster_listen, "0.0.0.0");
+	assert_int_equal(cfg.n_cluster_peers, 2);
+	assert_string_equal(cfg.cluster_peers[1], "gvp-rm-1.x.svc:9801");
+	assert_true(cfg.snmp_enabled);
+	assert_string_equal(cfg.snmp_base_oid, "1.3.6.1.4.1.424242.7");
+	assert_true(cfg.log_json);
+	rm_config_free(&cfg);
+	/* sip.listen 0.0.0.0: POD_IP is advertised, an explicit sip.advertise wins */
+	assert_int_equal(rm_config_parse(json, "rm.json", &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.sip_advertise, "0.0.0.0"); /* no POD_IP: main warns */
+	rm_config_free(&cfg);
+	setenv("POD_IP", "10.1.2.3", 1);
+	assert_int_equal(rm_config_parse(json, "rm.json", &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.sip_advertise, "10.1.2.3");
+	rm_config_free(&cfg);
+	assert_int_equal(rm_config_parse(MINIMAL, "rm.json", &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.sip_advertise, "127.0.0.1"); /* not a wildcard listen */
+	rm_config_free(&cfg);
+	char adv[1024];
+	const char *at = strstr(json, "\"0.0.0.0\"}");
+	snprintf(adv, sizeof adv, "%.*s\"0.0.0.0\",\"advertise\":\"rm.example\"%s",
+		 (int)(at - json), json, at + strlen("\"0.0.0.0\""));
+	if (rm_config_parse(adv, "rm.json", &cfg, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_string_equal(cfg.sip_advertise, "rm.example");
+	rm_config_free(&cfg);
+	unsetenv("POD_IP");
+
+	setenv("RM_NODE_NAME", "gvp-rm-1", 1);
+	assert_int_equal(rm_config_parse(json, "rm.json", &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.node, "gvp-rm-1");
+	rm_config_free(&cfg);
+	setenv("RM_NODE_NAME", "", 1); /* empty: the file's node stays */
+	assert_int_equal(rm_config_parse(json, "rm.json", &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.node, "file-node");
+	rm_config_free(&cfg);
+	char longname[100];
+	memset(longname, 'n', sizeof longname - 1);
+	longname[sizeof longname - 1] = '\0';
+	setenv("RM_NODE_NAME", longname, 1);
+	assert_int_equal(rm_config_parse(json, "rm.json", &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "rm.json: node: RM_NODE_NAME is longer than 63"));
+	unsetenv("RM_NODE_NAME");
+}
 
 static void test_errors_name_file_key_reason(void **state)
 {
@@ -288,6 +391,7 @@ int main(void)
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_defaults_json_round_trips),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_cluster_snmp_env),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

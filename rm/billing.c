@@ -1,0 +1,455 @@
+/*
+ * billing: builds billing items on the SIP thread, spools and publishes them on the
+ * service thread. See billing.h.
+ */
+#include "billing.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "cdr.h"
+#include "log.h"
+#include "publisher.h"
+#include "record.h"
+#include "rm_config.h"
+#include "session.h"
+#include "spool.h"
+#include "util.h"
+
+#define TICK_MS 20
+#define BODY_MAX 8192
+
+/* ---- SIP thread: building items ------------------------------------------------- */
+
+static struct billing_item *item_new(enum billing_kind kind, int64_t end_ms, const char *body,
+				     size_t len)
+{
+	struct billing_item *it = malloc(sizeof *it + len + 1);
+	if (!it)
+		return NULL;
+	it->kind = kind;
+	it->end_ms = end_ms;
+	it->len = len;
+	memcpy(it->body, body, len);
+	it->body[len] = '\0';
+	return it;
+}
+
+static struct billing_item *item_from_record(const record_t *r)
+{
+	char buf[BODY_MAX];
+	int n = record_encode(r, buf, sizeof buf);
+	if (n < 0)
+		return NULL;
+	return item_new(BILLING_CDR, r->end_ms, buf, (size_t)n);
+}
+
+struct billing_item *billing_item_cdr(const struct session *s, const char *node)
+{
+	record_t r;
+	if (cdr_from_session(s, node, &r) < 0)
+		return NULL;
+	return item_from_record(&r);
+}
+
+struct billing_item *billing_item_cdr_input(const struct cdr_input *in, const char *node)
+{
+	record_t r;
+	if (cdr_from_input(in, node, &r) < 0)
+		return NULL;
+	return item_from_record(&r);
+}
+
+struct billing_item *billing_item_event(const struct session *s, const char *node, int type)
+{
+	struct cdr_input in;
+	char buf[BODY_MAX];
+	int n;
+
+	cdr_input_from_session(s, &in);
+	n = cdr_event_json(&in, node, (enum cdr_event_type)type, buf, sizeof buf);
+	if (n < 0)
+		return NULL;
+	return item_new(BILLING_EVENT, 0, buf, (size_t)n);
+}
+
+metric_t *billing_lost_metric(metrics_t *m, enum billing_kind k)
+{
+	if (k == BILLING_CDR)
+		return metrics_counter(m, "rm_billing_lost_total",
+				       "Billing records that could not be kept (spool full or "
+				       "I/O error)", NULL);
+	return metrics_counter(m, "rm_billing_events_lost_total",
+			       "Call events that could not be kept", NULL);
+}
+
+/* ---- service thread ---------------------------------------------------------------- */
+
+/* What the service thread remembers about each unreleased spool entry, to count
+ * receipted CDRs apart from events and to time delivery: a deque indexed by
+ * seq - base. Entries replayed from an earlier run are filled in at start (end_ms 0:
+ * their latency is not sampled). Memory: 16 bytes per unreleased entry. */
+struct track {
+	int64_t end_ms;
+	unsigned char kind;
+	unsigned char live;
+};
+
+struct tracker {
+	uint64_t base; /* seq of v[head] */
+	struct track *v;
+	size_t head, n, cap;
+};
+
+static struct track *track_at(struct tracker *t, uint64_t seq)
+{
+	if (seq < t->base || seq - t->base >= t->n)
+		return NULL;
+	return &t->v[(t->head + (seq - t->base)) % t->cap];
+}
+
+static int track_add(struct tracker *t, uint64_t seq, enum billing_kind kind, int64_t end_ms)
+{
+	if (t->n == 0) {
+		t->base = seq;
+		t->head = 0;
+	}
+	if (seq < t->base)
+		return -1;
+	while (t->base + t->n <= seq) {
+		if (t->n == t->cap) {
+			size_t nc = t->cap ? t->cap * 2 : 1024;
+			struct track *nv = malloc(nc * sizeof *nv);
+			if (!nv)
+				return -1;
+			for (size_t i = 0; i < t->n; i++)
+				nv[i] = t->v[(t->head + i) % t->cap];
+			free(t->v);
+			t->v = nv;
+			t->cap = nc;
+			t->head = 0;
+		}
+		t->v[(t->head + t->n) % t->cap] = (struct track){ 0 };
+		t->n++;
+	}
+	struct track *e = track_at(t, seq);
+	e->kind = (unsigned char)kind;
+	e->end_ms = end_ms;
+	e->live = 1;
+	return 0;
+}
+
+/* Take seq out; returns its record (copied into *out) or false if not tracked. */
+static bool track_take(struct tracker *t, uint64_t seq, struct track *out)
+{
+	struct track *e = track_at(t, seq);
+	if (!e || !e->live)
+		return false;
+	*out = *e;
+	e->live = 0;
+	while (t->n && !t->v[t->head].live) {
+		t->head = (t->head + 1) % t->cap;
+		t->base++;
+		t->n--;
+	}
+	return true;
+}
+
+struct billing {
+	struct event_base *base;
+	enum rm_billing_mode mode;
+	char cdr_dest[RM_NAME_MAX];
+	spool_t *spool;
+	publisher_t *pub;
+	publisher_endpoint_t *eps;
+	char (*hosts)[RM_HOST_MAX];
+	size_t neps;
+	struct tracker tr;
+	struct event *tick;
+
+	/* shutdown */
+	struct event *grace;
+	int64_t grace_deadline_us;
+	void (*done)(void *arg);
+	void *done_arg;
+
+	metric_t *m_depth, *m_usage, *m_hwm, *m_bytes, *m_records, *m_lost, *m_published,
+		*m_rejected, *m_events, *m_events_lost, *m_connected, *m_delivery;
+};
+
+static void update_gauges(struct billing *b)
+{
+	if (b->spool) {
+		spool_stats_t st;
+		spool_get_stats(b->spool, &st);
+		metric_set(b->m_depth, (double)st.depth);
+		metric_set(b->m_usage, (double)st.usage_percent);
+		metric_set(b->m_hwm, st.above_hwm ? 1 : 0);
+		metric_set(b->m_bytes, (double)st.disk_bytes);
+	}
+	if (b->pub) {
+		publisher_stats_t ps;
+		publisher_get_stats(b->pub, &ps);
+		metric_set(b->m_connected, ps.connected ? 1 : 0);
+	}
+}
+
+static void on_release(uint64_t seq, bool rejected, void *arg)
+{
+	struct billing *b = arg;
+	struct track t;
+
+	if (rejected)
+		metric_inc(b->m_rejected);
+	if (!track_take(&b->tr, seq, &t))
+		return;
+	if (t.kind != BILLING_CDR || rejected)
+		return;
+	metric_inc(b->m_published);
+	if (t.end_ms > 0) {
+		int64_t d = util_now_ms() - t.end_ms;
+		metric_observe(b->m_delivery, d > 0 ? (double)d / 1000.0 : 0.0);
+	}
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct billing *b = arg;
+
+	if (b->spool && spool_flush_due(b->spool, util_mono_us() / 1000))
+		spool_flush(b->spool);
+	update_gauges(b);
+}
+
+static void register_metrics(struct billing *b, metrics_t *m)
+{
+	static const double bounds[] = { 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5,
+					 0.75, 1, 2, 5, 10, 30 };
+
+	b->m_depth = metrics_gauge(m, "rm_spool_depth", "Unreleased spool entries", NULL);
+	b->m_usage = metrics_gauge(m, "rm_spool_usage_percent",
+				   "Spool disk usage, percent of billing.spool_max_bytes", NULL);
+	b->m_hwm = metrics_gauge(m, "rm_spool_high_water",
+				 "1 while the spool is at or above its high-water mark", NULL);
+	b->m_bytes = metrics_gauge(m, "rm_spool_bytes", "Spool segment bytes on disk", NULL);
+	b->m_records = metrics_counter(m, "rm_billing_records_total",
+				       "Billing records built (one per finished call)", NULL);
+	b->m_lost = billing_lost_metric(m, BILLING_CDR);
+	b->m_published = metrics_counter(m, "rm_billing_published_total",
+					 "Billing records receipted by the STOMP peer", NULL);
+	b->m_rejected = metrics_counter(m, "rm_billing_rejected_total",
+					"Spool entries refused by the STOMP peer (ERROR)", NULL);
+	b->m_events = metrics_counter(m, "rm_billing_events_total", "Call events spooled", NULL);
+	b->m_events_lost = billing_lost_metric(m, BILLING_EVENT);
+	b->m_connected = metrics_gauge(m, "rm_billing_publisher_connected",
+				       "1 while the STOMP publisher has a session", NULL);
+	b->m_delivery = metrics_histogram(m, "rm_billing_delivery_seconds",
+					  "From a call's end to the RECEIPT of its record",
+					  bounds, sizeof bounds / sizeof bounds[0]);
+}
+
+/* Endpoints "host:port" from the config into publisher endpoints. */
+static int parse_endpoints(struct billing *b, const struct rm_config *cfg, char *err,
+			   size_t errlen)
+{
+	size_t n = cfg->n_billing_endpoints;
+
+	b->eps = calloc(n ? n : 1, sizeof *b->eps);
+	b->hosts = calloc(n ? n : 1, sizeof *b->hosts);
+	if (!b->eps || !b->hosts) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *ep = cfg->billing_endpoints[i];
+		const char *colon = strrchr(ep, ':');
+		long port = colon ? strtol(colon + 1, NULL, 10) : 0;
+		if (!colon || colon == ep || port <= 0 || port > 65535) {
+			snprintf(err, errlen, "%s: billing.endpoints: expected host:port, got \"%s\"",
+				 cfg->file, ep);
+			return -1;
+		}
+		snprintf(b->hosts[i], sizeof b->hosts[i], "%.*s", (int)(colon - ep), ep);
+		b->eps[i].host = b->hosts[i];
+		b->eps[i].port = (unsigned short)port;
+	}
+	b->neps = n;
+	return 0;
+}
+
+/* Learn the kind of every entry replayed from an earlier run. */
+static void track_replayed(struct billing *b)
+{
+	const char *dest, *body;
+	size_t len;
+
+	for (uint64_t q = spool_next(b->spool, 0); q; q = spool_next(b->spool, q)) {
+		if (spool_read(b->spool, q, &dest, &body, &len) < 0)
+			continue;
+		track_add(&b->tr, q, strcmp(dest, CDR_EVENTS_DEST) == 0 ? BILLING_EVENT : BILLING_CDR,
+			  0);
+	}
+}
+
+struct billing *billing_new(struct event_base *base, const struct rm_config *cfg,
+			    metrics_t *m, char *err, size_t errlen)
+{
+	struct billing *b = calloc(1, sizeof *b);
+	char serr[512];
+
+	if (!b) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	b->base = base;
+	b->mode = cfg->billing_mode;
+	snprintf(b->cdr_dest, sizeof b->cdr_dest, "%s",
+		 cfg->billing_destination[0] ? cfg->billing_destination : CDR_DEST);
+	register_metrics(b, m);
+	if (b->mode == RM_BILLING_OFF) {
+		log_info("billing: off (no records are kept)");
+		return b;
+	}
+
+	spool_opts_t so = { .dir = cfg->billing_spool_dir,
+			    .max_bytes = (uint64_t)cfg->billing_spool_max_bytes };
+	if (so.max_bytes < 16 * 1024 * 1024)
+		so.segment_bytes = so.max_bytes / 4 > 4096 ? so.max_bytes / 4 : 4096;
+	b->spool = spool_open(&so, serr, sizeof serr);
+	if (!b->spool) {
+		snprintf(err, errlen, "billing: %s", serr);
+		goto fail;
+	}
+	track_replayed(b);
+
+	if (b->mode == RM_BILLING_STOMP) {
+		if (parse_endpoints(b, cfg, err, errlen) < 0)
+			goto fail;
+		publisher_opts_t po = { .endpoints = b->eps, .nendpoints = b->neps,
+					.backoff_max_ms = 2000, .on_release = on_release,
+					.arg = b };
+		b->pub = publisher_new(base, b->spool, &po, serr, sizeof serr);
+		if (!b->pub) {
+			snprintf(err, errlen, "billing: %s", serr);
+			goto fail;
+		}
+		publisher_start(b->pub);
+	}
+	b->tick = event_new(base, -1, EV_PERSIST, on_tick, b);
+	struct timeval tv = { 0, TICK_MS * 1000 };
+	if (!b->tick || event_add(b->tick, &tv) < 0) {
+		snprintf(err, errlen, "billing: cannot start the spool timer");
+		goto fail;
+	}
+	spool_stats_t st;
+	spool_get_stats(b->spool, &st);
+	log_info("billing: %s, spool %s (%llu entries to replay, max %lld bytes)%s%s",
+		 rm_billing_mode_name(b->mode), cfg->billing_spool_dir,
+		 (unsigned long long)st.depth, cfg->billing_spool_max_bytes,
+		 b->neps ? ", publishing to " : "", b->neps ? cfg->billing_endpoints[0] : "");
+	update_gauges(b);
+	return b;
+fail:
+	billing_free(b);
+	return NULL;
+}
+
+void billing_take(struct billing *b, struct billing_item *it)
+{
+	bool cdr = it->kind == BILLING_CDR;
+	uint64_t seq;
+	enum spool_status st;
+
+	if (cdr)
+		metric_inc(b->m_records);
+	if (!b->spool) {
+		free(it);
+		return;
+	}
+	st = spool_append(b->spool, cdr ? b->cdr_dest : CDR_EVENTS_DEST, it->body, it->len, &seq);
+	if (st != SPOOL_OK) {
+		metric_inc(cdr ? b->m_lost : b->m_events_lost);
+		if (cdr)
+			log_warn("billing: spool %s, record lost: %.200s",
+				 st == SPOOL_FULL ? "full" : "error", it->body);
+		free(it);
+		return;
+	}
+	if (!cdr)
+		metric_inc(b->m_events);
+	track_add(&b->tr, seq, it->kind, it->end_ms);
+	free(it);
+	/* out of this process's memory at once (survives kill -9); fsync by policy */
+	if (spool_flush_due(b->spool, util_mono_us() / 1000))
+		spool_flush(b->spool);
+	else
+		spool_write(b->spool);
+	if (b->pub)
+		publisher_submit(b->pub, seq);
+}
+
+static void grace_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct billing *b = arg;
+	spool_stats_t st;
+
+	spool_get_stats(b->spool, &st);
+	update_gauges(b);
+	if (st.depth > 0 && util_mono_us() < b->grace_deadline_us)
+		return;
+	if (st.depth > 0)
+		log_info("billing: %llu entries not yet receipted stay in the spool",
+			 (unsigned long long)st.depth);
+	event_del(b->grace);
+	void (*done)(void *) = b->done;
+	b->done = NULL;
+	if (done)
+		done(b->done_arg);
+}
+
+void billing_shutdown(struct billing *b, unsigned grace_ms, void (*done)(void *arg),
+		      void *arg)
+{
+	if (b->spool)
+		spool_flush(b->spool);
+	update_gauges(b);
+	if (!b->pub) {
+		done(arg);
+		return;
+	}
+	b->done = done;
+	b->done_arg = arg;
+	b->grace_deadline_us = util_mono_us() + (int64_t)grace_ms * 1000;
+	b->grace = event_new(b->base, -1, EV_PERSIST, grace_check, b);
+	struct timeval tv = { 0, 20 * 1000 };
+	if (!b->grace || event_add(b->grace, &tv) < 0) {
+		b->done = NULL;
+		done(arg);
+		return;
+	}
+	grace_check(-1, 0, b);
+}
+
+void billing_free(struct billing *b)
+{
+	if (!b)
+		return;
+	if (b->grace)
+		event_free(b->grace);
+	if (b->tick)
+		event_free(b->tick);
+	publisher_free(b->pub);
+	b->pub = NULL;
+	if (b->spool) {
+		spool_flush(b->spool);
+		update_gauges(b);
+	}
+	spool_close(b->spool);
+	free(b->tr.v);
+	free(b->eps);
+	free(b->hosts);
+	free(b);
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Billing end to end into PostgreSQL (issue 4, acceptance 4): rm -> rs (backend
+# postgresql) with PostgreSQL stopped for 10 s in the middle of a 1,500-call run
+# (rs journals and keeps receipting, then replays): the final count equals the
+# completed calls, each stored once, with its tenant and profile.
+. "$(dirname "$0")/test_billing_sqlite.sh"
+chmod 755 "$T"
+
+SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)
+RSP=$(free_port); RHP=$(free_port); PP=$(free_port)
+N=1500
+"$TOP/scripts/pg-start" "$T/pg" "$PP" || die "pg-start"
+# set +e: under errexit, (exit $rc) would end the trap before _cleanup kills anything
+trap 'rc=$?; set +e; "$TOP/scripts/pg-stop" "$T/pg"; (exit $rc); _cleanup' EXIT
+pq() { psql -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PP" -U postgres rs -c "$1"; }
+
+cat >"$T/rs.json" <<JSON
+{ "stomp": { "listen": "127.0.0.1", "port": $RSP },
+  "http": { "listen": "127.0.0.1", "port": $RHP },
+  "storage": { "backend": "postgresql",
+               "postgresql": { "conninfo": "host=127.0.0.1 port=$PP dbname=rs user=postgres" } },
+  "writer": { "retry_ms": 200 },
+  "journal": { "dir": "$T/journal" } }
+JSON
+rs_start "$T/rs.json" "$RSP"
+billing_rm_config "$T/rm.json" "$SP" "$HP" "$M1" "$M2" \
+	"{ \"mode\": \"stomp\", \"endpoints\": [\"127.0.0.1:$RSP\"], \"spool_dir\": \"$T/spool\" }"
+uas_start mcp1 "$M1" uas_rr.xml u1
+uas_start mcp2 "$M2" uas_rr.xml u1
+rm_start_billing "$T/rm.json" "$HP"
+wait_metric "$HP" rm_mcps_up -eq 2 10 || die "MCPs not up"
+wait_metric "$HP" rm_billing_publisher_connected -eq 1 10 || die "rm did not connect to rs"
+
+uac_run calls "$SP" uac_rr.xml "$N" 100 40 -d 300 &
+uac=$!; bg_pid $uac
+sleep 3
+"$TOP/scripts/pg-stop" "$T/pg"
+before=$(mval "$HP" rm_billing_published_total)
+sleep 10
+during=$(mval "$HP" rm_billing_published_total)
+[ "$during" -gt $((before + 500)) ] || die "receipts stalled with PostgreSQL down: $before -> $during"
+ok "PostgreSQL stopped 10 s: rm's receipted records went $before -> $during (rs journaled)"
+"$TOP/scripts/pg-start" "$T/pg" "$PP" || die "pg-start again"
+wait $uac || true
+uac_stats "$T/calls.csv"
+[ "$OK" = "$N" ] && [ "$FAILED" = 0 ] || die "$OK of $N calls succeeded, $FAILED failed"
+
+wait_metric "$HP" rm_spool_depth -eq 0 20 || die "rm spool not drained"
+wait_metric "$RHP" rs_journal_depth -eq 0 20 || die "rs journal not replayed"
+for i in $(seq 50); do [ "$(pq 'select count(*) from cdr')" -ge "$N" ] && break; sleep 0.2; done
+n=$(pq "select count(*) from cdr")
+[ "$n" = "$N" ] || die "PostgreSQL holds $n records, want $N"
+d=$(pq "select count(*) - count(distinct call_id) from cdr")
+[ "$d" = 0 ] || die "$d call-ids stored twice"
+a=$(pq "select count(*) from cdr where disposition = 'answered' and tenant = 'acme' and
+	profile = 'acme-ivr' and duration_ms >= 300")
+[ "$a" = "$N" ] || die "$a of $N records answered with tenant acme, profile acme-ivr, >= 300 ms"
+ok "final count $n = $N completed calls in PostgreSQL, each once"
+kill -TERM "$RM_PID"; wait "$RM_PID" || die "rm exited $? on SIGTERM"
