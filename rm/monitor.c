@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sofia-sip/su_tag.h>
 #include <sofia-sip/nta_tag.h>
@@ -16,12 +17,20 @@
 
 #define MON_TICK_MS 50
 
+static int64_t mon_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 struct ping {
 	struct monitor *mon;
 	unsigned mcp_id;
 	char uri[RM_URI_MAX];
 	nta_outgoing_t *orq;  /* outstanding OPTIONS or NULL */
 	int64_t sent_ms;
+	int64_t sent_us;      /* the same, finer: OPTIONS RTTs on a LAN are < 1 ms */
 	int64_t next_ms;      /* when to send the next one */
 };
 
@@ -32,7 +41,11 @@ struct monitor {
 	size_t n;
 	unsigned long seq;
 	char from[RM_URI_MAX + 32];
+	metric_t *rtt; /* rm_options_rtt_seconds histogram, every MCP */
 };
+
+static const double rtt_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+				     0.1, 0.25, 0.5, 1 };
 
 static void apply_result(struct proxy *p, struct route_mcp *mcp, bool ok, int64_t rtt_us)
 {
@@ -68,14 +81,18 @@ static void ping_done(struct ping *pg, bool ok)
 {
 	struct proxy *p = pg->mon->p;
 	struct route_mcp *mcp = mcp_by_id(p, pg->mcp_id);
-	int64_t now = proxy_now_ms();
+	int64_t rtt_us = mon_now_us() - pg->sent_us;
 
 	if (pg->orq) {
 		nta_outgoing_destroy(pg->orq);
 		pg->orq = NULL;
 	}
+	if (rtt_us < 1)
+		rtt_us = 1; /* "answered", as opposed to route's "none yet" (-1/0) */
+	if (ok)
+		metric_observe(pg->mon->rtt, (double)rtt_us / 1e6);
 	if (mcp)
-		apply_result(p, mcp, ok, ok ? (now - pg->sent_ms) * 1000 : -1);
+		apply_result(p, mcp, ok, ok ? rtt_us : -1);
 }
 
 static int ping_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
@@ -99,6 +116,7 @@ static void ping_send(struct monitor *m, struct ping *pg)
 		 p->self_host);
 	snprintf(to, sizeof to, "<%s>", pg->uri);
 	pg->sent_ms = proxy_now_ms();
+	pg->sent_us = mon_now_us();
 	pg->orq = nta_outgoing_tcreate(p->defleg, ping_response, pg, (url_string_t const *)pg->uri,
 				       SIP_METHOD_OPTIONS, (url_string_t const *)pg->uri,
 				       SIPTAG_FROM_STR(m->from), SIPTAG_TO_STR(to),
@@ -167,6 +185,9 @@ struct monitor *monitor_new(struct proxy *p)
 	if (!m)
 		return NULL;
 	m->p = p;
+	m->rtt = metrics_histogram(p->metrics, "rm_options_rtt_seconds",
+				   "Round trip of answered OPTIONS pings to MCPs", rtt_bounds,
+				   sizeof rtt_bounds / sizeof rtt_bounds[0]);
 	util_uuid4(tag);
 	snprintf(m->from, sizeof m->from, "<sip:rm@%s:%s>;tag=%.8s", p->self_host, p->self_port,
 		 tag);

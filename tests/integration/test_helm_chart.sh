@@ -50,6 +50,31 @@ lint "$T/override.yaml"
 /usr/bin/python3 "$CHECK" override "$T/override.yaml" "$SNMPYML" || die "structural check (override)"
 ok "chart renders with helm-override.yaml: overrides reach the ConfigMaps, postgres Secret, sidecar"
 
+# ---- rm accepts exactly the rm.json the chart renders (with the pod's RM_NODE_NAME)
+# configmap_json RENDERED KEY OUT: the KEY (rm.json) of the ConfigMap that holds it.
+configmap_json() {
+	/usr/bin/python3 - "$1" "$2" "$3" <<'PY'
+import sys, yaml
+for d in yaml.safe_load_all(open(sys.argv[1])):
+    if d and d.get("kind") == "ConfigMap" and sys.argv[2] in (d.get("data") or {}):
+        open(sys.argv[3], "w").write(d["data"][sys.argv[2]]); sys.exit(0)
+sys.exit(f"no ConfigMap with {sys.argv[2]}")
+PY
+}
+RM_BIN="$BIN/rm"
+[ -x "$RM_BIN" ] || die "rm binary not built: $RM_BIN"
+for v in default override; do
+	configmap_json "$T/$v.yaml" rm.json "$T/rm-$v.json" || die "no rm.json in the $v render"
+	RM_NODE_NAME=gvp-rm-1 "$RM_BIN" --check-config "$T/rm-$v.json" >"$T/rm-check.log" 2>&1 ||
+		{ cat "$T/rm-check.log"; die "rm --check-config refuses the rm.json the chart renders ($v)"; }
+done
+if RM_NODE_NAME=$(printf 'n%.0s' $(seq 1 70)) "$RM_BIN" --check-config "$T/rm-default.json" \
+	>"$T/rm-check.log" 2>&1; then
+	die "rm accepted a 70-character RM_NODE_NAME"
+fi
+grep -q "RM_NODE_NAME" "$T/rm-check.log" || die "RM_NODE_NAME error does not name it: $(cat "$T/rm-check.log")"
+ok "rm --check-config accepts the rendered rm.json (defaults and override; cluster, snmp, json logging, RM_NODE_NAME)"
+
 # ---- the check can fail: a wrong SIP port, a wrong probe path, a root user
 cat >"$T/bad-port.yaml" <<'YAML'
 rm:

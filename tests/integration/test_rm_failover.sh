@@ -42,11 +42,11 @@ for _ in $(seq 1 40); do
 done
 [ -n "$down" ] || die "killed MCP not marked down within 4 s"
 sleep 1.2
-p1=$(metric "$HP" "rm_mcp_attempts{mcp=\"sip:127.0.0.1:$M3\"}")
+p1=$(metric "$HP" "rm_mcp_attempts_total{mcp=\"sip:127.0.0.1:$M3\"}")
 wait "$LOAD" || true
 uac_stats "$T/kill.csv"
 sleep 1.2
-p2=$(metric "$HP" "rm_mcp_attempts{mcp=\"sip:127.0.0.1:$M3\"}")
+p2=$(metric "$HP" "rm_mcp_attempts_total{mcp=\"sip:127.0.0.1:$M3\"}")
 [ "$p1" = "$p2" ] || die "INVITEs still sent to the dead MCP: attempts $p1 -> $p2"
 [ "$((OK + FAILED))" = 1200 ] || die "load did not finish: $OK ok, $FAILED failed"
 # only calls already placed on the victim may fail (at most the calls of ~1 s)
