@@ -125,7 +125,7 @@ FUZZ_CFLAGS  := -g -O1 -std=gnu11 -D_GNU_SOURCE -Icommon $(call pc_cflags,libcjs
 		-fsanitize=fuzzer,address,undefined
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(filter-out common/snmpsub.c,$(COMMON_SRC)) $(call pc_libs,libcjson) -lm -pthread
+	clang $(FUZZ_CFLAGS) -o $@ $< $(filter-out common/snmpsub.c common/httpd.c,$(COMMON_SRC)) $(call pc_libs,libcjson) -lm -pthread
 fuzz: deps $(FUZZ_TARGETS)
 	@for t in $(FUZZ_TARGETS); do \
 	  n=$$(basename $$t); mkdir -p $(BUILD)/fuzz/corpus-$$n; \
