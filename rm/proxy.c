@@ -24,6 +24,11 @@
 
 #define TICK_MS 100
 
+/* How long a drain whose timeout ended live calls waits for the answers to
+ * rm's BYEs and CANCELs before it stops: over UDP the request and its first three
+ * retransmissions (T1 = 500 ms); a silent peer is not waited for (timer F: 32 s). */
+#define BYE_GRACE_MS 2000
+
 int64_t proxy_now_ms(void)
 {
 	struct timespec ts;
@@ -110,6 +115,20 @@ static void metrics_init(struct proxy *p)
 		p->m_disp[i] = metrics_counter(m, "rm_calls_total",
 					       "Finished calls by disposition", label);
 	}
+	for (int e = SESSION_END_CALLER; e <= SESSION_END_RM; e++) {
+		snprintf(label, sizeof label, "ended_by=%s",
+			 session_ender_name((enum session_ender)e));
+		p->m_ended[e] = metrics_counter(m, "rm_calls_ended_total",
+						"Finished calls by who ended them (the "
+						"record's ended_by)", label);
+	}
+	p->m_byes[DIALOG_CALLER] = metrics_counter(m, "rm_byes_sent_total",
+						   "BYEs rm sent itself to end an answered "
+						   "call (max duration, drain timeout)",
+						   "to=caller");
+	p->m_byes[DIALOG_MCP] = metrics_counter(m, "rm_byes_sent_total",
+						"BYEs rm sent itself to end an answered "
+						"call (max duration, drain timeout)", "to=mcp");
 	for (int r = 1; r < RM_REFUSE_COUNT; r++) {
 		snprintf(label, sizeof label, "reason=%s", rm_refuse_name((enum rm_refuse)r));
 		p->m_reject[r] = metrics_counter(m, "rm_rejects_total",
@@ -195,6 +214,8 @@ void proxy_session_end_hook(const struct session *s, void *arg)
 						    in.attempts);
 	if ((int)d >= 0 && d < 5)
 		metric_inc(p->m_disp[d]);
+	if (s->ended_by >= SESSION_END_CALLER && s->ended_by <= SESSION_END_RM)
+		metric_inc(p->m_ended[s->ended_by]);
 	if (s->attempts > 0) {
 		int64_t setup = (s->answer_ms ? s->answer_ms : s->end_ms) - s->start_ms;
 		metric_observe(p->m_setup, setup > 0 ? (double)setup / 1000 : 0);
@@ -237,7 +258,9 @@ static bool via_is_mcp(const struct proxy *p, const sip_via_t *v)
 	return false;
 }
 
-/* Decrement Max-Forwards in place (adding 70 if absent). Returns false at zero. */
+/* Decrement Max-Forwards in place (adding 70 if absent). Returns false at zero.
+ * A value above 255, out of RFC 3261's range (20.22), counts as 255: it is the only
+ * bound on a request routed back to rm, so 4294967295 must not mean "for ever". */
 bool proxy_max_forwards_ok(msg_t *msg, sip_t *sip)
 {
 	sip_max_forwards_t *mf = sip->sip_max_forwards;
@@ -247,6 +270,8 @@ bool proxy_max_forwards_ok(msg_t *msg, sip_t *sip)
 	}
 	if (mf->mf_count == 0)
 		return false;
+	if (mf->mf_count > 255)
+		mf->mf_count = 255;
 	mf->mf_count--;
 	msg_fragment_clear(mf->mf_common);
 	return true;
@@ -284,6 +309,11 @@ static int in_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip0)
 
 	s = session_lookup(p->sessions, sip->sip_call_id->i_id,
 			   sip->sip_from->a_tag, sip->sip_to->a_tag);
+	bool from_caller = s && sip->sip_from->a_tag &&
+			   strcmp(s->from_tag, sip->sip_from->a_tag) == 0;
+	if (s && s->user)
+		dialog_saw_request(((struct call *)s->user)->dlg, sip,
+				   from_caller ? DIALOG_CALLER : DIALOG_MCP);
 
 	if (!proxy_max_forwards_ok(msg, sip)) {
 		msg_destroy(msg);
@@ -314,10 +344,8 @@ static int in_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip0)
 	}
 
 	if (method == sip_method_bye && s) {
-		bool caller = s->from_tag && sip->sip_from->a_tag &&
-			      strcmp(s->from_tag, sip->sip_from->a_tag) == 0;
-		session_end(p->sessions, s, 200, caller ? SESSION_END_CALLER : SESSION_END_MCP,
-			    util_now_ms());
+		session_end(p->sessions, s, 200,
+			    from_caller ? SESSION_END_CALLER : SESSION_END_MCP, util_now_ms());
 		proxy_sessions_changed(p);
 	}
 
@@ -346,6 +374,21 @@ static int in_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip0)
 	return 0;
 }
 
+/* Before forwarding a request out of dialog: drop our own Route entries and count
+ * the hop (Max-Forwards is > 0 here) in the request the irq holds, which call_send
+ * copies. Without it a Route naming rm sends the request back to rm, unchanged, and
+ * round again for ever, each lap a new transaction (found by fuzz_sip). */
+static void out_of_dialog_hop(struct proxy *p, nta_incoming_t *irq)
+{
+	msg_t *msg = nta_incoming_getrequest(irq);
+
+	if (!msg)
+		return;
+	proxy_strip_own_routes(p, msg, sip_object(msg));
+	proxy_max_forwards_ok(msg, sip_object(msg));
+	msg_destroy(msg);
+}
+
 /* A request without To tag that is not a new INVITE from the SIP Server. */
 static int out_of_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip)
 {
@@ -367,6 +410,7 @@ static int out_of_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip)
 	}
 	if (from_mcp && p->sip_server) {
 		/* MCP-originated out-of-dialog requests go to the SIP Server */
+		out_of_dialog_hop(p, irq);
 		struct call *c = call_new(p, irq, sip);
 		char target[RM_URI_MAX];
 		if (!c)
@@ -388,6 +432,7 @@ static int out_of_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip)
 	if (method == sip_method_cancel)
 		return 481;
 	/* plain proxying by request-URI */
+	out_of_dialog_hop(p, irq);
 	struct call *c = call_new(p, irq, sip);
 	if (!c)
 		return 500;
@@ -423,6 +468,38 @@ static int proxy_request(struct proxy *p, nta_leg_t *leg, nta_incoming_t *irq,
 
 /* ---- tick: deadlines, max duration, drain ----------------------------------------- */
 
+/* rm ends s itself (max duration: 408, rm-timeout; drain timeout: 503, rm-drain);
+ * either way the session ends here, with its record.
+ *  - answered: a BYE to each side (proxy_dialog.c); their answers are not waited for
+ *    (a drain gives them BYE_GRACE_MS, proxy_check_drain);
+ *  - still being set up: the MCP's branch is CANCELled (tracked like a BYE; nta ACKs
+ *    the MCP's 487) and the caller answered `status` (487 if it had CANCELled
+ *    itself). Left alone, such a call would reach proxy_destroy, which answers one
+ *    still waiting for a first response 503 (attempt_expired) and drops one already
+ *    ringing with its transactions (call_release_tr), CANCELling the MCP in neither
+ *    case; at max duration it would even go on without a session. */
+static void end_session(struct proxy *p, struct session *s, int status,
+			enum session_ender who)
+{
+	struct call *c = s->user;
+	const char *reason = who == SESSION_END_RM_DRAIN
+				     ? "SIP;cause=503;text=\"rm is shutting down\""
+				     : "SIP;cause=408;text=\"maximum call duration\"";
+
+	if (!c || c->answered || c->done || !c->tr_held) {
+		if (c && c->answered)
+			dialog_bye(p, s, c->dlg, reason);
+		session_end(p->sessions, s, status, who, util_now_ms());
+		return;
+	}
+	if (!c->cancelled && c->orq && nta_outgoing_status(c->orq) < 200)
+		dialog_cancel(p, s, c->orq);
+	c->refs++; /* the end hook drops the session's reference */
+	session_end(p->sessions, s, status, who, util_now_ms());
+	call_finish(c, c->cancelled ? 487 : status, true);
+	call_unref(c);
+}
+
 static void proxy_check_drain(struct proxy *p, int64_t now)
 {
 	if (!p->draining || !p->on_drained)
@@ -433,11 +510,19 @@ static void proxy_check_drain(struct proxy *p, int64_t now)
 			  p->attempts.n);
 		return;
 	}
-	if (!empty) {
+	if (!empty && !p->drain_forced) {
+		struct session *s, *n;
 		log_warn("drain timeout: ending %zu live sessions", session_count(p->sessions));
-		session_end_all(p->sessions, 503, SESSION_END_RM_DRAIN, util_now_ms());
+		for (s = session_first(p->sessions); s; s = n) {
+			n = session_next(s);
+			end_session(p, s, 503, SESSION_END_RM_DRAIN);
+		}
 		proxy_sessions_changed(p);
+		p->drain_forced = true;
+		p->bye_grace_ms = now + BYE_GRACE_MS;
 	}
+	if (p->n_own_reqs > 0 && now < p->bye_grace_ms)
+		return; /* the BYEs/CANCELs just sent: a short chance to be answered */
 	void (*cb)(void *) = p->on_drained;
 	p->on_drained = NULL;
 	cb(p->on_drained_arg);
@@ -458,7 +543,7 @@ static void proxy_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 		while ((n = session_expire(p->sessions, wall, v, 256)) > 0) {
 			for (size_t i = 0; i < n; i++) {
 				log_info("max call duration reached: call-id=%s", v[i]->call_id);
-				session_end(p->sessions, v[i], 408, SESSION_END_RM_TIMEOUT, wall);
+				end_session(p, v[i], 408, SESSION_END_RM_TIMEOUT);
 			}
 			if (n < 256)
 				break;
@@ -664,6 +749,7 @@ void proxy_destroy(struct proxy *p)
 	session_end_all(p->sessions, 503, SESSION_END_RM_DRAIN, util_now_ms());
 	proxy_tick_calls(p, INT64_MAX);
 	proxy_release_all_calls(p);
+	dialog_release_own(p);
 	if (p->live_calls)
 		log_warn("shutdown: %zu calls still referenced", p->live_calls);
 	nta_leg_destroy(p->defleg);

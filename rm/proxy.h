@@ -40,7 +40,9 @@ void proxy_reload(struct proxy *p, struct rm_config *cfg);
 
 /* Start draining: new INVITEs are refused (reason "draining"), live calls go on.
  * on_drained(arg) is called once, from the SIP thread, when no call is left or
- * the drain timeout has passed (remaining sessions are then ended as rm-drain). */
+ * the drain timeout has passed. In the latter case the remaining sessions are ended
+ * as rm-drain (answered: BYE to both sides; still ringing: CANCEL to the MCP, 503 to
+ * the caller) and on_drained waits up to 2 s for the answers to those requests. */
 void proxy_drain(struct proxy *p, void (*on_drained)(void *arg), void *arg);
 
 /* Billing: post(arg, item) is called on the SIP thread for every CDR (one per

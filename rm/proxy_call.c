@@ -107,6 +107,7 @@ void call_unref(struct call *c)
 	if (c->all_next)
 		c->all_next->all_prev = c->all_prev;
 	c->p->live_calls--;
+	dialog_free(c->dlg);
 	free(c);
 }
 
@@ -290,6 +291,7 @@ static int call_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
 				if (sip && sip->sip_to && sip->sip_to->a_tag)
 					snprintf(c->sess->to_tag, sizeof c->sess->to_tag, "%s",
 						 sip->sip_to->a_tag);
+				dialog_answered(p, c->dlg, sip);
 				proxy_bill_event(p, c->sess, CDR_EV_ANSWER);
 			}
 			call_wait(c, WAIT_LINGER, proxy_now_ms() + LINGER_MS);

@@ -41,6 +41,10 @@ struct monitor;
 #include "session.h"
 
 struct billing_item;
+struct dialog;
+
+/* The two sides of a dialog rm proxies: the SIP Server (caller) and the MCP. */
+enum dialog_side { DIALOG_CALLER = 0, DIALOG_MCP = 1 };
 
 /* A FIFO of calls waiting for a deadline. Every member of one list waits the same
  * duration, so appending keeps the list sorted and the tick only looks at the head. */
@@ -68,6 +72,7 @@ struct call {
 	struct route_ticket ticket;
 	struct session *sess; /* NULL once the session ended */
 	char target[RM_URI_MAX]; /* where the current branch went (fixed for non-routed) */
+	struct dialog *dlg;   /* routed INVITE: what a BYE needs (proxy_dialog.c); owned */
 
 	bool tr_held;         /* the transaction side's reference is still held */
 	struct call *all_prev, *all_next; /* every live call (for shutdown) */
@@ -112,8 +117,12 @@ struct proxy {
 	bool draining;
 	int64_t drain_deadline_ms;
 	bool stopped;
+	bool drain_forced;              /* the drain timeout ended the remaining calls */
+	int64_t bye_grace_ms;           /* until then a drain waits for BYE/CANCEL answers */
 	void (*on_drained)(void *arg);
 	void *on_drained_arg;
+	struct own_req *own_reqs;       /* rm's own BYEs/CANCELs awaiting an answer */
+	size_t n_own_reqs;
 	int64_t last_expiry_ms;
 
 	/* metrics (handles are valid until metrics_free) */
@@ -124,6 +133,8 @@ struct proxy {
 	int64_t usage_pub_ms; /* last per-profile/tenant usage publish (proxy.c) */
 	metric_t *m_reject[RM_REFUSE_COUNT];
 	metric_t *m_requests, *m_responses;
+	metric_t *m_byes[2];  /* rm_byes_sent_total{to}, by enum dialog_side */
+	metric_t *m_ended[SESSION_END_RM + 1]; /* rm_calls_ended_total{ended_by} */
 
 	/* billing (NULL post: billing off). post takes ownership of the item. */
 	void (*billing_post)(void *arg, struct billing_item *it);
@@ -166,6 +177,24 @@ void proxy_bill_event(struct proxy *p, const struct session *s, int type);
 void proxy_bill_cdr(struct proxy *p, const struct session *s);
 void proxy_bill_refused(struct proxy *p, const sip_t *sip, const char *tenant,
 			const char *profile, const char *service_type, int status);
+
+/* proxy_dialog.c: dialog state of a routed INVITE and rm's own BYEs.
+ * dialog_new: from the INVITE as received (NULL: out of memory or no From/To);
+ * owned by the caller, freed with dialog_free (NULL allowed).
+ * dialog_answered: the first 2xx (To tag, MCP Contact, route sets); d may be NULL.
+ * dialog_saw_request: an in-dialog request from `from` (CSeq, target refresh).
+ * dialog_bye: BYE both sides of s's answered dialog (d: its state; reason: the
+ * Reason header value). Answers are not waited for; nothing is returned.
+ * dialog_cancel: CANCEL invite (a pending INVITE branch of s) and track it like a BYE.
+ * dialog_release_own: drop the BYE/CANCEL transactions still open (shutdown). */
+struct dialog *dialog_new(const sip_t *invite);
+void dialog_free(struct dialog *d);
+void dialog_answered(struct proxy *p, struct dialog *d, const sip_t *resp);
+void dialog_saw_request(struct dialog *d, const sip_t *sip, enum dialog_side from);
+void dialog_bye(struct proxy *p, const struct session *s, struct dialog *d,
+		const char *reason);
+void dialog_cancel(struct proxy *p, const struct session *s, nta_outgoing_t *invite);
+void dialog_release_own(struct proxy *p);
 
 /* proxy_invite.c */
 int proxy_new_invite(struct proxy *p, nta_incoming_t *irq, const sip_t *sip);

@@ -157,6 +157,10 @@ int proxy_new_invite(struct proxy *p, nta_incoming_t *irq, const sip_t *sip0)
 		if (ru->url_user)
 			snprintf(s->dnis, sizeof s->dnis, "%s", ru->url_user);
 		s->usage_level = t.level;
+		/* without it rm can still end the call, but not tell the two sides */
+		c->dlg = dialog_new(sip);
+		if (!c->dlg)
+			log_warn("call-id=%s: cannot keep its dialog state", s->call_id);
 		s->user = c;
 		c->sess = s;
 		c->refs++;
