@@ -126,6 +126,10 @@ FUZZ_CFLAGS  := -g -O1 -std=gnu11 -D_GNU_SOURCE -Icommon $(call pc_cflags,libcjs
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(filter-out common/snmpsub.c common/httpd.c,$(COMMON_SRC)) $(call pc_libs,libcjson) -lm -pthread
+# fuzz_sip runs rm's proxy on a real su_root: every rm module but main.c, all of common.
+$(BUILD)/fuzz/fuzz_sip: tests/fuzz/fuzz_sip.c $(RM_SRC) $(COMMON_SRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -Irm $(call pc_cflags,$(PKGS_RM)) -o $@ $< $(RM_SRC) $(COMMON_SRC) $(call pc_libs,$(PKGS_RM)) -lm -pthread
 fuzz: deps $(FUZZ_TARGETS)
 	@for t in $(FUZZ_TARGETS); do \
 	  n=$$(basename $$t); mkdir -p $(BUILD)/fuzz/corpus-$$n; \
