@@ -16,6 +16,7 @@
 #include <sofia-sip/nta_tag.h>
 #include <sofia-sip/sip_tag.h>
 #include <sofia-sip/sip_util.h>
+#include <sofia-sip/tport_tag.h>
 #include <sofia-sip/url.h>
 
 #include "cdr.h"
@@ -51,7 +52,8 @@ bool proxy_url_is_self(const struct proxy *p, const url_t *u)
 		return false;
 	if (strcasecmp(u->url_host, p->self_host) != 0)
 		return false;
-	return strcmp(url_port_or_default(u), p->self_port) == 0;
+	/* as numbers: sofia-sip sends "05060" to port 5060, that is, back to us */
+	return strtoul(url_port_or_default(u), NULL, 10) == strtoul(p->self_port, NULL, 10);
 }
 
 void proxy_count_reject(struct proxy *p, enum rm_refuse r)
@@ -258,6 +260,19 @@ static bool via_is_mcp(const struct proxy *p, const sip_via_t *v)
 	return false;
 }
 
+/* sofia-sip's parser puts a repeated single-valued header (a second Max-Forwards,
+ * Subject or Timestamp, say) on the message's list of erroneous headers; copying or
+ * sending such a message on then fails an assertion in msg_serialize (msg_parser.c
+ * serialize_one: !msg_is_single(h)), which aborts rm. The message is malformed:
+ * refuse it, never forward it. */
+bool proxy_msg_repeats_single(const sip_t *sip)
+{
+	for (const sip_error_t *e = sip->sip_error; e; e = e->er_next)
+		if (e->er_common->h_class->hc_kind == msg_kind_single)
+			return true;
+	return false;
+}
+
 /* Decrement Max-Forwards in place (adding 70 if absent). Returns false at zero.
  * A value above 255, out of RFC 3261's range (20.22), counts as 255: it is the only
  * bound on a request routed back to rm, so 4294967295 must not mean "for ever". */
@@ -448,7 +463,7 @@ static int proxy_request(struct proxy *p, nta_leg_t *leg, nta_incoming_t *irq,
 	metric_inc(p->m_requests);
 
 	if (!sip || !sip->sip_request || !sip->sip_call_id || !sip->sip_from ||
-	    !sip->sip_to || !sip->sip_cseq || !sip->sip_via) {
+	    !sip->sip_to || !sip->sip_cseq || !sip->sip_via || proxy_msg_repeats_single(sip)) {
 		metric_inc(p->m_bad);
 		if (sip && sip->sip_request && sip->sip_request->rq_method == sip_method_ack) {
 			nta_incoming_destroy(irq);
@@ -609,7 +624,11 @@ static int setup_listen(struct proxy *p, const struct rm_config *cfg, char *err,
 				    NTATAG_UDP_MTU(65535), NTATAG_MERGE_482(0),
 				    NTATAG_EXTRA_100(0), NTATAG_PASS_100(1),
 				    NTATAG_TIMEOUT_408(1), NTATAG_USE_NAPTR(0),
-				    NTATAG_USE_SRV(0), TAG_END());
+				    NTATAG_USE_SRV(0),
+				    /* no STUN on the SIP port: rm has no use for it, and
+				     * sofia-sip leaks each error response it builds for a
+				     * malformed STUN request (stun_mini.c send_stun_error) */
+				    TPTAG_STUN_SERVER(0), TAG_END());
 	if (!p->agent) {
 		snprintf(err, errlen, "cannot listen on %s (address in use or not local?)", name);
 		return -1;

@@ -255,6 +255,7 @@ static void send_bye(struct proxy *p, const struct session *s, struct dialog *d,
 	msg_t *msg = NULL;
 	sip_t *sip;
 	sip_request_t *rq;
+	url_t *ruri;
 	const url_t *next;
 	struct own_req *r = NULL;
 	enum dialog_side other = side == DIALOG_CALLER ? DIALOG_MCP : DIALOG_CALLER;
@@ -272,8 +273,12 @@ static void send_bye(struct proxy *p, const struct session *s, struct dialog *d,
 	if (!msg)
 		goto fail;
 	sip = sip_object(msg);
-	rq = sip_request_create(msg_home(msg), SIP_METHOD_BYE,
-				(url_string_t const *)d->target[side], NULL);
+	/* parsed first: given some strings (a Contact of <sip:./,:.t:> gives "sip:.,:.t:"),
+	 * sofia-sip's sip_request_create fails an assertion (b == end) and aborts */
+	ruri = url_make(msg_home(msg), d->target[side]);
+	rq = ruri && ruri->url_host ? sip_request_create(msg_home(msg), SIP_METHOD_BYE,
+							 (url_string_t const *)ruri, NULL)
+				    : NULL;
 	if (!rq || sip_add_tl(msg, sip, SIPTAG_REQUEST(rq), SIPTAG_FROM_STR(from),
 			      SIPTAG_TO_STR(to), SIPTAG_CALL_ID_STR(s->call_id),
 			      SIPTAG_CSEQ_STR(cseq),
