@@ -38,13 +38,7 @@ rs_start "$T/rs2.json" "$RSP2" rs2; RS2=$RS_PID
 wait_metric "$RHP1" rs_broker_up -eq 1 10 || die "rs1 did not subscribe"
 wait_metric "$RHP2" rs_broker_up -eq 1 10 || die "rs2 did not subscribe"
 
-billing_rm_config "$T/rm.json" "$SP" "$HP" "$M1" "$M2" \
-	"{ \"mode\": \"stomp\", \"endpoints\": [\"127.0.0.1:$AP\"], \"spool_dir\": \"$T/spool\" }"
-uas_start mcp1 "$M1" uas_rr.xml u1
-uas_start mcp2 "$M2" uas_rr.xml u1
-rm_start_billing "$T/rm.json" "$HP"
-wait_metric "$HP" rm_billing_publisher_connected -eq 1 10 || die "rm did not connect to ActiveMQ"
-wait_metric "$HP" rm_mcps_up -eq 2 10 || die "MCPs not up"
+rm_up_publishing "127.0.0.1:$AP"
 ok "ActiveMQ, PostgreSQL, two rs consumers, rm (publishing to ActiveMQ) and two MCPs up"
 
 # kill -9 rs1 a few seconds into the run

@@ -13,14 +13,7 @@ SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)
 RSP=$(free_port); RHP=$(free_port)
 rs_sqlite_config "$T/rs.json" "$RSP" "$RHP" "$T/rs.db"
 rs_start "$T/rs.json" "$RSP"
-BILL_SESSION='{ "max_duration_s": 1, "drain_timeout_s": 1 }' \
-	billing_rm_config "$T/rm.json" "$SP" "$HP" "$M1" "$M2" \
-	"{ \"mode\": \"stomp\", \"endpoints\": [\"127.0.0.1:$RSP\"], \"spool_dir\": \"$T/spool\" }"
-uas_start mcp1 "$M1" uas_rr.xml u1
-uas_start mcp2 "$M2" uas_rr.xml u1
-rm_start_billing "$T/rm.json" "$HP"
-wait_metric "$HP" rm_mcps_up -eq 2 10 || die "MCPs not up"
-wait_metric "$HP" rm_billing_publisher_connected -eq 1 10 || die "rm did not connect to rs"
+BILL_SESSION='{ "max_duration_s": 1, "drain_timeout_s": 1 }' rm_up_publishing "127.0.0.1:$RSP"
 
 uac_run timeout "$SP" uac_rr.xml 20 20 15 -d 3000 || true
 n=$(wait_rows "$T/rs.db" 20 10)

@@ -16,13 +16,7 @@ SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)
 RSP=$(free_port); RHP=$(free_port)
 rs_sqlite_config "$T/rs.json" "$RSP" "$RHP" "$T/rs.db"
 rs_start "$T/rs.json" "$RSP"
-billing_rm_config "$T/rm.json" "$SP" "$HP" "$M1" "$M2" \
-	"{ \"mode\": \"stomp\", \"endpoints\": [\"127.0.0.1:$RSP\"], \"spool_dir\": \"$T/spool\" }"
-uas_start mcp1 "$M1" uas_rr.xml u1
-uas_start mcp2 "$M2" uas_rr.xml u1
-rm_start_billing "$T/rm.json" "$HP"
-wait_metric "$HP" rm_mcps_up -eq 2 10 || die "MCPs not up"
-wait_metric "$HP" rm_billing_publisher_connected -eq 1 10 || die "rm did not connect to rs"
+rm_up_publishing "127.0.0.1:$RSP"
 
 # 200 calls/s of 300 ms for 6 s; rm dies after 3 s, mid-stream.
 uac_run calls "$SP" uac_billing.xml 1200 200 20 -d 300 -recv_timeout 2s \

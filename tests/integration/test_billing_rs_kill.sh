@@ -9,13 +9,7 @@ RSP=$(free_port); RHP=$(free_port)
 N=1000
 rs_sqlite_config "$T/rs.json" "$RSP" "$RHP" "$T/rs.db"
 rs_start "$T/rs.json" "$RSP" rs1
-billing_rm_config "$T/rm.json" "$SP" "$HP" "$M1" "$M2" \
-	"{ \"mode\": \"stomp\", \"endpoints\": [\"127.0.0.1:$RSP\"], \"spool_dir\": \"$T/spool\" }"
-uas_start mcp1 "$M1" uas_rr.xml u1
-uas_start mcp2 "$M2" uas_rr.xml u1
-rm_start_billing "$T/rm.json" "$HP"
-wait_metric "$HP" rm_mcps_up -eq 2 10 || die "MCPs not up"
-wait_metric "$HP" rm_billing_publisher_connected -eq 1 10 || die "rm did not connect to rs"
+rm_up_publishing "127.0.0.1:$RSP"
 
 uac_run calls "$SP" uac_rr.xml "$N" 100 30 -d 500 &
 uac=$!; bg_pid $uac

@@ -70,6 +70,19 @@ rm_start_billing() {
 	die "rm not ready"
 }
 
+# rm_up_publishing HOST:PORT: write $T/rm.json (ports $SP $HP $M1 $M2, spool $T/spool,
+# billing.mode stomp to HOST:PORT), start the two sipp MCPs and rm, and wait until both
+# MCPs are up and the publisher is connected. BILL_SESSION passes through.
+rm_up_publishing() {
+	billing_rm_config "$T/rm.json" "$SP" "$HP" "$M1" "$M2" \
+		"{ \"mode\": \"stomp\", \"endpoints\": [\"$1\"], \"spool_dir\": \"$T/spool\" }"
+	uas_start mcp1 "$M1" uas_rr.xml u1
+	uas_start mcp2 "$M2" uas_rr.xml u1
+	rm_start_billing "$T/rm.json" "$HP"
+	wait_metric "$HP" rm_mcps_up -eq 2 10 || die "MCPs not up"
+	wait_metric "$HP" rm_billing_publisher_connected -eq 1 10 || die "rm did not connect to $1"
+}
+
 # mval HTTP_PORT NAME: an rm/rs metric as an integer (0 if absent).
 mval() {
 	local v
@@ -121,13 +134,7 @@ RSP=$(free_port); RHP=$(free_port)
 N=2000; LEN=1000
 rs_sqlite_config "$T/rs.json" "$RSP" "$RHP" "$T/rs.db"
 rs_start "$T/rs.json" "$RSP"
-billing_rm_config "$T/rm.json" "$SP" "$HP" "$M1" "$M2" \
-	"{ \"mode\": \"stomp\", \"endpoints\": [\"127.0.0.1:$RSP\"], \"spool_dir\": \"$T/spool\" }"
-uas_start mcp1 "$M1" uas_rr.xml u1
-uas_start mcp2 "$M2" uas_rr.xml u1
-rm_start_billing "$T/rm.json" "$HP"
-wait_metric "$HP" rm_billing_publisher_connected -eq 1 10 || die "rm did not connect to rs"
-wait_metric "$HP" rm_mcps_up -eq 2 10 || die "MCPs not up"
+rm_up_publishing "127.0.0.1:$RSP"
 
 start=$(date +%s)
 uac_run calls "$SP" uac_timed.xml "$N" 250 60 -d "$LEN" -s 1000 \
