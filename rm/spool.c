@@ -330,8 +330,26 @@ static int seg_create(spool_t *s, uint32_t id, uint64_t base_seq)
 	return 0;
 }
 
-/* Write the buffered entries to the active segment and fsync it. On failure the
- * file is cut back to its previous size and the buffer kept for a retry. */
+/* Append the buffered entries at the end of segment g (and fsync it if sync). On
+ * failure the file is cut back to its previous size and the buffer kept for a
+ * retry. */
+static int append_buffer(spool_t *s, struct seg *g, bool sync)
+{
+	if (pwrite_all(g->fd, s->wbuf, s->wlen, (off_t)g->size) < 0 ||
+	    (sync && fsync(g->fd) < 0)) {
+		log_error("spool %s: cannot write segment %09u: %s", s->dir, g->id,
+			  strerror(errno));
+		if (ftruncate(g->fd, (off_t)g->size) < 0)
+			log_error("spool %s: cannot truncate segment %09u: %s", s->dir,
+				  g->id, strerror(errno));
+		return -1;
+	}
+	g->size += s->wlen;
+	s->wlen = 0;
+	return 0;
+}
+
+/* Write the buffered entries to the active segment and fsync it. */
 static int flush_data(spool_t *s)
 {
 	struct seg *g = active(s);
@@ -348,16 +366,8 @@ static int flush_data(spool_t *s)
 		s->wcount = 0;
 		return 0;
 	}
-	if (pwrite_all(g->fd, s->wbuf, s->wlen, (off_t)g->size) < 0 || fsync(g->fd) < 0) {
-		log_error("spool %s: cannot write segment %09u: %s", s->dir, g->id,
-			  strerror(errno));
-		if (ftruncate(g->fd, (off_t)g->size) < 0)
-			log_error("spool %s: cannot truncate segment %09u: %s", s->dir,
-				  g->id, strerror(errno));
+	if (append_buffer(s, g, true) < 0)
 		return -1;
-	}
-	g->size += s->wlen;
-	s->wlen = 0;
 	s->wcount = 0;
 	s->unsynced = false;
 	return 0;
@@ -369,16 +379,8 @@ int spool_write(spool_t *s)
 
 	if (s->wlen == 0)
 		return 0;
-	if (pwrite_all(g->fd, s->wbuf, s->wlen, (off_t)g->size) < 0) {
-		log_error("spool %s: cannot write segment %09u: %s", s->dir, g->id,
-			  strerror(errno));
-		if (ftruncate(g->fd, (off_t)g->size) < 0)
-			log_error("spool %s: cannot truncate segment %09u: %s", s->dir,
-				  g->id, strerror(errno));
+	if (append_buffer(s, g, false) < 0)
 		return -1;
-	}
-	g->size += s->wlen;
-	s->wlen = 0;
 	s->unsynced = true; /* wcount and pending_since_ms stay: the fsync is still due */
 	return 0;
 }
