@@ -17,12 +17,27 @@
  *    are handed out as C strings);
  *  - limits: total frame size, number of headers, header line length and body size
  *    are bounded by stomp_limits_t; exceeding one is an error that says which.
+ *
+ * Our contract on top of STOMP 1.2 (rs -> producers): every ERROR frame rs sends
+ * carries STOMP_HDR_RETRYABLE ("retryable") with the value "true" or "false".
+ *  - retryable:true: a passing condition (journal full while the database is down,
+ *    writer queue full or out of memory, too many connections). The producer keeps
+ *    the record and sends it again later, with back-off.
+ *  - retryable:false: the frame or record itself is wrong (malformed record, unknown
+ *    destination, bad field, protocol misuse). Sending it again gets the same ERROR.
+ * An ERROR without the header (a broker, an older rs) is NOT proof of a permanent
+ * refusal: rm treats it as retryable. The ERROR names the refused record with
+ * receipt-id (the SEND's receipt) when there is one; without receipt-id it is about
+ * the connection, not a record. rs closes the connection after every ERROR.
  */
 #ifndef COMMON_STOMP_H
 #define COMMON_STOMP_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+/* ERROR header: "true" = try the same frame again later, "false" = never (above). */
+#define STOMP_HDR_RETRYABLE "retryable"
 
 enum stomp_command {
 	STOMP_CMD_UNKNOWN = 0,

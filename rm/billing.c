@@ -167,6 +167,7 @@ struct billing {
 	publisher_endpoint_t *eps;
 	char (*hosts)[RM_HOST_MAX];
 	size_t neps;
+	char login[RM_SECRET_MAX], passcode[RM_SECRET_MAX]; /* "" login: none sent */
 	struct tracker tr;
 	struct event *tick;
 
@@ -177,7 +178,8 @@ struct billing {
 	void *done_arg;
 
 	metric_t *m_depth, *m_usage, *m_hwm, *m_bytes, *m_records, *m_lost, *m_published,
-		*m_rejected, *m_events, *m_events_lost, *m_connected, *m_delivery;
+		*m_rejected, *m_events, *m_events_lost, *m_connected, *m_delivery,
+		*m_dead_letter;
 };
 
 static void update_gauges(struct billing *b)
@@ -197,16 +199,22 @@ static void update_gauges(struct billing *b)
 	}
 }
 
-static void on_release(uint64_t seq, bool rejected, void *arg)
+/* Every entry released is receipted, dead-lettered (counted, in the dead-letter
+ * file) or unreadable (counted lost): none leaves uncounted. */
+static void on_release(uint64_t seq, enum publisher_outcome how, void *arg)
 {
 	struct billing *b = arg;
 	struct track t;
+	bool tracked = track_take(&b->tr, seq, &t);
+	bool cdr = !tracked || t.kind == BILLING_CDR;
 
-	if (rejected)
+	if (how == PUBLISHER_DEAD_LETTERED) {
 		metric_inc(b->m_rejected);
-	if (!track_take(&b->tr, seq, &t))
-		return;
-	if (t.kind != BILLING_CDR || rejected)
+		metric_inc(b->m_dead_letter);
+	} else if (how == PUBLISHER_UNREADABLE) {
+		metric_inc(cdr ? b->m_lost : b->m_events_lost);
+	}
+	if (!tracked || t.kind != BILLING_CDR || how != PUBLISHER_RECEIPTED)
 		return;
 	metric_inc(b->m_published);
 	if (t.end_ms > 0) {
@@ -241,7 +249,11 @@ static void register_metrics(struct billing *b, metrics_t *m)
 	b->m_published = metrics_counter(m, "rm_billing_published_total",
 					 "Billing records receipted by the STOMP peer", NULL);
 	b->m_rejected = metrics_counter(m, "rm_billing_rejected_total",
-					"Spool entries refused by the STOMP peer (ERROR)", NULL);
+					"Spool entries refused for good by the STOMP peer (ERROR "
+					"retryable:false)", NULL);
+	b->m_dead_letter = metrics_counter(m, "rm_billing_dead_letter_total",
+					   "Spool entries moved to the dead-letter file (refused for "
+					   "good)", NULL);
 	b->m_events = metrics_counter(m, "rm_billing_events_total", "Call events spooled", NULL);
 	b->m_events_lost = billing_lost_metric(m, BILLING_EVENT);
 	b->m_connected = metrics_gauge(m, "rm_billing_publisher_connected",
@@ -275,6 +287,8 @@ static int parse_endpoints(struct billing *b, const struct rm_config *cfg, char 
 		snprintf(b->hosts[i], sizeof b->hosts[i], "%.*s", (int)(colon - ep), ep);
 		b->eps[i].host = b->hosts[i];
 		b->eps[i].port = (unsigned short)port;
+		b->eps[i].login = b->login[0] ? b->login : NULL;
+		b->eps[i].passcode = b->login[0] ? b->passcode : NULL;
 	}
 	b->neps = n;
 	return 0;
@@ -326,6 +340,8 @@ struct billing *billing_new(struct event_base *base, const struct rm_config *cfg
 	track_replayed(b);
 
 	if (b->mode == RM_BILLING_STOMP) {
+		snprintf(b->login, sizeof b->login, "%s", cfg->billing_login);
+		snprintf(b->passcode, sizeof b->passcode, "%s", cfg->billing_passcode);
 		if (parse_endpoints(b, cfg, err, errlen) < 0)
 			goto fail;
 		publisher_opts_t po = { .endpoints = b->eps, .nendpoints = b->neps,

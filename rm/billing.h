@@ -15,11 +15,12 @@
  * idempotent store keeps one row.
  *
  * Service thread: billing_new() opens the spool and (mode stomp) starts the STOMP
- * publisher; billing_take() appends an item to the spool (SPOOL_FULL: the record is
+ * publisher (sending billing.login / billing.passcode in CONNECT when set); billing_take() appends an item to the spool (SPOOL_FULL: the record is
  * lost and counted; calls keep flowing) and submits it; a timer flushes the spool
  * by its policy and refreshes the gauges. billing_shutdown() flushes and gives the
  * publisher a bounded grace period; what is not receipted stays in the spool and is
- * replayed on the next start.
+ * replayed on the next start. Every CDR rm does not deliver is counted in
+ * rm_billing_lost_total or has a line in the dead-letter file (publisher.h).
  *
  * Metrics (names are a contract: SNMP reads these gauges from the registry):
  *   rm_spool_depth              gauge    unreleased spool entries (records + events)
@@ -27,9 +28,12 @@
  *   rm_spool_high_water         gauge    1 at or above the high-water mark
  *   rm_spool_bytes              gauge    segment bytes on disk
  *   rm_billing_records_total    counter  CDRs built (one per finished call)
- *   rm_billing_lost_total       counter  CDRs not kept (spool full, I/O error, bridge)
+ *   rm_billing_lost_total       counter  CDRs not kept (spool full, I/O error, bridge,
+ *                                        unreadable from the spool)
  *   rm_billing_published_total  counter  CDRs receipted by rs (released)
- *   rm_billing_rejected_total   counter  entries refused by rs with an ERROR
+ *   rm_billing_rejected_total   counter  entries refused for good (ERROR retryable:false)
+ *   rm_billing_dead_letter_total counter entries moved to the dead-letter file
+ *                                        (the same refusals: each has a line there)
  *   rm_billing_events_total     counter  call events spooled
  *   rm_billing_events_lost_total counter call events not kept
  *   rm_billing_publisher_connected gauge 1 while a STOMP session is up

@@ -20,6 +20,7 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "deadletter.h"
 #include "log.h"
 #include "stomp.h"
 #include "util.h"
@@ -50,6 +51,7 @@ struct publisher {
 	enum pub_state st;
 	size_t cur; /* endpoint in use or next to try */
 	unsigned fails; /* consecutive failures since the last session */
+	unsigned refusals; /* ERRORs (retryable or about the connection) since a RECEIPT */
 	bool reject_close; /* the server closes after a per-record ERROR */
 	struct bufferevent *bev;
 	stomp_parser_t *parser;
@@ -138,11 +140,11 @@ static int send_frame(publisher_t *p, enum stomp_command cmd, const stomp_header
 	return 0;
 }
 
-static void release(publisher_t *p, uint64_t seq, bool rejected)
+static void release(publisher_t *p, uint64_t seq, enum publisher_outcome how)
 {
 	spool_release(p->spool, seq);
 	if (p->on_release)
-		p->on_release(seq, rejected, p->arg);
+		p->on_release(seq, how, p->arg);
 }
 
 /* Send unreleased entries after the cursor while the window has room. */
@@ -162,7 +164,7 @@ static void pump(publisher_t *p)
 			log_error("publisher: spool entry %" PRIu64 " cannot be read back; "
 				  "dropped (counted as unreadable)", seq);
 			p->stats.unreadable++;
-			release(p, seq, true);
+			release(p, seq, PUBLISHER_UNREADABLE);
 			continue;
 		}
 		snprintf(seqbuf, sizeof(seqbuf), "%" PRIu64, seq);
@@ -216,7 +218,8 @@ static void schedule(publisher_t *p, unsigned ms)
 static unsigned backoff(publisher_t *p)
 {
 	unsigned ms = p->backoff_min;
-	for (unsigned i = 1; i < p->fails && ms < p->backoff_max; i++)
+	unsigned n = p->fails > p->refusals ? p->fails : p->refusals;
+	for (unsigned i = 1; i < n && ms < p->backoff_max; i++)
 		ms *= 2;
 	return ms < p->backoff_max ? ms : p->backoff_max;
 }
@@ -334,6 +337,79 @@ static bool parse_seq(const char *s, uint64_t *out)
 	return true;
 }
 
+static bool inflight_has(const publisher_t *p, uint64_t seq)
+{
+	for (size_t i = 0; i < p->ninflight; i++)
+		if (p->inflight[i] == seq)
+			return true;
+	return false;
+}
+
+/* Only an explicit retryable:false proves a refusal permanent (common/stomp.h). */
+static bool error_is_permanent(const stomp_frame_t *f)
+{
+	const char *v = stomp_frame_header(f, STOMP_HDR_RETRYABLE);
+	return v && strcmp(v, "false") == 0;
+}
+
+/* Write in-flight entry seq to the dead-letter file. 0, or -1 (logged): keep it. */
+static int dead_letter(publisher_t *p, uint64_t seq, const char *why)
+{
+	const char *dest, *body;
+	size_t len;
+	char err[1200];
+	char *line;
+
+	if (spool_read(p->spool, seq, &dest, &body, &len) < 0)
+		return -1;
+	line = deadletter_line(util_now_ms(), seq, dest, body, len, why);
+	if (!line) {
+		log_error("publisher: out of memory writing record %" PRIu64 " to the dead-letter "
+			  "file; it stays in the spool", seq);
+		return -1;
+	}
+	int rc = deadletter_append(spool_dir(p->spool), line, err, sizeof(err));
+	free(line);
+	if (rc < 0)
+		log_error("publisher: %s; record %" PRIu64 " stays in the spool", err, seq);
+	return rc;
+}
+
+/* An ERROR frame (publisher.h "Refusals"). Returns 0 to keep reading (the server
+ * closes), or 1 when the connection was dropped here. */
+static int handle_error(publisher_t *p, const stomp_frame_t *f)
+{
+	const char *msg = stomp_frame_header(f, "message");
+	char why[400], lost[480];
+	uint64_t seq;
+
+	snprintf(why, sizeof(why), "%s%s%.*s", msg ? msg : "(no message)",
+		 f->body_len ? ": " : "", (int)(f->body_len > 300 ? 300 : f->body_len),
+		 f->body ? f->body : "");
+	if (!parse_seq(stomp_frame_header(f, "receipt-id"), &seq) || !inflight_has(p, seq)) {
+		log_error("publisher: server sent ERROR: %s; every unreceipted record stays in "
+			  "the spool", why);
+		snprintf(lost, sizeof(lost), "server ERROR: %s", why);
+	} else if (!error_is_permanent(f) || dead_letter(p, seq, why) < 0) {
+		p->stats.deferred++;
+		log_warn("publisher: server refused record %" PRIu64 " for now (%s); it stays in "
+			 "the spool and is sent again", seq, why);
+		snprintf(lost, sizeof(lost), "record %" PRIu64 " refused for now", seq);
+	} else {
+		inflight_remove(p, seq);
+		log_warn("publisher: server refused record %" PRIu64 " for good: %s; moved to "
+			 "%s/%s", seq, why, spool_dir(p->spool), DEADLETTER_FILE);
+		p->stats.rejected++;
+		release(p, seq, PUBLISHER_DEAD_LETTERED);
+		p->reject_close = true;
+		pump(p);
+		return 0;
+	}
+	p->refusals++;
+	conn_lost(p, lost);
+	return 1;
+}
+
 /* One frame from the server. Returns -1 to drop the connection. */
 static int handle_frame(publisher_t *p, const stomp_frame_t *f)
 {
@@ -348,7 +424,8 @@ static int handle_frame(publisher_t *p, const stomp_frame_t *f)
 		if (parse_seq(stomp_frame_header(f, "receipt-id"), &seq) &&
 		    inflight_remove(p, seq)) {
 			p->stats.receipted++;
-			release(p, seq, false);
+			p->refusals = 0;
+			release(p, seq, PUBLISHER_RECEIPTED);
 		}
 		if (p->st == PUB_DRAIN && p->ninflight == 0) {
 			switch_to_primary(p);
@@ -356,25 +433,8 @@ static int handle_frame(publisher_t *p, const stomp_frame_t *f)
 		}
 		pump(p);
 		return 0;
-	case STOMP_CMD_ERROR: {
-		const char *msg = stomp_frame_header(f, "message");
-		if (parse_seq(stomp_frame_header(f, "receipt-id"), &seq) &&
-		    inflight_remove(p, seq)) {
-			log_warn("publisher: server rejected record %" PRIu64 ": %s%s%.*s; "
-				 "dropped", seq, msg ? msg : "(no message)",
-				 f->body_len ? ": " : "", (int)(f->body_len > 300 ? 300 : f->body_len),
-				 f->body ? f->body : "");
-			p->stats.rejected++;
-			release(p, seq, true);
-			p->reject_close = true;
-			pump(p);
-			return 0;
-		}
-		log_error("publisher: server sent ERROR: %s%s%.*s",
-			  msg ? msg : "(no message)", f->body_len ? ": " : "",
-			  (int)(f->body_len > 300 ? 300 : f->body_len), f->body ? f->body : "");
-		return -1;
-	}
+	case STOMP_CMD_ERROR:
+		return handle_error(p, f);
 	default:
 		return 0; /* MESSAGE and the like: not for a producer */
 	}

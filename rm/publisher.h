@@ -13,14 +13,27 @@
  * on_release is called. On a (re)connect every unreleased entry is sent again from
  * the start, in order: delivery is at-least-once and rs is idempotent on record id.
  *
- * Rejections: an ERROR frame whose receipt-id names an in-flight seq means the server
- * refused that one record (rs: malformed JSON, a field out of range). It is logged
- * with the server's message, counted as rejected, and RELEASED from the spool: a bad
- * record must not block every record behind it forever. A server closes the
- * connection after an ERROR (STOMP 1.2); the publisher reconnects to the same
- * endpoint at once and resends the rest. An ERROR without a receipt-id (bad login,
- * server trouble) counts as a connection failure. An entry the spool can no longer
- * read back (checksum changed on disk) is logged, counted as unreadable and released.
+ * Refusals (the retryable header is defined in common/stomp.h). A server closes the
+ * connection after an ERROR (STOMP 1.2). Nothing is released unless it is either
+ * receipted or proven permanently refused and written to the dead-letter file:
+ *  - ERROR with a receipt-id naming an in-flight seq and retryable:false: the server
+ *    will never take that record (rs: malformed JSON, a field out of range). It is
+ *    appended to the dead-letter file in the spool directory (deadletter.h, fsync'd),
+ *    logged with the server's message, counted as rejected and dead-lettered, then
+ *    RELEASED: a bad record must not block every record behind it forever. The
+ *    publisher reconnects to the same endpoint at once and resends the rest. If the
+ *    dead-letter file cannot be written the record stays, as if retryable.
+ *  - ERROR with such a receipt-id and retryable:true, or with no retryable header
+ *    (not proven permanent): rs's "journal full", say. The record stays in the spool
+ *    (counted as deferred); the publisher drops the connection and reconnects with
+ *    back-off, and sends everything unreleased again, that record first.
+ *  - ERROR without a receipt-id, or one naming no in-flight seq (bad login, too many
+ *    connections, server trouble): about the connection; every in-flight record
+ *    stays and is resent after a reconnect with back-off.
+ * Consecutive refusals since the last RECEIPT grow the back-off like failed connects
+ * do, so a server that accepts connections but refuses records is not hammered.
+ * An entry the spool can no longer read back (checksum changed on disk) is logged,
+ * counted as unreadable and released (billing counts it lost).
  *
  * Endpoints: an ordered list, the first is the primary. On a failed connect or a lost
  * connection the publisher moves to the next endpoint (wrapping around) after a
@@ -55,9 +68,16 @@ typedef struct publisher_endpoint {
 	const char *passcode;
 } publisher_endpoint_t;
 
-/* Called after an entry was released: rejected is true for a per-record ERROR or
- * an unreadable entry. Used for metrics (end-to-end latency, say). */
-typedef void (*publisher_release_fn)(uint64_t seq, bool rejected, void *arg);
+/* Why an entry was released. */
+enum publisher_outcome {
+	PUBLISHER_RECEIPTED = 0,    /* the server has it */
+	PUBLISHER_DEAD_LETTERED = 1, /* refused for good; in the dead-letter file */
+	PUBLISHER_UNREADABLE = 2,   /* the spool could not read it back: lost */
+};
+
+/* Called after an entry was released, with the reason. Used for metrics (end-to-end
+ * latency, counters of dead letters and losses). */
+typedef void (*publisher_release_fn)(uint64_t seq, enum publisher_outcome how, void *arg);
 
 typedef struct publisher_opts {
 	const publisher_endpoint_t *endpoints; /* copied; at least one */
@@ -77,7 +97,10 @@ typedef struct publisher_opts {
 typedef struct publisher_stats {
 	uint64_t sent;             /* SEND frames written (resends included) */
 	uint64_t receipted;        /* entries released on RECEIPT */
-	uint64_t rejected;         /* entries released on a per-record ERROR */
+	uint64_t rejected;         /* entries refused for good (retryable:false) and
+				      released: each is in the dead-letter file */
+	uint64_t deferred;         /* per-record ERRORs that were retryable (or said
+				      nothing): the record stayed in the spool */
 	uint64_t unreadable;       /* entries released because the spool lost them */
 	uint64_t connects;         /* STOMP sessions established */
 	uint64_t reconnects;       /* sessions established after the first */

@@ -626,10 +626,27 @@ static int load_misc(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 	return c->failed ? -1 : 0;
 }
 
+/* Environment variable var, when set, replaces billing.<key> (credentials come from
+ * a Secret, not from the config file). */
+static int billing_env(cfg_ctx_t *c, const char *key, const char *var, char *out,
+		       size_t cap)
+{
+	const char *v = getenv(var);
+
+	if (!v)
+		return 0;
+	if (strlen(v) >= cap)
+		return cfg_fail(c, "billing", key, "%s is longer than %zu characters", var,
+				cap - 1);
+	snprintf(out, cap, "%s", v);
+	return 0;
+}
+
 static int load_billing(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 {
 	static const char *const known[] = {"mode",	 "endpoints",	    "destination",
-					    "spool_dir", "spool_max_bytes", NULL};
+					    "spool_dir", "spool_max_bytes", "login",
+					    "passcode",  NULL};
 	const cJSON *o = cfg_object(c, root, "", "billing", false);
 	int mode;
 	char *buf;
@@ -644,6 +661,15 @@ static int load_billing(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 		sizeof(cfg->billing_spool_dir));
 	cfg_int(c, o, "billing", "spool_max_bytes", false, 1073741824LL, 4096,
 		(long long)1 << 50, &cfg->billing_spool_max_bytes);
+	cfg_str(c, o, "billing", "login", false, "", cfg->billing_login,
+		sizeof(cfg->billing_login));
+	cfg_str(c, o, "billing", "passcode", false, "", cfg->billing_passcode,
+		sizeof(cfg->billing_passcode));
+	if (!c->failed && (billing_env(c, "login", "RM_BILLING_LOGIN", cfg->billing_login,
+				       sizeof(cfg->billing_login)) ||
+			   billing_env(c, "passcode", "RM_BILLING_PASSCODE",
+				       cfg->billing_passcode, sizeof(cfg->billing_passcode))))
+		return -1;
 	if (c->failed)
 		return -1;
 	if (read_str_list(c, o, "billing", "endpoints", "127.0.0.1:61616", RM_HOST_MAX, &buf,

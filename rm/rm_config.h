@@ -44,7 +44,9 @@
  *   billing                   {mode [stomp]: stomp|spool-only|off,
  *                              endpoints ["127.0.0.1:61616"], destination
  *                              ["/queue/gvp.cdr"], spool_dir ["/var/spool/rm"],
- *                              spool_max_bytes [1073741824]}
+ *                              spool_max_bytes [1073741824], login [""],
+ *                              passcode [""] (sent in STOMP CONNECT when login
+ *                              is set)}
  *   logging                   {level [info], file ["-" = stderr], json [false]}
  *   cluster                   {listen [0.0.0.0], port [9801], peers [] of "host:port"}
  *                             accepted and validated only: peering on 9801 is not
@@ -57,7 +59,8 @@
  * Environment: RM_NODE_NAME, when set and not empty, replaces "node" (the helm chart
  * sets it to the pod name); it is validated like "node". POD_IP (also set by the
  * chart) becomes sip_advertise when sip.listen is a wildcard and sip.advertise is
- * absent.
+ * absent. RM_BILLING_LOGIN / RM_BILLING_PASSCODE, when set, replace billing.login /
+ * billing.passcode (the helm chart fills them from a Secret).
  *
  * Limits: {l1 usage limit, l2 burst limit, l3 hard limit}, concurrent calls. l3 absent
  * or 0 means unlimited (then l1/l2 must be absent or 0 too). Otherwise
@@ -80,6 +83,7 @@
 #define RM_URI_MAX 256   /* SIP URIs; incl. NUL */
 #define RM_HOST_MAX 128  /* listen hosts, "host:port" endpoints; incl. NUL */
 #define RM_PATH_MAX 512
+#define RM_SECRET_MAX 256 /* billing login / passcode; incl. NUL */
 #define RM_MAX_ATTEMPTS 16 /* upper bound of failover.max_attempts */
 
 enum rm_scheme {
@@ -220,6 +224,8 @@ struct rm_config {
 	char billing_destination[RM_NAME_MAX];
 	char billing_spool_dir[RM_PATH_MAX];
 	long long billing_spool_max_bytes;
+	char billing_login[RM_SECRET_MAX];    /* "" = no login/passcode in CONNECT */
+	char billing_passcode[RM_SECRET_MAX];
 
 	/* cluster peers: validated only, peering is not implemented yet */
 	bool cluster_present; /* the section was given */

@@ -640,6 +640,11 @@ bool spool_above_hwm(const spool_t *s)
 	return usage_of(s) >= s->hwm_percent;
 }
 
+const char *spool_dir(const spool_t *s)
+{
+	return s->dir;
+}
+
 /* ---- recovery ---- */
 
 /* Is there a valid entry at pos? Checks magic, bounds, crc, the destination's NUL

@@ -8,7 +8,8 @@
  *   spool_flush()    writes every buffered entry (and every buffered release) and
  *                    fsyncs; the caller drives the policy with spool_flush_due()
  *                    (every N entries or T ms, from spool_opts_t);
- *   spool_release()  when rs's RECEIPT (or a per-record ERROR) for it arrives;
+ *   spool_release()  when rs's RECEIPT for it arrives, or once a permanently
+ *                    refused entry is in the dead-letter file (deadletter.h);
  *                    releases may come in any order.
  * An entry may be published before it is flushed: rs holding it is as good as disk.
  * After a crash an entry whose release was not yet flushed is replayed, so delivery
@@ -122,8 +123,8 @@ int spool_write(spool_t *s);
  * (util_mono_us() / 1000). The caller runs a timer of about flush_ms as well. */
 bool spool_flush_due(const spool_t *s, int64_t now_ms);
 
-/* Mark entry seq as released (rs has it, or rejected it for good). Out of order is
- * fine. Returns 0, or -1 when seq is not an unreleased entry (duplicate receipt).
+/* Mark entry seq as released (rs has it, or it is in the dead-letter file). Out of
+ * order is fine. Returns 0, or -1 when seq is not an unreleased entry (duplicate receipt).
  * The release is made durable by the next spool_flush; a fully released sealed
  * segment is deleted at once. */
 int spool_release(spool_t *s, uint64_t seq);
@@ -145,6 +146,11 @@ void spool_get_stats(const spool_t *s, spool_stats_t *out);
  * the values in spool_stats_t, for a gauge and an alarm. */
 unsigned spool_usage_percent(const spool_t *s);
 bool spool_above_hwm(const spool_t *s);
+
+/* The spool's directory, as given in opts.dir (owned by the spool, valid until
+ * spool_close). rm keeps its dead-letter file there (deadletter.h); spool_open
+ * ignores every file that is not a segment or an ack file. */
+const char *spool_dir(const spool_t *s);
 
 /* crc32c (Castagnoli), exposed for tests and tools. crc: 0 to start, or a previous
  * result to continue. */

@@ -190,11 +190,14 @@ static void conn_end(conn_t *c, char *frame, size_t len)
 	conn_flush_deferred(c);
 }
 
-/* ERROR frame then close. receipt: the offending frame's receipt header, or NULL. */
+/* ERROR frame then close. receipt: the offending frame's receipt header, or NULL.
+ * retryable: the STOMP_HDR_RETRYABLE value (common/stomp.h): true for a passing
+ * condition (the producer keeps the record and retries), false for a frame or record
+ * that will never be accepted. */
 static void conn_error(conn_t *c, const char *message, const char *detail,
-		       const char *receipt, const char *field)
+		       const char *receipt, const char *field, bool retryable)
 {
-	stomp_header_t h[4];
+	stomp_header_t h[5];
 	size_t nh = 0, len;
 
 	h[nh++] = (stomp_header_t){ "message", message };
@@ -202,6 +205,7 @@ static void conn_error(conn_t *c, const char *message, const char *detail,
 		h[nh++] = (stomp_header_t){ "receipt-id", receipt };
 	if (field)
 		h[nh++] = (stomp_header_t){ "field", field };
+	h[nh++] = (stomp_header_t){ STOMP_HDR_RETRYABLE, retryable ? "true" : "false" };
 	h[nh++] = (stomp_header_t){ "content-type", "text/plain" };
 	log_info("stomp %s: ERROR %s%s%s", c->peer, message, detail ? ": " : "",
 		 detail ? detail : "");
@@ -242,7 +246,7 @@ static void handle_connect(conn_t *c, const stomp_frame_t *f)
 
 	if (c->connected)
 		return conn_error(c, "already connected", "a second CONNECT on one connection",
-				  receipt, NULL);
+				  receipt, NULL, false);
 	if (!version_ok(stomp_frame_header(f, "accept-version"))) {
 		stomp_header_t h[] = { { "version", "1.2" }, { "message", "unsupported protocol version" },
 				       { "content-type", "text/plain" } };
@@ -258,13 +262,13 @@ static void handle_connect(conn_t *c, const stomp_frame_t *f)
 		if (!l || !p || strcmp(l, cfg->stomp_login) || strcmp(p, cfg->stomp_passcode)) {
 			metric_inc(c->srv->m->conns_refused);
 			return conn_error(c, "access refused", "bad login or passcode", receipt,
-					  NULL);
+					  NULL, false);
 		}
 	}
 	if (stomp_heartbeat_negotiate(stomp_frame_header(f, "heart-beat"),
 				      (unsigned)cfg->stomp_heartbeat_ms,
 				      (unsigned)cfg->stomp_heartbeat_ms, &send_ms, &recv_ms))
-		return conn_error(c, "malformed heart-beat header", NULL, receipt, NULL);
+		return conn_error(c, "malformed heart-beat header", NULL, receipt, NULL, false);
 	c->connected = true;
 	snprintf(sid, sizeof(sid), "rs-%llu", c->id);
 	snprintf(hb, sizeof(hb), "%d,%d", cfg->stomp_heartbeat_ms, cfg->stomp_heartbeat_ms);
@@ -301,25 +305,25 @@ static void handle_send(conn_t *c, const stomp_frame_t *f)
 	rs_item_t *it;
 
 	if (!dest)
-		return conn_error(c, "missing destination header", NULL, receipt, NULL);
+		return conn_error(c, "missing destination header", NULL, receipt, NULL, false);
 	if (stomp_frame_header(f, "transaction"))
 		return conn_error(c, "transactions are not supported",
 				  "rs stores each SEND on its own; send without BEGIN",
-				  receipt, NULL);
+				  receipt, NULL, false);
 	if (intake_kind(dest, &kind)) {
 		metric_inc(s->m->rej_dest);
 		snprintf(err, sizeof(err),
 			 "destination %s: rs accepts /queue/gvp.cdr, /queue/gvp.events and"
 			 " /queue/gvp.metrics",
 			 dest);
-		return conn_error(c, "unknown destination", err, receipt, NULL);
+		return conn_error(c, "unknown destination", err, receipt, NULL, false);
 	}
 	if (!writer_db_up(s->writer) && writer_journal_full(s->writer)) {
 		metric_inc(s->m->rej_full);
 		return conn_error(c, "journal full",
 				  "the database is unreachable and the local journal is full;"
 				  " retry later",
-				  receipt, NULL);
+				  receipt, NULL, true);
 	}
 	switch (intake_item(kind, f->body, f->body_len, receipt, util_now_ms(), &it, field,
 			    sizeof(field), err, sizeof(err))) {
@@ -329,10 +333,10 @@ static void handle_send(conn_t *c, const stomp_frame_t *f)
 		char msg[160];
 		metric_inc(s->m->rej_invalid);
 		snprintf(msg, sizeof(msg), "invalid record: field %s", field);
-		return conn_error(c, msg, err, receipt, field);
+		return conn_error(c, msg, err, receipt, field, false);
 	}
 	default:
-		return conn_error(c, "out of memory", NULL, receipt, NULL);
+		return conn_error(c, "out of memory", NULL, receipt, NULL, true);
 	}
 	it->owner = c;
 	it->on_done = server_item_done;
@@ -351,7 +355,7 @@ static void handle_frame(conn_t *c, const stomp_frame_t *f)
 		return handle_connect(c, f);
 	if (!c->connected)
 		return conn_error(c, "not connected", "the first frame must be CONNECT or STOMP",
-				  receipt, NULL);
+				  receipt, NULL, false);
 	switch (f->command) {
 	case STOMP_CMD_SEND:
 		return handle_send(c, f);
@@ -368,7 +372,7 @@ static void handle_frame(conn_t *c, const stomp_frame_t *f)
 		metric_inc(c->srv->m->rej_protocol);
 		snprintf(msg, sizeof(msg), "unsupported frame %s", f->command_name);
 		return conn_error(c, msg, "rs accepts CONNECT, STOMP, SEND and DISCONNECT",
-				  receipt, NULL);
+				  receipt, NULL, false);
 	}
 }
 
@@ -398,7 +402,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 		if (st == STOMP_ERROR) {
 			evbuffer_drain(in, len);
 			metric_inc(c->srv->m->rej_protocol);
-			return conn_error(c, "malformed frame", err, NULL, NULL);
+			return conn_error(c, "malformed frame", err, NULL, NULL, false);
 		}
 		evbuffer_drain(in, used);
 		if (st == STOMP_FRAME) {
@@ -501,7 +505,7 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 	if (s->nconns > (size_t)s->cfg->stomp_max_connections) {
 		metric_inc(s->m->conns_refused);
 		conn_error(c, "too many connections", "connection limit reached; retry later",
-			   NULL, NULL);
+			   NULL, NULL, true);
 		return;
 	}
 	/* A peer must CONNECT promptly. */

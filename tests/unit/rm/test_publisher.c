@@ -1,8 +1,11 @@
 /* Tests for rm/publisher.c against a small STOMP 1.2 server written in python
  * (stdlib only, embedded below, started as a child process on 127.0.0.1):
  * receipts release spool entries; a killed and restarted server gets every record
- * (nothing lost); primary down -> backup -> fail-back; a per-record ERROR is
- * counted, released and does not block the rest. */
+ * (nothing lost); primary down -> backup -> fail-back; a permanent per-record ERROR
+ * (retryable:false) is dead-lettered, counted, released and does not block the rest;
+ * a retryable ERROR (retryable:true, or no retryable header) and a connection-level
+ * ERROR keep every record in the spool until the server takes it; billing sends
+ * billing.login / billing.passcode (env override) in CONNECT. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,14 +25,23 @@
 
 #include <event2/event.h>
 
+#include "billing.h"
+#include "metrics.h"
 #include "publisher.h"
+#include "rm_config.h"
 #include "spool.h"
 
 /* argv: port outfile [hold_after]. Logs "R <receipt> <body>" for each SEND it
  * receipts, "H ..." for one it holds (no receipt after hold_after SENDs), and
- * answers a body containing BAD with ERROR receipt-id + close, as rs does. */
+ * answers a body containing BAD with ERROR receipt-id + retryable:false + close, as
+ * rs does for a malformed record. Logs "C login=.. passcode=.." per CONNECT. The file
+ * outfile.mode, read at each SEND, switches behaviour: "retry" answers every SEND
+ * with ERROR receipt-id + retryable:true + close (rs's "journal full"), "nohdr" the
+ * same without a retryable header (logged "E <receipt>"), "connerr" holds SENDs and
+ * after the 4th on a connection sends an ERROR without receipt-id and closes ("X"). */
 static const char stomp_server_py[] =
 	"import socket, sys, threading\n"
+	"modef = sys.argv[2] + '.mode'\n"
 	"port = int(sys.argv[1]); out = open(sys.argv[2], 'a', buffering=1)\n"
 	"hold_after = int(sys.argv[3]) if len(sys.argv) > 3 else -1\n"
 	"lock = threading.Lock(); nsend = [0]\n"
@@ -61,16 +73,35 @@ static const char stomp_server_py[] =
 	"            buf += d\n"
 	"        body = buf[s:e]; buf = buf[e + 1:]\n"
 	"        yield cmd, h, body\n"
+	"def mode():\n"
+	"    try:\n"
+	"        return open(modef).read().strip()\n"
+	"    except OSError:\n"
+	"        return ''\n"
 	"def handle(conn):\n"
+	"    held = 0\n"
 	"    for cmd, h, body in frames(conn):\n"
 	"        if cmd in ('CONNECT', 'STOMP'):\n"
+	"            out.write('C login=%s passcode=%s\\n' % (h.get('login', '-'), h.get('passcode', '-')))\n"
 	"            conn.sendall(b'CONNECTED\\nversion:1.2\\nheart-beat:0,0\\n\\n\\0')\n"
 	"        elif cmd == 'SEND':\n"
-	"            r = h.get('receipt', '')\n"
+	"            r = h.get('receipt', ''); m = mode()\n"
 	"            ok = h.get('persistent') == 'true' and h.get('content-type') == 'application/json'\n"
 	"            if b'BAD' in body or not ok:\n"
-	"                conn.sendall(('ERROR\\nreceipt-id:%s\\nmessage:field id: bad\\n\\n\\0' % r).encode())\n"
+	"                conn.sendall(('ERROR\\nreceipt-id:%s\\nretryable:false\\nmessage:field id: bad\\n\\n\\0' % r).encode())\n"
 	"                conn.close(); return\n"
+	"            if m in ('retry', 'nohdr'):\n"
+	"                out.write('E %s\\n' % r)\n"
+	"                x = 'retryable:true\\n' if m == 'retry' else ''\n"
+	"                conn.sendall(('ERROR\\nreceipt-id:%s\\n%smessage:journal full\\n\\nretry later\\0' % (r, x)).encode())\n"
+	"                conn.close(); return\n"
+	"            if m == 'connerr':\n"
+	"                held += 1\n"
+	"                if held >= 4:\n"
+	"                    out.write('X\\n')\n"
+	"                    conn.sendall(b'ERROR\\nmessage:server trouble\\n\\n\\0')\n"
+	"                    conn.close(); return\n"
+	"                continue\n"
 	"            with lock:\n"
 	"                nsend[0] += 1; hold = hold_after >= 0 and nsend[0] > hold_after\n"
 	"                out.write('%s %s %s %s\\n' % ('H' if hold else 'R', r, h.get('destination'), body.decode()))\n"
@@ -406,6 +437,202 @@ static void test_rejected_record_released(void **state)
 	const char *files[] = { out };
 	assert_int_equal(receipted_ids(files, 1, seen, 10), 9);
 	assert_false(seen[3]);
+
+	/* the refused record is in the dead-letter file, with the server's reason */
+	char dl[128], line[1024];
+	snprintf(dl, sizeof(dl), "%s/spool/dead-letter.jsonl", f->dir);
+	FILE *fp = fopen(dl, "r");
+	if (!fp)
+		fail_msg("no dead-letter file %s", dl);
+	int lines = 0;
+	while (fgets(line, sizeof(line), fp)) {
+		lines++;
+		assert_non_null(strstr(line, "rec-3"));
+		assert_non_null(strstr(line, "field id: bad"));
+		assert_non_null(strstr(line, "\"destination\":\"/queue/gvp.cdr\""));
+	}
+	fclose(fp);
+	assert_int_equal(lines, 1);
+}
+
+/* Lines of the server log starting with tag (a letter and a space, or "X"). */
+static int count_lines(const char *file, const char *tag)
+{
+	FILE *fp = fopen(file, "r");
+	char line[1024];
+	int n = 0;
+	if (!fp)
+		return 0;
+	while (fgets(line, sizeof(line), fp))
+		if (strncmp(line, tag, strlen(tag)) == 0)
+			n++;
+	fclose(fp);
+	return n;
+}
+
+static void set_mode(const char *out, const char *mode)
+{
+	char path[160];
+	snprintf(path, sizeof(path), "%s.mode", out);
+	if (!mode) {
+		unlink(path);
+		return;
+	}
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(mode, fp);
+	fclose(fp);
+}
+
+static uint64_t depth(struct fx *f)
+{
+	spool_stats_t st;
+	spool_get_stats(f->spool, &st);
+	return st.depth;
+}
+
+/* rs says "journal full, retry later" (retryable:true), then gives no retryable
+ * header at all: every record stays in the spool, the publisher backs off between
+ * attempts, and once rs takes records again all of them arrive. */
+static void test_retryable_error_keeps_record(void **state)
+{
+	struct fx *f = *state;
+	unsigned short port = free_port();
+	char out[128];
+	bool seen[10];
+	publisher_stats_t st;
+
+	snprintf(out, sizeof(out), "%s/t.log", f->dir);
+	set_mode(out, "retry");
+	f->servers[0] = start_server(f, port, out, -1);
+	make_pub(f, &port, 1, 4);
+	append_range(f, 0, 10, -1);
+	run_until(f, NULL, 1000);
+	int refusals = count_lines(out, "E ");
+	assert_true(refusals >= 2);     /* it does retry */
+	assert_true(refusals <= 12);    /* with back-off (50..400 ms), not in a hot loop */
+	assert_int_equal(depth(f), 10); /* nothing released */
+	publisher_get_stats(f->pub, &st);
+	assert_int_equal(st.rejected, 0);
+	assert_int_equal(st.receipted, 0);
+
+	set_mode(out, "nohdr"); /* not proven permanent: kept as well */
+	int before = count_lines(out, "E ");
+	run_until(f, NULL, 800);
+	assert_true(count_lines(out, "E ") > before);
+	assert_int_equal(depth(f), 10);
+
+	set_mode(out, NULL);
+	assert_true(run_until(f, spool_empty, 5000));
+	publisher_get_stats(f->pub, &st);
+	assert_int_equal(st.receipted, 10);
+	assert_int_equal(st.rejected, 0);
+	const char *files[] = { out };
+	assert_int_equal(receipted_ids(files, 1, seen, 10), 10);
+}
+
+/* An ERROR without receipt-id while four SENDs are in flight: none of them (nor the
+ * six behind) is released; the reconnects back off although each CONNECT succeeds;
+ * all ten arrive once the server behaves. */
+static void test_connection_error_keeps_inflight(void **state)
+{
+	struct fx *f = *state;
+	unsigned short port = free_port();
+	char out[128];
+	bool seen[10];
+	publisher_stats_t st;
+
+	snprintf(out, sizeof(out), "%s/x.log", f->dir);
+	set_mode(out, "connerr");
+	f->servers[0] = start_server(f, port, out, -1);
+	make_pub(f, &port, 1, 4);
+	append_range(f, 0, 10, -1);
+	run_until(f, NULL, 800);
+	assert_true(count_lines(out, "X") >= 1);
+	assert_true(count_lines(out, "X") <= 8); /* back-off 50, 100, 200, 400 ms */
+	assert_int_equal(depth(f), 10);
+	publisher_get_stats(f->pub, &st);
+	assert_int_equal(st.rejected, 0);
+	assert_int_equal(st.receipted, 0);
+
+	set_mode(out, NULL);
+	assert_true(run_until(f, spool_empty, 5000));
+	publisher_get_stats(f->pub, &st);
+	assert_int_equal(st.receipted, 10);
+	const char *files[] = { out };
+	assert_int_equal(receipted_ids(files, 1, seen, 10), 10);
+}
+
+static struct billing *g_billing;
+static metrics_t *g_metrics;
+
+static double mv(const char *name)
+{
+	metric_t *m = metrics_find(g_metrics, name, NULL);
+	if (!m)
+		fail_msg("metric %s is not registered", name);
+	return metric_value(m);
+}
+
+static bool billing_done(struct fx *f)
+{
+	(void)f;
+	metric_t *dl = metrics_find(g_metrics, "rm_billing_dead_letter_total", NULL);
+	return mv("rm_billing_published_total") >= 1 && dl && metric_value(dl) >= 1;
+}
+
+static void take(const char *body)
+{
+	size_t len = strlen(body);
+	struct billing_item *it = malloc(sizeof(*it) + len + 1);
+	assert_non_null(it);
+	it->kind = BILLING_CDR;
+	it->end_ms = 0;
+	it->len = len;
+	memcpy(it->body, body, len + 1);
+	billing_take(g_billing, it);
+}
+
+/* billing.login / billing.passcode from rm's config (RM_BILLING_PASSCODE overrides
+ * the file) go out in CONNECT; a permanently refused record is counted in
+ * rm_billing_dead_letter_total and not in rm_billing_lost_total. */
+static void test_billing_login_and_dead_letter(void **state)
+{
+	struct fx *f = *state;
+	unsigned short port = free_port();
+	char out[128], json[1024], err[512];
+	struct rm_config cfg;
+
+	snprintf(out, sizeof(out), "%s/b.log", f->dir);
+	f->servers[0] = start_server(f, port, out, -1);
+	snprintf(json, sizeof(json),
+		 "{\"lrgs\":[{\"name\":\"ivr\",\"members\":[{\"uri\":\"sip:127.0.0.1:5070\"}]}],"
+		 "\"profiles\":[{\"name\":\"p\",\"lrg\":\"ivr\"}],"
+		 "\"billing\":{\"mode\":\"stomp\",\"endpoints\":[\"127.0.0.1:%u\"],"
+		 "\"spool_dir\":\"%s/bspool\",\"login\":\"rm-user\",\"passcode\":\"file-pw\"}}",
+		 port, f->dir);
+	setenv("RM_BILLING_PASSCODE", "env-pw", 1);
+	int rc = rm_config_parse(json, "rm.json", &cfg, err, sizeof(err));
+	unsetenv("RM_BILLING_PASSCODE");
+	if (rc != 0)
+		fail_msg("rm_config_parse: %s", err);
+	g_metrics = metrics_new();
+	g_billing = billing_new(f->base, &cfg, g_metrics, err, sizeof(err));
+	if (!g_billing)
+		fail_msg("billing_new: %s", err);
+	take("{\"id\":\"rec-bad\",\"schema\":1,\"x\":\"BAD\"}");
+	take("{\"id\":\"rec-good\",\"schema\":1}");
+	bool done = run_until(f, billing_done, 5000);
+	billing_free(g_billing);
+	g_billing = NULL;
+	rm_config_free(&cfg);
+	assert_true(count_lines(out, "C login=rm-user passcode=env-pw") >= 1);
+	assert_int_equal(count_lines(out, "C "), count_lines(out, "C login=rm-user "));
+	assert_true(done);
+	assert_int_equal((int)mv("rm_billing_dead_letter_total"), 1);
+	assert_int_equal((int)mv("rm_billing_lost_total"), 0);
+	metrics_free(g_metrics);
+	g_metrics = NULL;
 }
 
 int main(void)
@@ -417,6 +644,12 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_failover_failback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rejected_record_released, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_retryable_error_keeps_record, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_connection_error_keeps_inflight, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_billing_login_and_dead_letter, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
