@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Journal full end to end (issue 9, item 1): PostgreSQL stopped and rs's journal
+# tiny (journal.max_bytes 4096), so rs soon answers rm's SENDs with
+# ERROR receipt-id + retryable:true ("journal full"). 60 calls through rm; rm must
+# keep every refused record in its spool and retry with back-off. PostgreSQL back:
+# exactly 60 rows in cdr, each call once, rm_billing_lost_total 0, nothing
+# dead-lettered, rm's spool empty.
+. "$(dirname "$0")/test_billing_sqlite.sh"
+chmod 755 "$T"
+
+SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)
+RSP=$(free_port); RHP=$(free_port); PP=$(free_port)
+N=60
+"$TOP/scripts/pg-start" "$T/pg" "$PP" || die "pg-start"
+# set +e: under errexit, (exit $rc) would end the trap before _cleanup kills anything
+trap 'rc=$?; set +e; "$TOP/scripts/pg-stop" "$T/pg"; (exit $rc); _cleanup' EXIT
+pq() { psql -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PP" -U postgres rs -c "$1"; }
+
+cat >"$T/rs.json" <<JSON
+{ "stomp": { "listen": "127.0.0.1", "port": $RSP },
+  "http": { "listen": "127.0.0.1", "port": $RHP },
+  "storage": { "backend": "postgresql",
+               "postgresql": { "conninfo": "host=127.0.0.1 port=$PP dbname=rs user=postgres" } },
+  "writer": { "retry_ms": 200 },
+  "journal": { "dir": "$T/journal", "max_bytes": 4096 } }
+JSON
+rs_start "$T/rs.json" "$RSP"
+wait_metric "$RHP" rs_db_up -eq 1 10 || die "rs did not reach PostgreSQL"
+rm_up_publishing "127.0.0.1:$RSP"
+
+"$TOP/scripts/pg-stop" "$T/pg"
+uac_run calls "$SP" uac_rr.xml "$N" 30 30 -d 100 || true
+[ "$OK" = "$N" ] && [ "$FAILED" = 0 ] || die "$OK of $N calls succeeded, $FAILED failed"
+[ "$(mval "$HP" rm_billing_records_total)" = "$N" ] || die "rm built" \
+	"$(mval "$HP" rm_billing_records_total) records, want $N"
+full='rs_records_rejected_total{reason="journal_full"}'
+wait_metric "$RHP" "$full" -gt 0 10 || die "rs never refused a record as journal full"
+wait_metric "$RHP" "$full" -ge 3 10 || die "rm did not retry the refused records"
+depth=$(mval "$HP" rm_spool_depth)
+[ "$depth" -gt 0 ] || die "rm's spool is empty while rs refuses records"
+[ "$(mval "$HP" rm_billing_rejected_total)" = 0 ] || die "rm counted a retryable refusal" \
+	"as rejected"
+[ ! -e "$T/spool/dead-letter.jsonl" ] || die "rm dead-lettered a retryable refusal:" \
+	"$(head -c 300 "$T/spool/dead-letter.jsonl")"
+ok "PostgreSQL down, journal full: rs refused $(mval "$RHP" "$full") SENDs (retryable)," \
+	"rm keeps $depth spool entries"
+
+"$TOP/scripts/pg-start" "$T/pg" "$PP" || die "pg-start again"
+t0=$(date +%s.%N)
+wait_metric "$HP" rm_spool_depth -eq 0 30 || die "rm spool not drained"
+drained=$(awk "BEGIN { printf \"%.1f\", $(date +%s.%N) - $t0 }")
+wait_metric "$RHP" rs_journal_depth -eq 0 10 || die "rs journal not replayed"
+for i in $(seq 50); do [ "$(pq 'select count(*) from cdr')" -ge "$N" ] && break; sleep 0.2; done
+n=$(pq "select count(*) from cdr")
+[ "$n" = "$N" ] || die "PostgreSQL holds $n records, want $N"
+d=$(pq "select count(*) - count(distinct call_id) from cdr")
+[ "$d" = 0 ] || die "$d call-ids stored twice"
+[ "$(mval "$HP" rm_billing_lost_total)" = 0 ] || die "rm_billing_lost_total" \
+	"$(mval "$HP" rm_billing_lost_total)"
+[ "$(mval "$HP" rm_billing_dead_letter_total)" = 0 ] || die "records dead-lettered"
+[ "$(mval "$HP" rm_billing_published_total)" = "$N" ] || die "rm_billing_published_total" \
+	"$(mval "$HP" rm_billing_published_total), want $N"
+ok "PostgreSQL back: spool drained in $drained s; $n rows = $N calls, each once;" \
+	"0 lost, 0 dead-lettered"
+kill -TERM "$RM_PID"; wait "$RM_PID" || die "rm exited $? on SIGTERM"
