@@ -72,6 +72,7 @@ int deadletter_append(const char *dir, const char *line, char *err, size_t errle
 	if (fd < 0)
 		goto fail;
 	what = "write";
+	errno = 0;
 	while (off < len) {
 		ssize_t n = write(fd, line + off, len - off);
 		if (n < 0 && errno == EINTR)
