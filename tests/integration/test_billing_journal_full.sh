@@ -4,7 +4,9 @@
 # ERROR receipt-id + retryable:true ("journal full"). 60 calls through rm; rm must
 # keep every refused record in its spool and retry with back-off. PostgreSQL back:
 # exactly 60 rows in cdr, each call once, rm_billing_lost_total 0, nothing
-# dead-lettered, rm's spool empty.
+# dead-lettered, rm's spool empty. On the way, raw STOMP probes check rs's side of the
+# contract: retryable:false for an invalid record or an unknown destination,
+# retryable:true for journal full.
 . "$(dirname "$0")/test_billing_sqlite.sh"
 chmod 755 "$T"
 
@@ -26,6 +28,32 @@ cat >"$T/rs.json" <<JSON
 JSON
 rs_start "$T/rs.json" "$RSP"
 wait_metric "$RHP" rs_db_up -eq 1 10 || die "rs did not reach PostgreSQL"
+
+# stomp_send DEST BODY: one SEND with receipt "probe" on a raw socket; prints the
+# answer's command and headers on one line ("ERROR receipt-id=probe retryable=false").
+stomp_send() {
+	/usr/bin/python3 - "$RSP" "$1" "$2" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+body = sys.argv[3].encode()
+s.sendall(b"CONNECT\naccept-version:1.2\nhost:rs\nheart-beat:0,0\n\n\0")
+s.sendall(b"SEND\ndestination:%s\nreceipt:probe\ncontent-type:application/json\n"
+          b"content-length:%d\n\n%s\0" % (sys.argv[2].encode(), len(body), body))
+buf = b""
+while buf.count(b"\0") < 2:
+    d = s.recv(65536)
+    if not d:
+        break
+    buf += d
+frame = buf.split(b"\0")[1].lstrip(b"\n").split(b"\n\n")[0].decode().split("\n")
+print(" ".join([frame[0]] + sorted(l.replace(":", "=", 1) for l in frame[1:])))
+PY
+}
+a=$(stomp_send /queue/gvp.cdr '{"id":"probe-1","schema":1}')
+case "$a" in ERROR*receipt-id=probe*retryable=false*) ;; *) die "invalid record: $a";; esac
+a=$(stomp_send /queue/nowhere '{"id":"probe-2","schema":1}')
+case "$a" in ERROR*receipt-id=probe*retryable=false*) ;; *) die "unknown destination: $a";; esac
+ok "rs refuses an invalid record and an unknown destination with retryable:false"
 rm_up_publishing "127.0.0.1:$RSP"
 
 "$TOP/scripts/pg-stop" "$T/pg"
@@ -36,6 +64,9 @@ uac_run calls "$SP" uac_rr.xml "$N" 30 30 -d 100 || true
 full='rs_records_rejected_total{reason="journal_full"}'
 wait_metric "$RHP" "$full" -gt 0 10 || die "rs never refused a record as journal full"
 wait_metric "$RHP" "$full" -ge 3 10 || die "rm did not retry the refused records"
+a=$(stomp_send /queue/gvp.cdr '{"id":"probe-3","schema":1}')
+case "$a" in ERROR*message=journal\ full*receipt-id=probe*retryable=true*) ;;
+*) die "journal full: $a";; esac
 depth=$(mval "$HP" rm_spool_depth)
 [ "$depth" -gt 0 ] || die "rm's spool is empty while rs refuses records"
 [ "$(mval "$HP" rm_billing_rejected_total)" = 0 ] || die "rm counted a retryable refusal" \
