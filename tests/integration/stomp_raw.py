@@ -4,7 +4,7 @@ heart-beats, HTTP limits). Plain sockets rather than stomp.py, so a test control
 byte and every connection. Loopback only; every wait is bounded.
 
   stomp_raw.py send PORT ID [HB] [IDLE_S]
-        CONNECT (heart-beat HB, default 0,0), stay idle IDLE_S seconds (default 0),
+        CONNECT (heart-beat HB, default 0,0; "-" for none), stay idle IDLE_S seconds (default 0),
         SEND one CDR with a receipt; exit 0 when the RECEIPT came back. Prints the
         heart-beat lines the server sent while idle.
   stomp_raw.py silent PORT [HB] [IDLE_S]
@@ -46,7 +46,11 @@ def frame(cmd, headers, body=b""):
 
 
 def connect_frame(hb="0,0"):
-    return frame("CONNECT", {"accept-version": "1.2", "host": "rs", "heart-beat": hb})
+    """hb "-": no heart-beat header at all (STOMP 1.2: the same as 0,0)."""
+    h = {"accept-version": "1.2", "host": "rs"}
+    if hb != "-":
+        h["heart-beat"] = hb
+    return frame("CONNECT", h)
 
 
 class Reader:
