@@ -67,8 +67,23 @@ struct rs_server {
 	ratelog_t refuse_rl, deadline_rl;
 };
 
+/* Connections refused at accept still hold a descriptor until their ERROR is
+ * written; beyond the cap plus this many, the listener pauses instead, so a burst of
+ * refusals cannot eat the descriptors kept for rs's own files (fdlimit.h). */
+#define REFUSING_SLACK 16
+
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_close(conn_t *c);
+
+/* Pause the listener while the connections (refused ones included) fill the cap and
+ * its slack; resume below. */
+static void update_hold(rs_server_t *s)
+{
+	size_t limit = (size_t)s->cfg->stomp_max_connections + REFUSING_SLACK;
+
+	if (s->ap)
+		accept_pause_hold(s->ap, s->nconns >= limit);
+}
 
 bool server_utf8_valid(const char *s, size_t len)
 {
@@ -477,6 +492,7 @@ static void conn_close(conn_t *c)
 		c->next->prev = c->prev;
 	s->nconns--;
 	metric_set(s->m->conns, (double)s->nconns);
+	update_hold(s);
 	log_debug("stomp %s: closed", c->peer);
 	conn_unref(c);
 }
@@ -587,6 +603,7 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 		c->srclen = 0;
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	update_hold(s);
 	if (s->nconns > (size_t)s->cfg->stomp_max_connections)
 		refusal_log(s, c, "connection limit (stomp.max_connections) reached");
 	if (s->nconns > (size_t)s->cfg->stomp_max_connections) {
