@@ -173,6 +173,23 @@ def open_nonblocking(port, src=None):
     return s
 
 
+def wait_many(socks, state, timeout):
+    """poll(2) rather than select(2): a flood has more than FD_SETSIZE sockets.
+    Returns (readable, writable): sockets in state "sent" that can be read, in state
+    "pending" whose connect finished."""
+    p = select.poll()
+    by_fd = {}
+    for s in socks:
+        if state[s] in ("pending", "sent"):
+            p.register(s, select.POLLOUT if state[s] == "pending" else select.POLLIN)
+            by_fd[s.fileno()] = s
+    r, w = [], []
+    for fd, ev in p.poll(timeout * 1000):
+        s = by_fd[fd]
+        (w if state[s] == "pending" else r).append(s)
+    return r, w
+
+
 def cmd_flood(port, n, hold, srcs):
     socks = [open_nonblocking(port, srcs[i % len(srcs)]) for i in range(n)]
     state = {s: "pending" for s in socks}
@@ -180,9 +197,7 @@ def cmd_flood(port, n, hold, srcs):
     errors = {}
     end = time.monotonic() + hold
     while time.monotonic() < end:
-        want_w = [s for s in socks if state[s] == "pending"]
-        want_r = [s for s in socks if state[s] == "sent"]
-        r, w, _ = select.select(want_r, want_w, [], 0.1)
+        r, w = wait_many(socks, state, 0.1)
         for s in w:
             if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
                 state[s] = "failed"
