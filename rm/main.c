@@ -24,6 +24,7 @@
 
 #include "billing.h"
 #include "bridge.h"
+#include "fdlimit.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -369,6 +370,10 @@ int main(int argc, char **argv)
 		log_error("out of memory at start-up");
 		return 1;
 	}
+	long nofile_was, nofile;
+	if (fdlimit_raise(&nofile_was, &nofile, err, sizeof err) == 0)
+		log_info("open-file limit %ld (was %ld): up to %d HTTP connections", nofile,
+			 nofile_was, fdlimit_http_default(nofile));
 	rm.http = rm_http_start(rm.base, rm.cfg->http_listen, rm.cfg->http_port, rm.metrics, err,
 				sizeof err);
 	if (!rm.http) {

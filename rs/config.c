@@ -14,7 +14,9 @@ void rs_config_defaults(rs_config_t *c)
 	strcpy(c->log_level, "info");
 	strcpy(c->stomp_listen, "127.0.0.1");
 	c->stomp_port = 61616;
-	c->stomp_max_connections = 1024;
+	c->stomp_max_connections = 0; /* from the open-file limit */
+	c->stomp_max_connections_per_source = 256;
+	c->stomp_connect_timeout_ms = 5000;
 	c->stomp_max_frame_size = 1024 * 1024;
 	c->stomp_heartbeat_ms = 10000;
 	c->stomp_max_inflight = 20000;
@@ -55,8 +57,9 @@ static const char *const snmp_keys[] = { "enabled", "master", "base_oid", NULL }
 static const char *const log_keys[] = { "file", "level", "json", NULL };
 static const char *const stomp_keys[] = { "listen", "port", "login", "passcode",
 					  "max_connections", "max_frame_size",
-					  "heartbeat_ms", "max_inflight", NULL };
-static const char *const http_keys[] = { "listen", "port", NULL };
+					  "heartbeat_ms", "max_inflight",
+					  "max_connections_per_source", "connect_timeout_ms", NULL };
+static const char *const http_keys[] = { "listen", "port", "max_connections", NULL };
 static const char *const storage_keys[] = { "backend", "sqlite", "postgresql", NULL };
 static const char *const sqlite_keys[] = { "path", NULL };
 static const char *const pg_keys[] = { "conninfo", NULL };
@@ -278,9 +281,15 @@ int rs_config_from_json_env(rs_config_t *c, const void *rootv, const char *file,
 		c->stomp_port = (int)v;
 	str_opt(&x, st, "stomp", "login", c->stomp_login, sizeof(c->stomp_login));
 	str_opt(&x, st, "stomp", "passcode", c->stomp_passcode, sizeof(c->stomp_passcode));
-	if (!cfg_int(&x, st, "stomp", "max_connections", false, c->stomp_max_connections, 1,
+	if (!cfg_int(&x, st, "stomp", "max_connections", false, c->stomp_max_connections, 0,
 		     100000, &v))
 		c->stomp_max_connections = (int)v;
+	if (!cfg_int(&x, st, "stomp", "max_connections_per_source", false,
+		     c->stomp_max_connections_per_source, 0, 100000, &v))
+		c->stomp_max_connections_per_source = (int)v;
+	if (!cfg_int(&x, st, "stomp", "connect_timeout_ms", false, c->stomp_connect_timeout_ms,
+		     100, 600000, &v))
+		c->stomp_connect_timeout_ms = (int)v;
 	cfg_int(&x, st, "stomp", "max_frame_size", false, c->stomp_max_frame_size, 1024,
 		64LL * 1024 * 1024, &c->stomp_max_frame_size);
 	if (!cfg_int(&x, st, "stomp", "heartbeat_ms", false, c->stomp_heartbeat_ms, 0,
@@ -295,6 +304,9 @@ int rs_config_from_json_env(rs_config_t *c, const void *rootv, const char *file,
 	str_opt(&x, ht, "http", "listen", c->http_listen, sizeof(c->http_listen));
 	if (!cfg_int(&x, ht, "http", "port", false, c->http_port, 0, 65535, &v))
 		c->http_port = (int)v;
+	if (!cfg_int(&x, ht, "http", "max_connections", false, c->http_max_connections, 0,
+		     100000, &v))
+		c->http_max_connections = (int)v;
 
 	const cJSON *sto = cfg_object(&x, root, "", "storage", false);
 	cfg_no_unknown(&x, sto, "storage", storage_keys);

@@ -7,9 +7,12 @@
  *
  *   log      {file "-", level info, json false}
  *   stomp    {listen, port 61616, login, passcode, max_connections, max_frame_size,
- *             heartbeat_ms, max_inflight}: rs's own STOMP listener (always on: it
- *             also serves the liveness probe)
- *   http     {listen, port 8080 (0 = off)}: /healthz /readyz /metrics
+ *             heartbeat_ms, max_inflight, connect_timeout_ms 5000,
+ *             max_connections_per_source 256}: rs's own STOMP listener (always on:
+ *             it also serves the liveness probe); max_connections 0 = sized from the
+ *             open-file limit
+ *   http     {listen, port 8080 (0 = off), max_connections 0 (= from the open-file
+ *             limit)}: /healthz /readyz /metrics
  *   storage  {backend sqlite|postgresql, sqlite.path, postgresql.conninfo}; env
  *            RS_PG_URL, when set and non-empty, replaces postgresql.conninfo (the
  *            helm chart passes the URL from a Secret that way)
@@ -54,13 +57,16 @@ typedef struct rs_config {
 	int stomp_port;
 	char stomp_login[128];    /* "" = no authentication */
 	char stomp_passcode[128];
-	int stomp_max_connections;
+	int stomp_max_connections; /* 0 = from the open-file limit (main sets the result) */
+	int stomp_max_connections_per_source; /* per source address; 0 = no cap */
+	int stomp_connect_timeout_ms; /* close a connection that has not sent CONNECT */
 	long long stomp_max_frame_size;
 	int stomp_heartbeat_ms;   /* what we offer both ways; 0 = none */
 	int stomp_max_inflight;   /* per connection, records not yet receipted */
 	/* http */
 	char http_listen[64];
 	int http_port;            /* 0 = no HTTP listener */
+	int http_max_connections; /* 0 = from the open-file limit (main sets the result) */
 	/* storage */
 	enum rs_backend backend;
 	char sqlite_path[512];

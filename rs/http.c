@@ -41,6 +41,7 @@ rs_http_t *http_new(struct event_base *base, const rs_config_t *cfg, rs_writer_t
 		free(h);
 		return NULL;
 	}
+	httpd_set_max_connections(h->httpd, (size_t)cfg->http_max_connections);
 	return h;
 }
 

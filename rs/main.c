@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "consumer.h"
+#include "fdlimit.h"
 #include "http.h"
 #include "journal.h"
 #include "log.h"
@@ -172,6 +173,29 @@ static int start_logging(const rs_config_t *cfg)
 	return 0;
 }
 
+/* Raise the open-file limit to the hard one and size the connection caps from it
+ * (fdlimit.h); the effective caps replace 0 ("automatic") in cfg. 0 or -1 (logged). */
+static int plan_fds(rs_config_t *cfg)
+{
+	long before, after;
+	fdlimit_plan_t plan;
+	char err[512];
+
+	if (fdlimit_raise(&before, &after, err, sizeof(err)) ||
+	    fdlimit_plan(after, cfg->stomp_max_connections, cfg->http_max_connections,
+			 cfg->http_port != 0, &plan, err, sizeof(err))) {
+		log_error("%s", err);
+		return -1;
+	}
+	cfg->stomp_max_connections = plan.stomp;
+	cfg->http_max_connections = plan.http;
+	log_info("open-file limit %ld (was %ld): up to %d STOMP connections (%d per source),"
+		 " %d HTTP, %d descriptors kept for rs's own files",
+		 after, before, plan.stomp, cfg->stomp_max_connections_per_source, plan.http,
+		 plan.reserve);
+	return 0;
+}
+
 static int run_init(rs_config_t *cfg)
 {
 	char err[1024];
@@ -244,6 +268,8 @@ static int run(rs_app_t *a)
 		log_error("out of memory");
 		return 1;
 	}
+	if (plan_fds(cfg))
+		return 1;
 	a->server = server_new(a->base, cfg, a->writer, &a->metrics, err, sizeof(err));
 	if (!a->server) {
 		log_error("%s", err);

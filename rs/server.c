@@ -14,8 +14,11 @@
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 
+#include "accept_pause.h"
 #include "log.h"
 #include "intake.h"
+#include "peer_count.h"
+#include "ratelog.h"
 #include "record.h"
 #include "stomp.h"
 #include "util.h"
@@ -32,6 +35,7 @@ typedef struct conn {
 	struct bufferevent *bev;  /* NULL once closed */
 	stomp_parser_t *parser;
 	struct event *hb;         /* heart-beat sender */
+	struct event *deadline;   /* closes the connection if CONNECT is late */
 	unsigned long long id;
 	int refs;
 	size_t pending;           /* records at the writer */
@@ -40,6 +44,9 @@ typedef struct conn {
 	bool closing;             /* read nothing more; close once flushed */
 	char *deferred;           /* frame to send when pending reaches 0 */
 	size_t deferred_len;
+	bool quiet;               /* refused at accept: the refusal was logged already */
+	unsigned char srclen;     /* bytes of src counted in srv->peers (0 = none) */
+	unsigned char src[16];    /* source address, the per-source cap's key */
 	char peer[64];
 } conn_t;
 
@@ -55,10 +62,28 @@ struct rs_server {
 	size_t npaused;
 	bool quiesced;
 	unsigned long long next_id;
+	accept_pause_t *ap;       /* pauses accepting when accept() fails (EMFILE) */
+	peer_count_t *peers;      /* open connections per source address */
+	ratelog_t refuse_rl, deadline_rl;
 };
+
+/* Connections refused at accept still hold a descriptor until their ERROR is
+ * written; beyond the cap plus this many, the listener pauses instead, so a burst of
+ * refusals cannot eat the descriptors kept for rs's own files (fdlimit.h). */
+#define REFUSING_SLACK 16
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_close(conn_t *c);
+
+/* Pause the listener while the connections (refused ones included) fill the cap and
+ * its slack; resume below. */
+static void update_hold(rs_server_t *s)
+{
+	size_t limit = (size_t)s->cfg->stomp_max_connections + REFUSING_SLACK;
+
+	if (s->ap)
+		accept_pause_hold(s->ap, s->nconns >= limit);
+}
 
 bool server_utf8_valid(const char *s, size_t len)
 {
@@ -207,8 +232,9 @@ static void conn_error(conn_t *c, const char *message, const char *detail,
 		h[nh++] = (stomp_header_t){ "field", field };
 	h[nh++] = (stomp_header_t){ STOMP_HDR_RETRYABLE, retryable ? "true" : "false" };
 	h[nh++] = (stomp_header_t){ "content-type", "text/plain" };
-	log_info("stomp %s: ERROR %s%s%s", c->peer, message, detail ? ": " : "",
-		 detail ? detail : "");
+	if (!c->quiet)
+		log_info("stomp %s: ERROR %s%s%s", c->peer, message, detail ? ": " : "",
+			 detail ? detail : "");
 	char *f = encode_alloc(STOMP_CMD_ERROR, h, nh, detail, detail ? strlen(detail) : 0,
 			       &len);
 	conn_end(c, f, len);
@@ -270,6 +296,10 @@ static void handle_connect(conn_t *c, const stomp_frame_t *f)
 				      (unsigned)cfg->stomp_heartbeat_ms, &send_ms, &recv_ms))
 		return conn_error(c, "malformed heart-beat header", NULL, receipt, NULL, false);
 	c->connected = true;
+	if (c->deadline) {
+		event_free(c->deadline);
+		c->deadline = NULL;
+	}
 	snprintf(sid, sizeof(sid), "rs-%llu", c->id);
 	snprintf(hb, sizeof(hb), "%d,%d", cfg->stomp_heartbeat_ms, cfg->stomp_heartbeat_ms);
 	stomp_header_t h[] = { { "version", "1.2" },
@@ -284,10 +314,14 @@ static void handle_connect(conn_t *c, const stomp_frame_t *f)
 			event_add(c->hb, &tv);
 	}
 	if (recv_ms) {
-		/* Tolerate a late heart-beat: twice the agreed interval. */
-		unsigned t = recv_ms * 2;
+		/* Tolerate a late heart-beat: the agreed interval plus as much again (at
+		 * least a second) for scheduling and network delays. */
+		unsigned t = recv_ms + (recv_ms > 1000 ? recv_ms : 1000);
 		struct timeval tv = { t / 1000, (t % 1000) * 1000 };
 		bufferevent_set_timeouts(c->bev, &tv, NULL);
+	} else {
+		/* heart-beat 0 on either side: nothing is expected, silence is fine. */
+		bufferevent_set_timeouts(c->bev, NULL, NULL);
 	}
 	log_debug("stomp %s: connected (heart-beat send %u ms, receive %u ms)", c->peer,
 		  send_ms, recv_ms);
@@ -444,6 +478,12 @@ static void conn_close(conn_t *c)
 		event_free(c->hb);
 		c->hb = NULL;
 	}
+	if (c->deadline) {
+		event_free(c->deadline);
+		c->deadline = NULL;
+	}
+	if (c->srclen)
+		peer_count_del(s->peers, c->src, c->srclen);
 	if (c->paused) {
 		c->paused = false;
 		s->npaused--;
@@ -456,8 +496,69 @@ static void conn_close(conn_t *c)
 		c->next->prev = c->prev;
 	s->nconns--;
 	metric_set(s->m->conns, (double)s->nconns);
+	update_hold(s);
 	log_debug("stomp %s: closed", c->peer);
 	conn_unref(c);
+}
+
+/* The source address of sa as the per-source cap's key: its length, 0 if none. */
+static unsigned char source_key(const struct sockaddr *sa, unsigned char key[16])
+{
+	if (sa->sa_family == AF_INET) {
+		memcpy(key, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return 4;
+	}
+	if (sa->sa_family == AF_INET6) {
+		memcpy(key, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		return 16;
+	}
+	return 0;
+}
+
+/* A refusal at accept: one log line a second at most, and none from conn_error. */
+static void refusal_log(rs_server_t *s, conn_t *c, const char *why)
+{
+	unsigned held;
+
+	c->quiet = true;
+	if (ratelog_allow(&s->refuse_rl, util_mono_us() / 1000, 1000, &held))
+		log_warn("stomp %s: refused: %s (%u more refusals held back in the last second)",
+			 c->peer, why, held);
+}
+
+/* stomp.connect_timeout_ms passed without a CONNECT: close, whatever the peer sent. */
+static void deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	conn_t *c = arg;
+	rs_server_t *s = c->srv;
+	unsigned held;
+
+	if (c->connected || c->closing)
+		return;
+	if (ratelog_allow(&s->deadline_rl, util_mono_us() / 1000, 1000, &held))
+		log_info("stomp %s: no CONNECT within %d ms; closing (%u more held back in the"
+			 " last second)", c->peer, s->cfg->stomp_connect_timeout_ms, held);
+	conn_close(c);
+}
+
+/* Arm the CONNECT deadline (a timer: unlike a read timeout, bytes that are not a
+ * CONNECT do not push it back). */
+static void arm_deadline(conn_t *c)
+{
+	unsigned ms = (unsigned)c->srv->cfg->stomp_connect_timeout_ms;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	c->deadline = evtimer_new(c->srv->base, deadline_cb, c);
+	if (c->deadline)
+		evtimer_add(c->deadline, &tv);
+	else
+		bufferevent_set_timeouts(c->bev, &tv, NULL);
+}
+
+static void accept_error_cb(struct evconnlistener *lis, void *arg)
+{
+	rs_server_t *s = arg;
+	accept_pause_error(s->ap, EVUTIL_SOCKET_ERROR());
 }
 
 static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
@@ -467,6 +568,7 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 	conn_t *c = calloc(1, sizeof(*c));
 	int one = 1;
 
+	accept_pause_accepted(s->ap);
 	if (!c) {
 		evutil_closesocket(fd);
 		return;
@@ -500,17 +602,32 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 	s->conns = c;
 	s->nconns++;
 	metric_set(s->m->conns, (double)s->nconns);
+	c->srclen = source_key(sa, c->src);
+	if (c->srclen && !peer_count_add(s->peers, c->src, c->srclen))
+		c->srclen = 0;
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	update_hold(s);
+	if (s->nconns > (size_t)s->cfg->stomp_max_connections)
+		refusal_log(s, c, "connection limit (stomp.max_connections) reached");
 	if (s->nconns > (size_t)s->cfg->stomp_max_connections) {
 		metric_inc(s->m->conns_refused);
 		conn_error(c, "too many connections", "connection limit reached; retry later",
 			   NULL, NULL, true);
 		return;
 	}
+	if (s->cfg->stomp_max_connections_per_source && c->srclen &&
+	    peer_count_get(s->peers, c->src, c->srclen) >
+		    (unsigned)s->cfg->stomp_max_connections_per_source) {
+		metric_inc(s->m->conns_refused);
+		refusal_log(s, c, "too many connections from this address"
+				  " (stomp.max_connections_per_source)");
+		conn_error(c, "too many connections from this address",
+			   "per-source connection limit reached; retry later", NULL, NULL);
+		return;
+	}
 	/* A peer must CONNECT promptly. */
-	struct timeval tv = { 30, 0 };
-	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	arm_deadline(c);
 	log_debug("stomp %s: accepted", c->peer);
 }
 
@@ -578,8 +695,19 @@ rs_server_t *server_new(struct event_base *base, const rs_config_t *cfg,
 			 cfg->stomp_port, strerror(errno));
 		goto fail;
 	}
+	s->ap = accept_pause_new(base, s->lis, "stomp");
+	s->peers = peer_count_new();
+	if (!s->ap || !s->peers) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	evconnlistener_set_error_cb(s->lis, accept_error_cb);
 	return s;
 fail:
+	accept_pause_free(s->ap);
+	peer_count_free(s->peers);
+	if (s->lis)
+		evconnlistener_free(s->lis);
 	free(s);
 	return NULL;
 }
@@ -587,8 +715,8 @@ fail:
 void server_quiesce(rs_server_t *s)
 {
 	s->quiesced = true;
-	if (s->lis)
-		evconnlistener_disable(s->lis);
+	if (s->ap)
+		accept_pause_stop(s->ap);
 	for (conn_t *c = s->conns; c; c = c->next)
 		if (c->bev)
 			bufferevent_disable(c->bev, EV_READ);
@@ -614,6 +742,8 @@ void server_free(rs_server_t *s)
 		return;
 	while (s->conns)
 		conn_close(s->conns);
+	accept_pause_free(s->ap);
+	peer_count_free(s->peers);
 	if (s->lis)
 		evconnlistener_free(s->lis);
 	free(s);

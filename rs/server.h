@@ -10,6 +10,13 @@
  * connection is closed. Connections stop being read while too many of their (or all)
  * records wait for the writer.
  *
+ * Edges: at most stomp.max_connections connections (and
+ * stomp.max_connections_per_source from one address), beyond them ERROR and close,
+ * logged once a second at most; a connection that has not sent CONNECT within
+ * stomp.connect_timeout_ms is closed; accept() failing (EMFILE) pauses the listener
+ * with backoff (accept_pause.h). After CONNECT, silence is only an error when the
+ * negotiated heart-beat asks the peer for beats (heart-beat:0,0 never times out).
+ *
  * All functions run on the loop thread.
  */
 #ifndef RS_SERVER_H
