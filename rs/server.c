@@ -623,7 +623,8 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 		refusal_log(s, c, "too many connections from this address"
 				  " (stomp.max_connections_per_source)");
 		conn_error(c, "too many connections from this address",
-			   "per-source connection limit reached; retry later", NULL, NULL);
+			   "per-source connection limit reached; retry later", NULL, NULL,
+			   true);
 		return;
 	}
 	/* A peer must CONNECT promptly. */
