@@ -629,6 +629,7 @@ static int load_misc(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 static int load_billing(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 {
 	static const char *const known[] = {"mode",	 "endpoints",	    "destination",
+					    "tls",
 					    "spool_dir", "spool_max_bytes", NULL};
 	const cJSON *o = cfg_object(c, root, "", "billing", false);
 	int mode;
@@ -644,6 +645,8 @@ static int load_billing(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 		sizeof(cfg->billing_spool_dir));
 	cfg_int(c, o, "billing", "spool_max_bytes", false, 1073741824LL, 4096,
 		(long long)1 << 50, &cfg->billing_spool_max_bytes);
+	tls_config_defaults(&cfg->billing_tls, TLS_CLIENT);
+	tls_config_read(c, o, "billing", "tls", TLS_CLIENT, &cfg->billing_tls);
 	if (c->failed)
 		return -1;
 	if (read_str_list(c, o, "billing", "endpoints", "127.0.0.1:61616", RM_HOST_MAX, &buf,

@@ -44,7 +44,9 @@
  *   billing                   {mode [stomp]: stomp|spool-only|off,
  *                              endpoints ["127.0.0.1:61616"], destination
  *                              ["/queue/gvp.cdr"], spool_dir ["/var/spool/rm"],
- *                              spool_max_bytes [1073741824]}
+ *                              spool_max_bytes [1073741824],
+ *                              tls {enabled [false], ca_file, cert_file, key_file,
+ *                              verify [true]} (common/tls.h)}
  *   logging                   {level [info], file ["-" = stderr], json [false]}
  *   cluster                   {listen [0.0.0.0], port [9801], peers [] of "host:port"}
  *                             accepted and validated only: peering on 9801 is not
@@ -75,6 +77,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "tls.h"
 
 #define RM_NAME_MAX 64   /* names of lrgs, profiles, tenants, node; incl. NUL */
 #define RM_URI_MAX 256   /* SIP URIs; incl. NUL */
@@ -220,6 +224,7 @@ struct rm_config {
 	char billing_destination[RM_NAME_MAX];
 	char billing_spool_dir[RM_PATH_MAX];
 	long long billing_spool_max_bytes;
+	tls_config_t billing_tls; /* client role (common/tls.h) */
 
 	/* cluster peers: validated only, peering is not implemented yet */
 	bool cluster_present; /* the section was given */
