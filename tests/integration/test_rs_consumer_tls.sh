@@ -34,7 +34,9 @@ AMQ_SSL_PORT=$sslp AMQ_KEYSTORE="$C/broker.jks" AMQ_KEYSTORE_PASSWORD=changeit \
 trap 'rc=$?; set +e; "$TOP/scripts/activemq-stop" "$T/amq"; (exit $rc); _cleanup' EXIT
 wait_port "$sslp" 30 || die "ActiveMQ's stomp+ssl port did not open: $(tail -5 "$T/amq/activemq.log")"
 
-# rs_config NAME BROKER_TLS_JSON: consume from the TLS port only, into SQLite.
+# rs_config NAME BROKER_TLS_JSON [DEST]: consume DEST (default /queue/gvp.cdr) from the
+# TLS port only, into SQLite. The rs that must not get a session listen on another
+# queue, so that one that wrongly does takes nothing from the one that must.
 rs_config() {
 	cat >"$T/$1.json" <<JSON
 { "stomp": { "port": $(free_port) }, "http": { "port": $(free_port) },
@@ -42,7 +44,7 @@ rs_config() {
   "journal": { "dir": "$T/$1.journal" },
   "broker": { "mode": "consume", "endpoints": ["127.0.0.1:$sslp"], "prefetch": 100,
               "heartbeat_ms": 10000, "reconnect_min_ms": 100, "reconnect_max_ms": 500,
-              "tls": $2 } }
+              "destinations": ["${3:-/queue/gvp.cdr}"], "tls": $2 } }
 JSON
 }
 hport() { /usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["http"]["port"])' "$T/$1.json"; }
@@ -54,8 +56,8 @@ start_rs() {
 broker_up() { [ "$(metric "$(hport "$1")" rs_broker_up)" = 1 ]; }
 
 rs_config good "{ \"enabled\": true, \"ca_file\": \"$C/ca.crt\" }"
-rs_config other "{ \"enabled\": true, \"ca_file\": \"$C/other-ca.crt\" }"
-rs_config plain "{ \"enabled\": false }"
+rs_config other "{ \"enabled\": true, \"ca_file\": \"$C/other-ca.crt\" }" /queue/gvp.metrics
+rs_config plain "{ \"enabled\": false }" /queue/gvp.metrics
 for r in good other plain; do start_rs $r; done
 for _ in $(seq 100); do broker_up good && break; sleep 0.1; done
 broker_up good || die "rs did not subscribe over TLS: $(tail -5 "$T/good.log")"
