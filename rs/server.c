@@ -579,6 +579,9 @@ rs_server_t *server_new(struct event_base *base, const rs_config_t *cfg,
 			snprintf(err, errlen, "stomp.tls: %s", terr);
 			goto fail;
 		}
+		log_info("stomp: TLS on, client certificates %s",
+			 cfg->stomp_tls.verify ? "required" :
+			 cfg->stomp_tls.ca_file[0] ? "checked when offered" : "not asked for");
 	}
 	s->lis = evconnlistener_new_bind(base, accept_cb, s,
 					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 128,
