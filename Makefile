@@ -17,9 +17,9 @@ FUZZ_SECONDS ?= 20
 
 PKGS_COMMON := libcjson
 # common/snmpsub.c needs these; only programs that call it pull it from libcommon.a.
-PKGS_COMMON_TEST := libevent libevent_pthreads netsnmp-agent
-PKGS_RS     := libcjson libevent libevent_pthreads sqlite3 libpq netsnmp-agent
-PKGS_RM     := libcjson libevent libevent_pthreads sofia-sip-ua netsnmp-agent
+PKGS_COMMON_TEST := libevent libevent_pthreads netsnmp-agent openssl libevent_openssl
+PKGS_RS     := libcjson libevent libevent_pthreads sqlite3 libpq netsnmp-agent openssl libevent_openssl
+PKGS_RM     := libcjson libevent libevent_pthreads sofia-sip-ua netsnmp-agent openssl libevent_openssl
 
 pc_cflags = $(shell pkg-config --cflags $(1) 2>/dev/null)
 pc_libs   = $(shell pkg-config --libs $(1) 2>/dev/null)
@@ -125,7 +125,7 @@ FUZZ_CFLAGS  := -g -O1 -std=gnu11 -D_GNU_SOURCE -Icommon $(call pc_cflags,libcjs
 		-fsanitize=fuzzer,address,undefined
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(filter-out common/snmpsub.c common/httpd.c,$(COMMON_SRC)) $(call pc_libs,libcjson) -lm -pthread
+	clang $(FUZZ_CFLAGS) -o $@ $< $(filter-out common/snmpsub.c common/httpd.c common/tls.c common/tls_bev.c,$(COMMON_SRC)) $(call pc_libs,libcjson) -lm -pthread
 # fuzz_sip runs rm's proxy on a real su_root: every rm module but main.c, all of common.
 $(BUILD)/fuzz/fuzz_sip: tests/fuzz/fuzz_sip.c $(RM_SRC) $(COMMON_SRC)
 	@mkdir -p $(dir $@)

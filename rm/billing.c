@@ -164,6 +164,7 @@ struct billing {
 	char cdr_dest[RM_NAME_MAX];
 	spool_t *spool;
 	publisher_t *pub;
+	struct ssl_ctx_st *tls; /* billing.tls enabled; the publisher borrows it */
 	publisher_endpoint_t *eps;
 	char (*hosts)[RM_HOST_MAX];
 	size_t neps;
@@ -344,9 +345,15 @@ struct billing *billing_new(struct event_base *base, const struct rm_config *cfg
 		snprintf(b->passcode, sizeof b->passcode, "%s", cfg->billing_passcode);
 		if (parse_endpoints(b, cfg, err, errlen) < 0)
 			goto fail;
+		if (cfg->billing_tls.enabled &&
+		    !(b->tls = tls_ctx_new(&cfg->billing_tls, TLS_CLIENT, NULL, serr, sizeof serr))) {
+			snprintf(err, errlen, "billing.tls: %s", serr);
+			goto fail;
+		}
 		publisher_opts_t po = { .endpoints = b->eps, .nendpoints = b->neps,
 					.backoff_max_ms = 2000, .on_release = on_release,
 					.arg = b };
+		po.tls = b->tls;
 		b->pub = publisher_new(base, b->spool, &po, serr, sizeof serr);
 		if (!b->pub) {
 			snprintf(err, errlen, "billing: %s", serr);
@@ -362,10 +369,11 @@ struct billing *billing_new(struct event_base *base, const struct rm_config *cfg
 	}
 	spool_stats_t st;
 	spool_get_stats(b->spool, &st);
-	log_info("billing: %s, spool %s (%llu entries to replay, max %lld bytes)%s%s",
+	log_info("billing: %s, spool %s (%llu entries to replay, max %lld bytes)%s%s%s",
 		 rm_billing_mode_name(b->mode), cfg->billing_spool_dir,
 		 (unsigned long long)st.depth, cfg->billing_spool_max_bytes,
-		 b->neps ? ", publishing to " : "", b->neps ? cfg->billing_endpoints[0] : "");
+		 b->neps ? ", publishing to " : "", b->neps ? cfg->billing_endpoints[0] : "",
+		 b->tls ? " over TLS" : "");
 	update_gauges(b);
 	return b;
 fail:
@@ -459,6 +467,7 @@ void billing_free(struct billing *b)
 		event_free(b->tick);
 	publisher_free(b->pub);
 	b->pub = NULL;
+	tls_ctx_free(b->tls);
 	if (b->spool) {
 		spool_flush(b->spool);
 		update_gauges(b);

@@ -23,6 +23,7 @@
 #include "deadletter.h"
 #include "log.h"
 #include "stomp.h"
+#include "tls_bev.h"
 #include "util.h"
 
 #define DRAIN_MS 2000
@@ -47,6 +48,7 @@ struct publisher {
 	unsigned window, backoff_min, backoff_max, failback_ms, connect_timeout, hb;
 	publisher_release_fn on_release;
 	void *arg;
+	struct ssl_ctx_st *tls; /* borrowed; NULL = plain TCP */
 
 	enum pub_state st;
 	size_t cur; /* endpoint in use or next to try */
@@ -513,7 +515,12 @@ static void on_event(struct bufferevent *bev, short events, void *arg)
 	else if (events & BEV_EVENT_ERROR) {
 		int e = EVUTIL_SOCKET_ERROR();
 		int dns = bufferevent_socket_get_dns_error(bev);
-		conn_lost(p, dns ? evutil_gai_strerror(dns) : evutil_socket_error_to_string(e));
+		char tb[300], tm[320];
+		const char *te = tls_bev_error(bev, tb, sizeof(tb));
+		if (te)
+			snprintf(tm, sizeof(tm), "TLS: %s", te);
+		conn_lost(p, te ? tm : dns ? evutil_gai_strerror(dns)
+					   : evutil_socket_error_to_string(e));
 	}
 }
 
@@ -545,13 +552,14 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
 	publisher_t *p = arg;
 	struct timeval tv;
+	char err[300];
 	(void)fd;
 	(void)what;
 
-	p->bev = bufferevent_socket_new(p->base, -1,
-					BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	p->bev = tls_bev_client(p->base, p->tls, p->eps[p->cur].host,
+				BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS, err, sizeof(err));
 	if (!p->bev) {
-		conn_lost(p, "out of memory");
+		conn_lost(p, err);
 		return;
 	}
 	bufferevent_setcb(p->bev, on_read, NULL, on_event, p);
@@ -679,6 +687,7 @@ publisher_t *publisher_new(struct event_base *base, spool_t *spool,
 	p->hb = o->no_heartbeat ? 0 : (o->heartbeat_ms ? o->heartbeat_ms : 10000);
 	p->on_release = o->on_release;
 	p->arg = o->arg;
+	p->tls = o->tls;
 	p->stats.endpoint = -1;
 	p->fcap = 4096;
 	p->fbuf = malloc(p->fcap);

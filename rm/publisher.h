@@ -58,6 +58,7 @@
 #include "spool.h"
 
 struct event_base;
+struct ssl_ctx_st;
 
 typedef struct publisher publisher_t;
 
@@ -92,6 +93,9 @@ typedef struct publisher_opts {
 	bool no_heartbeat;           /* offer 0,0 instead */
 	publisher_release_fn on_release; /* may be NULL */
 	void *arg;
+	struct ssl_ctx_st *tls;      /* borrowed (outlives the publisher); NULL = plain
+				      * TCP. With it every connect is TLS (common/tls_bev.h),
+				      * its name checked against the endpoint's host. */
 } publisher_opts_t;
 
 typedef struct publisher_stats {

@@ -646,7 +646,7 @@ static int load_billing(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 {
 	static const char *const known[] = {"mode",	 "endpoints",	    "destination",
 					    "spool_dir", "spool_max_bytes", "login",
-					    "passcode",  NULL};
+					    "passcode",  "tls",		    NULL};
 	const cJSON *o = cfg_object(c, root, "", "billing", false);
 	int mode;
 	char *buf;
@@ -670,6 +670,8 @@ static int load_billing(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 			   billing_env(c, "passcode", "RM_BILLING_PASSCODE",
 				       cfg->billing_passcode, sizeof(cfg->billing_passcode))))
 		return -1;
+	tls_config_defaults(&cfg->billing_tls, TLS_CLIENT);
+	tls_config_read(c, o, "billing", "tls", TLS_CLIENT, &cfg->billing_tls);
 	if (c->failed)
 		return -1;
 	if (read_str_list(c, o, "billing", "endpoints", "127.0.0.1:61616", RM_HOST_MAX, &buf,

@@ -46,7 +46,9 @@
  *                              ["/queue/gvp.cdr"], spool_dir ["/var/spool/rm"],
  *                              spool_max_bytes [1073741824], login [""],
  *                              passcode [""] (sent in STOMP CONNECT when login
- *                              is set)}
+ *                              is set),
+ *                              tls {enabled [false], ca_file, cert_file, key_file,
+ *                              verify [true]} (common/tls.h)}
  *   logging                   {level [info], file ["-" = stderr], json [false]}
  *   cluster                   {listen [0.0.0.0], port [9801], peers [] of "host:port"}
  *                             accepted and validated only: peering on 9801 is not
@@ -78,6 +80,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "tls.h"
 
 #define RM_NAME_MAX 64   /* names of lrgs, profiles, tenants, node; incl. NUL */
 #define RM_URI_MAX 256   /* SIP URIs; incl. NUL */
@@ -226,6 +230,7 @@ struct rm_config {
 	long long billing_spool_max_bytes;
 	char billing_login[RM_SECRET_MAX];    /* "" = no login/passcode in CONNECT */
 	char billing_passcode[RM_SECRET_MAX];
+	tls_config_t billing_tls; /* client role (common/tls.h) */
 
 	/* cluster peers: validated only, peering is not implemented yet */
 	bool cluster_present; /* the section was given */

@@ -1,6 +1,7 @@
 /* config: rs.json -> rs_config_t. See config.h and etc/rs.json. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,8 @@ void rs_config_defaults(rs_config_t *c)
 	c->broker_heartbeat_ms = 10000;
 	c->broker_reconnect_min_ms = 100;
 	c->broker_reconnect_max_ms = 5000;
+	tls_config_defaults(&c->stomp_tls, TLS_SERVER);
+	tls_config_defaults(&c->broker_tls, TLS_CLIENT);
 	c->snmp_enabled = false;
 	strcpy(c->snmp_master, "tcp:127.0.0.1:1705");
 	strcpy(c->snmp_base_oid, "1.3.6.1.4.1.99999.1");
@@ -48,6 +51,7 @@ void rs_config_defaults(rs_config_t *c)
 static const char *const top_keys[] = { "log",     "stomp",  "http", "storage", "writer",
 					"journal", "broker", "snmp", NULL };
 static const char *const broker_keys[] = { "mode", "endpoints", "login", "passcode",
+					   "tls",
 					   "destinations", "prefetch", "heartbeat_ms",
 					   "reconnect_min_ms", "reconnect_max_ms", NULL };
 static const char *const broker_modes[] = { "listen", "consume", NULL };
@@ -56,6 +60,7 @@ static const char *const known_dests[] = { "/queue/gvp.cdr", "/queue/gvp.events"
 static const char *const snmp_keys[] = { "enabled", "master", "base_oid", NULL };
 static const char *const log_keys[] = { "file", "level", "json", NULL };
 static const char *const stomp_keys[] = { "listen", "port", "login", "passcode",
+					  "allow_anonymous", "tls",
 					  "max_connections", "max_frame_size",
 					  "heartbeat_ms", "max_inflight",
 					  "max_connections_per_source", "connect_timeout_ms", NULL };
@@ -129,6 +134,7 @@ static void read_broker(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
 	}
 	str_opt(x, br, "broker", "login", c->broker_login, sizeof(c->broker_login));
 	str_opt(x, br, "broker", "passcode", c->broker_passcode, sizeof(c->broker_passcode));
+	tls_config_read(x, br, "broker", "tls", TLS_CLIENT, &c->broker_tls);
 	const cJSON *ds = cfg_array(x, br, "broker", "destinations", false);
 	if (ds && !cJSON_IsArray(ds))
 		cfg_fail(x, "broker", "destinations", "expected an array of destinations");
@@ -182,12 +188,44 @@ static void read_snmp(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
 	str_opt(x, sn, "snmp", "base_oid", c->snmp_base_oid, sizeof(c->snmp_base_oid));
 }
 
+/* stomp.login/passcode from env RS_STOMP_LOGIN / RS_STOMP_PASSCODE (set and not
+ * empty; the helm chart passes them from a Secret), then: a listener off loopback
+ * needs a login unless stomp.allow_anonymous. */
+static int check_stomp_auth(cfg_ctx_t *x, rs_config_t *c)
+{
+	const char *l = getenv("RS_STOMP_LOGIN"), *p = getenv("RS_STOMP_PASSCODE");
+	struct in_addr a;
+
+	if (l && l[0] && strlen(l) >= sizeof(c->stomp_login))
+		return cfg_fail(x, "env", "RS_STOMP_LOGIN", "longer than %zu bytes",
+				sizeof(c->stomp_login) - 1);
+	if (p && p[0] && strlen(p) >= sizeof(c->stomp_passcode))
+		return cfg_fail(x, "env", "RS_STOMP_PASSCODE", "longer than %zu bytes",
+				sizeof(c->stomp_passcode) - 1);
+	if (l && l[0])
+		snprintf(c->stomp_login, sizeof(c->stomp_login), "%s", l);
+	if (p && p[0])
+		snprintf(c->stomp_passcode, sizeof(c->stomp_passcode), "%s", p);
+	if (c->stomp_login[0] || c->stomp_allow_anonymous)
+		return 0;
+	if (inet_pton(AF_INET, c->stomp_listen, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127)
+		return 0;
+	return cfg_fail(x, "stomp", "login",
+			"required when stomp.listen (%s) is not a loopback address: anyone who"
+			" reaches the port could write billing records; set stomp.login and"
+			" stomp.passcode (or env RS_STOMP_LOGIN / RS_STOMP_PASSCODE), or"
+			" stomp.allow_anonymous: true to accept that",
+			c->stomp_listen);
+}
+
 /* Checks across keys, after every key was read. */
 static int check_all(cfg_ctx_t *x, rs_config_t *c)
 {
 	const char *p;
 	int parts = 0;
 
+	if (check_stomp_auth(x, c))
+		return -1;
 	if (c->backend == RS_BACKEND_SQLITE && !c->sqlite_path[0])
 		return cfg_fail(x, "storage.sqlite", "path", "must not be empty");
 	if (c->backend == RS_BACKEND_POSTGRESQL && !c->pg_conninfo[0])
@@ -281,6 +319,9 @@ int rs_config_from_json_env(rs_config_t *c, const void *rootv, const char *file,
 		c->stomp_port = (int)v;
 	str_opt(&x, st, "stomp", "login", c->stomp_login, sizeof(c->stomp_login));
 	str_opt(&x, st, "stomp", "passcode", c->stomp_passcode, sizeof(c->stomp_passcode));
+	cfg_bool(&x, st, "stomp", "allow_anonymous", false, c->stomp_allow_anonymous,
+		 &c->stomp_allow_anonymous);
+	tls_config_read(&x, st, "stomp", "tls", TLS_SERVER, &c->stomp_tls);
 	if (!cfg_int(&x, st, "stomp", "max_connections", false, c->stomp_max_connections, 0,
 		     100000, &v))
 		c->stomp_max_connections = (int)v;

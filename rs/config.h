@@ -10,7 +10,11 @@
  *             heartbeat_ms, max_inflight, connect_timeout_ms 5000,
  *             max_connections_per_source 256}: rs's own STOMP listener (always on:
  *             it also serves the liveness probe); max_connections 0 = sized from the
- *             open-file limit
+ *             open-file limit;
+ *            allow_anonymous false: a listen address off loopback (127/8) needs a
+ *            login unless this is true; tls {enabled, cert_file, key_file, ca_file,
+ *            require_client_cert} (common/tls.h). Env RS_STOMP_LOGIN /
+ *            RS_STOMP_PASSCODE, when set and non-empty, replace login / passcode.
  *   http     {listen, port 8080 (0 = off), max_connections 0 (= from the open-file
  *             limit)}: /healthz /readyz /metrics
  *   storage  {backend sqlite|postgresql, sqlite.path, postgresql.conninfo}; env
@@ -28,6 +32,8 @@
  *            prefetch, and ACKs a message only once the batch holding it is durable
  *            (database, or journal while the database is down). Several rs may
  *            consume one queue: inserts are idempotent on the record id.
+ *            tls {enabled, ca_file, cert_file, key_file, verify true}: TLS toward
+ *            the broker (common/tls.h)
  *   snmp     {enabled false, master "tcp:127.0.0.1:1705", base_oid
  *            "1.3.6.1.4.1.99999.1"}: AgentX subagent serving BASE.2
  *            (etc/mibs/GVP-RS-MIB.txt)
@@ -37,6 +43,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "tls.h"
 
 enum rs_backend { RS_BACKEND_SQLITE = 0, RS_BACKEND_POSTGRESQL };
 
@@ -60,6 +68,8 @@ typedef struct rs_config {
 	int stomp_max_connections; /* 0 = from the open-file limit (main sets the result) */
 	int stomp_max_connections_per_source; /* per source address; 0 = no cap */
 	int stomp_connect_timeout_ms; /* close a connection that has not sent CONNECT */
+	bool stomp_allow_anonymous; /* no login on a non-loopback listen address is OK */
+	tls_config_t stomp_tls;     /* server role: require_client_cert is .verify */
 	long long stomp_max_frame_size;
 	int stomp_heartbeat_ms;   /* what we offer both ways; 0 = none */
 	int stomp_max_inflight;   /* per connection, records not yet receipted */
@@ -85,6 +95,7 @@ typedef struct rs_config {
 	int broker_nendpoints;
 	char broker_login[128];
 	char broker_passcode[128];
+	tls_config_t broker_tls;  /* client role */
 	char broker_dests[RS_BROKER_MAX_DESTS][64]; /* /queue/gvp.{cdr,events,metrics} */
 	int broker_ndests;
 	int broker_prefetch;      /* unacknowledged messages the broker may send us */

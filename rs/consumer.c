@@ -14,6 +14,7 @@
 #include "intake.h"
 #include "log.h"
 #include "stomp.h"
+#include "tls_bev.h"
 #include "util.h"
 
 #ifndef PROJECT_VERSION
@@ -45,6 +46,7 @@ struct rs_consumer {
 	bconn_t *cur;
 	struct event *retry;
 	struct evdns_base *dns;  /* non-blocking lookups of endpoint names (may be NULL) */
+	struct ssl_ctx_st *tls;  /* broker.tls enabled: every session speaks TLS */
 	int next_ep;
 	int rounds;              /* full rounds of failed attempts, for the backoff */
 	bool quiesced;
@@ -312,9 +314,15 @@ static void bconn_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_TIMEOUT)
 		log_warn("broker %s: %s; reconnecting", b->ep,
 			 b->connected ? "no heart-beat from the broker" : "no CONNECTED in time");
-	else if (what & BEV_EVENT_ERROR)
-		log_warn("broker %s: %s", b->ep,
-			 b->connected ? strerror(errno) : "cannot connect");
+	else if (what & BEV_EVENT_ERROR) {
+		char tb[256];
+		const char *te = tls_bev_error(bev, tb, sizeof(tb));
+		if (te)
+			log_warn("broker %s: TLS: %s", b->ep, te);
+		else
+			log_warn("broker %s: %s", b->ep,
+				 b->connected ? strerror(errno) : "cannot connect");
+	}
 	else if (what & BEV_EVENT_EOF && !b->bye_sent)
 		log_warn("broker %s: connection closed by the broker", b->ep);
 	bconn_close(b);
@@ -360,7 +368,7 @@ static void try_connect(evutil_socket_t fd, short what, void *arg)
 	rs_consumer_t *c = arg;
 	const char *ep = c->cfg->broker_endpoints[c->next_ep];
 	const char *colon = strrchr(ep, ':');
-	char host[256];
+	char host[256], err[256];
 	int port = atoi(colon + 1);
 	bconn_t *b;
 
@@ -374,7 +382,10 @@ static void try_connect(evutil_socket_t fd, short what, void *arg)
 	b->refs = 1;
 	snprintf(b->ep, sizeof(b->ep), "%s", ep);
 	b->parser = stomp_parser_new(&c->limits);
-	b->bev = bufferevent_socket_new(c->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	b->bev = tls_bev_client(c->base, c->tls, host, BEV_OPT_CLOSE_ON_FREE, err,
+				sizeof(err));
+	if (!b->bev && b->parser)
+		log_error("broker %s: %s", ep, err);
 	if (!b->parser || !b->bev) {
 		if (b->bev)
 			bufferevent_free(b->bev);
@@ -412,6 +423,15 @@ rs_consumer_t *consumer_new(struct event_base *base, const rs_config_t *cfg,
 	c->cfg = cfg;
 	c->writer = writer;
 	c->m = m;
+	if (cfg->broker_tls.enabled) {
+		char terr[512];
+		if (!(c->tls = tls_ctx_new(&cfg->broker_tls, TLS_CLIENT, NULL, terr, sizeof(terr)))) {
+			snprintf(err, errlen, "broker.tls: %s", terr);
+			event_free(c->retry);
+			free(c);
+			return NULL;
+		}
+	}
 	/* Without a resolver config libevent resolves with a blocking getaddrinfo. */
 	c->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
 	stomp_limits_default(&c->limits);
@@ -477,5 +497,6 @@ void consumer_free(rs_consumer_t *c)
 	event_free(c->retry);
 	if (c->dns)
 		evdns_base_free(c->dns, 0);
+	tls_ctx_free(c->tls);
 	free(c);
 }

@@ -21,6 +21,7 @@
 #include "ratelog.h"
 #include "record.h"
 #include "stomp.h"
+#include "tls_bev.h"
 #include "util.h"
 
 #ifndef PROJECT_VERSION
@@ -56,6 +57,7 @@ struct rs_server {
 	rs_writer_t *writer;
 	rs_metrics_t *m;
 	struct evconnlistener *lis;
+	struct ssl_ctx_st *tls;    /* stomp.tls enabled: accepted sockets speak TLS */
 	stomp_limits_t limits;
 	conn_t *conns;
 	size_t nconns;
@@ -461,7 +463,12 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		else
 			log_info("stomp %s: peer does not read; closing", c->peer);
 	} else if (what & BEV_EVENT_ERROR) {
-		log_debug("stomp %s: %s", c->peer, strerror(errno));
+		char tb[256];
+		const char *te = tls_bev_error(bev, tb, sizeof(tb));
+		if (te)
+			log_info("stomp %s: TLS: %s; closing", c->peer, te);
+		else
+			log_debug("stomp %s: %s", c->peer, strerror(errno));
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
 		conn_close(c);
@@ -586,7 +593,7 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 		snprintf(c->peer, sizeof(c->peer), "#%llu", c->id);
 	}
 	c->parser = stomp_parser_new(&s->limits);
-	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->bev = tls_bev_accept(s->base, s->tls, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!c->parser || !c->bev) {
 		if (c->bev)
 			bufferevent_free(c->bev);
@@ -688,6 +695,16 @@ rs_server_t *server_new(struct event_base *base, const rs_config_t *cfg,
 		snprintf(err, errlen, "stomp.listen: not an IPv4 address: %s", cfg->stomp_listen);
 		goto fail;
 	}
+	if (cfg->stomp_tls.enabled) {
+		char terr[512];
+		if (!(s->tls = tls_ctx_new(&cfg->stomp_tls, TLS_SERVER, NULL, terr, sizeof(terr)))) {
+			snprintf(err, errlen, "stomp.tls: %s", terr);
+			goto fail;
+		}
+		log_info("stomp: TLS on, client certificates %s",
+			 cfg->stomp_tls.verify ? "required" :
+			 cfg->stomp_tls.ca_file[0] ? "checked when offered" : "not asked for");
+	}
 	s->lis = evconnlistener_new_bind(base, accept_cb, s,
 					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 128,
 					 (struct sockaddr *)&sin, sizeof(sin));
@@ -709,6 +726,7 @@ fail:
 	peer_count_free(s->peers);
 	if (s->lis)
 		evconnlistener_free(s->lis);
+	tls_ctx_free(s->tls);
 	free(s);
 	return NULL;
 }
@@ -747,5 +765,6 @@ void server_free(rs_server_t *s)
 	peer_count_free(s->peers);
 	if (s->lis)
 		evconnlistener_free(s->lis);
+	tls_ctx_free(s->tls);
 	free(s);
 }

@@ -7,7 +7,7 @@ FROM debian:12-slim AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential pkg-config \
-      libevent-dev libcjson-dev libpq-dev libsqlite3-dev libsnmp-dev \
+      libevent-dev libcjson-dev libpq-dev libsqlite3-dev libsnmp-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile VERSION ./
@@ -19,7 +19,7 @@ RUN make BUILD=build build/bin/rs \
 FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libevent-2.1-7 libevent-pthreads-2.1-7 libcjson1 libpq5 libsqlite3-0 libsnmp40 \
+      libevent-2.1-7 libevent-pthreads-2.1-7 libevent-openssl-2.1-7 libssl3 libcjson1 libpq5 libsqlite3-0 libsnmp40 \
       ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 gvp \

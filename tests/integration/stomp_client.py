@@ -12,6 +12,7 @@
 Run with /usr/bin/python3.
 """
 import json
+import os
 import sys
 import threading
 import time
@@ -62,10 +63,11 @@ class Listener(stomp.ConnectionListener):
 
 
 def connect(port):
+    """Env STOMP_LOGIN / STOMP_PASSCODE, when set, are sent in CONNECT."""
     c = stomp.Connection12([("127.0.0.1", int(port))], heartbeats=(0, 0))
     lis = Listener()
     c.set_listener("t", lis)
-    c.connect(wait=True)
+    c.connect(os.environ.get("STOMP_LOGIN"), os.environ.get("STOMP_PASSCODE"), wait=True)
     return c, lis
 
 

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # The operations artefacts that need no running rm/rs:
+#  - the STOMP credentials Secret and stompTLS (helm_check_stomp.py, default and
+#    tests/integration/data/helm-tls.yaml): rs and rm accept the rendered configs with
+#    the Secret's login and with certificates at the mounted paths;
 #  - helm/gvp renders (with a real Go text/template + sprig renderer built here from
 #    Debian's Go packages, tests/tools/helm-render) with its defaults and with
 #    tests/integration/data/helm-override.yaml; the output passes yamllint and the
@@ -74,6 +77,53 @@ if RM_NODE_NAME=$(printf 'n%.0s' $(seq 1 70)) "$RM_BIN" --check-config "$T/rm-de
 fi
 grep -q "RM_NODE_NAME" "$T/rm-check.log" || die "RM_NODE_NAME error does not name it: $(cat "$T/rm-check.log")"
 ok "rm --check-config accepts the rendered rm.json (defaults and override; cluster, snmp, json logging, RM_NODE_NAME)"
+
+# ---- STOMP credentials Secret and stompTLS: the rendered Secret, env and mounts fit
+# together (helm_check_stomp.py), and rs/rm accept the rendered configs with the
+# Secret's login and with certificates at the paths the pods mount them.
+STOMP_CHECK="$TOP/tests/integration/helm_check_stomp.py"
+RS_BIN="$BIN/rs"
+[ -x "$RS_BIN" ] || die "rs binary not built: $RS_BIN"
+mkdir -p "$T/sd" "$T/st"
+/usr/bin/python3 "$STOMP_CHECK" default "$T/default.yaml" "$T/sd" || die "STOMP credentials (defaults)"
+RS_STOMP_LOGIN=$(cat "$T/sd/login") RS_STOMP_PASSCODE=$(cat "$T/sd/passcode") \
+	"$RS_BIN" --check-config "$T/sd/rs.json" >"$T/rs-check.log" 2>&1 ||
+	{ cat "$T/rs-check.log"; die "rs --check-config refuses the rendered rs.json with the Secret's login"; }
+if env -u RS_STOMP_LOGIN "$RS_BIN" --check-config "$T/sd/rs.json" >"$T/rs-check.log" 2>&1; then
+	die "rs accepted the rendered 0.0.0.0 listener without the Secret's login"
+fi
+ok "credentials Secret: login + random passcode, env of rs, init-db and rm; rs needs it on 0.0.0.0"
+
+render -f "$DATA/helm-tls.yaml" >"$T/tls.yaml" 2>"$T/render.log" || die "render with helm-tls.yaml"
+lint "$T/tls.yaml"
+/usr/bin/python3 "$STOMP_CHECK" tls "$T/tls.yaml" "$T/st" || die "stompTLS structure"
+# What the Secrets would hold, where the pods mount them.
+M="$T/mnt"; mkdir -p "$M/gvp-tls" "$M/gvp-tls-client"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=ca \
+	-keyout "$M/ca.key" -out "$M/gvp-tls/ca.crt" 2>/dev/null || die "openssl ca"
+for d in gvp-tls gvp-tls-client; do
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$d" \
+		-keyout "$M/$d/tls.key" -out "$M/$d.csr" 2>/dev/null &&
+	openssl x509 -req -in "$M/$d.csr" -CA "$M/gvp-tls/ca.crt" -CAkey "$M/ca.key" \
+		-CAcreateserial -days 2 -out "$M/$d/tls.crt" 2>/dev/null || die "openssl $d"
+done
+for j in rs rm; do sed "s#/etc/gvp-tls#$M/gvp-tls#g" "$T/st/$j.json" >"$T/st/$j-local.json"; done
+RS_STOMP_LOGIN=x RS_STOMP_PASSCODE=y "$RS_BIN" --check-config "$T/st/rs-local.json" >"$T/rs-check.log" 2>&1 ||
+	{ cat "$T/rs-check.log"; die "rs --check-config refuses the rendered stomp.tls"; }
+RM_NODE_NAME=gvp-rm-1 "$RM_BIN" --check-config "$T/st/rm-local.json" >"$T/rm-check.log" 2>&1 ||
+	{ cat "$T/rm-check.log"; die "rm --check-config refuses the rendered billing.tls"; }
+cp "$M/gvp-tls-client/tls.key" "$M/gvp-tls/tls.key" # the key no longer matches tls.crt
+if RS_STOMP_LOGIN=x "$RS_BIN" --check-config "$T/st/rs-local.json" >"$T/rs-check.log" 2>&1; then
+	die "rs --check-config accepted a key that does not match the certificate"
+fi
+grep -q "stomp.tls.key_file" "$T/rs-check.log" || die "mismatch error: $(cat "$T/rs-check.log")"
+printf 'stompTLS:\n  enabled: true\n' >"$T/tls-nosecret.yaml"
+if render -f "$T/tls-nosecret.yaml" >"$T/tls-nosecret.out" 2>&1; then
+	die "stompTLS.enabled rendered without existingSecret"
+fi
+grep -q "stompTLS.existingSecret" "$T/tls-nosecret.out" || die "no-Secret error: $(cat "$T/tls-nosecret.out")"
+ok "stompTLS: user Secrets mounted where rs.json/rm.json look; rs and rm load the certificates;" \
+	"a mismatched key and a missing existingSecret are refused"
 
 # ---- the check can fail: a wrong SIP port, a wrong probe path, a root user
 cat >"$T/bad-port.yaml" <<'YAML'

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # rs accepts exactly what the helm chart renders: the rs.json of the rs ConfigMap
 # (chart defaults, and tests/integration/data/helm-override.yaml with a PostgreSQL
-# Secret) passes `rs --check-config`; with the Secret the config names no conninfo,
+# Secret) passes `rs --check-config` with the STOMP login the chart passes from its
+# credentials Secret (env RS_STOMP_LOGIN / RS_STOMP_PASSCODE; without it rs refuses to
+# listen on 0.0.0.0); with the Secret the config names no conninfo,
 # so it is refused without env RS_PG_URL and accepted with it; and rs really runs
 # the rendered PostgreSQL config with the URL from RS_PG_URL (ports and paths moved to
 # free ones / the scratch dir), storing a record in that database.
@@ -31,9 +33,15 @@ PY
 	die "render with defaults"
 rs_json "$T/default.yaml" "$T/default.json" || die "no rs.json in the default render"
 grep -q '"snmp"' "$T/default.json" || die "rendered rs.json has no snmp block"
+grep -q "RS_STOMP_LOGIN" "$T/default.yaml" || die "the default render passes no RS_STOMP_LOGIN"
+export RS_STOMP_LOGIN=gvp RS_STOMP_PASSCODE=chart-secret
 env -u RS_PG_URL "$BIN/rs" --check-config "$T/default.json" >"$T/check1.log" 2>&1 ||
 	die "rs refuses the chart's default rs.json: $(cat "$T/check1.log")"
-ok "chart defaults: rendered rs.json (json logging, 0.0.0.0, snmp) passes rs --check-config"
+if env -u RS_PG_URL -u RS_STOMP_LOGIN "$BIN/rs" --check-config "$T/default.json" >"$T/check0.log" 2>&1; then
+	die "rs accepted the chart's 0.0.0.0 listener without the Secret's login"
+fi
+ok "chart defaults: rendered rs.json (json logging, 0.0.0.0, snmp) passes rs --check-config" \
+	"with the credentials Secret's env, and is refused without it"
 
 "$R" --name gvp --namespace voice -f "$TOP/tests/integration/data/helm-override.yaml" \
 	"$TOP/helm/gvp" >"$T/override.yaml" 2>"$T/render.log" || die "render with override"
@@ -64,7 +72,8 @@ export RS_PG_URL="postgresql://postgres@127.0.0.1:$pp/rs"
 "$BIN/rs" -c "$T/run.json" >"$T/rs.log" 2>&1 &
 rs=$!; bg_pid $rs
 wait_port "$sp" 10 || die "rs did not listen"
-/usr/bin/python3 "$TOP/tests/integration/stomp_client.py" send "$sp" H 10 >"$T/send.log" 2>&1 ||
+STOMP_LOGIN=$RS_STOMP_LOGIN STOMP_PASSCODE=$RS_STOMP_PASSCODE \
+	/usr/bin/python3 "$TOP/tests/integration/stomp_client.py" send "$sp" H 10 >"$T/send.log" 2>&1 ||
 	die "send: $(cat "$T/send.log")"
 [ "$(/usr/bin/python3 "$TOP/tests/integration/testlib.py" count "pg:$pp" cdr)" = 10 ] ||
 	die "records not in the PostgreSQL named by RS_PG_URL"

@@ -22,6 +22,9 @@ chart name. The rm/rs suffixes are added by the callers, so keep room for them. 
 {{- define "gvp.rs.fullname" -}}{{ include "gvp.fullname" . }}-rs{{- end -}}
 {{- define "gvp.rm.peers" -}}{{ include "gvp.fullname" . }}-rm-peers{{- end -}}
 {{- define "gvp.rs.headless" -}}{{ include "gvp.fullname" . }}-rs-headless{{- end -}}
+{{- define "gvp.stomp.secret" -}}
+{{- .Values.stompCredentials.existingSecret | default (printf "%s-stomp" (include "gvp.fullname" .)) -}}
+{{- end -}}
 
 {{- define "gvp.chart" -}}
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
@@ -65,6 +68,14 @@ address). */}}
 {{- if not $billing.endpoints -}}
 {{- $_ := set $billing "endpoints" (list (printf "%s.%s.svc:%d" (include "gvp.rs.fullname" .) .Release.Namespace (int .Values.rs.config.stomp.port))) -}}
 {{- end -}}
+{{- if .Values.stompTLS.enabled -}}
+{{- $tls := dict "enabled" true "ca_file" "/etc/gvp-tls/ca.crt" "verify" true -}}
+{{- if .Values.stompTLS.requireClientCert -}}
+{{- $_ := set $tls "cert_file" "/etc/gvp-tls-client/tls.crt" -}}
+{{- $_ := set $tls "key_file" "/etc/gvp-tls-client/tls.key" -}}
+{{- end -}}
+{{- $_ := set $billing "tls" $tls -}}
+{{- end -}}
 {{- $_ := set $cfg "billing" $billing -}}
 {{- toPrettyJson $cfg -}}
 {{- end -}}
@@ -76,6 +87,16 @@ address). */}}
 {{- $storage := $cfg.storage | default dict -}}
 {{- $_ := set $storage "backend" "postgresql" -}}
 {{- $_ := set $cfg "storage" $storage -}}
+{{- end -}}
+{{- if .Values.stompTLS.enabled -}}
+{{- $stomp := $cfg.stomp | default dict -}}
+{{- $tls := dict "enabled" true "cert_file" "/etc/gvp-tls/tls.crt" "key_file" "/etc/gvp-tls/tls.key" -}}
+{{- if .Values.stompTLS.requireClientCert -}}
+{{- $_ := set $tls "ca_file" "/etc/gvp-tls/ca.crt" -}}
+{{- $_ := set $tls "require_client_cert" true -}}
+{{- end -}}
+{{- $_ := set $stomp "tls" $tls -}}
+{{- $_ := set $cfg "stomp" $stomp -}}
 {{- end -}}
 {{- toPrettyJson $cfg -}}
 {{- end -}}
@@ -112,14 +133,68 @@ scrapes it at :PORT/snmp?module=gvp_rm (or gvp_rs)&target=snmpExporter.target. *
       readOnly: true
 {{- end -}}
 
-{{/* env of the rs containers: the PostgreSQL URL from a Secret, if one is named. */}}
+{{/* env of the rs containers: the PostgreSQL URL from a Secret, if one is named,
+and the STOMP credentials (RS_STOMP_LOGIN / RS_STOMP_PASSCODE). */}}
 {{- define "gvp.rs.env" -}}
-{{- if .Values.rs.postgres.existingSecret -}}
+{{- if or .Values.rs.postgres.existingSecret .Values.stompCredentials.enabled -}}
 env:
+{{- if .Values.rs.postgres.existingSecret }}
   - name: RS_PG_URL
     valueFrom:
       secretKeyRef:
         name: {{ .Values.rs.postgres.existingSecret | quote }}
         key: {{ .Values.rs.postgres.secretKey | quote }}
+{{- end }}
+{{- if .Values.stompCredentials.enabled }}
+{{- include "gvp.stomp.credentialsEnv" (dict "ctx" . "prefix" "RS_STOMP") | trim | nindent 2 }}
+{{- end }}
+{{- end -}}
+{{- end -}}
+
+{{/* Env entries PREFIX_LOGIN / PREFIX_PASSCODE from the STOMP credentials Secret;
+call with (dict "ctx" $ "prefix" "RS_STOMP"). Empty when the credentials are off. */}}
+{{- define "gvp.stomp.credentialsEnv" -}}
+{{- if .ctx.Values.stompCredentials.enabled -}}
+{{- range $k := list "login" "passcode" }}
+- name: {{ printf "%s_%s" $.prefix (upper $k) }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "gvp.stomp.secret" $.ctx | quote }}
+      key: {{ $k }}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* volumeMounts / volumes of the STOMP TLS Secrets; call with (dict "ctx" $
+"client" true|false): the client (rm) also mounts its own certificate when rs
+requires one. */}}
+{{- define "gvp.stomp.tlsMounts" -}}
+{{- if .ctx.Values.stompTLS.enabled }}
+- name: stomp-tls
+  mountPath: /etc/gvp-tls
+  readOnly: true
+{{- if and .client .ctx.Values.stompTLS.requireClientCert }}
+- name: stomp-tls-client
+  mountPath: /etc/gvp-tls-client
+  readOnly: true
+{{- end }}
+{{- end -}}
+{{- end -}}
+{{- define "gvp.stomp.tlsVolumes" -}}
+{{- $t := .ctx.Values.stompTLS -}}
+{{- if $t.enabled }}
+- name: stomp-tls
+  secret:
+    secretName: {{ required "stompTLS.existingSecret must name a Secret (tls.crt, tls.key, ca.crt) when stompTLS.enabled" $t.existingSecret | quote }}
+    {{- if .client }}
+    items:
+      - key: ca.crt
+        path: ca.crt
+    {{- end }}
+{{- if and .client $t.requireClientCert }}
+- name: stomp-tls-client
+  secret:
+    secretName: {{ default $t.existingSecret $t.clientSecret | quote }}
+{{- end }}
 {{- end -}}
 {{- end -}}
