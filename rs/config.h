@@ -10,7 +10,8 @@
  *             heartbeat_ms, max_inflight}: rs's own STOMP listener (always on: it
  *             also serves the liveness probe)
  *   http     {listen, port 8080 (0 = off)}: /healthz /readyz /metrics
- *   storage  {backend sqlite|postgresql, sqlite.path, postgresql.conninfo}; env
+ *   storage  {backend sqlite|postgresql, sqlite.path, postgresql.conninfo,
+ *            postgresql.statement_timeout_ms 3000}; env
  *            RS_PG_URL, when set and non-empty, replaces postgresql.conninfo (the
  *            helm chart passes the URL from a Secret that way)
  *   writer   {batch_max, queue_max, retry_ms}
@@ -65,6 +66,9 @@ typedef struct rs_config {
 	enum rs_backend backend;
 	char sqlite_path[512];
 	char pg_conninfo[1024];
+	/* Server-side statement_timeout (unless the conninfo sets one) and, plus 1 s, how
+	 * long rs waits for any answer before it counts the database as down. */
+	int pg_statement_timeout_ms;
 	/* writer */
 	int batch_max;            /* records per transaction */
 	int queue_max;            /* records accepted but not yet durable, all connections */
