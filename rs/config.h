@@ -66,7 +66,7 @@ typedef struct rs_config {
 	enum rs_backend backend;
 	char sqlite_path[512];
 	char pg_conninfo[1024];
-	/* Server-side statement_timeout (unless the conninfo sets one) and, plus 1 s, how
+	/* Server-side statement_timeout (unless the conninfo sets one) and, plus 0.5 s, how
 	 * long rs waits for any answer before it counts the database as down. */
 	int pg_statement_timeout_ms;
 	/* writer */

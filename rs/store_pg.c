@@ -9,7 +9,7 @@
  *
  * Never wait forever: the connection is non-blocking and every wait is bounded on
  * our side (connect: connect_timeout, default 3 s; any answer: statement_timeout_ms
- * + 1 s), so a server that accepts and never answers, or a paused one, costs at most
+ * + 0.5 s), so a server that accepts and never answers, or a paused one, costs at most
  * that long before the writer journals. The server also gets statement_timeout and
  * TCP keepalives, unless the conninfo (key=value or URL form) sets them.
  */
@@ -608,7 +608,7 @@ static int pg_params(pg_store_t *s, const rs_config_t *cfg, char *err, size_t er
 	pg_param_default(s, &n, "keepalives_idle", "10");
 	pg_param_default(s, &n, "keepalives_interval", "5");
 	pg_param_default(s, &n, "keepalives_count", "3");
-	s->answer_ms = cfg->pg_statement_timeout_ms ? cfg->pg_statement_timeout_ms + 1000 : 0;
+	s->answer_ms = cfg->pg_statement_timeout_ms ? cfg->pg_statement_timeout_ms + 500 : 0;
 	if (user_options && strstr(user_options, "statement_timeout"))
 		snprintf(s->options, sizeof(s->options), "%s", user_options);
 	else

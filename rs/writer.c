@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dbprobe.h"
 #include "log.h"
 #include "quarantine.h"
 #include "util.h"
@@ -50,6 +51,14 @@ struct rs_writer {
 
 	pthread_mutex_t err_mu;
 	char last_err[256];       /* why the database was last declared down (err_mu) */
+
+	/* PostgreSQL: the probe thread's verdict (atomic: -1 none yet, 0 down, 1 up)
+	 * and its reason (err_mu). */
+	dbprobe_t *probe;
+	int probe_ok;
+	int64_t probe_at_us;      /* atomic: when the ping behind probe_ok began */
+	int64_t down_since_us;    /* writer thread: when the writer last saw a failure */
+	char probe_why[256];
 };
 
 rs_item_t *writer_item_new(enum rs_kind kind, const char *id, const record_t *rec,
@@ -195,7 +204,8 @@ static void db_failed(rs_writer_t *w, const char *what, const char *err)
 	if (__atomic_load_n(&w->db_up, __ATOMIC_RELAXED))
 		log_error("%s: %s; journaling until the database is back", what, err);
 	set_db_up(w, 0);
-	w->next_retry_us = util_mono_us() + (int64_t)w->cfg->retry_ms * 1000;
+	w->down_since_us = util_mono_us();
+	w->next_retry_us = w->down_since_us + (int64_t)w->cfg->retry_ms * 1000;
 }
 
 /* The database answered: no idle check needed for a while. */
@@ -219,10 +229,22 @@ static void maybe_check_health(rs_writer_t *w)
 	db_answered(w);
 }
 
+/* Writer thread: has the probe seen the database answer since the writer last saw
+ * it fail? (An older "up" says nothing about a server that has just hung.) */
+static bool probe_says_up(rs_writer_t *w)
+{
+	return __atomic_load_n(&w->probe_ok, __ATOMIC_ACQUIRE) == 1 &&
+	       __atomic_load_n(&w->probe_at_us, __ATOMIC_ACQUIRE) >= w->down_since_us;
+}
+
 static void maybe_reconnect(rs_writer_t *w)
 {
 	char err[512];
 	if (writer_db_up(w) || util_mono_us() < w->next_retry_us)
+		return;
+	/* With a probe, reconnect only once it has seen the database answer: the
+	 * writer never spends its time waiting on a dead or hung server. */
+	if (w->probe && !probe_says_up(w))
 		return;
 	if (store_ping(w->store, err, sizeof(err)) == 0) {
 		set_db_up(w, 1);
@@ -230,7 +252,44 @@ static void maybe_reconnect(rs_writer_t *w)
 		return;
 	}
 	log_debug("database still unreachable: %s", err);
+	pthread_mutex_lock(&w->err_mu);
+	snprintf(w->last_err, sizeof(w->last_err), "database: %.200s", err);
+	pthread_mutex_unlock(&w->err_mu);
 	w->next_retry_us = util_mono_us() + (int64_t)w->cfg->retry_ms * 1000;
+}
+
+/* Probe thread, after each ping. Wakes the writer when the answer changed. */
+static void probe_report(void *arg, int ok, const char *why, int64_t started_us)
+{
+	rs_writer_t *w = arg;
+	int was = __atomic_load_n(&w->probe_ok, __ATOMIC_ACQUIRE);
+
+	pthread_mutex_lock(&w->err_mu);
+	snprintf(w->probe_why, sizeof(w->probe_why), "%s", why);
+	if (!ok && !__atomic_load_n(&w->db_up, __ATOMIC_RELAXED))
+		snprintf(w->last_err, sizeof(w->last_err), "database: %.200s", why);
+	pthread_mutex_unlock(&w->err_mu);
+	__atomic_store_n(&w->probe_at_us, started_us, __ATOMIC_RELEASE);
+	__atomic_store_n(&w->probe_ok, ok, __ATOMIC_RELEASE);
+	if (ok == was)
+		return;
+	pthread_mutex_lock(&w->mu);
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Writer thread: the probe saw the database stop answering. */
+static void apply_probe(rs_writer_t *w)
+{
+	char why[256];
+
+	if (!w->probe || !writer_db_up(w) ||
+	    __atomic_load_n(&w->probe_ok, __ATOMIC_ACQUIRE) != 0)
+		return;
+	pthread_mutex_lock(&w->err_mu);
+	snprintf(why, sizeof(why), "%s", w->probe_why);
+	pthread_mutex_unlock(&w->err_mu);
+	db_failed(w, "database check", why);
 }
 
 /* Journal entries that no longer decode (CDR rows with no record) cannot be
@@ -376,11 +435,19 @@ static void hand_back(rs_writer_t *w, rs_item_t *batch, rs_item_t *last, int dur
  * (up), journal replay (up, entries waiting). Monotonic us; 0 = now. */
 static int64_t next_due(rs_writer_t *w)
 {
-	if (!writer_db_up(w))
+	int64_t soon = util_mono_us() + 1000000; /* the probe wakes us earlier */
+
+	if (!writer_db_up(w)) {
+		if (w->probe && !probe_says_up(w))
+			return soon;
 		return w->next_retry_us;
-	if (journal_depth(w->journal) > 0 && w->next_replay_us < w->next_health_us)
+	}
+	if (w->probe && __atomic_load_n(&w->probe_ok, __ATOMIC_ACQUIRE) == 0)
+		return 0;
+	if (journal_depth(w->journal) > 0 &&
+	    w->next_replay_us < (w->probe ? soon : w->next_health_us))
 		return w->next_replay_us;
-	return w->next_health_us;
+	return w->probe ? soon : w->next_health_us;
 }
 
 /* Sleep (mu held) until a record is queued, we are stopped, or timed work is due. */
@@ -456,9 +523,11 @@ static void *writer_main(void *arg)
 				nanosleep(&ts, NULL);
 			}
 		}
+		apply_probe(w);
 		maybe_reconnect(w);
 		if (!stopping) {
-			maybe_check_health(w);
+			if (!w->probe)
+				maybe_check_health(w);
 			replay_chunk(w);
 		}
 		pthread_mutex_lock(&w->mu);
@@ -476,10 +545,16 @@ int writer_start(rs_writer_t *w, char *err, size_t errlen)
 	char e[512];
 
 	if (w->cfg->backend == RS_BACKEND_POSTGRESQL) {
-		/* Connect on the writer thread: a hung server must not hold up the
-		 * listeners. Until then the database counts as down. */
+		/* Connect once the probe has seen the server answer: a hung server must
+		 * hold up neither the listeners nor the writer. Until then the database
+		 * counts as down. */
+		__atomic_store_n(&w->probe_ok, -1, __ATOMIC_RELEASE);
 		db_failed(w, "database", "not connected yet");
 		w->next_retry_us = 0;
+		w->probe = dbprobe_start(w->cfg, HEALTH_US / 1000, w->cfg->retry_ms,
+					 probe_report, w, err, errlen);
+		if (!w->probe)
+			return -1;
 	} else if (store_ping(w->store, e, sizeof(e)) == 0) {
 		set_db_up(w, 1);
 		db_answered(w);
@@ -513,6 +588,7 @@ void writer_free(rs_writer_t *w)
 		return;
 	if (w->started)
 		pthread_join(w->thread, NULL);
+	dbprobe_stop(w->probe);
 	for (rs_item_t *l = w->head, *n; l; l = n) {
 		n = l->next;
 		free(l);
