@@ -20,22 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pg_params.h"
 #include "store.h"
 #include "util.h"
-
-#define PG_MAX_PARAMS 48
 
 typedef struct pg_store {
 	rs_store_t base;
 	PGconn *conn;
-	/* Connection parameters: what the conninfo set, plus our defaults. */
-	PQconninfoOption *parsed;
-	const char *keys[PG_MAX_PARAMS + 1];
-	const char *vals[PG_MAX_PARAMS + 1];
-	char options[1200]; /* "options" with -c statement_timeout=... added */
-	char connect_s[16]; /* connect_timeout we add */
-	int connect_ms;     /* our bound on one connection attempt */
-	int answer_ms;      /* our bound on any one answer (0 = none) */
+	pg_params_t p;      /* connection parameters, our bounds on waits */
 	char sqlstate[6];   /* SQLSTATE of the last failed command ("" if none) */
 	int timed_out;      /* the last failure was our own deadline */
 	int staged;   /* temp tables exist on this connection */
@@ -99,12 +91,12 @@ static int pg_poll(pg_store_t *s, int want_write, int64_t deadline)
 static int pg_connect(pg_store_t *s, char *err, size_t errlen)
 {
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
-	int64_t deadline = util_mono_us() + (int64_t)s->connect_ms * 1000;
+	int64_t deadline = util_mono_us() + (int64_t)s->p.connect_ms * 1000;
 
 	if (s->conn && PQstatus(s->conn) == CONNECTION_OK)
 		return 0;
 	pg_drop(s);
-	s->conn = PQconnectStartParams(s->keys, s->vals, 0);
+	s->conn = PQconnectStartParams(s->p.keys, s->p.vals, 0);
 	if (!s->conn || PQstatus(s->conn) == CONNECTION_BAD)
 		goto fail;
 	while (st != PGRES_POLLING_OK) {
@@ -115,7 +107,7 @@ static int pg_connect(pg_store_t *s, char *err, size_t errlen)
 			snprintf(err, errlen,
 				 "postgresql: cannot connect: no answer within %d ms"
 				 " (connect_timeout)",
-				 s->connect_ms);
+				 s->p.connect_ms);
 			pg_drop(s);
 			return -1;
 		}
@@ -152,7 +144,7 @@ static int pg_io(pg_store_t *s, int64_t deadline, char *err, size_t errlen)
 			s->timed_out = 1;
 			snprintf(err, errlen,
 				 "postgresql: no answer within %d ms (server hung or paused?)",
-				 s->answer_ms);
+				 s->p.answer_ms);
 			return -1;
 		}
 		if (rc < 0 || !PQconsumeInput(s->conn))
@@ -166,7 +158,7 @@ static int pg_io(pg_store_t *s, int64_t deadline, char *err, size_t errlen)
 static int64_t pg_deadline(const pg_store_t *s)
 {
 	/* No bound configured: a day stands for "wait". */
-	return util_mono_us() + (int64_t)(s->answer_ms ? s->answer_ms : 86400000) * 1000;
+	return util_mono_us() + (int64_t)(s->p.answer_ms ? s->p.answer_ms : 86400000) * 1000;
 }
 
 /* Collect the results of what was sent, expecting want from each; the last result
@@ -256,7 +248,7 @@ static int pg_copy_send(pg_store_t *s, char *err, size_t errlen)
 	return pg_results(s, PGRES_COMMAND_OK, NULL, deadline, err, errlen);
 timeout:
 	s->timed_out = 1;
-	snprintf(err, errlen, "postgresql: COPY: no answer within %d ms", s->answer_ms);
+	snprintf(err, errlen, "postgresql: COPY: no answer within %d ms", s->p.answer_ms);
 	pg_drop(s);
 	return -1;
 fail:;
@@ -554,71 +546,13 @@ static void pg_close(rs_store_t *b)
 {
 	pg_store_t *s = (pg_store_t *)b;
 	pg_drop(s);
-	PQconninfoFree(s->parsed);
+	pg_params_free(&s->p);
 	free(s->buf);
 	free(s);
 }
 
 static const struct rs_store_ops pg_ops = { pg_migrate, pg_insert, pg_ping, pg_close,
 					    pg_quarantine };
-
-/* Add key=val unless the conninfo set key. */
-static void pg_param_default(pg_store_t *s, size_t *n, const char *key, const char *val)
-{
-	for (size_t i = 0; i < *n; i++)
-		if (!strcmp(s->keys[i], key))
-			return;
-	if (*n < PG_MAX_PARAMS) {
-		s->keys[*n] = key;
-		s->vals[(*n)++] = val;
-	}
-}
-
-/* Parse the conninfo (key=value or postgresql:// URL: libpq parses both) and add
- * connect_timeout, TCP keepalives and statement_timeout where the user set none. */
-static int pg_params(pg_store_t *s, const rs_config_t *cfg, char *err, size_t errlen)
-{
-	char *msg = NULL;
-	size_t n = 0;
-	const char *user_options = NULL;
-
-	s->parsed = PQconninfoParse(cfg->pg_conninfo, &msg);
-	if (!s->parsed) {
-		snprintf(err, errlen, "postgresql: conninfo: %.*s",
-			 msg ? (int)strcspn(msg, "\n") : 13, msg ? msg : "out of memory");
-		PQfreemem(msg);
-		return -1;
-	}
-	s->connect_ms = 3000;
-	for (PQconninfoOption *o = s->parsed; o->keyword && n < PG_MAX_PARAMS; o++) {
-		if (!o->val || !o->val[0])
-			continue;
-		if (!strcmp(o->keyword, "options")) {
-			user_options = o->val;
-			continue;
-		}
-		if (!strcmp(o->keyword, "connect_timeout") && atoi(o->val) > 0)
-			s->connect_ms = atoi(o->val) * 1000;
-		s->keys[n] = o->keyword;
-		s->vals[n++] = o->val;
-	}
-	snprintf(s->connect_s, sizeof(s->connect_s), "%d", s->connect_ms / 1000);
-	pg_param_default(s, &n, "connect_timeout", s->connect_s);
-	pg_param_default(s, &n, "keepalives", "1");
-	pg_param_default(s, &n, "keepalives_idle", "10");
-	pg_param_default(s, &n, "keepalives_interval", "5");
-	pg_param_default(s, &n, "keepalives_count", "3");
-	s->answer_ms = cfg->pg_statement_timeout_ms ? cfg->pg_statement_timeout_ms + 500 : 0;
-	if (user_options && strstr(user_options, "statement_timeout"))
-		snprintf(s->options, sizeof(s->options), "%s", user_options);
-	else
-		snprintf(s->options, sizeof(s->options), "%s%s-c statement_timeout=%d",
-			 user_options ? user_options : "", user_options ? " " : "",
-			 cfg->pg_statement_timeout_ms);
-	pg_param_default(s, &n, "options", s->options);
-	s->keys[n] = s->vals[n] = NULL;
-	return 0;
-}
 
 rs_store_t *store_pg_open(const rs_config_t *cfg, char *err, size_t errlen)
 {
@@ -628,8 +562,9 @@ rs_store_t *store_pg_open(const rs_config_t *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	s->base.ops = &pg_ops;
-	if (pg_params(s, cfg, err, errlen)) {
-		pg_close(&s->base);
+	if (pg_params_build(&s->p, cfg->pg_conninfo, cfg->pg_statement_timeout_ms, err,
+			    errlen)) {
+		free(s);
 		return NULL;
 	}
 	/* No connection yet: the writer thread connects (a hung server must not keep
