@@ -72,11 +72,15 @@ static void pg_drop(pg_store_t *s)
 static int pg_exec(pg_store_t *s, const char *sql, ExecStatusType want, PGresult **out,
 		   char *err, size_t errlen);
 
-/* Wait until the socket is ready for what libpq asked, or the deadline (monotonic
- * us) passes. 1 ready, 0 deadline, -1 error. */
+/* Wait until the socket is readable (or writable too, when want_write), or the
+ * deadline (monotonic us) passes; read what arrived. 1 ready, 0 deadline, -1 error.
+ * Always watching for input keeps a long send from deadlocking with a server that
+ * has something to say. */
 static int pg_poll(pg_store_t *s, int want_write, int64_t deadline)
 {
-	struct pollfd p = { PQsocket(s->conn), want_write ? POLLOUT : POLLIN, 0 };
+	/* want_write 2: only writable (a connection being set up). */
+	struct pollfd p = { PQsocket(s->conn),
+			    want_write == 2 ? POLLOUT : POLLIN | (want_write ? POLLOUT : 0), 0 };
 	int64_t left = deadline - util_mono_us();
 
 	if (p.fd < 0)
@@ -84,7 +88,12 @@ static int pg_poll(pg_store_t *s, int want_write, int64_t deadline)
 	if (left <= 0)
 		return 0;
 	int rc = poll(&p, 1, (int)((left + 999) / 1000));
-	return rc < 0 ? (errno == EINTR ? 1 : -1) : rc;
+	if (rc < 0)
+		return errno == EINTR ? 1 : -1;
+	if (rc > 0 && (p.revents & (POLLIN | POLLERR | POLLHUP)) &&
+	    PQstatus(s->conn) == CONNECTION_OK && !PQconsumeInput(s->conn))
+		return -1;
+	return rc;
 }
 
 /* Make sure we hold a working connection. 0 / -1 with err. */
@@ -102,7 +111,7 @@ static int pg_connect(pg_store_t *s, char *err, size_t errlen)
 	while (st != PGRES_POLLING_OK) {
 		if (st == PGRES_POLLING_FAILED)
 			goto fail;
-		int rc = pg_poll(s, st == PGRES_POLLING_WRITING, deadline);
+		int rc = pg_poll(s, st == PGRES_POLLING_WRITING ? 2 : 0, deadline);
 		if (rc == 0) {
 			snprintf(err, errlen,
 				 "postgresql: cannot connect: no answer within %d ms"
@@ -139,7 +148,7 @@ static int pg_io(pg_store_t *s, int64_t deadline, char *err, size_t errlen)
 			break;
 		if (f == 0 && !PQisBusy(s->conn))
 			return 0;
-		int rc = pg_poll(s, f == 1 && !PQisBusy(s->conn), deadline);
+		int rc = pg_poll(s, f == 1, deadline);
 		if (rc == 0) {
 			s->timed_out = 1;
 			snprintf(err, errlen,
@@ -147,7 +156,7 @@ static int pg_io(pg_store_t *s, int64_t deadline, char *err, size_t errlen)
 				 s->p.answer_ms);
 			return -1;
 		}
-		if (rc < 0 || !PQconsumeInput(s->conn))
+		if (rc < 0)
 			break;
 	}
 	const char *m = PQerrorMessage(s->conn);

@@ -11,21 +11,31 @@
 
 #include "pg_params.h"
 
+/* key's value is want (and present at all). */
+static void eq(const pg_params_t *p, const char *key, const char *want)
+{
+	const char *v = pg_params_get(p, key);
+
+	if (!v)
+		fail_msg("%s: not set", key);
+	assert_string_equal(v, want);
+}
+
 static void check_defaults(const char *conninfo)
 {
 	pg_params_t p;
 	char err[256];
 
 	assert_int_equal(pg_params_build(&p, conninfo, 5000, err, sizeof(err)), 0);
-	assert_string_equal(pg_params_get(&p, "host"), "127.0.0.1");
-	assert_string_equal(pg_params_get(&p, "port"), "5433");
-	assert_string_equal(pg_params_get(&p, "dbname"), "rs");
-	assert_string_equal(pg_params_get(&p, "connect_timeout"), "3");
-	assert_string_equal(pg_params_get(&p, "keepalives"), "1");
-	assert_string_equal(pg_params_get(&p, "keepalives_idle"), "10");
-	assert_string_equal(pg_params_get(&p, "keepalives_interval"), "5");
-	assert_string_equal(pg_params_get(&p, "keepalives_count"), "3");
-	assert_string_equal(pg_params_get(&p, "options"), "-c statement_timeout=5000");
+	eq(&p, "host", "127.0.0.1");
+	eq(&p, "port", "5433");
+	eq(&p, "dbname", "rs");
+	eq(&p, "connect_timeout", "3");
+	eq(&p, "keepalives", "1");
+	eq(&p, "keepalives_idle", "10");
+	eq(&p, "keepalives_interval", "5");
+	eq(&p, "keepalives_count", "3");
+	eq(&p, "options", "-c statement_timeout=5000");
 	assert_int_equal(p.connect_ms, 3000);
 	assert_int_equal(p.answer_ms, 5500);
 	pg_params_free(&p);
@@ -53,18 +63,17 @@ static void test_user_values_win(void **state)
 					 "&keepalives_idle=60&options=-c%20search_path%3Dx",
 					 3000, err, sizeof(err)),
 			 0);
-	assert_string_equal(pg_params_get(&p, "connect_timeout"), "7");
+	eq(&p, "connect_timeout", "7");
 	assert_int_equal(p.connect_ms, 7000);
-	assert_string_equal(pg_params_get(&p, "keepalives_idle"), "60");
-	assert_string_equal(pg_params_get(&p, "keepalives_count"), "3");
-	assert_string_equal(pg_params_get(&p, "options"),
-			    "-c search_path=x -c statement_timeout=3000");
+	eq(&p, "keepalives_idle", "60");
+	eq(&p, "keepalives_count", "3");
+	eq(&p, "options", "-c search_path=x -c statement_timeout=3000");
 	pg_params_free(&p);
 
 	assert_int_equal(pg_params_build(&p, "host=h options='-c statement_timeout=9000'",
 					 3000, err, sizeof(err)),
 			 0);
-	assert_string_equal(pg_params_get(&p, "options"), "-c statement_timeout=9000");
+	eq(&p, "options", "-c statement_timeout=9000");
 	pg_params_free(&p);
 }
 
