@@ -10,7 +10,8 @@
 #     in cdr_dead_letter, rs_records_quarantined_total 1;
 #  4. the dead-letter table refuses it too: the record goes to journal/rs.dead-letter;
 #  5. a refused record in the journal (PostgreSQL down while it came): the replay
-#     quarantines it and stores the good one behind it; the journal drains.
+#     quarantines it and stores the good one behind it; the journal drains;
+#  6. the same as 3 on SQLite (a trigger refuses the record).
 . "$(dirname "$0")/lib.sh"
 chmod 755 "$T"
 pp=$(free_port); sp=$(free_port); hp=$(free_port)
@@ -117,3 +118,26 @@ stored_within j-good 2 || die "good journaled record not stored"
 	die "refused journal entry not quarantined"
 ok "journal replay: refused entry quarantined, the one behind it stored, journal drained"
 kill -TERM $rs; wait $rs || die "rs exited $? on SIGTERM"
+
+# 6. SQLite: a trigger refuses one record of a batch
+cat >"$T/rs-sq.json" <<JSON
+{ "stomp": { "port": $sp }, "http": { "port": $hp },
+  "storage": { "backend": "sqlite", "sqlite": { "path": "$T/rs.db" } },
+  "journal": { "dir": "$T/journal-sq" } }
+JSON
+"$BIN/rs" -c "$T/rs-sq.json" --init >"$T/init-sq.log" 2>&1 || die "rs --init (sqlite)"
+sqlite3 "$T/rs.db" "create trigger no_poison before insert on cdr when new.caller = 'poison'
+	begin select raise(abort, 'poison refused'); end;"
+"$BIN/rs" -c "$T/rs-sq.json" >"$T/rs-sq.log" 2>&1 &
+rs=$!; bg_pid $rs
+wait_port "$sp" 10 || die "rs (sqlite) did not listen"
+body "$T/a" s-good-a; body "$T/p" s-poison c poison; body "$T/b" s-good-b
+out=$(raw "$T/a:a" "$T/p:p" "$T/b:b")
+[ "$(echo "$out" | grep -c '^RECEIPT')" = 3 ] || die "sqlite batch with a refused record: $out"
+[ "$(sqlite3 "$T/rs.db" "select count(*) from cdr where id in ('s-good-a','s-good-b')")" = 2 ] ||
+	die "sqlite: good records not stored"
+[ "$(sqlite3 "$T/rs.db" "select count(*) from cdr_dead_letter where id = 's-poison' and error like '%poison refused%'")" = 1 ] ||
+	die "sqlite: refused record not in cdr_dead_letter"
+[ "$(metric "$hp" rs_records_quarantined_total)" = 1 ] || die "sqlite: quarantined count"
+ok "SQLite: the good two stored, the refused one in cdr_dead_letter"
+kill -TERM $rs; wait $rs || die "rs (sqlite) exited $? on SIGTERM"
