@@ -28,6 +28,8 @@ JSON
 "$BIN/rs" -c "$T/rs.json" >"$T/rs.log" 2>&1 &
 rs=$!; bg_pid $rs
 wait_port "$sp" 10 || die "rs did not listen"
+for i in $(seq 100); do [ "$(metric "$hp" rs_db_up)" = 1 ] && break; sleep 0.1; done
+[ "$(metric "$hp" rs_db_up)" = 1 ] || die "rs never reached PostgreSQL"
 q() { psql -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pp" -U postgres rs -c "$1"; }
 raw() { /usr/bin/python3 "$TOP/tests/integration/stomp_raw.py" "$sp" "$@"; }
 # body FILE ID [CALL_ID] [CALLER] [START]: a CDR whose strings are written as given
@@ -51,14 +53,17 @@ stored_within() { # ID SECONDS: the row shows up in time
 body "$T/tab" tab-1 'a\tb'
 out=$(raw "$T/tab:t1")
 echo "$out" | grep -q "^ERROR t1 .*call_id" || die "raw TAB: want ERROR naming call_id, got: $out"
+# With the database up, the RECEIPT comes once the row is committed: the receipt's
+# delay (measured by the sender from its SEND) bounds when the row was stored.
 body "$T/good1" good-1
-t0=$EPOCHREALTIME
 out=$(raw "$T/good1:g1")
 echo "$out" | grep -q "^RECEIPT g1" || die "valid record after the poison: $out"
-stored_within good-1 1 || die "valid record not stored within 1 s of the poison"
-ms=$(awk "BEGIN{printf \"%d\", ($EPOCHREALTIME - $t0) * 1000}")
+secs=${out##* }
+[ "$(q "select count(*) from cdr where id = 'good-1'")" = 1 ] ||
+	die "valid record receipted but not in PostgreSQL"
+awk "BEGIN{exit !($secs < 1.0)}" || die "valid record after the poison stored after $secs s"
 [ "$(q "select count(*) from cdr where id = 'tab-1'")" = 0 ] || die "poison stored"
-ok "raw TAB: ERROR naming call_id; the next record stored ${ms} ms after it was sent"
+ok "raw TAB: ERROR naming call_id; the next record stored (receipted) in $secs s"
 
 # 2. escaped NUL in ids, raw NUL byte, leading zeros
 body "$T/nul1" 'NUL-A\\u0000first'
