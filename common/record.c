@@ -6,6 +6,8 @@
  */
 #include "record.h"
 
+#include "json_strict.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -206,6 +208,10 @@ static cJSON *rec_parse(const char *json, size_t len, struct rec_err *e)
 		rec_fail(e->field, e->fieldlen, e->err, e->errlen, "(body)", "body is empty");
 		return NULL;
 	}
+	/* Strict RFC 8259 first: cJSON is lenient (raw control characters, leading
+	 * zeros, \u0000 that cuts a string), and the database is not. */
+	if (json_strict_check(json, len, e->field, e->fieldlen, e->err, e->errlen))
+		return NULL;
 	/* The Opts variant hands back the error position without the global
 	 * cJSON_GetErrorPtr(), which other threads may overwrite. */
 	root = cJSON_ParseWithLengthOpts(json, len, &end, 0);

@@ -29,6 +29,7 @@ void rs_config_defaults(rs_config_t *c)
 	c->batch_max = 5000;
 	c->queue_max = 50000;
 	c->retry_ms = 500;
+	c->pg_statement_timeout_ms = 3000;
 	strcpy(c->journal_dir, "rs-journal");
 	c->journal_max_bytes = 1024LL * 1024 * 1024;
 	c->journal_high_water_percent = 80;
@@ -67,7 +68,7 @@ static const char *const stomp_keys[] = { "listen", "port", "login", "passcode",
 static const char *const http_keys[] = { "listen", "port", "max_connections", NULL };
 static const char *const storage_keys[] = { "backend", "sqlite", "postgresql", NULL };
 static const char *const sqlite_keys[] = { "path", NULL };
-static const char *const pg_keys[] = { "conninfo", NULL };
+static const char *const pg_keys[] = { "conninfo", "statement_timeout_ms", NULL };
 static const char *const writer_keys[] = { "batch_max", "queue_max", "retry_ms", NULL };
 static const char *const journal_keys[] = { "dir", "max_bytes", "high_water_percent",
 					    NULL };
@@ -360,6 +361,9 @@ int rs_config_from_json_env(rs_config_t *c, const void *rootv, const char *file,
 	const cJSON *pg = cfg_object(&x, sto, "storage", "postgresql", false);
 	cfg_no_unknown(&x, pg, "storage.postgresql", pg_keys);
 	str_opt(&x, pg, "storage.postgresql", "conninfo", c->pg_conninfo, sizeof(c->pg_conninfo));
+	if (!cfg_int(&x, pg, "storage.postgresql", "statement_timeout_ms", false,
+		     c->pg_statement_timeout_ms, 100, 3600000, &v))
+		c->pg_statement_timeout_ms = (int)v;
 
 	const cJSON *wr = cfg_object(&x, root, "", "writer", false);
 	cfg_no_unknown(&x, wr, "writer", writer_keys);

@@ -17,7 +17,8 @@
  *            RS_STOMP_PASSCODE, when set and non-empty, replace login / passcode.
  *   http     {listen, port 8080 (0 = off), max_connections 0 (= from the open-file
  *             limit)}: /healthz /readyz /metrics
- *   storage  {backend sqlite|postgresql, sqlite.path, postgresql.conninfo}; env
+ *   storage  {backend sqlite|postgresql, sqlite.path, postgresql.conninfo,
+ *            postgresql.statement_timeout_ms 3000}; env
  *            RS_PG_URL, when set and non-empty, replaces postgresql.conninfo (the
  *            helm chart passes the URL from a Secret that way)
  *   writer   {batch_max, queue_max, retry_ms}
@@ -81,6 +82,9 @@ typedef struct rs_config {
 	enum rs_backend backend;
 	char sqlite_path[512];
 	char pg_conninfo[1024];
+	/* Server-side statement_timeout (unless the conninfo sets one) and, plus 0.5 s, how
+	 * long rs waits for any answer before it counts the database as down. */
+	int pg_statement_timeout_ms;
 	/* writer */
 	int batch_max;            /* records per transaction */
 	int queue_max;            /* records accepted but not yet durable, all connections */

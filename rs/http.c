@@ -12,15 +12,27 @@ struct rs_http {
 };
 
 /* Ready while records can be made durable: the database answers, or the journal
- * still has room. */
+ * still has room (README: ready when the database is reachable or the journal has
+ * room). The reason says which, and why the database counts as down. */
 static bool ready(void *arg, char *why, size_t len)
 {
 	rs_http_t *h = arg;
 	int db = writer_db_up(h->writer), full = writer_journal_full(h->writer);
+	char last[160];
 
-	snprintf(why, len, "database %s, journal %s", db ? "reachable" : "unreachable",
-		 full ? "full" : "has room");
-	return db || !full;
+	if (db) {
+		snprintf(why, len, "database reachable, journal %s", full ? "full" : "has room");
+		return true;
+	}
+	writer_last_error(h->writer, last, sizeof(last));
+	/* The verdict first: httpd's buffer is short and may cut the error. */
+	if (full)
+		snprintf(why, len, "database unreachable and journal full: records are"
+			 " refused (%s)", last);
+	else
+		snprintf(why, len, "database unreachable, journal has room: records go to"
+			 " the journal (%s)", last);
+	return !full;
 }
 
 rs_http_t *http_new(struct event_base *base, const rs_config_t *cfg, rs_writer_t *w,

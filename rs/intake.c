@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "record.h"
-#include "server.h"
 
 int intake_kind(const char *dest, enum rs_kind *kind)
 {
@@ -31,11 +30,8 @@ enum intake_status intake_item(enum rs_kind kind, const char *body, size_t len,
 	int rc;
 
 	*out = NULL;
-	if (!server_utf8_valid(body, len)) {
-		snprintf(field, fieldlen, "(body)");
-		snprintf(err, errlen, "body is not valid UTF-8");
-		return INTAKE_INVALID;
-	}
+	/* record_decode and record_check_envelope check strict RFC 8259 JSON in valid
+	 * UTF-8 first (json_strict), naming the field at fault. */
 	if (kind == RS_KIND_CDR) {
 		rc = record_decode(body, len, &rec, field, fieldlen, err, errlen);
 		if (!rc)

@@ -268,14 +268,11 @@ int journal_read(journal_t *j, size_t max, journal_chunk_t *ch, char *err, size_
 			entries++;
 			if (row->kind == RS_KIND_CDR) {
 				char field[64], e[256];
+				/* One that no longer decodes keeps rec NULL: the
+				 * writer quarantines it (never dropped silently). */
 				if (record_decode(row->body, row->body_len, &ch->recs[kept],
-						  field, sizeof(field), e, sizeof(e))) {
-					log_error("journal: entry %s no longer decodes (%s);"
-						  " skipped",
-						  row->id, e);
-					continue;
-				}
-				row->rec = &ch->recs[kept];
+						  field, sizeof(field), e, sizeof(e)) == 0)
+					row->rec = &ch->recs[kept];
 			}
 			kept++;
 		}

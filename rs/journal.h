@@ -39,15 +39,16 @@ int journal_append(journal_t *j, const rs_row_t *rows, size_t n, char *err,
 typedef struct journal_chunk {
 	rs_row_t *rows;
 	record_t *recs; /* decoded records, parallel to rows (only CDR rows use theirs) */
-	size_t n;       /* rows usable */
-	size_t entries; /* entries read (n plus any that no longer decode) */
+	size_t n;       /* rows read; a CDR row whose body no longer decodes has rec NULL */
+	size_t entries; /* entries read (== n) */
 	size_t bytes;   /* file bytes these entries span */
 	char *data;
 	size_t cap_rows;
 } journal_chunk_t;
 
 /* Read up to max entries from the cursor into ch (reusing its buffers). CDR bodies
- * are decoded again into recs. 0 (ch->n may be 0 at the end), or -1 with err. */
+ * are decoded again into recs (rec NULL when that fails: the caller must not store
+ * such a row, and quarantines it). 0 (ch->n may be 0 at the end), or -1 with err. */
 int journal_read(journal_t *j, size_t max, journal_chunk_t *ch, char *err,
 		 size_t errlen);
 /* The chunk's entries are in the database: advance the cursor past them; truncate

@@ -25,6 +25,10 @@ int rs_metrics_init(rs_metrics_t *m)
 				       "Records written to the local journal", NULL);
 	m->replayed = metrics_counter(m->reg, "rs_journal_replayed_total",
 				      "Journal entries committed to the database", NULL);
+	m->quarantined = metrics_counter(m->reg, "rs_records_quarantined_total",
+					 "Records the database refused, kept in the dead-letter"
+					 " table or file",
+					 NULL);
 	m->rej_invalid = metrics_counter(m->reg, rej, rejh, "reason=invalid");
 	m->rej_dest = metrics_counter(m->reg, rej, rejh, "reason=destination");
 	m->rej_full = metrics_counter(m->reg, rej, rejh, "reason=journal_full");
@@ -62,7 +66,7 @@ int rs_metrics_init(rs_metrics_t *m)
 					 NULL);
 	m->broker_nacks = metrics_counter(m->reg, "rs_broker_nacks_total",
 					  "Invalid messages refused to the broker (NACK)", NULL);
-	if (!m->batch_last || !m->journal_max || !m->broker_up || !m->broker_connects ||
+	if (!m->quarantined || !m->batch_last || !m->journal_max || !m->broker_up || !m->broker_connects ||
 	    !m->broker_acks || !m->broker_nacks || !m->received || !m->stored || !m->duplicates || !m->journaled || !m->replayed ||
 	    !m->rej_invalid || !m->rej_dest || !m->rej_full || !m->rej_protocol ||
 	    !m->receipts || !m->conns || !m->conns_refused || !m->journal_depth ||

@@ -11,6 +11,7 @@ typedef struct rs_metrics {
 	metric_t *duplicates;     /* rows skipped because the id was already stored */
 	metric_t *journaled;      /* records written to the journal */
 	metric_t *replayed;       /* journal entries committed to the database */
+	metric_t *quarantined;    /* refused by the database: dead-letter table/file */
 	metric_t *rej_invalid;    /* rejected: record failed validation */
 	metric_t *rej_dest;       /* rejected: unknown destination */
 	metric_t *rej_full;       /* rejected: journal full and database down */

@@ -27,6 +27,12 @@ int store_ping(rs_store_t *s, char *err, size_t errlen)
 	return s->ops->ping(s, err, errlen);
 }
 
+int store_quarantine(rs_store_t *s, const rs_row_t *row, const char *why, char *err,
+		     size_t errlen)
+{
+	return s->ops->quarantine(s, row, why, err, errlen);
+}
+
 void store_close(rs_store_t *s)
 {
 	if (s)

@@ -5,6 +5,8 @@
  *   cdr     decoded columns of a record_t + body (the JSON as received) + received_ms
  *   events  id primary key, body, received_ms
  *   metrics id primary key, body, received_ms
+ *   cdr_dead_letter  id, kind, body (raw bytes), error, received_ms, quarantined_at:
+ *           records the database refused (store_quarantine)
  * Every insert is idempotent on id: a row whose id is already stored is skipped and
  * counted as a duplicate.
  *
@@ -42,9 +44,16 @@ rs_store_t *store_open(const rs_config_t *cfg, char *err, size_t errlen);
 /* Create or upgrade the schema to the current version. 0, or -1 with err. */
 int store_migrate(rs_store_t *s, char *err, size_t errlen);
 
+/* store_insert_batch's answer when the database refused the batch because of what a
+ * row holds (invalid json, a constraint, a value too large), not because it is
+ * unreachable: retrying the same batch will fail the same way. */
+#define STORE_EROW (-2)
+
 /* Insert n rows in one transaction, durable when this returns 0. *inserted gets the
  * number of new rows (n - *inserted were duplicates). -1 with err when the batch was
- * not committed (nothing of it is stored); the caller may retry it. */
+ * not committed (nothing of it is stored); the caller may retry it. STORE_EROW (with
+ * err) when a row of it is refused: nothing is stored, and the caller should split
+ * the batch to find the row. */
 int store_insert_batch(rs_store_t *s, const rs_row_t *rows, size_t n, size_t *inserted,
 		       char *err, size_t errlen);
 
@@ -53,6 +62,11 @@ int store_ping(rs_store_t *s, char *err, size_t errlen);
 
 void store_close(rs_store_t *s);
 
+/* Keep a refused row in the dead-letter table with why. 0, or -1 with err (the
+ * database refused that too, or is unreachable). */
+int store_quarantine(rs_store_t *s, const rs_row_t *row, const char *why, char *err,
+		     size_t errlen);
+
 /* Backend entry points (store.c dispatches on cfg->backend). */
 struct rs_store_ops {
 	int (*migrate)(rs_store_t *, char *, size_t);
@@ -60,6 +74,7 @@ struct rs_store_ops {
 			    size_t);
 	int (*ping)(rs_store_t *, char *, size_t);
 	void (*close)(rs_store_t *);
+	int (*quarantine)(rs_store_t *, const rs_row_t *, const char *, char *, size_t);
 };
 
 struct rs_store {

@@ -1,23 +1,35 @@
 /*
- * store_pg: the PostgreSQL backend (libpq, blocking; it runs on the writer thread).
+ * store_pg: the PostgreSQL backend (libpq; it runs on the writer thread).
  *
  * Fast path, per batch and per table: COPY the rows into a session temp table
  * (ON COMMIT DELETE ROWS), then INSERT ... SELECT ... ON CONFLICT (id) DO NOTHING,
  * all in one transaction. COPY carries the rows in one stream; the INSERT ... SELECT
  * gives idempotency and the count of new rows. A lost connection is detected on the
  * next call and re-established (store_ping, or lazily by insert).
+ *
+ * Never wait forever: the connection is non-blocking and every wait is bounded on
+ * our side (connect: connect_timeout, default 3 s; any answer: statement_timeout_ms
+ * + 0.5 s), so a server that accepts and never answers, or a paused one, costs at most
+ * that long before the writer journals. The server also gets statement_timeout and
+ * TCP keepalives, unless the conninfo (key=value or URL form) sets them.
  */
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "pg_params.h"
 #include "store.h"
+#include "util.h"
 
 typedef struct pg_store {
 	rs_store_t base;
 	PGconn *conn;
-	char conninfo[1100];
+	pg_params_t p;      /* connection parameters, our bounds on waits */
+	char sqlstate[6];   /* SQLSTATE of the last failed command ("" if none) */
+	int timed_out;      /* the last failure was our own deadline */
 	int staged;   /* temp tables exist on this connection */
 	int migrated; /* schema checked since this process started */
 	char *buf;  /* COPY text buffer */
@@ -40,6 +52,13 @@ static const char *const schema_v1 =
 	"CREATE TABLE IF NOT EXISTS metrics (id TEXT PRIMARY KEY, body JSON NOT NULL,"
 	" received_ms BIGINT NOT NULL);";
 
+/* Records the database refused (store_quarantine): created on every migration, so
+ * a schema-1 database gets it without a version bump. */
+static const char *const dead_letter_ddl =
+	"CREATE TABLE IF NOT EXISTS cdr_dead_letter (id TEXT, kind TEXT NOT NULL,"
+	" body BYTEA NOT NULL, error TEXT NOT NULL, received_ms BIGINT,"
+	" quarantined_at TIMESTAMPTZ NOT NULL DEFAULT now())";
+
 static const char *const tables[3] = { "cdr", "events", "metrics" };
 
 static void pg_drop(pg_store_t *s)
@@ -50,41 +69,202 @@ static void pg_drop(pg_store_t *s)
 	s->staged = 0;
 }
 
+static int pg_exec(pg_store_t *s, const char *sql, ExecStatusType want, PGresult **out,
+		   char *err, size_t errlen);
+
+/* Wait until the socket is readable (or writable too, when want_write), or the
+ * deadline (monotonic us) passes; read what arrived. 1 ready, 0 deadline, -1 error.
+ * Always watching for input keeps a long send from deadlocking with a server that
+ * has something to say. */
+static int pg_poll(pg_store_t *s, int want_write, int64_t deadline)
+{
+	/* want_write 2: only writable (a connection being set up). */
+	struct pollfd p = { PQsocket(s->conn),
+			    want_write == 2 ? POLLOUT : POLLIN | (want_write ? POLLOUT : 0), 0 };
+	int64_t left = deadline - util_mono_us();
+
+	if (p.fd < 0)
+		return -1;
+	if (left <= 0)
+		return 0;
+	int rc = poll(&p, 1, (int)((left + 999) / 1000));
+	if (rc < 0)
+		return errno == EINTR ? 1 : -1;
+	if (rc > 0 && (p.revents & (POLLIN | POLLERR | POLLHUP)) &&
+	    PQstatus(s->conn) == CONNECTION_OK && !PQconsumeInput(s->conn))
+		return -1;
+	return rc;
+}
+
 /* Make sure we hold a working connection. 0 / -1 with err. */
 static int pg_connect(pg_store_t *s, char *err, size_t errlen)
 {
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	int64_t deadline = util_mono_us() + (int64_t)s->p.connect_ms * 1000;
+
 	if (s->conn && PQstatus(s->conn) == CONNECTION_OK)
 		return 0;
 	pg_drop(s);
-	s->conn = PQconnectdb(s->conninfo);
-	if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
-		const char *m = s->conn ? PQerrorMessage(s->conn) : "out of memory";
-		snprintf(err, errlen, "postgresql: cannot connect: %.*s",
-			 (int)strcspn(m, "\n"), m);
-		pg_drop(s);
-		return -1;
+	s->conn = PQconnectStartParams(s->p.keys, s->p.vals, 0);
+	if (!s->conn || PQstatus(s->conn) == CONNECTION_BAD)
+		goto fail;
+	while (st != PGRES_POLLING_OK) {
+		if (st == PGRES_POLLING_FAILED)
+			goto fail;
+		int rc = pg_poll(s, st == PGRES_POLLING_WRITING ? 2 : 0, deadline);
+		if (rc == 0) {
+			snprintf(err, errlen,
+				 "postgresql: cannot connect: no answer within %d ms"
+				 " (connect_timeout)",
+				 s->p.connect_ms);
+			pg_drop(s);
+			return -1;
+		}
+		if (rc < 0)
+			goto fail;
+		st = PQconnectPoll(s->conn);
 	}
-	PGresult *r = PQexec(s->conn, "SET client_min_messages = warning");
+	if (PQsetnonblocking(s->conn, 1))
+		goto fail;
+	PGresult *r = NULL;
+	pg_exec(s, "SET client_min_messages = warning", PGRES_COMMAND_OK, &r, err, errlen);
 	PQclear(r);
-	return 0;
+	return s->conn ? 0 : -1;
+fail:;
+	const char *m = s->conn ? PQerrorMessage(s->conn) : "out of memory";
+	snprintf(err, errlen, "postgresql: cannot connect: %.*s", (int)strcspn(m, "\n"),
+		 m);
+	pg_drop(s);
+	return -1;
 }
 
-/* Run sql expecting want; on failure fill err and return -1. */
+/* Send what libpq holds and read until a whole result is there, within the answer
+ * deadline. 0, or -1 with err (on our timeout s->timed_out is set). */
+static int pg_io(pg_store_t *s, int64_t deadline, char *err, size_t errlen)
+{
+	for (;;) {
+		int f = PQflush(s->conn);
+		if (f < 0)
+			break;
+		if (f == 0 && !PQisBusy(s->conn))
+			return 0;
+		int rc = pg_poll(s, f == 1, deadline);
+		if (rc == 0) {
+			s->timed_out = 1;
+			snprintf(err, errlen,
+				 "postgresql: no answer within %d ms (server hung or paused?)",
+				 s->p.answer_ms);
+			return -1;
+		}
+		if (rc < 0)
+			break;
+	}
+	const char *m = PQerrorMessage(s->conn);
+	snprintf(err, errlen, "postgresql: %.*s", (int)strcspn(m, "\n"), m);
+	return -1;
+}
+
+static int64_t pg_deadline(const pg_store_t *s)
+{
+	/* No bound configured: a day stands for "wait". */
+	return util_mono_us() + (int64_t)(s->p.answer_ms ? s->p.answer_ms : 86400000) * 1000;
+}
+
+/* Collect the results of what was sent, expecting want from each; the last result
+ * goes to *out when out is set. -1 with err (and s->sqlstate) on failure; a timeout
+ * drops the connection. Stops at PGRES_COPY_IN. */
+static int pg_results(pg_store_t *s, ExecStatusType want, PGresult **out,
+		      int64_t deadline, char *err, size_t errlen)
+{
+	PGresult *r, *last = NULL;
+	int ok = 1;
+
+	for (;;) {
+		if (pg_io(s, deadline, err, errlen)) {
+			PQclear(last);
+			pg_drop(s);
+			return -1;
+		}
+		if (!(r = PQgetResult(s->conn)))
+			break;
+		ExecStatusType st = PQresultStatus(r);
+		if (st != want && ok) {
+			const char *m = PQresultErrorMessage(r);
+			const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+			snprintf(err, errlen, "postgresql: %.*s", (int)strcspn(m, "\n"), m);
+			snprintf(s->sqlstate, sizeof(s->sqlstate), "%s", code ? code : "");
+			ok = 0;
+		}
+		PQclear(last);
+		last = r;
+		if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT)
+			break;
+	}
+	if (ok && out)
+		*out = last;
+	else
+		PQclear(last);
+	return ok ? 0 : -1;
+}
+
+/* Run sql (one or more statements) as pg_results. err may be NULL. */
 static int pg_exec(pg_store_t *s, const char *sql, ExecStatusType want, PGresult **out,
 		   char *err, size_t errlen)
 {
-	PGresult *r = PQexec(s->conn, sql);
-	if (PQresultStatus(r) != want) {
-		const char *m = PQerrorMessage(s->conn);
+	char e[512];
+
+	if (!err) {
+		err = e;
+		errlen = sizeof(e);
+	}
+	if (!s->conn || !PQsendQuery(s->conn, sql)) {
+		const char *m = s->conn ? PQerrorMessage(s->conn) : "not connected";
 		snprintf(err, errlen, "postgresql: %.*s", (int)strcspn(m, "\n"), m);
-		PQclear(r);
 		return -1;
 	}
-	if (out)
-		*out = r;
-	else
-		PQclear(r);
-	return 0;
+	return pg_results(s, want, out, pg_deadline(s), err, errlen);
+}
+
+/* Stream s->buf as COPY data, end it, and read the COPY's result. 0 / -1 with err. */
+static int pg_copy_send(pg_store_t *s, char *err, size_t errlen)
+{
+	int64_t deadline = pg_deadline(s);
+	size_t off = 0;
+	int rc;
+
+	while (off < s->len) {
+		size_t n = s->len - off < (1u << 20) ? s->len - off : (1u << 20);
+		rc = PQputCopyData(s->conn, s->buf + off, (int)n);
+		if (rc < 0)
+			goto fail;
+		if (rc == 1) {
+			off += n;
+			continue;
+		}
+		if (PQflush(s->conn) < 0 || (rc = pg_poll(s, 1, deadline)) < 0)
+			goto fail;
+		if (rc == 0)
+			goto timeout;
+	}
+	while ((rc = PQputCopyEnd(s->conn, NULL)) == 0) {
+		if (PQflush(s->conn) < 0 || (rc = pg_poll(s, 1, deadline)) < 0)
+			goto fail;
+		if (rc == 0)
+			goto timeout;
+	}
+	if (rc < 0)
+		goto fail;
+	return pg_results(s, PGRES_COMMAND_OK, NULL, deadline, err, errlen);
+timeout:
+	s->timed_out = 1;
+	snprintf(err, errlen, "postgresql: COPY: no answer within %d ms", s->p.answer_ms);
+	pg_drop(s);
+	return -1;
+fail:;
+	const char *m = PQerrorMessage(s->conn);
+	snprintf(err, errlen, "postgresql: COPY: %.*s", (int)strcspn(m, "\n"), m);
+	pg_drop(s);
+	return -1;
 }
 
 static int pg_migrate_once(pg_store_t *s, char *err, size_t errlen);
@@ -120,6 +300,8 @@ static int pg_migrate(rs_store_t *b, char *err, size_t errlen)
 	    (pg_exec(s, schema_v1, PGRES_COMMAND_OK, NULL, err, errlen) ||
 	     pg_exec(s, "INSERT INTO rs_schema(version) VALUES (1)", PGRES_COMMAND_OK, NULL,
 		     err, errlen)))
+		goto fail;
+	if (pg_exec(s, dead_letter_ddl, PGRES_COMMAND_OK, NULL, err, errlen))
 		goto fail;
 	if (pg_exec(s, "COMMIT", PGRES_COMMAND_OK, NULL, err, errlen))
 		return -1;
@@ -254,23 +436,8 @@ static int pg_merge_kind(pg_store_t *s, const rs_row_t *rows, size_t n, enum rs_
 	if (!count)
 		return 0;
 	snprintf(sql, sizeof(sql), "COPY %s_stage FROM STDIN", tables[k]);
-	if (pg_exec(s, sql, PGRES_COPY_IN, NULL, err, errlen))
-		return -1;
-	if (PQputCopyData(s->conn, s->buf, (int)s->len) != 1 ||
-	    PQputCopyEnd(s->conn, NULL) != 1) {
-		snprintf(err, errlen, "postgresql: COPY: %s", PQerrorMessage(s->conn));
-		return -1;
-	}
-	int ok = 1;
-	while ((r = PQgetResult(s->conn))) {
-		if (PQresultStatus(r) != PGRES_COMMAND_OK && ok) {
-			const char *m = PQerrorMessage(s->conn);
-			snprintf(err, errlen, "postgresql: COPY: %.*s", (int)strcspn(m, "\n"), m);
-			ok = 0;
-		}
-		PQclear(r);
-	}
-	if (!ok)
+	if (pg_exec(s, sql, PGRES_COPY_IN, NULL, err, errlen) ||
+	    pg_copy_send(s, err, errlen))
 		return -1;
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO %s SELECT * FROM %s_stage ON CONFLICT (id) DO NOTHING",
@@ -282,12 +449,25 @@ static int pg_merge_kind(pg_store_t *s, const rs_row_t *rows, size_t n, enum rs_
 	return 0;
 }
 
+/* Is the failure the batch's own (a row the server refuses) rather than the
+ * server's? SQLSTATE classes 22 (data exception: invalid json, bad encoding, value
+ * out of range), 23 (integrity: a CHECK, NOT NULL) and 54 (program limit: a value
+ * too large), on a connection that still works. */
+static int pg_row_fault(const pg_store_t *s)
+{
+	return s->conn && PQstatus(s->conn) == CONNECTION_OK && !s->timed_out &&
+	       (!strncmp(s->sqlstate, "22", 2) || !strncmp(s->sqlstate, "23", 2) ||
+		!strncmp(s->sqlstate, "54", 2));
+}
+
 static int pg_insert(rs_store_t *b, const rs_row_t *rows, size_t n, size_t *inserted,
 		     char *err, size_t errlen)
 {
 	pg_store_t *s = (pg_store_t *)b;
 	size_t added = 0;
 
+	s->sqlstate[0] = '\0';
+	s->timed_out = 0;
 	if (pg_connect(s, err, errlen) || pg_migrate_once(s, err, errlen))
 		goto fail;
 	if (!s->staged) {
@@ -312,16 +492,55 @@ static int pg_insert(rs_store_t *b, const rs_row_t *rows, size_t n, size_t *inse
 	*inserted = added;
 	return 0;
 fail:
-	if (s->conn && PQstatus(s->conn) == CONNECTION_OK)
+	if (pg_row_fault(s)) {
+		pg_exec(s, "ROLLBACK", PGRES_COMMAND_OK, NULL, NULL, 0);
+		return STORE_EROW;
+	}
+	if (s->conn && PQstatus(s->conn) == CONNECTION_OK && !s->timed_out)
 		pg_exec(s, "ROLLBACK", PGRES_COMMAND_OK, NULL, NULL, 0);
 	else
 		pg_drop(s);
 	return -1;
 }
 
+static int pg_quarantine(rs_store_t *b, const rs_row_t *row, const char *why,
+			 char *err, size_t errlen)
+{
+	static const char *const kinds[3] = { "cdr", "event", "metric" };
+	pg_store_t *s = (pg_store_t *)b;
+	char received[32];
+	const char *vals[5];
+	int lens[5] = { 0, 0, (int)row->body_len, 0, 0 };
+	int fmts[5] = { 0, 0, 1, 0, 0 }; /* the body goes as binary bytea */
+	PGresult *r;
+
+	s->timed_out = 0;
+	if (pg_connect(s, err, errlen) || pg_migrate_once(s, err, errlen))
+		return -1;
+	snprintf(received, sizeof(received), "%lld", (long long)row->received_ms);
+	vals[0] = row->id;
+	vals[1] = kinds[row->kind <= RS_KIND_METRIC ? row->kind : 0];
+	vals[2] = row->body;
+	vals[3] = why;
+	vals[4] = received;
+	if (!PQsendQueryParams(s->conn,
+			       "INSERT INTO cdr_dead_letter (id, kind, body, error, received_ms)"
+			       " VALUES ($1, $2, $3, $4, $5)",
+			       5, NULL, vals, lens, fmts, 0)) {
+		const char *m = PQerrorMessage(s->conn);
+		snprintf(err, errlen, "postgresql: %.*s", (int)strcspn(m, "\n"), m);
+		return -1;
+	}
+	if (pg_results(s, PGRES_COMMAND_OK, &r, pg_deadline(s), err, errlen))
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
 static int pg_ping(rs_store_t *b, char *err, size_t errlen)
 {
 	pg_store_t *s = (pg_store_t *)b;
+	s->timed_out = 0;
 	if (pg_connect(s, err, errlen))
 		return -1;
 	if (pg_migrate_once(s, err, errlen) ||
@@ -336,11 +555,13 @@ static void pg_close(rs_store_t *b)
 {
 	pg_store_t *s = (pg_store_t *)b;
 	pg_drop(s);
+	pg_params_free(&s->p);
 	free(s->buf);
 	free(s);
 }
 
-static const struct rs_store_ops pg_ops = { pg_migrate, pg_insert, pg_ping, pg_close };
+static const struct rs_store_ops pg_ops = { pg_migrate, pg_insert, pg_ping, pg_close,
+					    pg_quarantine };
 
 rs_store_t *store_pg_open(const rs_config_t *cfg, char *err, size_t errlen)
 {
@@ -350,12 +571,12 @@ rs_store_t *store_pg_open(const rs_config_t *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	s->base.ops = &pg_ops;
-	/* Bound how long a dead server can stall the writer on connect. */
-	snprintf(s->conninfo, sizeof(s->conninfo), "%s%s", cfg->pg_conninfo,
-		 strstr(cfg->pg_conninfo, "connect_timeout") ||
-				 !strncmp(cfg->pg_conninfo, "postgres", 8)
-			 ? ""
-			 : " connect_timeout=3");
-	pg_connect(s, err, errlen); /* unreachable now is fine: we retry */
+	if (pg_params_build(&s->p, cfg->pg_conninfo, cfg->pg_statement_timeout_ms, err,
+			    errlen)) {
+		free(s);
+		return NULL;
+	}
+	/* No connection yet: the writer thread connects (a hung server must not keep
+	 * rs from listening). */
 	return &s->base;
 }

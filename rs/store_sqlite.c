@@ -14,7 +14,14 @@ typedef struct sqlite_store {
 	sqlite3 *db;
 	sqlite3_stmt *ins[3]; /* by rs_kind */
 	sqlite3_stmt *begin, *commit, *rollback;
+	sqlite3_stmt *dead; /* dead-letter insert */
 } sqlite_store_t;
+
+/* Records the database refused (store_quarantine); created on every migration. */
+static const char *const dead_letter_ddl =
+	"CREATE TABLE IF NOT EXISTS cdr_dead_letter (id TEXT, kind TEXT NOT NULL,"
+	" body BLOB NOT NULL, error TEXT NOT NULL, received_ms INTEGER,"
+	" quarantined_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))";
 
 static const char *const schema_v1 =
 	"CREATE TABLE IF NOT EXISTS cdr ("
@@ -71,10 +78,10 @@ static int sq_migrate(rs_store_t *b, char *err, size_t errlen)
 		return -1;
 	}
 	if (version == 1)
-		return 0;
+		return sq_exec(s, dead_letter_ddl, err, errlen);
 	if (sq_exec(s, "BEGIN", err, errlen))
 		return -1;
-	if (sq_exec(s, schema_v1, err, errlen) ||
+	if (sq_exec(s, schema_v1, err, errlen) || sq_exec(s, dead_letter_ddl, err, errlen) ||
 	    sq_exec(s, "INSERT INTO rs_schema(version) VALUES (1)", err, errlen)) {
 		sq_exec(s, "ROLLBACK", NULL, 0);
 		return -1;
@@ -171,11 +178,16 @@ static int sq_insert(rs_store_t *b, const rs_row_t *rows, size_t n, size_t *inse
 			sqlite3_bind_int64(st, 3, row->received_ms);
 		}
 		if (sqlite3_step(st) != SQLITE_DONE) {
+			/* The row's own fault: a constraint, a type, a size limit. */
+			int code = sqlite3_errcode(s->db) & 0xff;
 			fail_db(s, "insert", err, errlen);
 			sqlite3_reset(st);
 			sqlite3_reset(s->rollback);
 			sqlite3_step(s->rollback);
-			return -1;
+			return code == SQLITE_CONSTRAINT || code == SQLITE_MISMATCH ||
+					       code == SQLITE_TOOBIG || code == SQLITE_RANGE
+				       ? STORE_EROW
+				       : -1;
 		}
 		added += (size_t)sqlite3_changes(s->db);
 	}
@@ -187,6 +199,34 @@ static int sq_insert(rs_store_t *b, const rs_row_t *rows, size_t n, size_t *inse
 		return -1;
 	}
 	*inserted = added;
+	return 0;
+}
+
+static int sq_quarantine(rs_store_t *b, const rs_row_t *row, const char *why,
+			 char *err, size_t errlen)
+{
+	static const char *const kinds[3] = { "cdr", "event", "metric" };
+	sqlite_store_t *s = (sqlite_store_t *)b;
+
+	if (!s->dead &&
+	    sqlite3_prepare_v2(s->db,
+			       "INSERT INTO cdr_dead_letter (id, kind, body, error, received_ms)"
+			       " VALUES (?,?,?,?,?)",
+			       -1, &s->dead, NULL) != SQLITE_OK)
+		return fail_db(s, "preparing dead-letter insert", err, errlen);
+	sqlite3_reset(s->dead);
+	sqlite3_bind_text(s->dead, 1, row->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s->dead, 2, kinds[row->kind <= RS_KIND_METRIC ? row->kind : 0], -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_blob(s->dead, 3, row->body, (int)row->body_len, SQLITE_STATIC);
+	sqlite3_bind_text(s->dead, 4, why, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s->dead, 5, row->received_ms);
+	if (sqlite3_step(s->dead) != SQLITE_DONE) {
+		fail_db(s, "dead-letter insert", err, errlen);
+		sqlite3_reset(s->dead);
+		return -1;
+	}
+	sqlite3_reset(s->dead);
 	return 0;
 }
 
@@ -204,11 +244,13 @@ static void sq_close(rs_store_t *b)
 	sqlite3_finalize(s->begin);
 	sqlite3_finalize(s->commit);
 	sqlite3_finalize(s->rollback);
+	sqlite3_finalize(s->dead);
 	sqlite3_close(s->db);
 	free(s);
 }
 
-static const struct rs_store_ops sqlite_ops = { sq_migrate, sq_insert, sq_ping, sq_close };
+static const struct rs_store_ops sqlite_ops = { sq_migrate, sq_insert, sq_ping, sq_close,
+						sq_quarantine };
 
 rs_store_t *store_sqlite_open(const rs_config_t *cfg, char *err, size_t errlen)
 {

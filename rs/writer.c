@@ -7,10 +7,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "dbprobe.h"
 #include "log.h"
+#include "quarantine.h"
 #include "util.h"
 
 #define REPLAY_CHUNK 5000
+/* While the database is up and the writer idle, check it this often, so /readyz and
+ * rs_db_up notice a database that went away (or hung) without traffic. */
+#define HEALTH_US 2000000
 
 struct rs_writer {
 	const rs_config_t *cfg;
@@ -39,10 +44,21 @@ struct rs_writer {
 	size_t cap_rows;
 	journal_chunk_t chunk;
 	int64_t next_retry_us;
+	int64_t next_health_us;   /* next idle check of a database that is up */
+	int64_t next_replay_us;   /* replay paused until then after a failure */
+	size_t replay_max;        /* entries per replay chunk: halved on failure */
 	int full_logged;
 
 	pthread_mutex_t err_mu;
 	char last_err[256];       /* why the database was last declared down (err_mu) */
+
+	/* PostgreSQL: the probe thread's verdict (atomic: -1 none yet, 0 down, 1 up)
+	 * and its reason (err_mu). */
+	dbprobe_t *probe;
+	int probe_ok;
+	int64_t probe_at_us;      /* atomic: when the ping behind probe_ok began */
+	int64_t down_since_us;    /* writer thread: when the writer last saw a failure */
+	char probe_why[256];
 };
 
 rs_item_t *writer_item_new(enum rs_kind kind, const char *id, const record_t *rec,
@@ -188,7 +204,37 @@ static void db_failed(rs_writer_t *w, const char *what, const char *err)
 	if (__atomic_load_n(&w->db_up, __ATOMIC_RELAXED))
 		log_error("%s: %s; journaling until the database is back", what, err);
 	set_db_up(w, 0);
-	w->next_retry_us = util_mono_us() + (int64_t)w->cfg->retry_ms * 1000;
+	w->down_since_us = util_mono_us();
+	w->next_retry_us = w->down_since_us + (int64_t)w->cfg->retry_ms * 1000;
+}
+
+/* The database answered: no idle check needed for a while. */
+static void db_answered(rs_writer_t *w)
+{
+	w->next_health_us = util_mono_us() + HEALTH_US;
+}
+
+/* Idle check of a database that counts as up (a hung or paused server answers
+ * nothing: the store's own deadline turns that into an error). */
+static void maybe_check_health(rs_writer_t *w)
+{
+	char err[512];
+
+	if (!writer_db_up(w) || util_mono_us() < w->next_health_us)
+		return;
+	if (store_ping(w->store, err, sizeof(err))) {
+		db_failed(w, "database check", err);
+		return;
+	}
+	db_answered(w);
+}
+
+/* Writer thread: has the probe seen the database answer since the writer last saw
+ * it fail? (An older "up" says nothing about a server that has just hung.) */
+static bool probe_says_up(rs_writer_t *w)
+{
+	return __atomic_load_n(&w->probe_ok, __ATOMIC_ACQUIRE) == 1 &&
+	       __atomic_load_n(&w->probe_at_us, __ATOMIC_ACQUIRE) >= w->down_since_us;
 }
 
 static void maybe_reconnect(rs_writer_t *w)
@@ -196,35 +242,120 @@ static void maybe_reconnect(rs_writer_t *w)
 	char err[512];
 	if (writer_db_up(w) || util_mono_us() < w->next_retry_us)
 		return;
+	/* With a probe, reconnect only once it has seen the database answer: the
+	 * writer never spends its time waiting on a dead or hung server. */
+	if (w->probe && !probe_says_up(w))
+		return;
 	if (store_ping(w->store, err, sizeof(err)) == 0) {
 		set_db_up(w, 1);
+		db_answered(w);
 		return;
 	}
 	log_debug("database still unreachable: %s", err);
+	pthread_mutex_lock(&w->err_mu);
+	snprintf(w->last_err, sizeof(w->last_err), "database: %.200s", err);
+	pthread_mutex_unlock(&w->err_mu);
 	w->next_retry_us = util_mono_us() + (int64_t)w->cfg->retry_ms * 1000;
 }
 
-/* Commit one chunk of the journal to the database, in journal order. */
+/* Probe thread, after each ping. Wakes the writer when the answer changed. */
+static void probe_report(void *arg, int ok, const char *why, int64_t started_us)
+{
+	rs_writer_t *w = arg;
+	int was = __atomic_load_n(&w->probe_ok, __ATOMIC_ACQUIRE);
+
+	pthread_mutex_lock(&w->err_mu);
+	snprintf(w->probe_why, sizeof(w->probe_why), "%s", why);
+	if (!ok && !__atomic_load_n(&w->db_up, __ATOMIC_RELAXED))
+		snprintf(w->last_err, sizeof(w->last_err), "database: %.200s", why);
+	pthread_mutex_unlock(&w->err_mu);
+	__atomic_store_n(&w->probe_at_us, started_us, __ATOMIC_RELEASE);
+	__atomic_store_n(&w->probe_ok, ok, __ATOMIC_RELEASE);
+	if (ok == was)
+		return;
+	pthread_mutex_lock(&w->mu);
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Writer thread: the probe saw the database stop answering. */
+static void apply_probe(rs_writer_t *w)
+{
+	char why[256];
+
+	if (!w->probe || !writer_db_up(w) ||
+	    __atomic_load_n(&w->probe_ok, __ATOMIC_ACQUIRE) != 0)
+		return;
+	pthread_mutex_lock(&w->err_mu);
+	snprintf(why, sizeof(why), "%s", w->probe_why);
+	pthread_mutex_unlock(&w->err_mu);
+	db_failed(w, "database check", why);
+}
+
+/* Journal entries that no longer decode (CDR rows with no record) cannot be
+ * stored: quarantine them and drop them from the chunk. -1 if one could not even be
+ * quarantined (the chunk then stays in the journal). */
+static int replay_sift(rs_writer_t *w, journal_chunk_t *ch)
+{
+	char field[64], why[300], err[512];
+	size_t k = 0;
+
+	for (size_t i = 0; i < ch->n; i++) {
+		rs_row_t *row = &ch->rows[i];
+		if (row->kind == RS_KIND_CDR && !row->rec) {
+			record_t r;
+			char e[256] = "";
+			record_decode(row->body, row->body_len, &r, field, sizeof(field), e,
+				      sizeof(e));
+			snprintf(why, sizeof(why), "journal entry no longer decodes: %s", e);
+			if (quarantine_row(w->store, w->cfg->journal_dir, row, why, err,
+					   sizeof(err))) {
+				log_error("journal replay: %s", err);
+				return -1;
+			}
+			metric_inc(w->m->quarantined);
+			continue;
+		}
+		ch->rows[k++] = *row;
+	}
+	ch->n = k;
+	return 0;
+}
+
+/* Commit one chunk of the journal to the database, in journal order. A chunk that
+ * fails is retried smaller (down to one entry) after retry_ms, so no entry can hold
+ * the replay in a tight loop; a refused entry is quarantined. */
 static void replay_chunk(rs_writer_t *w)
 {
 	char err[512];
-	size_t inserted;
+	size_t inserted = 0, quarantined = 0;
 
-	if (!writer_db_up(w) || journal_depth(w->journal) == 0)
+	if (!writer_db_up(w) || journal_depth(w->journal) == 0 ||
+	    util_mono_us() < w->next_replay_us)
 		return;
-	if (journal_read(w->journal, REPLAY_CHUNK, &w->chunk, err, sizeof(err))) {
+	if (!w->replay_max)
+		w->replay_max = REPLAY_CHUNK;
+	if (journal_read(w->journal, w->replay_max, &w->chunk, err, sizeof(err))) {
 		log_error("journal replay: %s", err);
+		w->next_replay_us = util_mono_us() + (int64_t)w->cfg->retry_ms * 1000;
 		return;
 	}
 	if (w->chunk.entries == 0)
 		return;
-	if (store_insert_batch(w->store, w->chunk.rows, w->chunk.n, &inserted, err,
-			       sizeof(err))) {
+	if (replay_sift(w, &w->chunk) ||
+	    quarantine_insert(w->store, w->cfg->journal_dir, w->chunk.rows, w->chunk.n,
+			      &inserted, &quarantined, err, sizeof(err))) {
+		w->replay_max = w->replay_max > 1 ? w->replay_max / 2 : 1;
+		w->next_replay_us = util_mono_us() + (int64_t)w->cfg->retry_ms * 1000;
 		db_failed(w, "journal replay", err);
 		return;
 	}
+	db_answered(w);
+	if (w->replay_max < REPLAY_CHUNK)
+		w->replay_max *= 2;
 	metric_add(w->m->stored, inserted);
-	metric_add(w->m->duplicates, w->chunk.n - inserted);
+	metric_add(w->m->duplicates, w->chunk.n - inserted - quarantined);
+	metric_add(w->m->quarantined, quarantined);
 	metric_add(w->m->replayed, w->chunk.n);
 	if (journal_consume(w->journal, &w->chunk, err, sizeof(err)))
 		log_error("journal: %s", err);
@@ -238,7 +369,7 @@ static void replay_chunk(rs_writer_t *w)
 static int commit_batch(rs_writer_t *w, rs_item_t *batch, size_t n)
 {
 	char err[512];
-	size_t inserted, i = 0;
+	size_t inserted = 0, quarantined = 0, i = 0;
 
 	if (n > w->cap_rows) {
 		rs_row_t *r = realloc(w->rows, n * sizeof(*r));
@@ -252,16 +383,18 @@ static int commit_batch(rs_writer_t *w, rs_item_t *batch, size_t n)
 
 	if (writer_db_up(w)) {
 		int64_t t0 = util_mono_us();
-		if (store_insert_batch(w->store, w->rows, n, &inserted, err, sizeof(err)) ==
-		    0) {
+		if (quarantine_insert(w->store, w->cfg->journal_dir, w->rows, n, &inserted,
+				      &quarantined, err, sizeof(err)) == 0) {
 			int64_t us = util_mono_us() - t0;
+			db_answered(w);
 			metric_observe(w->m->batch_seconds, us / 1e6);
 			metric_set(w->m->batch_last, us / 1e6);
 			__atomic_add_fetch(&w->m->batch_us_sum, (uint64_t)us, __ATOMIC_RELAXED);
 			__atomic_add_fetch(&w->m->batch_n, 1, __ATOMIC_RELAXED);
 			metric_observe(w->m->batch_size, (double)n);
 			metric_add(w->m->stored, inserted);
-			metric_add(w->m->duplicates, n - inserted);
+			metric_add(w->m->duplicates, n - inserted - quarantined);
+			metric_add(w->m->quarantined, quarantined);
 			return 1;
 		}
 		db_failed(w, "database insert", err);
@@ -298,6 +431,63 @@ static void hand_back(rs_writer_t *w, rs_item_t *batch, rs_item_t *last, int dur
 	w->notify(w->arg);
 }
 
+/* When the writer has timed work to do: reconnect (database down), idle check
+ * (up), journal replay (up, entries waiting). Monotonic us; 0 = now. */
+static int64_t next_due(rs_writer_t *w)
+{
+	int64_t soon = util_mono_us() + 1000000; /* the probe wakes us earlier */
+
+	if (!writer_db_up(w)) {
+		if (w->probe && !probe_says_up(w))
+			return soon;
+		return w->next_retry_us;
+	}
+	if (w->probe && __atomic_load_n(&w->probe_ok, __ATOMIC_ACQUIRE) == 0)
+		return 0;
+	if (journal_depth(w->journal) > 0 &&
+	    w->next_replay_us < (w->probe ? soon : w->next_health_us))
+		return w->next_replay_us;
+	return w->probe ? soon : w->next_health_us;
+}
+
+/* Sleep (mu held) until a record is queued, we are stopped, or timed work is due. */
+static void writer_wait(rs_writer_t *w, int holding)
+{
+	int64_t due = next_due(w), now = util_mono_us();
+
+	if (w->head || holding || w->stopping || due <= now)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t ns = ts.tv_nsec + (due - now) * 1000;
+	ts.tv_sec += ns / 1000000000L;
+	ts.tv_nsec = ns % 1000000000L;
+	w->waiting = 1;
+	pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+	w->waiting = 0;
+}
+
+/* Unlink up to batch_max queued items (mu held). NULL if none. */
+static rs_item_t *take_batch(rs_writer_t *w, rs_item_t **lastp, size_t *np)
+{
+	rs_item_t *batch = w->head, *last = batch;
+	size_t n = 1;
+
+	if (!batch)
+		return NULL;
+	while (last->next && n < (size_t)w->cfg->batch_max) {
+		last = last->next;
+		n++;
+	}
+	w->head = last->next;
+	if (!w->head)
+		w->tail = NULL;
+	last->next = NULL;
+	*lastp = last;
+	*np = n;
+	return batch;
+}
+
 static void *writer_main(void *arg)
 {
 	rs_writer_t *w = arg;
@@ -306,45 +496,18 @@ static void *writer_main(void *arg)
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		while (!w->head && !held && !w->stopping &&
-		       !(writer_db_up(w) && journal_depth(w->journal) > 0)) {
-			if (!writer_db_up(w)) {
-				struct timespec ts;
-				clock_gettime(CLOCK_MONOTONIC, &ts);
-				ts.tv_nsec += (long)w->cfg->retry_ms * 1000000L;
-				ts.tv_sec += ts.tv_nsec / 1000000000L;
-				ts.tv_nsec %= 1000000000L;
-				w->waiting = 1;
-				pthread_cond_timedwait(&w->cv, &w->mu, &ts);
-				w->waiting = 0;
-				break;
-			}
-			w->waiting = 1;
-			pthread_cond_wait(&w->cv, &w->mu);
-			w->waiting = 0;
-		}
+		writer_wait(w, held != NULL);
 		rs_item_t *batch = held, *last = held_last;
 		size_t n = held_n;
-		if (!batch && w->head) {
-			batch = w->head;
-			last = batch;
-			n = 1;
-			while (last->next && n < (size_t)w->cfg->batch_max) {
-				last = last->next;
-				n++;
-			}
-			w->head = last->next;
-			if (!w->head)
-				w->tail = NULL;
-			last->next = NULL;
-		}
+		if (!batch)
+			batch = take_batch(w, &last, &n);
 		int stopping = w->stopping;
 		pthread_mutex_unlock(&w->mu);
 
+		/* The batch in hand first (to the journal if the database is down), then
+		 * the slow things: a reconnect or an idle check may each take up to the
+		 * store's deadline. */
 		held = NULL;
-		maybe_reconnect(w);
-		if (!stopping)
-			replay_chunk(w);
 		if (batch) {
 			if (commit_batch(w, batch, n)) {
 				hand_back(w, batch, last, 1);
@@ -360,6 +523,13 @@ static void *writer_main(void *arg)
 				nanosleep(&ts, NULL);
 			}
 		}
+		apply_probe(w);
+		maybe_reconnect(w);
+		if (!stopping) {
+			if (!w->probe)
+				maybe_check_health(w);
+			replay_chunk(w);
+		}
 		pthread_mutex_lock(&w->mu);
 		if (w->stopping && !w->head && !held)
 			break;
@@ -373,8 +543,21 @@ static void *writer_main(void *arg)
 int writer_start(rs_writer_t *w, char *err, size_t errlen)
 {
 	char e[512];
-	if (store_ping(w->store, e, sizeof(e)) == 0) {
+
+	if (w->cfg->backend == RS_BACKEND_POSTGRESQL) {
+		/* Connect once the probe has seen the server answer: a hung server must
+		 * hold up neither the listeners nor the writer. Until then the database
+		 * counts as down. */
+		__atomic_store_n(&w->probe_ok, -1, __ATOMIC_RELEASE);
+		db_failed(w, "database", "not connected yet");
+		w->next_retry_us = 0;
+		w->probe = dbprobe_start(w->cfg, HEALTH_US / 1000, w->cfg->retry_ms,
+					 probe_report, w, err, errlen);
+		if (!w->probe)
+			return -1;
+	} else if (store_ping(w->store, e, sizeof(e)) == 0) {
 		set_db_up(w, 1);
+		db_answered(w);
 	} else {
 		log_error("database unreachable at start: %s", e);
 		db_failed(w, "database", e);
@@ -405,6 +588,7 @@ void writer_free(rs_writer_t *w)
 		return;
 	if (w->started)
 		pthread_join(w->thread, NULL);
+	dbprobe_stop(w->probe);
 	for (rs_item_t *l = w->head, *n; l; l = n) {
 		n = l->next;
 		free(l);

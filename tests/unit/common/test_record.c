@@ -260,7 +260,7 @@ static void test_answer_null_and_unknown_fields(void **state)
 static void test_body_errors(void **state)
 {
 	static const char *const bodies[] = { "", "not json", "[1,2]", "\"str\"", "42",
-					      "{\"id\":", "{} {}", "null" };
+					      "{} {}", "null" };
 	record_t r;
 	char field[32], err[256], id[129];
 
@@ -280,7 +280,12 @@ static void test_body_errors(void **state)
 	record_decode("[1]", 3, &r, field, sizeof(field), err, sizeof(err));
 	assert_string_equal(err, "body is not a JSON object");
 	record_decode("{} x", 4, &r, field, sizeof(field), err, sizeof(err));
-	assert_string_equal(err, "body has text after the JSON value (at byte 3)");
+	assert_string_equal(err, "body: text after the JSON value (at byte 3)");
+	/* A text that ends inside a member names the member. */
+	assert_int_equal(record_decode("{\"id\":", 6, &r, field, sizeof(field), err,
+				       sizeof(err)),
+			 -1);
+	assert_string_equal(field, "id");
 	/* Trailing blanks are fine. */
 	char buf[512];
 	snprintf(buf, sizeof(buf), "%s \r\n", minimal);

@@ -65,12 +65,12 @@ static void test_items(void **state)
 	assert_null(it);
 	assert_true(field[0] != 0);
 
-	/* Invalid UTF-8 (an overlong NUL) is refused before JSON parsing. */
+	/* Invalid UTF-8 (an overlong NUL) is refused, naming the field that holds it. */
 	const char utf[] = "{\"id\":\"x\xc0\x80\",\"schema\":1}";
 	assert_int_equal(intake_item(RS_KIND_EVENT, utf, sizeof(utf) - 1, NULL, 1, &it, field,
 				     sizeof(field), err, sizeof(err)),
 			 INTAKE_INVALID);
-	assert_string_equal(field, "(body)");
+	assert_string_equal(field, "id");
 
 	/* Not JSON at all, and an empty body. */
 	assert_int_equal(intake_item(RS_KIND_METRIC, "nope", 4, NULL, 1, &it, field,
