@@ -86,6 +86,13 @@ httpd_t *httpd_start(struct event_base *base, const char *host, int port, metric
 						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
 	evhttp_set_timeout(h->http, 10);
 	evhttp_set_gencb(h->http, on_request, h);
+	/* "[::1]" is how people write IPv6 next to a port; getaddrinfo wants it bare. */
+	size_t hl = strlen(host);
+	char bare[64];
+	if (hl > 2 && hl < sizeof(bare) && host[0] == '[' && host[hl - 1] == ']') {
+		snprintf(bare, sizeof(bare), "%.*s", (int)(hl - 2), host + 1);
+		host = bare;
+	}
 	if (evhttp_bind_socket(h->http, host, (ev_uint16_t)port) < 0) {
 		snprintf(err, errlen, "cannot listen for HTTP on %s:%d (in use?)", host, port);
 		httpd_stop(h);
