@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -85,8 +86,15 @@ static void preflight_dirname(const char *path, char *out, size_t len)
 static int preflight_parent(cfg_ctx_t *c, const char *where, const char *key,
 			    const char *path, const char *dir)
 {
+	char abs[PATH_MAX + 3] = "";
 	struct stat st;
 
+	/* A relative path is relative to the working directory: say which that is. */
+	if (dir[0] != '/' && realpath(dir, abs + 2)) {
+		abs[0] = ' ';
+		abs[1] = '(';
+		strcat(abs, ")");
+	}
 	if (stat(dir, &st) < 0)
 		return cfg_fail(c, where, key, "cannot create %s: directory %s: %s", path, dir,
 				strerror(errno));
@@ -94,8 +102,8 @@ static int preflight_parent(cfg_ctx_t *c, const char *where, const char *key,
 		return cfg_fail(c, where, key, "cannot create %s: %s is not a directory", path,
 				dir);
 	if (access(dir, W_OK | X_OK) < 0)
-		return cfg_fail(c, where, key, "cannot create %s: directory %s is not writable: "
-				"%s", path, dir, strerror(errno));
+		return cfg_fail(c, where, key, "cannot create %s: directory %s%s is not "
+				"writable: %s", path, dir, abs, strerror(errno));
 	return 0;
 }
 
