@@ -86,14 +86,14 @@ static void preflight_dirname(const char *path, char *out, size_t len)
 static int preflight_parent(cfg_ctx_t *c, const char *where, const char *key,
 			    const char *path, const char *dir)
 {
-	char abs[PATH_MAX + 3] = "";
+	char cwd[PATH_MAX + 3] = "";
 	struct stat st;
 
 	/* A relative path is relative to the working directory: say which that is. */
-	if (dir[0] != '/' && realpath(dir, abs + 2)) {
-		abs[0] = ' ';
-		abs[1] = '(';
-		strcat(abs, ")");
+	if (dir[0] != '/' && realpath(dir, cwd + 2)) {
+		cwd[0] = ' ';
+		cwd[1] = '(';
+		strcat(cwd, ")");
 	}
 	if (stat(dir, &st) < 0)
 		return cfg_fail(c, where, key, "cannot create %s: directory %s: %s", path, dir,
@@ -103,7 +103,7 @@ static int preflight_parent(cfg_ctx_t *c, const char *where, const char *key,
 				dir);
 	if (access(dir, W_OK | X_OK) < 0)
 		return cfg_fail(c, where, key, "cannot create %s: directory %s%s is not "
-				"writable: %s", path, dir, abs, strerror(errno));
+				"writable: %s", path, dir, cwd, strerror(errno));
 	return 0;
 }
 
