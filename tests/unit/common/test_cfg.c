@@ -1,5 +1,5 @@
-/* Unit tests for common/cfg.c: file loading errors (with line numbers), typed getters
- * and the exact "FILE: WHERE.KEY: reason" sentences. */
+/* Unit tests for common/cfg.c: file loading errors (with line:column), duplicate keys,
+ * typed getters and the exact "FILE: WHERE.KEY: reason" sentences. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
