@@ -112,6 +112,10 @@ fi
 # /var/lib/<prog> and /var/log/<prog> writable (tmpfs over /var/lib and /var/log in a
 # private mount namespace, so the host's are untouched), cwd = the state directory.
 command -v unshare >/dev/null && command -v setpriv >/dev/null || die "unshare/setpriv missing (util-linux)"
+if [ "$(id -u)" != 0 ] || ! unshare -m true 2>/dev/null; then
+	ok "not root: the sandboxed ExecStartPre run is skipped"
+	exit 0
+fi
 sandbox() { # sandbox PROG MAKE_STATE_DIR: run the unit's ExecStartPre
 	unshare -m --propagation private sh -c '
 		mount -t tmpfs tmpfs /var/lib && mount -t tmpfs tmpfs /var/log || exit 9
