@@ -13,6 +13,9 @@ BUILD   ?= build
 CC      ?= cc
 SAN     ?=
 PREFIX  ?= /usr/local
+SYSCONFDIR ?= /etc
+# systemd reads units from /usr/local/lib/systemd/system too; packagers set /lib/...
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 FUZZ_SECONDS ?= 20
 
 PKGS_COMMON := libcjson
@@ -150,6 +153,14 @@ run: deps all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSCONFDIR)/gvp
+	for u in rm rs; do \
+	  sed 's#/usr/local/bin/#$(PREFIX)/bin/#g; s#/etc/gvp/#$(SYSCONFDIR)/gvp/#g' \
+	    etc/systemd/$$u.service >$(DESTDIR)$(SYSTEMDUNITDIR)/$$u.service && \
+	  chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.service; \
+	  [ -e $(DESTDIR)$(SYSCONFDIR)/gvp/$$u.json ] || \
+	    install -m 644 etc/$$u.json $(DESTDIR)$(SYSCONFDIR)/gvp/$$u.json; \
+	done
 
 clean:
 	rm -rf build build-asan

@@ -5,6 +5,7 @@
  * "expected X; got Y" with Y shown as JSON, so the user sees what they wrote.
  */
 #include "cfg.h"
+#include "jsonlint.h"
 
 #include <errno.h>
 #include <math.h>
@@ -56,15 +57,72 @@ int cfg_fail(cfg_ctx_t *c, const char *where, const char *key, const char *fmt, 
 	return -1;
 }
 
-/* The line (1-based) of text[off]. */
-static int cfg_line_of(const char *text, size_t off)
+/* Record "FILE:LINE:COL: reason" for a syntax error: the position comes
+ * first, as compilers print it, so editors can jump to it. */
+static void cfg_syntax_fail(cfg_ctx_t *c, const struct jsonlint_error *e)
 {
-	int line = 1;
+	c->failed = 1;
+	if (c->err && c->errlen)
+		snprintf(c->err, c->errlen, "%s:%d:%d: %s", c->file, e->line, e->column,
+			 e->reason);
+}
 
-	for (size_t i = 0; i < off; i++)
-		if (text[i] == '\n')
-			line++;
-	return line;
+/* Refuse an object member whose key repeats an earlier one of the same object (cJSON
+ * keeps both and every lookup would silently take the first). `path` is the key path
+ * of obj ("" for the root), as in every other message. */
+static int cfg_no_duplicates(cfg_ctx_t *c, const cJSON *obj, const char *path)
+{
+	char sub[256];
+	int i = 0;
+
+	for (const cJSON *m = obj->child; m; m = m->next, i++) {
+		if (cJSON_IsObject(obj)) {
+			for (const cJSON *p = obj->child; p != m; p = p->next)
+				if (m->string && p->string && strcmp(m->string, p->string) == 0)
+					return cfg_fail(c, path, m->string,
+							"duplicate key: given more than once in "
+							"the same object; keep one");
+			snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "",
+				 m->string ? m->string : "");
+		} else {
+			snprintf(sub, sizeof(sub), "%s[%d]", path, i);
+		}
+		if ((cJSON_IsObject(m) || cJSON_IsArray(m)) && cfg_no_duplicates(c, m, sub) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+cJSON *cfg_parse_text(cfg_ctx_t *c, const char *text, size_t len)
+{
+	struct jsonlint_error e;
+	const char *end = NULL;
+	cJSON *root;
+
+	if (c->failed)
+		return NULL;
+	/* jsonlint is the judge of syntax (cJSON lets through raw control characters,
+	 * leading zeros and "1."); cJSON only builds the tree. */
+	if (jsonlint_check(text, len, &e) < 0) {
+		cfg_syntax_fail(c, &e);
+		return NULL;
+	}
+	root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+	if (!root) {
+		/* Valid JSON that cJSON refuses (its nesting limit, memory). */
+		end = end ? end : cJSON_GetErrorPtr();
+		e.offset = end && end >= text && end <= text + len ? (size_t)(end - text) : len;
+		jsonlint_position(text, len, e.offset, &e.line, &e.column);
+		snprintf(e.reason, sizeof(e.reason), "cannot parse (nested too deeply or out "
+			 "of memory)");
+		cfg_syntax_fail(c, &e);
+		return NULL;
+	}
+	if (cfg_no_duplicates(c, root, "") < 0) {
+		cJSON_Delete(root);
+		return NULL;
+	}
+	return root;
 }
 
 cJSON *cfg_load_file(cfg_ctx_t *c, const char *path)
@@ -72,7 +130,6 @@ cJSON *cfg_load_file(cfg_ctx_t *c, const char *path)
 	FILE *f = NULL;
 	char *text = NULL;
 	size_t len = 0, cap = 0;
-	const char *end = NULL;
 	cJSON *root = NULL;
 
 	if (c->failed)
@@ -105,24 +162,9 @@ cJSON *cfg_load_file(cfg_ctx_t *c, const char *path)
 		goto fail;
 	}
 	text[len] = '\0';
-	root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-	if (root && end) {
-		/* cJSON stops after the first value; anything but blanks after it is an
-		 * error too. */
-		while (end < text + len &&
-		       (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
-			end++;
-		if (end < text + len) {
-			cJSON_Delete(root);
-			root = NULL;
-		}
-	}
-	if (!root) {
-		size_t off = end && end >= text && end <= text + len ? (size_t)(end - text) : len;
-
-		cfg_fail(c, NULL, NULL, "invalid JSON near line %d", cfg_line_of(text, off));
+	root = cfg_parse_text(c, text, len);
+	if (!root)
 		goto fail;
-	}
 	fclose(f);
 	free(text);
 	return root;

@@ -26,9 +26,17 @@ typedef struct cfg_ctx {
 
 void cfg_ctx_init(cfg_ctx_t *c, const char *file, char *err, size_t errlen);
 
-/* Read and parse a JSON file. Returns the tree (caller frees with cJSON_Delete) or
- * NULL with "FILE: cannot read: <strerror>" or "FILE: invalid JSON near line N". */
+/* Read and parse a JSON file (see cfg_parse_text). Returns the tree (caller frees
+ * with cJSON_Delete) or NULL with "FILE: cannot read: <strerror>" or a parse error. */
 cJSON *cfg_load_file(cfg_ctx_t *c, const char *path);
+
+/* Parse text[0..len) as one JSON value. Returns the tree (caller frees) or NULL with
+ * either "FILE:LINE:COL: <what was expected>" for a syntax error, e.g.
+ *   rm.json:12:5: expected ',' or '}' after a member; found '"'
+ * or "FILE: KEY.PATH: duplicate key: ..." when an object repeats a key (cJSON would
+ * keep both and every lookup would silently take the first). Array elements appear
+ * in key paths as "lrgs[1]". */
+cJSON *cfg_parse_text(cfg_ctx_t *c, const char *text, size_t len);
 
 /* Record an error "FILE: WHERE.KEY: <fmt...>". Always returns -1. */
 int cfg_fail(cfg_ctx_t *c, const char *where, const char *key, const char *fmt, ...)

@@ -199,6 +199,13 @@ httpd_t *httpd_start(struct event_base *base, const char *host, int port, metric
 	evhttp_set_bevcb(h->http, new_bev, h);
 	evhttp_set_gencb(h->http, on_request, h);
 	h->max_conns = (size_t)fdlimit_http_default(fdlimit_current());
+	/* "[::1]" is how people write IPv6 next to a port; getaddrinfo wants it bare. */
+	size_t hl = strlen(host);
+	char bare[64];
+	if (hl > 2 && hl < sizeof(bare) && host[0] == '[' && host[hl - 1] == ']') {
+		snprintf(bare, sizeof(bare), "%.*s", (int)(hl - 2), host + 1);
+		host = bare;
+	}
 	struct evhttp_bound_socket *bound =
 		evhttp_bind_socket_with_handle(h->http, host, (ev_uint16_t)port);
 	if (!bound) {

@@ -30,6 +30,7 @@
 #include "metrics.h"
 #include "proxy.h"
 #include "rm_config.h"
+#include "rm_preflight.h"
 #include "rm_snmp.h"
 
 #ifndef PROJECT_VERSION
@@ -121,6 +122,19 @@ static void free_config(struct rm_config *cfg)
 		rm_config_free(cfg);
 		free(cfg);
 	}
+}
+
+/* The config as start uses it: loaded, validated, then checked on this host
+ * (rm_preflight.h). --check-config runs exactly this, so "OK" means rm starts. */
+static struct rm_config *load_checked_config(const char *path, char *err, size_t errlen)
+{
+	struct rm_config *cfg = load_config(path, err, errlen);
+
+	if (cfg && rm_preflight(cfg, err, errlen) < 0) {
+		free_config(cfg);
+		return NULL;
+	}
+	return cfg;
 }
 
 /* ---- SIP thread ------------------------------------------------------------------- */
@@ -324,7 +338,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (check) {
-		struct rm_config *cfg = load_config(check, err, sizeof err);
+		struct rm_config *cfg = load_checked_config(check, err, sizeof err);
 		if (!cfg) {
 			fprintf(stderr, "%s\n", err);
 			return 1;
@@ -339,7 +353,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	rm.cfg = load_config(rm.config_path, err, sizeof err);
+	rm.cfg = load_checked_config(rm.config_path, err, sizeof err);
 	if (!rm.cfg) {
 		fprintf(stderr, "rm: %s\n", err);
 		return 1;

@@ -147,8 +147,10 @@ void proxy_mcp_metrics(struct proxy *p)
 	for (size_t i = 0; i < n; i++) {
 		struct route_mcp *mcp = route_mcp_at(p->route, i);
 		snprintf(label, sizeof label, "mcp=%s", mcp->uri);
-		metric_set(metrics_gauge(p->metrics, "rm_mcp_up", "1 if the MCP answers OPTIONS",
-					 label), mcp->up ? 1 : 0);
+		if (mcp->probed) /* no series while unknown (before its first OPTIONS result) */
+			metric_set(metrics_gauge(p->metrics, "rm_mcp_up",
+						 "1 if the MCP answers OPTIONS", label),
+				   mcp->up ? 1 : 0);
 		metric_set(metrics_gauge(p->metrics, "rm_mcp_active",
 					 "Calls currently placed on the MCP", label), mcp->active);
 		metric_set(metrics_gauge(p->metrics, "rm_mcp_max_ports", "Configured MCP capacity",

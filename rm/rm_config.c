@@ -154,6 +154,15 @@ static int load_sip(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 	cfg_no_unknown(c, o, "sip", known);
 	cfg_str(c, o, "sip", "listen", false, "127.0.0.1", cfg->sip_listen,
 		sizeof(cfg->sip_listen));
+	/* A bare IPv6 address gets brackets: SIP URIs (and sofia's bind) want "[::1]". */
+	n = strlen(cfg->sip_listen);
+	if (strchr(cfg->sip_listen, ':') && cfg->sip_listen[0] != '[' &&
+	    n + 2 < sizeof(cfg->sip_listen)) {
+		memmove(cfg->sip_listen + 1, cfg->sip_listen, n);
+		cfg->sip_listen[0] = '[';
+		cfg->sip_listen[n + 1] = ']';
+		cfg->sip_listen[n + 2] = '\0';
+	}
 	cfg_str(c, o, "sip", "advertise", false, "", cfg->sip_advertise,
 		sizeof(cfg->sip_advertise));
 	cfg_int(c, o, "sip", "port", false, 5060, 1, 65535, &port);
@@ -876,16 +885,9 @@ int rm_config_parse(const char *json, const char *name, struct rm_config *cfg, c
 	cfg_ctx_t c;
 	memset(cfg, 0, sizeof(*cfg));
 	cfg_ctx_init(&c, name, err, errlen);
-	cJSON *root = cJSON_Parse(json);
-	if (!root) {
-		/* Count lines up to where cJSON stopped, as cfg_load_file does. */
-		const char *at = cJSON_GetErrorPtr();
-		int line = 1;
-		if (at)
-			for (const char *p = json; p < at && *p; p++)
-				line += *p == '\n';
-		return cfg_fail(&c, "", "", "invalid JSON near line %d", line);
-	}
+	cJSON *root = cfg_parse_text(&c, json, strlen(json));
+	if (!root)
+		return -1;
 	return finish(&c, root, name, cfg);
 }
 

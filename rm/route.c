@@ -577,6 +577,16 @@ int route_health(struct route_mcp *m, bool ok, int64_t rtt_us, int k_down, int m
 {
 	if (!m || m->retired)
 		return 0;
+	if (!m->probed) {
+		/* The first result decides: no K/M hysteresis for what was never seen. */
+		m->probed = true;
+		m->ok_streak = ok;
+		m->fail_streak = !ok;
+		if (ok)
+			m->last_rtt_us = rtt_us;
+		m->up = ok;
+		return ok ? 1 : -1;
+	}
 	if (ok) {
 		m->fail_streak = 0;
 		m->ok_streak++;
@@ -617,7 +627,7 @@ size_t route_mcp_up_count(const struct route_state *st)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < st->tb.n_mcps; i++)
-		n += st->tb.mcps[i]->up;
+		n += st->tb.mcps[i]->up && st->tb.mcps[i]->probed;
 	return n;
 }
 

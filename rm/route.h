@@ -72,7 +72,10 @@ struct route_mcp {
 	unsigned id;          /* stable, unique, never reused; > 0 */
 	char uri[RM_URI_MAX];
 	int max_ports;        /* from config; the largest if listed in several groups */
-	bool up;              /* starts up; see route_health */
+	bool up;              /* may be picked; starts true ("unknown", see probed) */
+	bool probed;          /* a health result arrived; until then the MCP is routed
+				 to (a fresh rm must not refuse calls) but not counted
+				 as up for /readyz and rm_mcps_up */
 	int active;           /* calls currently holding this MCP */
 	int ok_streak;        /* consecutive OPTIONS successes */
 	int fail_streak;      /* consecutive OPTIONS failures */
@@ -193,9 +196,11 @@ void route_release(struct route_ticket *t);
 void route_release_mcp(struct route_ticket *t);
 
 /* Health bookkeeping for one OPTIONS result (ok = any response, or only 2xx: the
- * caller's policy). Down after `k_down` consecutive failures, up after `m_up`
- * consecutive successes. Returns +1 if the MCP just went up, -1 if it just went down,
- * 0 if unchanged. rtt_us is stored on success. Retired MCPs are ignored (0). */
+ * caller's policy). A new MCP is "unknown" (up, not probed): its first result settles
+ * it at once, up or down. After that: down after `k_down` consecutive failures, up
+ * after `m_up` consecutive successes. Returns +1 if the MCP just became known up,
+ * -1 if it just went down, 0 if unchanged. rtt_us is stored on success. Retired MCPs
+ * are ignored (0). */
 int route_health(struct route_mcp *mcp, bool ok, int64_t rtt_us, int k_down, int m_up);
 
 /* Current MCPs (what the OPTIONS monitor pings and /metrics reports), 0..n-1.
@@ -204,7 +209,7 @@ size_t route_mcp_count(const struct route_state *st);
 struct route_mcp *route_mcp_at(const struct route_state *st, size_t i);
 /* By URI (exact string match); NULL if not current. */
 struct route_mcp *route_mcp_find(const struct route_state *st, const char *uri);
-/* Number of current MCPs that are up (for /readyz). */
+/* Number of current MCPs known to be up: probed and up (for /readyz). */
 size_t route_mcp_up_count(const struct route_state *st);
 
 /* Current profiles and tenants (for /metrics), same validity as route_mcp_at. */

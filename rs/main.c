@@ -21,6 +21,7 @@
 #include "journal.h"
 #include "log.h"
 #include "rs_metrics.h"
+#include "rs_preflight.h"
 #include "rs_snmp.h"
 #include "server.h"
 #include "store.h"
@@ -322,6 +323,19 @@ static int run(rs_app_t *a)
 	return 0;
 }
 
+/* The config as start uses it: the file (or the defaults) with env RS_PG_URL,
+ * validated, then checked on this host (rs_preflight.h). --check-config runs exactly
+ * this, so "ok" means rs starts. 0, or -1 with err. */
+static int load_checked(rs_config_t *cfg, const char *path, char *err, size_t errlen)
+{
+	const char *url = getenv("RS_PG_URL");
+
+	if (path ? rs_config_load(cfg, path, err, errlen)
+		 : rs_config_apply_env(cfg, url, err, errlen))
+		return -1;
+	return rs_preflight(cfg, path, url && url[0], err, errlen);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -353,18 +367,14 @@ int main(int argc, char **argv)
 	}
 	rs_config_defaults(&app.cfg);
 	if (check) {
-		if (rs_config_load(&app.cfg, check, err, sizeof(err))) {
+		if (load_checked(&app.cfg, check, err, sizeof(err))) {
 			fprintf(stderr, "rs: %s\n", err);
 			return 2;
 		}
 		printf("%s: ok\n", check);
 		return 0;
 	}
-	if (config && rs_config_load(&app.cfg, config, err, sizeof(err))) {
-		fprintf(stderr, "rs: %s\n", err);
-		return 2;
-	}
-	if (!config && rs_config_apply_env(&app.cfg, getenv("RS_PG_URL"), err, sizeof(err))) {
+	if (load_checked(&app.cfg, config, err, sizeof(err))) {
 		fprintf(stderr, "rs: %s\n", err);
 		return 2;
 	}

@@ -16,6 +16,7 @@
 
 #include "accept_pause.h"
 #include "log.h"
+#include "preflight.h"
 #include "intake.h"
 #include "peer_count.h"
 #include "ratelog.h"
@@ -676,7 +677,8 @@ void server_on_done(rs_server_t *s)
 rs_server_t *server_new(struct event_base *base, const rs_config_t *cfg,
 			rs_writer_t *writer, rs_metrics_t *m, char *err, size_t errlen)
 {
-	struct sockaddr_in sin;
+	struct sockaddr_storage sin;
+	socklen_t sinlen;
 	rs_server_t *s = calloc(1, sizeof(*s));
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
@@ -688,11 +690,10 @@ rs_server_t *server_new(struct event_base *base, const rs_config_t *cfg,
 	s->m = m;
 	stomp_limits_default(&s->limits);
 	s->limits.max_frame_size = (size_t)cfg->stomp_max_frame_size;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)cfg->stomp_port);
-	if (inet_pton(AF_INET, cfg->stomp_listen, &sin.sin_addr) != 1) {
-		snprintf(err, errlen, "stomp.listen: not an IPv4 address: %s", cfg->stomp_listen);
+	/* numeric IPv4 or IPv6, as rs_preflight checked before start */
+	if (preflight_parse_addr(cfg->stomp_listen, cfg->stomp_port, &sin, &sinlen) < 0) {
+		snprintf(err, errlen, "stomp.listen: not a numeric IP address: %s",
+			 cfg->stomp_listen);
 		goto fail;
 	}
 	if (cfg->stomp_tls.enabled) {
@@ -707,7 +708,7 @@ rs_server_t *server_new(struct event_base *base, const rs_config_t *cfg,
 	}
 	s->lis = evconnlistener_new_bind(base, accept_cb, s,
 					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 128,
-					 (struct sockaddr *)&sin, sizeof(sin));
+					 (struct sockaddr *)&sin, sinlen);
 	if (!s->lis) {
 		snprintf(err, errlen, "stomp: cannot listen on %s:%d: %s", cfg->stomp_listen,
 			 cfg->stomp_port, strerror(errno));

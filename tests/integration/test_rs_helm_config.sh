@@ -29,12 +29,29 @@ assert len(cms) == 1, "expected one ConfigMap with rs.json, got %d" % len(cms)
 open(sys.argv[2], "w").write(cms[0]["data"]["rs.json"])
 PY
 }
+# podify JSON: --check-config looks at the host (directories exist and are writable),
+# so absolute paths move under $T/pod, with their parent made as the pod's volume is.
+podify() {
+	/usr/bin/python3 - "$1" "$T/pod" <<'PY'
+import json, os, sys
+c = json.load(open(sys.argv[1]))
+def walk(o):
+    for k, v in (o.items() if isinstance(o, dict) else []):
+        if isinstance(v, str) and v.startswith("/"):
+            o[k] = sys.argv[2] + v
+            os.makedirs(os.path.dirname(o[k]), exist_ok=True)
+        walk(v)
+walk(c)
+json.dump(c, open(sys.argv[1], "w"))
+PY
+}
 "$R" --name gvp --namespace voice "$TOP/helm/gvp" >"$T/default.yaml" 2>"$T/render.log" ||
 	die "render with defaults"
 rs_json "$T/default.yaml" "$T/default.json" || die "no rs.json in the default render"
 grep -q '"snmp"' "$T/default.json" || die "rendered rs.json has no snmp block"
 grep -q "RS_STOMP_LOGIN" "$T/default.yaml" || die "the default render passes no RS_STOMP_LOGIN"
 export RS_STOMP_LOGIN=gvp RS_STOMP_PASSCODE=chart-secret
+podify "$T/default.json"
 env -u RS_PG_URL "$BIN/rs" --check-config "$T/default.json" >"$T/check1.log" 2>&1 ||
 	die "rs refuses the chart's default rs.json: $(cat "$T/check1.log")"
 if env -u RS_PG_URL -u RS_STOMP_LOGIN "$BIN/rs" --check-config "$T/default.json" >"$T/check0.log" 2>&1; then
@@ -48,6 +65,7 @@ ok "chart defaults: rendered rs.json (json logging, 0.0.0.0, snmp) passes rs --c
 rs_json "$T/override.yaml" "$T/pg.json" || die "no rs.json in the override render"
 grep -q '"postgresql"' "$T/pg.json" || die "override did not select postgresql"
 grep -q "RS_PG_URL" "$T/override.yaml" || die "override render passes no RS_PG_URL"
+podify "$T/pg.json"
 if env -u RS_PG_URL "$BIN/rs" --check-config "$T/pg.json" >"$T/check2.log" 2>&1; then
 	die "postgresql with an empty conninfo and no RS_PG_URL was accepted"
 fi

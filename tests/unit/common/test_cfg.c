@@ -1,5 +1,5 @@
-/* Unit tests for common/cfg.c: file loading errors (with line numbers), typed getters
- * and the exact "FILE: WHERE.KEY: reason" sentences. */
+/* Unit tests for common/cfg.c: file loading errors (with line:column), duplicate keys,
+ * typed getters and the exact "FILE: WHERE.KEY: reason" sentences. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,20 +69,117 @@ static void test_load_errors(void **state)
 
 	cfg_ctx_init(&c, "rm.json", err, sizeof(err));
 	assert_null(cfg_load_file(&c, write_file("bad.json", "{\n  \"a\": 1,\n  \"b\": ,\n}\n")));
-	assert_string_equal(err, "rm.json: invalid JSON near line 3");
+	assert_string_equal(err, "rm.json:3:8: expected a value (object, array, string, number, "
+				 "true, false or null); found ','");
 
 	cfg_ctx_init(&c, "rs.json", err, sizeof(err));
 	assert_null(cfg_load_file(&c, write_file("trail.json", "{}\n\n\n}\n")));
-	assert_string_equal(err, "rs.json: invalid JSON near line 4");
+	assert_string_equal(err, "rs.json:4:1: expected the end of the file after the top-level "
+				 "value; found '}'");
 
 	cfg_ctx_init(&c, "rs.json", err, sizeof(err));
 	assert_null(cfg_load_file(&c, write_file("empty.json", "")));
-	assert_string_equal(err, "rs.json: invalid JSON near line 1");
+	assert_string_equal(err, "rs.json:1:1: expected a value (object, array, string, number, "
+				 "true, false or null); found the end of the file");
 
 	cfg_ctx_init(&c, "rs.json", err, sizeof(err));
-	/* Cut short: the error points at the last line that has text. */
+	/* Cut short: the error is at the end, after the last line that has text. */
 	assert_null(cfg_load_file(&c, write_file("open.json", "{\n\"a\": [1,\n2,\n")));
-	assert_string_equal(err, "rs.json: invalid JSON near line 3");
+	assert_string_equal(err, "rs.json:4:1: expected a value (object, array, string, number, "
+				 "true, false or null); found the end of the file");
+}
+
+/* Each syntax error: line:column and what was expected there. */
+static void test_syntax_line_column(void **state)
+{
+	static const struct {
+		const char *text, *err;
+	} cases[] = {
+		{ "{\n  \"a\": 1\n  \"b\": 2\n}",
+		  "rm.json:3:3: expected ',' or '}' after a member; found '\"'" },
+		{ "{\n  \"a\": [1, 2 3]\n}",
+		  "rm.json:2:14: expected ',' or ']' after an element; found '3'" },
+		{ "{ \"a\" 1 }", "rm.json:1:7: expected ':' after the key; found '1'" },
+		{ "{ \"a\": 1, }",
+		  "rm.json:1:11: expected a key after ',' (JSON allows no trailing comma)" },
+		{ "[1,\n]", "rm.json:2:1: expected a value after ',' (JSON allows no trailing comma)" },
+		{ "{ a: 1 }", "rm.json:1:3: expected a key in double quotes or '}'; found 'a'" },
+		{ "{\n// note\n}",
+		  "rm.json:2:1: expected a key in double quotes or '}'; found a comment (JSON has none)" },
+		{ "{ \"a\": \"x\ty\" }",
+		  "rm.json:1:10: raw control character 0x09 in a string (write it as an escape such "
+		  "as \\n or \\t)" },
+		{ "{ \"a\": \"\\q\" }",
+		  "rm.json:1:9: invalid escape in a string (valid: \\\" \\\\ \\/ \\b \\f \\n "
+		  "\\r \\t \\uXXXX)" },
+		{ "{ \"a\": 01 }", "rm.json:1:9: invalid number: no leading zeros" },
+		{ "{ \"a\": 1. }", "rm.json:1:10: invalid number: expected a digit after '.'" },
+		{ "{ \"a\": tru }",
+		  "rm.json:1:8: expected a value (object, array, string, number, true, false or "
+		  "null); found 't'" },
+		{ "{ \"\u00e9t\u00e9\": 1 x }",
+		  "rm.json:1:12: expected ',' or '}' after a member; found 'x'" },
+		{ "{ \"a\": \"open\n}", "rm.json:1:8: a string is not closed on its line (missing '\"')" },
+		{ "{ \"a\": \"open", "rm.json:1:8: a string is not closed before the end of the file "
+				  "(missing '\"')" },
+		{ "{ \"a\": 'x' }",
+		  "rm.json:1:8: expected a value; strings take double quotes, not '" },
+	};
+	cfg_ctx_t c;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cfg_ctx_init(&c, "rm.json", err, sizeof(err));
+		assert_null(cfg_parse_text(&c, cases[i].text, strlen(cases[i].text)));
+		assert_int_equal(c.failed, 1);
+		if (strcmp(err, cases[i].err) != 0)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, err, cases[i].err);
+	}
+}
+
+/* A repeated key anywhere is refused, naming its path; equal keys in different
+ * objects are fine. */
+static void test_duplicate_keys(void **state)
+{
+	static const struct {
+		const char *text, *err;
+	} cases[] = {
+		{ "{ \"sip\": { \"port\": 5060, \"listen\": \"127.0.0.1\", \"port\": 5070 } }",
+		  "rm.json: sip.port: duplicate key: given more than once in the same object; "
+		  "keep one" },
+		{ "{ \"node\": \"a\", \"http\": {}, \"node\": \"b\" }",
+		  "rm.json: node: duplicate key: given more than once in the same object; keep one" },
+		{ "{ \"lrgs\": [ { \"name\": \"a\" }, { \"name\": \"b\", \"name\": \"c\" } ] }",
+		  "rm.json: lrgs[1].name: duplicate key: given more than once in the same object; "
+		  "keep one" },
+		{ "{ \"a\": { \"b\": [ [ { \"x\": 1, \"x\": 1 } ] ] } }",
+		  "rm.json: a.b[0][0].x: duplicate key: given more than once in the same object; "
+		  "keep one" },
+	};
+	const char *fine = "{ \"a\": { \"port\": 1 }, \"b\": { \"port\": 1 }, "
+			   "\"c\": [ { \"port\": 1 }, { \"port\": 2 } ] }";
+	cfg_ctx_t c;
+	char err[256];
+	cJSON *root;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cfg_ctx_init(&c, "rm.json", err, sizeof(err));
+		assert_null(cfg_parse_text(&c, cases[i].text, strlen(cases[i].text)));
+		if (strcmp(err, cases[i].err) != 0)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, err, cases[i].err);
+	}
+	cfg_ctx_init(&c, "rm.json", err, sizeof(err));
+	root = cfg_parse_text(&c, fine, strlen(fine));
+	assert_non_null(root);
+	assert_string_equal(err, "");
+	cJSON_Delete(root);
+
+	/* Through the file loader too. */
+	cfg_ctx_init(&c, "rs.json", err, sizeof(err));
+	assert_null(cfg_load_file(&c, write_file("dup.json",
+						 "{\n \"stomp\": {\"port\": 1},\n \"stomp\": {}\n}\n")));
+	assert_string_equal(err, "rs.json: stomp: duplicate key: given more than once in the same "
+				 "object; keep one");
 }
 
 static cJSON *parse(const char *s)
@@ -273,6 +370,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_load_ok),
 		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_syntax_line_column),
+		cmocka_unit_test(test_duplicate_keys),
 		cmocka_unit_test(test_enum_message_from_the_header),
 		cmocka_unit_test(test_type_errors),
 		cmocka_unit_test(test_getters_ok_and_defaults),

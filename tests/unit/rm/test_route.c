@@ -184,6 +184,15 @@ static void test_down_and_full_skipped(void **state)
 	for (int i = 0; i < 5; i++)
 		route_release(&t[i]);
 
+	/* New MCPs are unknown: picked above, but not counted up until a result. */
+	assert_false(a->probed);
+	assert_true(a->up);
+	assert_int_equal(route_mcp_up_count(f->st), 0);
+	assert_int_equal(route_health(a, true, 900, 3, 2), 1); /* the first result decides */
+	assert_int_equal(route_mcp_up_count(f->st), 1);
+	assert_int_equal(route_health(b, true, 900, 3, 2), 1);
+	assert_int_equal(route_mcp_up_count(f->st), 2);
+
 	/* a down after K=3 failures (reported once), everything goes to b. */
 	assert_int_equal(route_health(a, false, 0, 3, 2), 0);
 	assert_int_equal(route_health(a, false, 0, 3, 2), 0);
@@ -219,6 +228,34 @@ static void test_down_and_full_skipped(void **state)
 	call(f, &x);
 	assert_ptr_equal(x.mcp, a);
 	route_release(&x);
+	fx_free(f);
+}
+
+/* An MCP nobody answers for is down from its first failed OPTIONS (no K grace for
+ * what was never seen up), and then needs M successes like any down MCP. */
+static void test_unknown_settled_by_first_result(void **state)
+{
+	(void)state;
+	struct fx *f = group("round-robin", "{\"uri\":\"sip:a\"},{\"uri\":\"sip:b\"}");
+	struct route_mcp *a = mcp(f, "sip:a"), *b = mcp(f, "sip:b");
+	struct route_ticket x;
+
+	assert_int_equal(route_mcp_up_count(f->st), 0);
+	assert_int_equal(route_health(a, false, -1, 3, 2), -1);
+	assert_true(a->probed);
+	assert_false(a->up);
+	assert_int_equal(route_mcp_up_count(f->st), 0);
+	/* b still unknown: calls go there rather than being refused */
+	for (int i = 0; i < 4; i++) {
+		call(f, &x);
+		assert_ptr_equal(x.mcp, b);
+		route_release(&x);
+	}
+	assert_int_equal(route_health(a, true, 800, 3, 2), 0);
+	assert_int_equal(route_health(a, true, 800, 3, 2), 1);
+	assert_int_equal(route_mcp_up_count(f->st), 1);
+	assert_int_equal(route_health(b, true, 700, 3, 2), 1);
+	assert_int_equal(route_mcp_up_count(f->st), 2);
 	fx_free(f);
 }
 
@@ -487,6 +524,7 @@ int main(void)
 		cmocka_unit_test(test_least_used_within_one),
 		cmocka_unit_test(test_least_percent),
 		cmocka_unit_test(test_down_and_full_skipped),
+		cmocka_unit_test(test_unknown_settled_by_first_result),
 		cmocka_unit_test(test_failover_excludes_tried),
 		cmocka_unit_test(test_failover_keeps_rotation),
 		cmocka_unit_test(test_admission_levels_and_limit),
