@@ -209,8 +209,23 @@ static int check_stomp_auth(cfg_ctx_t *x, rs_config_t *c)
 		snprintf(c->stomp_passcode, sizeof(c->stomp_passcode), "%s", p);
 	if (c->stomp_login[0] || c->stomp_allow_anonymous)
 		return 0;
-	if (inet_pton(AF_INET, c->stomp_listen, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127)
-		return 0;
+	if (inet_pton(AF_INET, c->stomp_listen, &a) == 1) {
+		if ((ntohl(a.s_addr) >> 24) == 127)
+			return 0;
+	} else {
+		/* IPv6 loopback is loopback too; anything that is not a numeric address
+		 * is refused by the start checks, which name stomp.listen. */
+		char bare[64];
+		struct in6_addr a6;
+		size_t n = strlen(c->stomp_listen);
+		if (n > 2 && n < sizeof(bare) && c->stomp_listen[0] == '[' &&
+		    c->stomp_listen[n - 1] == ']')
+			snprintf(bare, sizeof(bare), "%.*s", (int)(n - 2), c->stomp_listen + 1);
+		else
+			snprintf(bare, sizeof(bare), "%s", c->stomp_listen);
+		if (inet_pton(AF_INET6, bare, &a6) != 1 || IN6_IS_ADDR_LOOPBACK(&a6))
+			return 0;
+	}
 	return cfg_fail(x, "stomp", "login",
 			"required when stomp.listen (%s) is not a loopback address: anyone who"
 			" reaches the port could write billing records; set stomp.login and"

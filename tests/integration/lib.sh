@@ -73,3 +73,22 @@ PY
 metric() {
 	http_get "$1" /metrics | awk -v n="$2" 'index($0, n) == 1 { print $NF; exit }'
 }
+
+# podify JSON: a config rendered for a pod names absolute paths (volumes) that do not
+# exist here; --check-config looks at the host (directories exist and are writable),
+# so every absolute path outside $T moves under $T/pod, its parent made as the pod's
+# volume is.
+podify() {
+	/usr/bin/python3 - "$1" "$T/pod" "$T/" <<'PY'
+import json, os, sys
+c = json.load(open(sys.argv[1]))
+def walk(o):
+    for k, v in (o.items() if isinstance(o, dict) else []):
+        if isinstance(v, str) and v.startswith("/") and not v.startswith(sys.argv[3]):
+            o[k] = sys.argv[2] + v
+            os.makedirs(os.path.dirname(o[k]), exist_ok=True)
+        walk(v)
+walk(c)
+json.dump(c, open(sys.argv[1], "w"))
+PY
+}

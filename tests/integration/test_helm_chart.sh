@@ -86,6 +86,7 @@ RS_BIN="$BIN/rs"
 [ -x "$RS_BIN" ] || die "rs binary not built: $RS_BIN"
 mkdir -p "$T/sd" "$T/st"
 /usr/bin/python3 "$STOMP_CHECK" default "$T/default.yaml" "$T/sd" || die "STOMP credentials (defaults)"
+podify "$T/sd/rs.json"
 RS_STOMP_LOGIN=$(cat "$T/sd/login") RS_STOMP_PASSCODE=$(cat "$T/sd/passcode") \
 	"$RS_BIN" --check-config "$T/sd/rs.json" >"$T/rs-check.log" 2>&1 ||
 	{ cat "$T/rs-check.log"; die "rs --check-config refuses the rendered rs.json with the Secret's login"; }
@@ -107,7 +108,10 @@ for d in gvp-tls gvp-tls-client; do
 	openssl x509 -req -in "$M/$d.csr" -CA "$M/gvp-tls/ca.crt" -CAkey "$M/ca.key" \
 		-CAcreateserial -days 2 -out "$M/$d/tls.crt" 2>/dev/null || die "openssl $d"
 done
-for j in rs rm; do sed "s#/etc/gvp-tls#$M/gvp-tls#g" "$T/st/$j.json" >"$T/st/$j-local.json"; done
+for j in rs rm; do
+	sed "s#/etc/gvp-tls#$M/gvp-tls#g" "$T/st/$j.json" >"$T/st/$j-local.json"
+	podify "$T/st/$j-local.json"
+done
 RS_STOMP_LOGIN=x RS_STOMP_PASSCODE=y "$RS_BIN" --check-config "$T/st/rs-local.json" >"$T/rs-check.log" 2>&1 ||
 	{ cat "$T/rs-check.log"; die "rs --check-config refuses the rendered stomp.tls"; }
 RM_NODE_NAME=gvp-rm-1 "$RM_BIN" --check-config "$T/st/rm-local.json" >"$T/rm-check.log" 2>&1 ||

@@ -29,22 +29,6 @@ assert len(cms) == 1, "expected one ConfigMap with rs.json, got %d" % len(cms)
 open(sys.argv[2], "w").write(cms[0]["data"]["rs.json"])
 PY
 }
-# podify JSON: --check-config looks at the host (directories exist and are writable),
-# so absolute paths move under $T/pod, with their parent made as the pod's volume is.
-podify() {
-	/usr/bin/python3 - "$1" "$T/pod" <<'PY'
-import json, os, sys
-c = json.load(open(sys.argv[1]))
-def walk(o):
-    for k, v in (o.items() if isinstance(o, dict) else []):
-        if isinstance(v, str) and v.startswith("/"):
-            o[k] = sys.argv[2] + v
-            os.makedirs(os.path.dirname(o[k]), exist_ok=True)
-        walk(v)
-walk(c)
-json.dump(c, open(sys.argv[1], "w"))
-PY
-}
 "$R" --name gvp --namespace voice "$TOP/helm/gvp" >"$T/default.yaml" 2>"$T/render.log" ||
 	die "render with defaults"
 rs_json "$T/default.yaml" "$T/default.json" || die "no rs.json in the default render"
