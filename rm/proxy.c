@@ -14,13 +14,16 @@
 
 #include <sofia-sip/su_tag.h>
 #include <sofia-sip/nta_tag.h>
+#include <sofia-sip/nta_stateless.h>
 #include <sofia-sip/sip_tag.h>
 #include <sofia-sip/sip_util.h>
 #include <sofia-sip/tport_tag.h>
 #include <sofia-sip/url.h>
+#include <sofia-sip/url_tag.h>
 
 #include "cdr.h"
 #include "log.h"
+#include "sip_guard.h"
 #include "util.h"
 
 #define TICK_MS 100
@@ -104,7 +107,8 @@ static void metrics_init(struct proxy *p)
 					 "INVITE attempts retried on another MCP", NULL);
 	p->m_attempts = metrics_counter(m, "rm_attempts_total", "INVITE attempts sent to MCPs", NULL);
 	p->m_bad = metrics_counter(m, "rm_bad_requests_total",
-				   "Requests answered 400/483/481 or dropped as malformed", NULL);
+				   "Requests refused (answered 4xx/5xx or dropped) "
+				   "before routing, by reason", "reason=max-forwards");
 	p->m_mcps_up = metrics_gauge(m, "rm_mcps_up", "MCPs currently up", NULL);
 	p->m_draining = metrics_gauge(m, "rm_draining", "1 while draining on SIGTERM", NULL);
 	p->m_requests = metrics_counter(m, "rm_sip_requests_total", "SIP requests received", NULL);
@@ -248,18 +252,6 @@ void proxy_strip_own_routes(struct proxy *p, msg_t *msg, sip_t *sip)
 		sip_route_remove(msg, sip);
 }
 
-static bool via_is_mcp(const struct proxy *p, const sip_via_t *v)
-{
-	if (!v || !v->v_host)
-		return false;
-	const char *port = v->v_port && v->v_port[0] ? v->v_port : "5060";
-	for (size_t i = 0; i < p->n_mcp_addrs; i++)
-		if (strcasecmp(p->mcp_addrs[i].host, v->v_host) == 0 &&
-		    strcmp(p->mcp_addrs[i].port, port) == 0)
-			return true;
-	return false;
-}
-
 /* sofia-sip's parser puts a repeated single-valued header (a second Max-Forwards,
  * Subject or Timestamp, say) on the message's list of erroneous headers; copying or
  * sending such a message on then fails an assertion in msg_serialize (msg_parser.c
@@ -320,6 +312,16 @@ static int in_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip0)
 	struct session *s;
 	char mcp_target[RM_URI_MAX] = "";
 
+	/* follow a Route set only if it begins with rm's own Record-Route */
+	if (sip->sip_route && !proxy_url_is_self(p, sip->sip_route->r_url)) {
+		msg_destroy(msg);
+		guard_count(p, SIP_BAD_RELAY);
+		if (method == sip_method_ack) {
+			nta_incoming_destroy(irq);
+			return 0;
+		}
+		return 403;
+	}
 	proxy_strip_own_routes(p, msg, sip);
 
 	s = session_lookup(p->sessions, sip->sip_call_id->i_id,
@@ -342,8 +344,9 @@ static int in_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip0)
 
 	if (sip->sip_route)
 		next = sip->sip_route->r_url;
-	else if (!proxy_url_is_self(p, sip->sip_request->rq_url))
-		next = sip->sip_request->rq_url;
+	else if (!proxy_url_is_self(p, sip->sip_request->rq_url) &&
+		 (s || guard_is_target(p, sip->sip_request->rq_url)))
+		next = sip->sip_request->rq_url; /* a known dialog's target, or ours */
 	else if (s && s->from_tag && sip->sip_from->a_tag &&
 		 strcmp(s->from_tag, sip->sip_from->a_tag) == 0 && s->mcp_uri[0]) {
 		/* to ourselves, from the caller: the dialog's MCP */
@@ -405,12 +408,13 @@ static void out_of_dialog_hop(struct proxy *p, nta_incoming_t *irq)
 }
 
 /* A request without To tag that is not a new INVITE from the SIP Server. */
-static int out_of_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip)
+static int out_of_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip,
+			 bool from_mcp)
 {
 	sip_method_t method = sip->sip_request->rq_method;
 	bool to_self = proxy_url_is_self(p, sip->sip_request->rq_url) &&
 		       (!sip->sip_route || proxy_url_is_self(p, sip->sip_route->r_url));
-	bool from_mcp = via_is_mcp(p, sip->sip_via);
+	const sip_route_t *rt = sip->sip_route;
 
 	if (method == sip_method_ack) {
 		/* an ACK matching no transaction and no dialog: nothing to do */
@@ -422,6 +426,13 @@ static int out_of_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip)
 		if (method == sip_method_options)
 			return 200;
 		return 483;
+	}
+	/* not a relay: a Route past rm's own must name a configured MCP or SIP Server */
+	while (rt && proxy_url_is_self(p, rt->r_url))
+		rt = rt->r_next;
+	if (rt && !guard_is_target(p, rt->r_url)) {
+		guard_count(p, SIP_BAD_RELAY);
+		return method == sip_method_cancel ? 481 : 403;
 	}
 	if (from_mcp && p->sip_server) {
 		/* MCP-originated out-of-dialog requests go to the SIP Server */
@@ -446,7 +457,11 @@ static int out_of_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip)
 	}
 	if (method == sip_method_cancel)
 		return 481;
-	/* plain proxying by request-URI */
+	/* proxying by request-URI, only to a configured MCP or SIP Server */
+	if (!rt && !guard_is_target(p, sip->sip_request->rq_url)) {
+		guard_count(p, SIP_BAD_RELAY);
+		return 403;
+	}
 	out_of_dialog_hop(p, irq);
 	struct call *c = call_new(p, irq, sip);
 	if (!c)
@@ -456,29 +471,57 @@ static int out_of_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip)
 	return 0;
 }
 
-/* Default leg: every request that nta does not absorb itself. */
-static int proxy_request(struct proxy *p, nta_leg_t *leg, nta_incoming_t *irq,
+/* Every request that nta does not absorb itself, from a trusted source (origin,
+ * proxy_message). Validation comes first (sip_guard.h); Via is never trusted. */
+static int proxy_request(struct proxy *p, enum sip_origin origin, nta_incoming_t *irq,
 			 const sip_t *sip)
 {
-	metric_inc(p->m_requests);
+	int status;
 
-	if (!sip || !sip->sip_request || !sip->sip_call_id || !sip->sip_from ||
-	    !sip->sip_to || !sip->sip_cseq || !sip->sip_via || proxy_msg_repeats_single(sip)) {
-		metric_inc(p->m_bad);
-		if (sip && sip->sip_request && sip->sip_request->rq_method == sip_method_ack) {
-			nta_incoming_destroy(irq);
-			return 0;
-		}
-		return 400;
-	}
+	metric_inc(p->m_requests);
+	if (!guard_admit(p, irq, sip, &status))
+		return status;
 	if (p->stopped)
 		return 503;
 	if (sip->sip_to->a_tag)
 		return in_dialog(p, irq, sip);
-	if (sip->sip_request->rq_method == sip_method_invite &&
-	    !via_is_mcp(p, sip->sip_via))
+	if (sip->sip_request->rq_method == sip_method_invite && origin != SIP_ORIGIN_MCP)
 		return proxy_new_invite(p, irq, sip);
-	return out_of_dialog(p, irq, sip);
+	return out_of_dialog(p, irq, sip, origin == SIP_ORIGIN_MCP);
+}
+
+/* nta's message callback: every message that matches no transaction. Trust is
+ * decided on the packet's source before a transaction exists, so that an untrusted
+ * request can be dropped without a trace (a server transaction always answers).
+ * Then a server transaction is made and handled like a default leg would. */
+static int proxy_message(struct proxy *p, nta_agent_t *agent, msg_t *msg, sip_t *sip)
+{
+	enum sip_origin origin;
+	nta_incoming_t *irq;
+	int status;
+
+	if (!guard_accept(p, agent, msg, sip, &origin))
+		return 0; /* msg answered or discarded */
+	irq = nta_incoming_create(agent, NULL, msg, sip, TAG_END());
+	if (!irq) {
+		nta_msg_treply(agent, msg, SIP_500_INTERNAL_SERVER_ERROR, TAG_END());
+		return 0;
+	}
+	status = proxy_request(p, origin, irq, sip);
+	if (status >= 100 && status <= 699) {
+		nta_incoming_treply(irq, status, sip_status_phrase(status), TAG_END());
+		if (status >= 200)
+			nta_incoming_destroy(irq);
+	}
+	return 0;
+}
+
+/* The leg rm's own requests (OPTIONS pings) are sent on. It matches only requests
+ * for a host that cannot exist, and refuses them. */
+static int proxy_own_leg(struct proxy *p, nta_leg_t *leg, nta_incoming_t *irq,
+			 const sip_t *sip)
+{
+	return 403;
 }
 
 /* ---- tick: deadlines, max duration, drain ----------------------------------------- */
@@ -549,6 +592,7 @@ static void proxy_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 	int64_t now = proxy_now_ms();
 
 	proxy_tick_calls(p, now);
+	guard_tick(p);
 
 	if (now - p->last_expiry_ms >= 1000) {
 		struct session *v[256];
@@ -600,6 +644,8 @@ static int apply_config(struct proxy *p, struct rm_config *cfg)
 	p->mcp_addrs = addrs;
 	p->n_mcp_addrs = n;
 
+	if (guard_configure(p->guard, cfg) < 0)
+		return -1;
 	url_t *ss = cfg->n_sip_servers ? url_make(p->home, cfg->sip_servers[0]) : NULL;
 	if (p->sip_server)
 		su_free(p->home, p->sip_server);
@@ -618,9 +664,9 @@ static int setup_listen(struct proxy *p, const struct rm_config *cfg, char *err,
 		tp = ";transport=tcp";
 	snprintf(name, sizeof name, "sip:%s:%d%s", cfg->sip_listen, cfg->sip_port, tp);
 
-	p->agent = nta_agent_create(p->root, (url_string_t const *)name, NULL, NULL,
+	p->agent = nta_agent_create(p->root, (url_string_t const *)name, proxy_message, p,
 				    NTATAG_UA(0), NTATAG_CANCEL_487(0),
-				    NTATAG_SERVER_RPORT(1), NTATAG_CLIENT_RPORT(1),
+				    NTATAG_SERVER_RPORT(2), NTATAG_CLIENT_RPORT(1),
 				    NTATAG_UDP_MTU(65535), NTATAG_MERGE_482(0),
 				    NTATAG_EXTRA_100(0), NTATAG_PASS_100(1),
 				    NTATAG_TIMEOUT_408(1), NTATAG_USE_NAPTR(0),
@@ -633,7 +679,9 @@ static int setup_listen(struct proxy *p, const struct rm_config *cfg, char *err,
 		snprintf(err, errlen, "cannot listen on %s (address in use or not local?)", name);
 		return -1;
 	}
-	p->defleg = nta_leg_tcreate(p->agent, proxy_request, p, NTATAG_NO_DIALOG(1), TAG_END());
+	p->defleg = nta_leg_tcreate(p->agent, proxy_own_leg, p, NTATAG_NO_DIALOG(1),
+				    URLTAG_URL("sip:rm-own-requests.invalid"),
+				    NTATAG_METHOD("X-RM-NEVER"), TAG_END());
 	if (!p->defleg) {
 		snprintf(err, errlen, "cannot create the default nta leg");
 		return -1;
@@ -662,6 +710,11 @@ struct proxy *proxy_create(su_root_t *root, struct rm_config *cfg, metrics_t *me
 	p->root = root;
 	p->metrics = metrics;
 	metrics_init(p);
+	p->guard = guard_new(p);
+	if (!p->guard) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 
 	p->route = route_state_new(cfg, err, errlen);
 	if (!p->route)
@@ -702,6 +755,7 @@ fail:
 	session_table_free(p->sessions);
 	route_state_free(p->route);
 	free(p->mcp_addrs);
+	guard_free(p->guard);
 	su_home_deinit(p->home);
 	free(p);
 	return NULL;
@@ -778,6 +832,7 @@ void proxy_destroy(struct proxy *p)
 	rm_config_free(p->cfg);
 	free(p->cfg);
 	free(p->mcp_addrs);
+	guard_free(p->guard);
 	su_home_deinit(p->home);
 	free(p);
 }

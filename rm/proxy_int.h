@@ -42,6 +42,7 @@ struct monitor;
 
 struct billing_item;
 struct dialog;
+struct sip_guard;
 
 /* The two sides of a dialog rm proxies: the SIP Server (caller) and the MCP. */
 enum dialog_side { DIALOG_CALLER = 0, DIALOG_MCP = 1 };
@@ -108,6 +109,7 @@ struct proxy {
 	url_t *sip_server;              /* first SIP Server, in home (replaced on reload) */
 	struct mcp_addr *mcp_addrs;     /* malloc'd */
 	size_t n_mcp_addrs;
+	struct sip_guard *guard;        /* trust + validation (sip_guard.h); owned */
 
 	struct call_list attempts;      /* waiting for an answer from the current MCP */
 	struct call_list lingering;     /* answered INVITEs kept for 2xx retransmissions */
