@@ -25,6 +25,10 @@ write_cfg() { # write_cfg EXTRA_SIP_JSON
 	"$RM_BIN" --check-config "$T/rm.json" >/dev/null || die "config refused: $(cat "$T/rm.json")"
 }
 write_cfg ""
+sed 's#"sip_servers"#"trusted": ["10.0.0.0/40"], "sip_servers"#' "$T/rm.json" >"$T/bad.json"
+if "$RM_BIN" --check-config "$T/bad.json" 2>"$T/bad.err"; then die "sip.trusted 10.0.0.0/40 accepted"; fi
+grep -q 'sip.trusted' "$T/bad.err" || die "the error does not name sip.trusted: $(cat "$T/bad.err")"
+ok "config: $(head -c 160 "$T/bad.err")"
 /usr/bin/python3 "$PEER" 127.0.0.1 "$M1" "$T/mcp.jsonl" & bg_pid $!
 /usr/bin/python3 "$PEER" 127.0.0.1 "$SS" "$T/sipserver.jsonl" & bg_pid $!
 /usr/bin/python3 "$PEER" 127.0.0.1 "$X3" "$T/third.jsonl" & bg_pid $!
