@@ -19,7 +19,6 @@
 #include <sofia-sip/sip_util.h>
 #include <sofia-sip/tport_tag.h>
 #include <sofia-sip/url.h>
-#include <sofia-sip/url_tag.h>
 
 #include "cdr.h"
 #include "log.h"
@@ -252,19 +251,6 @@ void proxy_strip_own_routes(struct proxy *p, msg_t *msg, sip_t *sip)
 		sip_route_remove(msg, sip);
 }
 
-/* sofia-sip's parser puts a repeated single-valued header (a second Max-Forwards,
- * Subject or Timestamp, say) on the message's list of erroneous headers; copying or
- * sending such a message on then fails an assertion in msg_serialize (msg_parser.c
- * serialize_one: !msg_is_single(h)), which aborts rm. The message is malformed:
- * refuse it, never forward it. */
-bool proxy_msg_repeats_single(const sip_t *sip)
-{
-	for (const sip_error_t *e = sip->sip_error; e; e = e->er_next)
-		if (e->er_common->h_class->hc_kind == msg_kind_single)
-			return true;
-	return false;
-}
-
 /* Decrement Max-Forwards in place (adding 70 if absent). Returns false at zero.
  * A value above 255, out of RFC 3261's range (20.22), counts as 255: it is the only
  * bound on a request routed back to rm, so 4294967295 must not mean "for ever". */
@@ -312,15 +298,12 @@ static int in_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip0)
 	struct session *s;
 	char mcp_target[RM_URI_MAX] = "";
 
-	/* follow a Route set only if it begins with rm's own Record-Route */
-	if (sip->sip_route && !proxy_url_is_self(p, sip->sip_route->r_url)) {
+	if (guard_relay_refused(p, sip, true)) { /* a Route set not starting with rm */
 		msg_destroy(msg);
-		guard_count(p, SIP_BAD_RELAY);
-		if (method == sip_method_ack) {
-			nta_incoming_destroy(irq);
-			return 0;
-		}
-		return 403;
+		if (method != sip_method_ack)
+			return 403;
+		nta_incoming_destroy(irq);
+		return 0;
 	}
 	proxy_strip_own_routes(p, msg, sip);
 
@@ -414,7 +397,7 @@ static int out_of_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip,
 	sip_method_t method = sip->sip_request->rq_method;
 	bool to_self = proxy_url_is_self(p, sip->sip_request->rq_url) &&
 		       (!sip->sip_route || proxy_url_is_self(p, sip->sip_route->r_url));
-	const sip_route_t *rt = sip->sip_route;
+	const sip_route_t *rt = guard_next_route(p, sip);
 
 	if (method == sip_method_ack) {
 		/* an ACK matching no transaction and no dialog: nothing to do */
@@ -427,13 +410,8 @@ static int out_of_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip,
 			return 200;
 		return 483;
 	}
-	/* not a relay: a Route past rm's own must name a configured MCP or SIP Server */
-	while (rt && proxy_url_is_self(p, rt->r_url))
-		rt = rt->r_next;
-	if (rt && !guard_is_target(p, rt->r_url)) {
-		guard_count(p, SIP_BAD_RELAY);
+	if (guard_relay_refused(p, sip, false)) /* not a relay (sip_guard.h) */
 		return method == sip_method_cancel ? 481 : 403;
-	}
 	if (from_mcp && p->sip_server) {
 		/* MCP-originated out-of-dialog requests go to the SIP Server */
 		out_of_dialog_hop(p, irq);
@@ -490,10 +468,9 @@ static int proxy_request(struct proxy *p, enum sip_origin origin, nta_incoming_t
 	return out_of_dialog(p, irq, sip, origin == SIP_ORIGIN_MCP);
 }
 
-/* nta's message callback: every message that matches no transaction. Trust is
- * decided on the packet's source before a transaction exists, so that an untrusted
- * request can be dropped without a trace (a server transaction always answers).
- * Then a server transaction is made and handled like a default leg would. */
+/* nta's callback for every message matching no transaction: trust is decided on the
+ * packet's source before a transaction exists (a server transaction always answers,
+ * a drop must be silent), then the request gets one, as on a default leg. */
 static int proxy_message(struct proxy *p, nta_agent_t *agent, msg_t *msg, sip_t *sip)
 {
 	enum sip_origin origin;
@@ -514,14 +491,6 @@ static int proxy_message(struct proxy *p, nta_agent_t *agent, msg_t *msg, sip_t 
 			nta_incoming_destroy(irq);
 	}
 	return 0;
-}
-
-/* The leg rm's own requests (OPTIONS pings) are sent on. It matches only requests
- * for a host that cannot exist, and refuses them. */
-static int proxy_own_leg(struct proxy *p, nta_leg_t *leg, nta_incoming_t *irq,
-			 const sip_t *sip)
-{
-	return 403;
 }
 
 /* ---- tick: deadlines, max duration, drain ----------------------------------------- */
@@ -679,9 +648,7 @@ static int setup_listen(struct proxy *p, const struct rm_config *cfg, char *err,
 		snprintf(err, errlen, "cannot listen on %s (address in use or not local?)", name);
 		return -1;
 	}
-	p->defleg = nta_leg_tcreate(p->agent, proxy_own_leg, p, NTATAG_NO_DIALOG(1),
-				    URLTAG_URL("sip:rm-own-requests.invalid"),
-				    NTATAG_METHOD("X-RM-NEVER"), TAG_END());
+	p->defleg = guard_own_leg_create(p);
 	if (!p->defleg) {
 		snprintf(err, errlen, "cannot create the default nta leg");
 		return -1;
@@ -689,12 +656,6 @@ static int setup_listen(struct proxy *p, const struct rm_config *cfg, char *err,
 	/* the advertised host, not a wildcard listen address (rm_config.h sip.advertise) */
 	snprintf(p->self_host, sizeof p->self_host, "%s", cfg->sip_advertise);
 	snprintf(p->self_port, sizeof p->self_port, "%d", cfg->sip_port);
-	snprintf(name, sizeof name, "<sip:%s:%d;lr>", cfg->sip_advertise, cfg->sip_port);
-	p->rr = sip_record_route_make(p->home, name);
-	if (!p->rr) {
-		snprintf(err, errlen, "cannot build Record-Route %s", name);
-		return -1;
-	}
 	return 0;
 }
 

@@ -105,7 +105,6 @@ struct proxy {
 	/* who we are */
 	char self_host[RM_HOST_MAX];
 	char self_port[8];
-	sip_record_route_t *rr;         /* <sip:host:port;lr>, in home */
 	url_t *sip_server;              /* first SIP Server, in home (replaced on reload) */
 	struct mcp_addr *mcp_addrs;     /* malloc'd */
 	size_t n_mcp_addrs;
@@ -148,8 +147,6 @@ int64_t proxy_now_ms(void);
 bool proxy_url_is_self(const struct proxy *p, const url_t *u);
 void proxy_strip_own_routes(struct proxy *p, msg_t *msg, sip_t *sip);
 bool proxy_max_forwards_ok(msg_t *msg, sip_t *sip);
-/* A single-valued header given twice: sofia-sip cannot send such a message on. */
-bool proxy_msg_repeats_single(const sip_t *sip);
 void proxy_sessions_changed(struct proxy *p);
 void proxy_count_reject(struct proxy *p, enum rm_refuse r);
 int proxy_reply(nta_incoming_t *irq, int status, int retry_after);

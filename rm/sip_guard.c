@@ -18,6 +18,7 @@
 #include <sofia-sip/sip_tag.h>
 #include <sofia-sip/su_tag.h>
 #include <sofia-sip/url.h>
+#include <sofia-sip/url_tag.h>
 
 #include "log.h"
 
@@ -193,6 +194,44 @@ bool guard_is_target(const struct proxy *p, const url_t *u)
 		    strcasecmp(p->guard->targets[i].host, u->url_host) == 0)
 			return true;
 	return false;
+}
+
+const sip_route_t *guard_next_route(const struct proxy *p, const sip_t *sip)
+{
+	const sip_route_t *rt = sip->sip_route;
+
+	while (rt && proxy_url_is_self(p, rt->r_url))
+		rt = rt->r_next;
+	return rt;
+}
+
+bool guard_relay_refused(struct proxy *p, const sip_t *sip, bool in_dialog)
+{
+	const sip_route_t *rt;
+	bool refused;
+
+	if (in_dialog) {
+		refused = sip->sip_route && !proxy_url_is_self(p, sip->sip_route->r_url);
+	} else {
+		rt = guard_next_route(p, sip);
+		refused = rt && !guard_is_target(p, rt->r_url);
+	}
+	if (refused)
+		guard_count(p, SIP_BAD_RELAY);
+	return refused;
+}
+
+static int own_leg_request(struct proxy *p, nta_leg_t *leg, nta_incoming_t *irq,
+			   const sip_t *sip)
+{
+	return 403;
+}
+
+nta_leg_t *guard_own_leg_create(struct proxy *p)
+{
+	return nta_leg_tcreate(p->agent, own_leg_request, p, NTATAG_NO_DIALOG(1),
+			       URLTAG_URL("sip:rm-own-requests.invalid"),
+			       NTATAG_METHOD("X-RM-NEVER"), TAG_END());
 }
 
 /* The source of msg as family + bytes + port; false if nta gave none. */

@@ -51,6 +51,20 @@ void guard_count(struct proxy *p, enum sip_bad r);
 /* Fold nta's own refusals (since the last call) into the counters. */
 void guard_tick(struct proxy *p);
 
+/* The first Route entry of sip past rm's own, NULL if none. */
+const sip_route_t *guard_next_route(const struct proxy *p, const sip_t *sip);
+
+/* Would forwarding sip make rm a relay? In dialog: its Route set does not begin with
+ * rm's own entry. Out of dialog: a Route past rm's own names neither a configured
+ * MCP nor a SIP Server. Counted (reason relay) when true. */
+bool guard_relay_refused(struct proxy *p, const sip_t *sip, bool in_dialog);
+
+/* The leg rm sends its own requests (OPTIONS pings) on. It is not the default leg
+ * (that would take every request before proxy_message could judge its source): it
+ * matches only requests for a host that cannot exist, and refuses them 403.
+ * NULL on failure; destroyed with nta_leg_destroy. */
+nta_leg_t *guard_own_leg_create(struct proxy *p);
+
 /* True if u (a next hop) names a configured MCP or SIP Server (host and port). */
 bool guard_is_target(const struct proxy *p, const url_t *u);
 
