@@ -14,6 +14,7 @@
 
 #include <sofia-sip/su_tag.h>
 #include <sofia-sip/nta_tag.h>
+#include <sofia-sip/nta_stateless.h>
 #include <sofia-sip/sip_tag.h>
 #include <sofia-sip/sip_util.h>
 #include <sofia-sip/tport_tag.h>
@@ -21,6 +22,7 @@
 
 #include "cdr.h"
 #include "log.h"
+#include "sip_guard.h"
 #include "util.h"
 
 #define TICK_MS 100
@@ -104,7 +106,8 @@ static void metrics_init(struct proxy *p)
 					 "INVITE attempts retried on another MCP", NULL);
 	p->m_attempts = metrics_counter(m, "rm_attempts_total", "INVITE attempts sent to MCPs", NULL);
 	p->m_bad = metrics_counter(m, "rm_bad_requests_total",
-				   "Requests answered 400/483/481 or dropped as malformed", NULL);
+				   "Requests refused (answered 4xx/5xx or dropped) "
+				   "before routing, by reason", "reason=max-forwards");
 	p->m_mcps_up = metrics_gauge(m, "rm_mcps_up", "MCPs currently up", NULL);
 	p->m_draining = metrics_gauge(m, "rm_draining", "1 while draining on SIGTERM", NULL);
 	p->m_requests = metrics_counter(m, "rm_sip_requests_total", "SIP requests received", NULL);
@@ -250,31 +253,6 @@ void proxy_strip_own_routes(struct proxy *p, msg_t *msg, sip_t *sip)
 		sip_route_remove(msg, sip);
 }
 
-static bool via_is_mcp(const struct proxy *p, const sip_via_t *v)
-{
-	if (!v || !v->v_host)
-		return false;
-	const char *port = v->v_port && v->v_port[0] ? v->v_port : "5060";
-	for (size_t i = 0; i < p->n_mcp_addrs; i++)
-		if (strcasecmp(p->mcp_addrs[i].host, v->v_host) == 0 &&
-		    strcmp(p->mcp_addrs[i].port, port) == 0)
-			return true;
-	return false;
-}
-
-/* sofia-sip's parser puts a repeated single-valued header (a second Max-Forwards,
- * Subject or Timestamp, say) on the message's list of erroneous headers; copying or
- * sending such a message on then fails an assertion in msg_serialize (msg_parser.c
- * serialize_one: !msg_is_single(h)), which aborts rm. The message is malformed:
- * refuse it, never forward it. */
-bool proxy_msg_repeats_single(const sip_t *sip)
-{
-	for (const sip_error_t *e = sip->sip_error; e; e = e->er_next)
-		if (e->er_common->h_class->hc_kind == msg_kind_single)
-			return true;
-	return false;
-}
-
 /* Decrement Max-Forwards in place (adding 70 if absent). Returns false at zero.
  * A value above 255, out of RFC 3261's range (20.22), counts as 255: it is the only
  * bound on a request routed back to rm, so 4294967295 must not mean "for ever". */
@@ -322,6 +300,13 @@ static int in_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip0)
 	struct session *s;
 	char mcp_target[RM_URI_MAX] = "";
 
+	if (guard_relay_refused(p, sip, true)) { /* a Route set not starting with rm */
+		msg_destroy(msg);
+		if (method != sip_method_ack)
+			return 403;
+		nta_incoming_destroy(irq);
+		return 0;
+	}
 	proxy_strip_own_routes(p, msg, sip);
 
 	s = session_lookup(p->sessions, sip->sip_call_id->i_id,
@@ -344,8 +329,9 @@ static int in_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip0)
 
 	if (sip->sip_route)
 		next = sip->sip_route->r_url;
-	else if (!proxy_url_is_self(p, sip->sip_request->rq_url))
-		next = sip->sip_request->rq_url;
+	else if (!proxy_url_is_self(p, sip->sip_request->rq_url) &&
+		 (s || guard_is_target(p, sip->sip_request->rq_url)))
+		next = sip->sip_request->rq_url; /* a known dialog's target, or ours */
 	else if (s && s->from_tag && sip->sip_from->a_tag &&
 		 strcmp(s->from_tag, sip->sip_from->a_tag) == 0 && s->mcp_uri[0]) {
 		/* to ourselves, from the caller: the dialog's MCP */
@@ -407,12 +393,13 @@ static void out_of_dialog_hop(struct proxy *p, nta_incoming_t *irq)
 }
 
 /* A request without To tag that is not a new INVITE from the SIP Server. */
-static int out_of_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip)
+static int out_of_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip,
+			 bool from_mcp)
 {
 	sip_method_t method = sip->sip_request->rq_method;
 	bool to_self = proxy_url_is_self(p, sip->sip_request->rq_url) &&
 		       (!sip->sip_route || proxy_url_is_self(p, sip->sip_route->r_url));
-	bool from_mcp = via_is_mcp(p, sip->sip_via);
+	const sip_route_t *rt = guard_next_route(p, sip);
 
 	if (method == sip_method_ack) {
 		/* an ACK matching no transaction and no dialog: nothing to do */
@@ -425,6 +412,8 @@ static int out_of_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip)
 			return 200;
 		return 483;
 	}
+	if (guard_relay_refused(p, sip, false)) /* not a relay (sip_guard.h) */
+		return method == sip_method_cancel ? 481 : 403;
 	if (from_mcp && p->sip_server) {
 		/* MCP-originated out-of-dialog requests go to the SIP Server */
 		out_of_dialog_hop(p, irq);
@@ -448,7 +437,11 @@ static int out_of_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip)
 	}
 	if (method == sip_method_cancel)
 		return 481;
-	/* plain proxying by request-URI */
+	/* proxying by request-URI, only to a configured MCP or SIP Server */
+	if (!rt && !guard_is_target(p, sip->sip_request->rq_url)) {
+		guard_count(p, SIP_BAD_RELAY);
+		return 403;
+	}
 	out_of_dialog_hop(p, irq);
 	struct call *c = call_new(p, irq, sip);
 	if (!c)
@@ -458,29 +451,48 @@ static int out_of_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip)
 	return 0;
 }
 
-/* Default leg: every request that nta does not absorb itself. */
-static int proxy_request(struct proxy *p, nta_leg_t *leg, nta_incoming_t *irq,
+/* Every request that nta does not absorb itself, from a trusted source (origin,
+ * proxy_message). Validation comes first (sip_guard.h); Via is never trusted. */
+static int proxy_request(struct proxy *p, enum sip_origin origin, nta_incoming_t *irq,
 			 const sip_t *sip)
 {
-	metric_inc(p->m_requests);
+	int status;
 
-	if (!sip || !sip->sip_request || !sip->sip_call_id || !sip->sip_from ||
-	    !sip->sip_to || !sip->sip_cseq || !sip->sip_via || proxy_msg_repeats_single(sip)) {
-		metric_inc(p->m_bad);
-		if (sip && sip->sip_request && sip->sip_request->rq_method == sip_method_ack) {
-			nta_incoming_destroy(irq);
-			return 0;
-		}
-		return 400;
-	}
+	metric_inc(p->m_requests);
+	if (!guard_admit(p, irq, sip, &status))
+		return status;
 	if (p->stopped)
 		return 503;
 	if (sip->sip_to->a_tag)
 		return in_dialog(p, irq, sip);
-	if (sip->sip_request->rq_method == sip_method_invite &&
-	    !via_is_mcp(p, sip->sip_via))
+	if (sip->sip_request->rq_method == sip_method_invite && origin != SIP_ORIGIN_MCP)
 		return proxy_new_invite(p, irq, sip);
-	return out_of_dialog(p, irq, sip);
+	return out_of_dialog(p, irq, sip, origin == SIP_ORIGIN_MCP);
+}
+
+/* nta's callback for every message matching no transaction: trust is decided on the
+ * packet's source before a transaction exists (a server transaction always answers,
+ * a drop must be silent), then the request gets one, as on a default leg. */
+static int proxy_message(struct proxy *p, nta_agent_t *agent, msg_t *msg, sip_t *sip)
+{
+	enum sip_origin origin;
+	nta_incoming_t *irq;
+	int status;
+
+	if (!guard_accept(p, agent, msg, sip, &origin))
+		return 0; /* msg answered or discarded */
+	irq = nta_incoming_create(agent, NULL, msg, sip, TAG_END());
+	if (!irq) {
+		nta_msg_treply(agent, msg, SIP_500_INTERNAL_SERVER_ERROR, TAG_END());
+		return 0;
+	}
+	status = proxy_request(p, origin, irq, sip);
+	if (status >= 100 && status <= 699) {
+		nta_incoming_treply(irq, status, sip_status_phrase(status), TAG_END());
+		if (status >= 200)
+			nta_incoming_destroy(irq);
+	}
+	return 0;
 }
 
 /* ---- tick: deadlines, max duration, drain ----------------------------------------- */
@@ -551,6 +563,7 @@ static void proxy_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 	int64_t now = proxy_now_ms();
 
 	proxy_tick_calls(p, now);
+	guard_tick(p);
 
 	if (now - p->last_expiry_ms >= 1000) {
 		struct session *v[256];
@@ -602,6 +615,8 @@ static int apply_config(struct proxy *p, struct rm_config *cfg)
 	p->mcp_addrs = addrs;
 	p->n_mcp_addrs = n;
 
+	if (guard_configure(p->guard, cfg) < 0)
+		return -1;
 	url_t *ss = cfg->n_sip_servers ? url_make(p->home, cfg->sip_servers[0]) : NULL;
 	if (p->sip_server)
 		su_free(p->home, p->sip_server);
@@ -620,9 +635,9 @@ static int setup_listen(struct proxy *p, const struct rm_config *cfg, char *err,
 		tp = ";transport=tcp";
 	snprintf(name, sizeof name, "sip:%s:%d%s", cfg->sip_listen, cfg->sip_port, tp);
 
-	p->agent = nta_agent_create(p->root, (url_string_t const *)name, NULL, NULL,
+	p->agent = nta_agent_create(p->root, (url_string_t const *)name, proxy_message, p,
 				    NTATAG_UA(0), NTATAG_CANCEL_487(0),
-				    NTATAG_SERVER_RPORT(1), NTATAG_CLIENT_RPORT(1),
+				    NTATAG_SERVER_RPORT(2), NTATAG_CLIENT_RPORT(1),
 				    NTATAG_UDP_MTU(65535), NTATAG_MERGE_482(0),
 				    NTATAG_EXTRA_100(0), NTATAG_PASS_100(1),
 				    NTATAG_TIMEOUT_408(1), NTATAG_USE_NAPTR(0),
@@ -635,7 +650,7 @@ static int setup_listen(struct proxy *p, const struct rm_config *cfg, char *err,
 		snprintf(err, errlen, "cannot listen on %s (address in use or not local?)", name);
 		return -1;
 	}
-	p->defleg = nta_leg_tcreate(p->agent, proxy_request, p, NTATAG_NO_DIALOG(1), TAG_END());
+	p->defleg = guard_own_leg_create(p);
 	if (!p->defleg) {
 		snprintf(err, errlen, "cannot create the default nta leg");
 		return -1;
@@ -643,12 +658,6 @@ static int setup_listen(struct proxy *p, const struct rm_config *cfg, char *err,
 	/* the advertised host, not a wildcard listen address (rm_config.h sip.advertise) */
 	snprintf(p->self_host, sizeof p->self_host, "%s", cfg->sip_advertise);
 	snprintf(p->self_port, sizeof p->self_port, "%d", cfg->sip_port);
-	snprintf(name, sizeof name, "<sip:%s:%d;lr>", cfg->sip_advertise, cfg->sip_port);
-	p->rr = sip_record_route_make(p->home, name);
-	if (!p->rr) {
-		snprintf(err, errlen, "cannot build Record-Route %s", name);
-		return -1;
-	}
 	return 0;
 }
 
@@ -664,6 +673,11 @@ struct proxy *proxy_create(su_root_t *root, struct rm_config *cfg, metrics_t *me
 	p->root = root;
 	p->metrics = metrics;
 	metrics_init(p);
+	p->guard = guard_new(p);
+	if (!p->guard) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 
 	p->route = route_state_new(cfg, err, errlen);
 	if (!p->route)
@@ -704,6 +718,7 @@ fail:
 	session_table_free(p->sessions);
 	route_state_free(p->route);
 	free(p->mcp_addrs);
+	guard_free(p->guard);
 	su_home_deinit(p->home);
 	free(p);
 	return NULL;
@@ -780,6 +795,7 @@ void proxy_destroy(struct proxy *p)
 	rm_config_free(p->cfg);
 	free(p->cfg);
 	free(p->mcp_addrs);
+	guard_free(p->guard);
 	su_home_deinit(p->home);
 	free(p);
 }

@@ -18,6 +18,7 @@
 #include "billing.h"
 #include "cdr.h"
 #include "log.h"
+#include "sip_guard.h"
 #include "util.h"
 
 /* How long an answered INVITE keeps its transactions to relay 2xx retransmissions
@@ -163,6 +164,12 @@ int call_send(struct call *c, const char *target, unsigned flags, const char *ex
 	const url_t *next;
 	url_t *dest = NULL;
 
+	/* never re-send a message whose framing is broken: its raw, unterminated last
+	 * line would swallow the next header rm adds (sip_check.h "framing") */
+	if (!sip_check_forwardable(sip_object(c->req), msg_get_flags(c->req, ~0u))) {
+		msg_destroy(msg);
+		return -1;
+	}
 	if (!msg)
 		return -1;
 	sip = sip_object(msg);
@@ -194,11 +201,11 @@ int call_send(struct call *c, const char *target, unsigned flags, const char *ex
 					      (msg_header_t *)rq) < 0)
 			goto fail;
 	}
-	if (flags & SEND_ADD_RR) {
-		sip_record_route_t *rr = sip_record_route_dup(home, p->rr);
-		if (!rr || msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)rr) < 0)
-			goto fail;
-	}
+	if ((flags & SEND_ADD_RR) &&
+	    guard_record_route(p, c->req, dest ? dest : sip->sip_route ? sip->sip_route->r_url
+								     : sip->sip_request->rq_url,
+			       msg, sip) < 0)
+		goto fail;
 	if (extra && sip_add_make(msg, sip, sip_unknown_class, extra) < 0)
 		goto fail;
 

@@ -42,6 +42,7 @@ struct monitor;
 
 struct billing_item;
 struct dialog;
+struct sip_guard;
 
 /* The two sides of a dialog rm proxies: the SIP Server (caller) and the MCP. */
 enum dialog_side { DIALOG_CALLER = 0, DIALOG_MCP = 1 };
@@ -104,10 +105,10 @@ struct proxy {
 	/* who we are */
 	char self_host[RM_HOST_MAX];
 	char self_port[8];
-	sip_record_route_t *rr;         /* <sip:host:port;lr>, in home */
 	url_t *sip_server;              /* first SIP Server, in home (replaced on reload) */
 	struct mcp_addr *mcp_addrs;     /* malloc'd */
 	size_t n_mcp_addrs;
+	struct sip_guard *guard;        /* trust + validation (sip_guard.h); owned */
 
 	struct call_list attempts;      /* waiting for an answer from the current MCP */
 	struct call_list lingering;     /* answered INVITEs kept for 2xx retransmissions */
@@ -146,8 +147,6 @@ int64_t proxy_now_ms(void);
 bool proxy_url_is_self(const struct proxy *p, const url_t *u);
 void proxy_strip_own_routes(struct proxy *p, msg_t *msg, sip_t *sip);
 bool proxy_max_forwards_ok(msg_t *msg, sip_t *sip);
-/* A single-valued header given twice: sofia-sip cannot send such a message on. */
-bool proxy_msg_repeats_single(const sip_t *sip);
 void proxy_sessions_changed(struct proxy *p);
 void proxy_count_reject(struct proxy *p, enum rm_refuse r);
 int proxy_reply(nta_incoming_t *irq, int status, int retry_after);

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "cfg.h"
+#include "sip_trust.h"
 
 static const char *const scheme_names[] = {"round-robin", "least-used", "least-percent",
 					   "weighted", NULL};
@@ -142,10 +143,37 @@ static int read_limits(cfg_ctx_t *c, const cJSON *owner, const char *where,
 
 /* ---- sections --------------------------------------------------------------------- */
 
+/* sip.trusted (CIDR list) and sip.untrusted (reject|drop). */
+static int load_sip_trust(cfg_ctx_t *c, const cJSON *o, struct rm_config *cfg)
+{
+	char untrusted[16], err[160], *buf;
+	size_t n;
+	struct sip_trust_entry e;
+
+	if (read_str_list(c, o, "sip", "trusted", NULL, RM_CIDR_MAX, &buf, &n) != 0) {
+		free(buf);
+		return -1;
+	}
+	cfg->sip_trusted = (char(*)[RM_CIDR_MAX])buf;
+	cfg->n_sip_trusted = n;
+	for (size_t i = 0; i < n; i++)
+		if (sip_trust_parse_cidr(cfg->sip_trusted[i], &e, err, sizeof err) < 0)
+			return cfg_fail(c, "sip", "trusted", "item %zu: %s", i, err);
+	cfg_str(c, o, "sip", "untrusted", false, "reject", untrusted, sizeof untrusted);
+	if (c->failed)
+		return -1;
+	if (strcmp(untrusted, "drop") == 0)
+		cfg->sip_untrusted_drop = true;
+	else if (strcmp(untrusted, "reject") != 0)
+		return cfg_fail(c, "sip", "untrusted", "expected one of reject, drop; got \"%s\"",
+				untrusted);
+	return 0;
+}
+
 static int load_sip(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 {
 	static const char *const known[] = {"listen", "port", "transports", "sip_servers",
-					    "advertise", NULL};
+					    "advertise", "trusted", "untrusted", NULL};
 	const cJSON *o = cfg_object(c, root, "", "sip", false);
 	long long port;
 	char *buf;
@@ -210,7 +238,7 @@ static int load_sip(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 			return cfg_fail(c, "sip", "sip_servers",
 					"item %zu: expected a sip: URI; got \"%s\"", i,
 					cfg->sip_servers[i]);
-	return 0;
+	return load_sip_trust(c, o, cfg);
 }
 
 static int load_lrg(cfg_ctx_t *c, const cJSON *o, size_t idx, struct rm_lrg *g)
@@ -896,6 +924,7 @@ void rm_config_free(struct rm_config *cfg)
 	if (!cfg)
 		return;
 	free(cfg->sip_servers);
+	free(cfg->sip_trusted);
 	for (size_t i = 0; i < cfg->n_lrgs; i++)
 		free(cfg->lrgs[i].members);
 	free(cfg->lrgs);

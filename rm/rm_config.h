@@ -23,6 +23,10 @@
  *                             requests addressed to itself
  *   sip.sip_servers           ["sip:127.0.0.1:5090"] SIP Server URIs for
  *                             out-of-dialog requests that MCPs originate
+ *   sip.trusted               [] more sources allowed to send SIP to rm, as
+ *                             "ADDR" or "ADDR/PREFIX" (SIP Servers and LRG members
+ *                             are always trusted; see rm/sip_trust.h)
+ *   sip.untrusted             ["reject"] reject (403) | drop: what other sources get
  *   lrgs[]                    {name, scheme [round-robin],
  *                              members[]: {uri, max_ports [100], weight [1]}}
  *   tenants[]                 {name, profile (default profile of the tenant, optional),
@@ -85,6 +89,7 @@
 
 #define RM_NAME_MAX 64   /* names of lrgs, profiles, tenants, node; incl. NUL */
 #define RM_URI_MAX 256   /* SIP URIs; incl. NUL */
+#define RM_CIDR_MAX 64   /* sip.trusted entries; incl. NUL */
 #define RM_HOST_MAX 128  /* listen hosts, "host:port" endpoints; incl. NUL */
 #define RM_PATH_MAX 512
 #define RM_SECRET_MAX 256 /* billing login / passcode; incl. NUL */
@@ -184,6 +189,9 @@ struct rm_config {
 	bool sip_udp, sip_tcp;
 	char (*sip_servers)[RM_URI_MAX];
 	size_t n_sip_servers; /* >= 1 */
+	char (*sip_trusted)[RM_CIDR_MAX]; /* sip.trusted, validated CIDRs */
+	size_t n_sip_trusted;
+	bool sip_untrusted_drop;          /* sip.untrusted: "drop" */
 
 	/* resources and applications */
 	struct rm_lrg *lrgs;

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# rm validates a request before proxying it (issue 10, item 4; RFC 3261 16.3), each
+# case over UDP and TCP from a trusted source (sip_raw.py), with sip_peer.py as the
+# MCP that would receive any forward:
+#   escaped headers in the request-URI (?Route=...)       -> 400, reason uri-headers
+#   unknown URI scheme in the request-URI                 -> 416, reason scheme
+#   Proxy-Require: an option rm does not support          -> 420 + Unsupported listing it
+#   SIP/7.0                                -> 505 (nta answers it itself: reason parser;
+#                  it goes to the Via sent-by, here the sender's own port, see README)
+#   CSeq method differs from the method                  -> 400 (nta's: reason parser)
+#   Max-Forwards: 0                                       -> 483, reason max-forwards
+# and over UDP, where a datagram is the whole message:
+#   Content-Length larger than the body received         -> refused (400 or silence)
+#   last header line cut ("Content-Lengt"), no empty line -> 400, reason framing
+# None of them reaches the MCP, each is counted in rm_bad_requests_total{reason}, and
+# rm still forwards a valid INVITE afterwards, with no header glued onto another.
+. "$(dirname "$0")/test_rm_cli.sh"
+
+PEER="$TOP/tests/integration/sip_peer.py"
+RAW="$TOP/tests/integration/sip_raw.py"
+SP=$(free_port); HP=$(free_port); M1=$(free_port)
+rm_write_config "$T/rm.json" "$SP" "$HP" "[
+  {\"name\":\"ivr\",\"members\":[{\"uri\":\"sip:127.0.0.1:$M1\"}]}]" "$(rm_default_profile ivr)"
+/usr/bin/python3 "$PEER" 127.0.0.1 "$M1" "$T/mcp.jsonl" & bg_pid $!
+touch "$T/mcp.jsonl"
+rm_start "$T/rm.json" "$HP"
+for i in $(seq 1 50); do [ "$(metric "$HP" 'rm_mcp_up{')" = 1 ] && break; sleep 0.1; done
+[ "$(metric "$HP" 'rm_mcp_up{')" = 1 ] || die "the MCP never came up"
+
+# msg PROTO RURI CALLID [EXTRA_HEADER_LINES] [VERSION] [CSEQ_METHOD] [MAXFWD] [BODY]
+# (Via sent-by: the sending socket's own port, filled in by sip_raw.py)
+msg() {
+	local tp=${1^^} body=${8:-}
+	printf 'INVITE %s %s\r\nVia: %s/%s 127.0.0.1:@SRCPORT@;rport;branch=z9hG4bK-%s\r\nFrom: <sip:a@127.0.0.1>;tag=f%s\r\nTo: <sip:1000@127.0.0.1>\r\nCall-ID: %s\r\nCSeq: 1 %s\r\nMax-Forwards: %s\r\n%sContent-Length: %s\r\n\r\n%s' \
+		"$2" "${5:-SIP/2.0}" "${5:-SIP/2.0}" "$tp" "$RANDOM$RANDOM" "$RANDOM" "$3" \
+		"${6:-INVITE}" "${7:-70}" "${4:-}" "${#body}" "$body"
+}
+bad() { # bad REASON[|REASON...]: the sum of those rm_bad_requests_total series
+	local r sum=0 v
+	for r in ${1//|/ }; do
+		v=$(metric "$HP" "rm_bad_requests_total{reason=\"$r\"}"); v=${v:-0}; sum=$((sum + ${v%.*}))
+	done
+	echo "$sum"
+}
+RURI="sip:1000@127.0.0.1:$SP"
+# expect NAME WANT_REGEX REASON PROTO [msg args...]: send, check the answer and counter
+expect() {
+	local name=$1 want=$2 reason=$3 proto=$4 before after r
+	shift 4
+	before=$(bad "$reason"); before=${before%.*}
+	r=$(msg "$proto" "$@" | /usr/bin/python3 "$RAW" 127.0.0.1 "$SP" "$proto" 2)
+	echo "$r" | tr '\n' ' ' | grep -Eq "$want" || die "$name over $proto: want /$want/, got '$r'"
+	after=$(bad "$reason"); after=${after%.*}
+	[ "$after" -gt "$before" ] || die "$name over $proto: reason=$reason not counted ($before -> $after)"
+	ok "$name over $proto -> $(echo "$r" | tr '\n' ' ')(reason=$reason $after)"
+}
+for p in udp tcp; do
+	expect "URI headers" '^SIP/2.0 400' uri-headers "$p" "$RURI?Route=%3Csip:127.0.0.1:9%3E" "v-urihdr-$p"
+	expect "unknown scheme" '^SIP/2.0 416' scheme "$p" "isbn:2983792873" "v-scheme-$p"
+	expect "Proxy-Require" '^SIP/2.0 420.*Unsupported: *foo, *bar' proxy-require "$p" \
+		"$RURI" "v-preq-$p" $'Proxy-Require: foo, bar\r\n'
+	expect "SIP/7.0" '^SIP/2.0 505' parser "$p" "$RURI" "v-version-$p" "" "SIP/7.0"
+	expect "CSeq method mismatch" '^SIP/2.0 400' 'cseq|parser' "$p" "$RURI" "v-cseq-$p" "" "" OPTIONS
+	expect "Max-Forwards 0" '^SIP/2.0 483' max-forwards "$p" "$RURI" "v-maxfwd-$p" "" "" "" 0
+done
+
+# ---- UDP framing: the datagram is all there is --------------------------------------
+send_udp() { /usr/bin/python3 "$RAW" 127.0.0.1 "$SP" udp 1.5; }
+fr0=$(bad framing); pa0=$(bad parser)
+r=$(msg udp "$RURI" v-cl-udp "" "" "" "" "0123456789" | sed 's/Content-Length: 10/Content-Length: 50/' | send_udp)
+echo "Content-Length 50, body 10 -> '${r:-silence}'"
+[ -z "$r" ] || echo "$r" | grep -q '^SIP/2.0 400' || die "a short body was answered '$r'"
+full=$(msg udp "$RURI" v-cut-udp)
+r=$(printf '%s' "$full" | head -c $(( ${#full} - 8 )) | send_udp)  # "...Content-Lengt"
+echo "cut inside the last header -> '${r:-silence}'"
+[ -z "$r" ] || echo "$r" | grep -q '^SIP/2.0 400' || die "a cut header line was answered '$r'"
+r=$(printf '%s' "$full" | head -c $(( ${#full} - 2 )) | send_udp)  # no empty line
+echo "$r" | grep -q '^SIP/2.0 400' || die "headers without the empty line answered '${r:-silence}'"
+sleep 1.2 # nta's refusals are folded into the counter on rm's tick
+fr1=$(bad framing); pa1=$(bad parser)
+[ $(( ${fr1%.*} + ${pa1%.*} - ${fr0%.*} - ${pa0%.*} )) -ge 3 ] ||
+	die "UDP framing refusals not all counted: framing ${fr0}->${fr1}, parser ${pa0}->${pa1}"
+ok "UDP framing: short body, cut header line, missing empty line refused and counted (framing ${fr1%.*}, parser ${pa1%.*})"
+
+sleep 0.3
+n=$(grep -c '"v-' "$T/mcp.jsonl" || true)
+[ "$n" = 0 ] || die "$n refused requests reached the MCP: $(grep '"v-' "$T/mcp.jsonl" | head -c 500)"
+ok "no refused request reached the MCP"
+
+# ---- a valid INVITE still goes through, headers intact ------------------------------
+r=$(msg udp "$RURI" v-good-udp | send_udp)
+for i in $(seq 1 20); do grep -q v-good-udp "$T/mcp.jsonl" && break; sleep 0.1; done
+grep v-good-udp "$T/mcp.jsonl" >"$T/good.jsonl" || die "a valid INVITE did not reach the MCP ($r)"
+grep -q '"Content-Length", "0"' "$T/good.jsonl" || die "forwarded INVITE headers damaged: $(head -c 800 "$T/good.jsonl")"
+grep -q '"X-Genesys-GVP-Session-ID", "' "$T/good.jsonl" || die "forwarded INVITE lacks rm's session header"
+ok "a valid INVITE is forwarded intact ($r)"
