@@ -287,11 +287,16 @@ static void send_bye(struct proxy *p, const struct session *s, struct dialog *d,
 			      TAG_END()) < 0 || !sip->sip_request)
 		goto fail;
 	next = sip->sip_route ? sip->sip_route->r_url : sip->sip_request->rq_url;
+	url_t *num;
+	int st;
+	char host[RM_HOST_MAX];
+	if (proxy_next_hop(p, msg_home(msg), next, &num, &st, host, sizeof host) != RESOLVE_OK)
+		goto fail; /* a name not resolved yet (rm never lets nta resolve) */
 
 	r = own_req_new(p, bye_name(side), s->call_id);
 	if (!r)
 		goto fail;
-	r->orq = nta_outgoing_mcreate(p->agent, own_req_answer, r, (url_string_t const *)next,
+	r->orq = nta_outgoing_mcreate(p->agent, own_req_answer, r, (url_string_t const *)num,
 				      msg, TAG_END());
 	if (!r->orq)
 		goto fail;

@@ -1,5 +1,6 @@
 /* rm_config: load and validate rm's JSON configuration (contract in rm_config.h). */
 #include "rm_config.h"
+#include "rm_config_robust.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -145,7 +146,8 @@ static int read_limits(cfg_ctx_t *c, const cJSON *owner, const char *where,
 static int load_sip(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 {
 	static const char *const known[] = {"listen", "port", "transports", "sip_servers",
-					    "advertise", NULL};
+					    "advertise",
+					    "dns", NULL};
 	const cJSON *o = cfg_object(c, root, "", "sip", false);
 	long long port;
 	char *buf;
@@ -585,9 +587,10 @@ static int load_misc(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 {
 	static const char *const mknown[] = {"interval_ms", "timeout_ms", "failures_to_down",
 					     "successes_to_up", NULL};
-	static const char *const sknown[] = {"max_duration_s", "drain_timeout_s", NULL};
-	static const char *const hknown[] = {"listen", "port", NULL};
-	static const char *const lknown[] = {"level", "file", "json", NULL};
+	static const char *const sknown[] = {"max_duration_s", "drain_timeout_s",
+					     "keepalive_s", NULL};
+	static const char *const hknown[] = {"listen", "port", "watchdog_s", NULL};
+	static const char *const lknown[] = {"level", "file", "json", "rate_per_s", NULL};
 	long long v;
 	int e;
 
@@ -812,7 +815,8 @@ static int load_root(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 	    load_dnis(c, root, cfg) || load_reject(c, root, cfg) ||
 	    load_failover(c, root, cfg) || load_misc(c, root, cfg) ||
 	    load_billing(c, root, cfg) || load_cluster(c, root, cfg) ||
-	    load_snmp(c, root, cfg) || apply_env(c, cfg))
+	    load_snmp(c, root, cfg) || apply_env(c, cfg) ||
+	    rm_config_load_robust(c, root, cfg))
 		return -1;
 	return 0;
 }
