@@ -24,5 +24,8 @@ typedef bool (*httpd_ready_fn)(void *arg, char *why, size_t len);
 httpd_t *httpd_start(struct event_base *base, const char *host, int port, metrics_t *metrics,
 		     httpd_ready_fn ready, void *arg, char *err, size_t errlen);
 void httpd_stop(httpd_t *h); /* NULL is allowed */
+/* Make /healthz ask live(arg, why, len): false answers 503 "not live: <why>". Called
+ * on the loop's thread, like ready. */
+void httpd_set_live(httpd_t *h, httpd_ready_fn live, void *arg);
 
 #endif
