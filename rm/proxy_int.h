@@ -203,6 +203,13 @@ void dialog_bye(struct proxy *p, const struct session *s, struct dialog *d,
 		const char *reason);
 void dialog_cancel(struct proxy *p, const struct session *s, nta_outgoing_t *invite);
 void dialog_release_own(struct proxy *p);
+/* dialog_request: rm's own in-dialog request (OPTIONS for keepalive.c) toward `side`
+ * of s's answered dialog, as the other side would send it, with that side's last
+ * CSeq; answers go to cb(magic). Returns the client transaction (the caller owns it)
+ * or NULL when nothing could be sent. */
+nta_outgoing_t *dialog_request(struct proxy *p, const struct session *s, struct dialog *d,
+			       enum dialog_side side, sip_method_t method, const char *name,
+			       nta_response_f *cb, void *magic);
 
 /* proxy_resolve.c: numeric next hops for nta (resolve.h).
  * proxy_next_hop: *out = next itself when numeric, else a copy in home with the
