@@ -946,6 +946,11 @@ char *rm_config_defaults_json(void)
 	cJSON_AddItemToArray(tr, cJSON_CreateString("tcp"));
 	cJSON *ss = cJSON_AddArrayToObject(sip, "sip_servers");
 	cJSON_AddItemToArray(ss, cJSON_CreateString(cfg.sip_servers[0]));
+	cJSON *dns = cJSON_AddObjectToObject(sip, "dns");
+	cJSON_AddStringToObject(dns, "mode", cfg.dns_off ? "off" : "on");
+	cJSON_AddNumberToObject(dns, "timeout_ms", cfg.dns_timeout_ms);
+	cJSON_AddNumberToObject(dns, "cache_s", cfg.dns_cache_s);
+	cJSON_AddNumberToObject(dns, "grace_s", cfg.dns_grace_s);
 	cJSON *lrgs = cJSON_AddArrayToObject(r, "lrgs");
 	cJSON *g = cJSON_CreateObject();
 	cJSON_AddItemToArray(lrgs, g);
@@ -990,9 +995,11 @@ char *rm_config_defaults_json(void)
 	cJSON *se = cJSON_AddObjectToObject(r, "session");
 	cJSON_AddNumberToObject(se, "max_duration_s", cfg.max_duration_s);
 	cJSON_AddNumberToObject(se, "drain_timeout_s", cfg.drain_timeout_s);
+	cJSON_AddNumberToObject(se, "keepalive_s", cfg.keepalive_s);
 	cJSON *h = cJSON_AddObjectToObject(r, "http");
 	cJSON_AddStringToObject(h, "listen", cfg.http_listen);
 	cJSON_AddNumberToObject(h, "port", cfg.http_port);
+	cJSON_AddNumberToObject(h, "watchdog_s", cfg.watchdog_s);
 	cJSON *b = cJSON_AddObjectToObject(r, "billing");
 	cJSON_AddStringToObject(b, "mode", rm_billing_mode_name(cfg.billing_mode));
 	cJSON *eps = cJSON_AddArrayToObject(b, "endpoints");
@@ -1004,6 +1011,7 @@ char *rm_config_defaults_json(void)
 	cJSON_AddStringToObject(lg, "level", cfg.log_level);
 	cJSON_AddStringToObject(lg, "file", cfg.log_file);
 	cJSON_AddBoolToObject(lg, "json", cfg.log_json);
+	cJSON_AddNumberToObject(lg, "rate_per_s", cfg.log_rate_per_s);
 	cJSON *cl = cJSON_AddObjectToObject(r, "cluster");
 	cJSON_AddStringToObject(cl, "listen", cfg.cluster_listen);
 	cJSON_AddNumberToObject(cl, "port", cfg.cluster_port);
