@@ -81,7 +81,7 @@ run_case() { # NAME NAMESERVER
 	rm_write_config "$T/rm.json" "$SP" "$HP" "[
 	  {\"name\":\"udp\",\"members\":[{\"uri\":\"sip:mcp.test.internal:$M1\"}]}]" \
 		"$(rm_default_profile udp), \"session\": {\"drain_timeout_s\": 2}"
-	sed -i 's/"sip_servers"/"dns": {"timeout_ms": 1000, "cache_s": 30}, "sip_servers"/' "$T/rm.json"
+	sed -i 's/"sip_servers"/"dns": {"timeout_ms": 1000, "cache_s": 1}, "sip_servers"/' "$T/rm.json"
 	uas_start "mcp_$name" "$M1" uas_rr.xml u1
 	local mcp_pid=$UAS_PID
 	rm_start "$T/rm.json" "$HP"
@@ -110,6 +110,23 @@ run_case() { # NAME NAMESERVER
 	[ "$OK" = 1 ] || die "$name: a normal call did not complete within 3 s after the DNS request"
 	ok "$name: a normal call completed in $(((t1 - t0) / 1000000))ms"
 	http_get "$HP" /healthz >/dev/null || die "$name: /healthz is not 200"
+
+	# the MCP's name stops resolving: past cache_s (1 s) the last good address is kept
+	printf '127.0.0.1 localhost\n' >"$T/hosts"
+	for _ in $(seq 60); do grep -q "cannot resolve mcp.test.internal" "$T/rm.log" && break; sleep 0.1; done
+	grep -q "cannot resolve mcp.test.internal" "$T/rm.log" || die "$name: mcp.test.internal never re-resolved"
+	# the MCP stays up over several OPTIONS rounds (500 ms, 2 failures mark it down)
+	for _ in $(seq 15); do
+		[ "$(metric "$HP" rm_mcps_up)" = 1 ] ||
+			die "$name: the MCP went down when its name stopped resolving"
+		sleep 0.1
+	done
+	uac_run "grace_$name" "$SP" uac_rr.xml 1 1 3 -d 10 || true
+	[ "$OK" = 1 ] || die "$name: a call to the MCP whose name stopped resolving failed"
+	grep -q "cannot resolve mcp.test.internal.*keeping the last good address" "$T/rm.log" ||
+		die "$name: the log does not say the last good address was kept"
+	ok "$name: mcp.test.internal stopped resolving; its last good address still serves calls"
+	printf '127.0.0.1 localhost\n127.0.0.1 mcp.test.internal\n' >"$T/hosts"
 
 	size=$(stat -c %s "$T/rm.log")
 	[ "$size" -lt 100000 ] || die "$name: rm's log grew to $size bytes"
