@@ -48,6 +48,11 @@ t0=$(date +%s%N) # the caller is gone now (sipp exited after its ACK)
 wait_ended 1 5000 || die "the vanished caller's call did not end by keepalive within 5 s"
 t1=$(date +%s%N)
 ok "vanished caller: call ended by rm-keepalive $(((t1 - t0) / 1000000))ms after the caller left"
+# per-MCP gauges are published by rm's one-second tick
+for _ in $(seq 20); do
+	[ "$(metric "$HP" "rm_mcp_active{mcp=\"sip:127.0.0.1:$M1\"}")" = 0 ] && break
+	sleep 0.1
+done
 [ "$(metric "$HP" "rm_mcp_active{mcp=\"sip:127.0.0.1:$M1\"}")" = 0 ] ||
 	die "the MCP's port is still held: rm_mcp_active=$(metric "$HP" "rm_mcp_active{mcp=\"sip:127.0.0.1:$M1\"}")"
 [ "$(metric "$HP" rm_calls_active)" = 0 ] || die "rm_calls_active is not 0"
