@@ -320,6 +320,28 @@ static void svc_tick(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Service thread, at start: /healthz asks the watchdog, the log metrics exist and
+ * svc_tick runs every second. 0, or -1 when out of memory. */
+static int svc_start(struct rm_main *rm)
+{
+	static const char *const lvl_label[4] = { "level=error", "level=warn", "level=info",
+						  "level=debug" };
+	struct timeval one_s = { 1, 0 };
+
+	rm_http_set_watchdog(rm->http, &rm->wd);
+	for (int i = 0; i < 4; i++)
+		rm->m_log[i] = metrics_counter(rm->metrics, "rm_log_messages_total",
+					       "Log messages by level (rate-limited ones included)",
+					       lvl_label[i]);
+	rm->m_log_supp = metrics_counter(rm->metrics, "rm_log_suppressed_total",
+					 "Log lines not written by the per-message rate limit "
+					 "(logging.rate_per_s)", NULL);
+	rm->svc_tick = event_new(rm->base, -1, EV_PERSIST, svc_tick, rm);
+	if (!rm->svc_tick || event_add(rm->svc_tick, &one_s) < 0)
+		return -1;
+	return 0;
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct rm_main *rm = arg;
@@ -455,19 +477,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	bridge_attach_service(rm.bridge, rm.base, svc_bridge_cb, &rm);
-	rm_http_set_watchdog(rm.http, &rm.wd);
-	static const char *const lvl_label[4] = { "level=error", "level=warn", "level=info",
-						  "level=debug" };
-	for (int i = 0; i < 4; i++)
-		rm.m_log[i] = metrics_counter(rm.metrics, "rm_log_messages_total",
-					      "Log messages by level (rate-limited ones included)",
-					      lvl_label[i]);
-	rm.m_log_supp = metrics_counter(rm.metrics, "rm_log_suppressed_total",
-					"Log lines not written by the per-message rate limit "
-					"(logging.rate_per_s)", NULL);
-	struct timeval one_s = { 1, 0 };
-	rm.svc_tick = event_new(rm.base, -1, EV_PERSIST, svc_tick, &rm);
-	if (!rm.svc_tick || event_add(rm.svc_tick, &one_s) < 0) {
+	if (svc_start(&rm) < 0) {
 		log_error("out of memory at start-up");
 		return 1;
 	}
