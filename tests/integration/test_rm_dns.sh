@@ -5,7 +5,8 @@
 #   unreachable  resolv.conf names 10.255.255.1: no route in the namespace, every
 #                query fails at once (ENETUNREACH);
 #   silent       resolv.conf names 127.0.0.53, where a python UDP socket reads the
-#                queries and never answers (every lookup runs into its timeout).
+#                queries and never answers (every lookup runs into its timeout);
+#   nxdomain     resolv.conf names 127.0.0.54, a stub answering NXDOMAIN: 404.
 # Each case: the MCP is configured by a name that /etc/hosts resolves; an in-dialog
 # request whose Route names services.example.com is answered 503/404 within
 # sip.dns.timeout_ms (+ slack); a normal call then completes within 3 s; /healthz is
@@ -38,6 +39,21 @@ while True:
         f.write(str(n))
 PY
 /usr/bin/python3 "$T/dns_stub.py" "$T/dns_queries" &
+bg_pid $!
+# a DNS server that answers every query NXDOMAIN (no such name)
+cat >"$T/dns_nx.py" <<'PY'
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.54", 53))
+while True:
+    q, peer = s.recvfrom(4096)
+    if len(q) < 12:
+        continue
+    # same id, QR=1 + RD from the query, RA=1, RCODE=3; the question echoed
+    flags = bytes([0x80 | (q[2] & 0x01), 0x83])
+    s.sendto(q[:2] + flags + q[4:6] + b"\0\0\0\0\0\0" + q[12:], peer)
+PY
+/usr/bin/python3 "$T/dns_nx.py" &
 bg_pid $!
 
 # in_dialog_request PORT CALLID: an INFO inside a (made-up) dialog whose next hop is a
@@ -72,8 +88,8 @@ PY
 	/usr/bin/python3 "$T/sip_send_wait.py" "$1"
 }
 
-run_case() { # NAME NAMESERVER
-	local name=$1 ns=$2
+run_case() { # NAME NAMESERVER EXPECTED-STATUS-REGEX
+	local name=$1 ns=$2 want=$3
 	echo "nameserver $ns" >"$T/resolv.conf"
 	local SP HP M1 t0 t1 r ms size
 	SP=$(free_port); HP=$(free_port); M1=$(free_port)
@@ -94,10 +110,8 @@ run_case() { # NAME NAMESERVER
 
 	r=$(in_dialog_request "$SP" "$name-1")
 	ms=${r##* }
-	case "$r" in
-	"SIP/2.0 503"* | "SIP/2.0 404"*) ;;
-	*) die "$name: in-dialog request naming services.example.com: got '$r'" ;;
-	esac
+	[[ "$r" =~ ^SIP/2.0\ ($want) ]] ||
+		die "$name: in-dialog request naming services.example.com: got '$r', want $want"
 	[ "$ms" -le 2500 ] || die "$name: the unresolvable target was answered after ${ms}ms"
 	ok "$name: Route to services.example.com answered '${r% *}' in ${ms}ms"
 	# a second one while the first lookup may still run: answered as well
@@ -143,8 +157,9 @@ run_case() { # NAME NAMESERVER
 	cat "$T/rm.log" >>"$T/rm-all.log"
 }
 
-run_case unreachable 10.255.255.1
-run_case silent 127.0.0.53
+run_case unreachable 10.255.255.1 503
+run_case silent 127.0.0.53 503
+run_case nxdomain 127.0.0.54 404
 [ -s "$T/dns_queries" ] || die "the silent DNS stub saw no query: the test did not exercise a lookup"
 ok "the silent DNS stub received $(cat "$T/dns_queries") queries"
 
