@@ -33,10 +33,18 @@ struct httpd {
 	 * (BEV_OPT_CLOSE_ON_FREE: evhttp leaves the close to the bufferevent). */
 	struct bufferevent **bevs;
 	size_t nbevs, capbevs, max_conns;
+	httpd_ready_fn live; /* NULL: /healthz is 200 while the loop runs */
+	void *live_arg;
 };
 
 /* The listener's error callback gets evhttp as its argument: find our httpd. */
 static httpd_t *registry[4];
+
+void httpd_set_live(httpd_t *h, httpd_ready_fn live, void *arg)
+{
+	h->live = live;
+	h->live_arg = arg;
+}
 
 static void reply(struct evhttp_request *req, int code, const char *reason,
 		  const char *ctype, const char *body, size_t len)
@@ -69,7 +77,14 @@ static void on_request(struct evhttp_request *req, void *arg)
 	} else if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		reply(req, 405, "Method Not Allowed", "text/plain", "GET only\n", 9);
 	} else if (path_is(uri, plen, "/healthz")) {
-		reply(req, 200, "OK", "text/plain", "ok\n", 3);
+		char why[160] = "", body[192];
+		if (!h->live || h->live(h->live_arg, why, sizeof why)) {
+			reply(req, 200, "OK", "text/plain", "ok\n", 3);
+			return;
+		}
+		int n = snprintf(body, sizeof body, "not live: %s\n", why);
+		reply(req, 503, "Service Unavailable", "text/plain", body,
+		      (size_t)n < sizeof body ? (size_t)n : sizeof body - 1);
 	} else if (path_is(uri, plen, "/readyz")) {
 		char why[160] = "", body[192];
 		bool ok = h->ready(h->arg, why, sizeof why);

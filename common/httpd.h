@@ -40,5 +40,8 @@ httpd_t *httpd_start(struct event_base *base, const char *host, int port, metric
 void httpd_set_max_connections(httpd_t *h, size_t max);
 size_t httpd_max_connections(const httpd_t *h);
 void httpd_stop(httpd_t *h); /* NULL is allowed */
+/* Make /healthz ask live(arg, why, len): false answers 503 "not live: <why>". Called
+ * on the loop's thread, like ready. */
+void httpd_set_live(httpd_t *h, httpd_ready_fn live, void *arg);
 
 #endif

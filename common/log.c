@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,24 @@ static atomic_int log_fd = STDERR_FILENO;
 static atomic_bool log_json;
 static char log_prog[64];
 static char *log_path; /* NULL: stderr */
+
+/* Per-level counts of the messages logged (before the rate limit), and the rate
+ * limit: per format string, at most log_rate lines a second; the rest are counted
+ * and reported once in a "suppressed" line (log_flush_suppressed or the next line
+ * of that format). Slots are direct-mapped by the format's address: two formats
+ * sharing a slot evict each other, reporting what was suppressed first. */
+#define LOG_RL_SLOTS 256
+struct log_rl {
+	const char *fmt;
+	int level;
+	int64_t sec;
+	unsigned n;
+	uint64_t suppressed;
+};
+static atomic_ullong log_counts[4];
+static atomic_ullong log_suppressed_total;
+static atomic_int log_rate; /* 0: unlimited */
+static struct log_rl log_rl[LOG_RL_SLOTS]; /* under log_lock */
 
 static const char *const log_upper[] = { "ERROR", "WARN", "INFO", "DEBUG" };
 static const char *const log_lower[] = { "error", "warn", "info", "debug" };
@@ -166,24 +185,130 @@ static void log_json_escape(char *line, size_t *pos, size_t cap, const char *msg
 	*pos = p;
 }
 
+static void log_write(unsigned lv, const char *msg);
+
+void log_set_rate(int per_s)
+{
+	atomic_store(&log_rate, per_s > 0 ? per_s : 0);
+}
+
+unsigned long long log_count(enum log_level level)
+{
+	return (unsigned)level < 4 ? atomic_load(&log_counts[level]) : 0;
+}
+
+unsigned long long log_suppressed(void)
+{
+	return atomic_load(&log_suppressed_total);
+}
+
+static void log_report(int level, const char *fmt, uint64_t k)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof msg, "log: suppressed %llu similar lines (\"%.300s\")",
+		 (unsigned long long)k, fmt);
+	log_write((unsigned)level, msg);
+}
+
+/* The rate-limit decision for one line of fmt: true to write it. A report of what a
+ * slot suppressed before is written here when its second is over. */
+static bool log_admit(unsigned lv, const char *fmt)
+{
+	int rate = atomic_load(&log_rate);
+	struct timespec mono;
+	const char *old_fmt = NULL;
+	uint64_t old_k = 0;
+	int old_level = 0;
+	bool ok = true;
+
+	if (rate <= 0)
+		return true;
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	struct log_rl *s = &log_rl[((uintptr_t)fmt >> 3) % LOG_RL_SLOTS];
+	pthread_mutex_lock(&log_lock);
+	if (s->fmt != fmt || s->sec != mono.tv_sec) {
+		old_fmt = s->fmt;
+		old_k = s->suppressed;
+		old_level = s->level;
+		if (s->fmt != fmt)
+			s->fmt = fmt;
+		s->level = (int)lv;
+		s->sec = mono.tv_sec;
+		s->n = 0;
+		s->suppressed = 0;
+	}
+	if (s->n >= (unsigned)rate) {
+		s->suppressed++;
+		ok = false;
+	} else {
+		s->n++;
+	}
+	pthread_mutex_unlock(&log_lock);
+	if (old_k)
+		log_report(old_level, old_fmt, old_k);
+	if (!ok)
+		atomic_fetch_add(&log_suppressed_total, 1);
+	return ok;
+}
+
+void log_flush_suppressed(void)
+{
+	struct timespec mono;
+
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	for (size_t i = 0; i < LOG_RL_SLOTS; i++) {
+		const char *fmt = NULL;
+		uint64_t k = 0;
+		int level = 0;
+		pthread_mutex_lock(&log_lock);
+		struct log_rl *s = &log_rl[i];
+		if (s->suppressed && s->sec != mono.tv_sec) {
+			fmt = s->fmt;
+			k = s->suppressed;
+			level = s->level;
+			s->suppressed = 0;
+		}
+		pthread_mutex_unlock(&log_lock);
+		if (k)
+			log_report(level, fmt, k);
+	}
+}
+
+/* Count, rate-limit, format and write one message. */
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	char msg[LOG_LINE_MAX];
+	va_list ap;
+	int saved = errno;
+	unsigned lv = (unsigned)level < 4 ? (unsigned)level : LOGL_DEBUG;
+
+	if ((int)level > atomic_load(&log_level))
+		return;
+	atomic_fetch_add(&log_counts[lv], 1);
+	if (!log_admit(lv, fmt)) {
+		errno = saved;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_write(lv, msg);
+	errno = saved;
+}
+
 /* Format one line (timestamp, program, level, message) and write it at once. Long
  * messages are cut to fit LOG_LINE_MAX; a plain-text line keeps to one line by
- * turning CR/LF in the message into spaces. */
-void log_msg(enum log_level level, const char *fmt, ...)
+ * turning CR/LF in the message into spaces. msg is modified (CR/LF). */
+static void log_write(unsigned lv, const char *msg_in)
 {
 	char msg[LOG_LINE_MAX], line[LOG_LINE_MAX + 256], ts[40];
 	struct timespec now;
 	struct tm tm;
 	size_t pos;
-	va_list ap;
-	int saved = errno, n;
-	unsigned lv = (unsigned)level < 4 ? (unsigned)level : LOGL_DEBUG;
+	int n;
 
-	if ((int)level > atomic_load(&log_level))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
+	snprintf(msg, sizeof msg, "%s", msg_in);
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	n = (int)strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -209,5 +334,4 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	if (write(atomic_load(&log_fd), line, pos) < 0) {
 		/* Nowhere better to report it. */
 	}
-	errno = saved;
 }

@@ -26,8 +26,22 @@ enum log_level log_get_level(void);
 int log_level_parse(const char *name, enum log_level *out);
 void log_close(void);
 
+/* Log one message. Every message at an enabled level is counted (log_count); at most
+ * log_set_rate() lines per second are written per format string (per call site, in
+ * effect), the others are counted (log_suppressed) and reported by one line
+ * "log: suppressed K similar lines (FORMAT)" when that format logs again in a later
+ * second, or at the next log_flush_suppressed(). */
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Lines per second per format string; 0 (the default) = no limit. Any thread. */
+void log_set_rate(int per_s);
+/* Messages logged at level since start (suppressed ones included). Any thread. */
+unsigned long long log_count(enum log_level level);
+/* Messages the rate limit did not write. Any thread. */
+unsigned long long log_suppressed(void);
+/* Report the suppressed counts of seconds that are over (call about once a second). */
+void log_flush_suppressed(void);
 
 #define log_error(...) log_msg(LOGL_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOGL_WARN, __VA_ARGS__)

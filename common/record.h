@@ -23,7 +23,8 @@
  *   duration_ms   integer >= 0     yes       end_ms - answer_ms if answered, else 0
  *   disposition   string enum      yes       answered|cancelled|rejected|failed|timed-out
  *   sip_status    integer 100..699 yes       final SIP status sent to the caller
- *   ended_by      string enum      yes       caller|mcp|rm-timeout|rm-drain|rm
+ *   ended_by      string enum      yes       caller|mcp|rm-timeout|rm-drain|rm|
+ *                                                      rm-keepalive
  *   attempts      integer 0..100   no (0)    MCP attempts made (failovers + 1)
  *   usage_level   string enum      no        L1|L2|L3: usage level at admission
  *
@@ -57,6 +58,7 @@ enum record_ended_by {
 	REC_BY_RM_TIMEOUT,
 	REC_BY_RM_DRAIN,
 	REC_BY_RM, /* rm refused or failed the call itself */
+	REC_BY_RM_KEEPALIVE, /* a side stopped answering rm's in-dialog OPTIONS */
 };
 
 typedef struct record {

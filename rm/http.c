@@ -7,12 +7,32 @@
 #include <stdlib.h>
 
 #include "httpd.h"
+#include "watchdog.h"
 
 struct rm_http {
 	httpd_t *httpd;
 	metric_t *mcps_up, *draining;
 	bool listening;
+	const struct watchdog *wd;
 };
+
+static bool live(void *arg, char *why, size_t len)
+{
+	struct rm_http *h = arg;
+
+	if (!h->wd)
+		return true;
+	return !watchdog_stalled(watchdog_age_ms(h->wd, watchdog_now_ms()), h->wd->limit_s, why,
+				 len);
+}
+
+void rm_http_set_watchdog(struct rm_http *h, const struct watchdog *wd)
+{
+	if (!h)
+		return;
+	h->wd = wd;
+	httpd_set_live(h->httpd, live, h);
+}
 
 static bool ready(void *arg, char *why, size_t len)
 {

@@ -22,6 +22,10 @@ struct rm_http *rm_http_start(struct event_base *base, const char *host, int por
 			      metrics_t *metrics, char *err, size_t errlen);
 /* The SIP side is (or is no longer) listening. */
 void rm_http_set_listening(struct rm_http *h, bool listening);
+/* /healthz answers 503 while wd says the SIP thread is stalled (watchdog.h). wd must
+ * outlive h. */
+struct watchdog;
+void rm_http_set_watchdog(struct rm_http *h, const struct watchdog *wd);
 void rm_http_stop(struct rm_http *h);
 
 #endif

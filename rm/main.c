@@ -7,6 +7,10 @@
  * SIGHUP  re-reads the config file here and hands the new struct to the SIP thread.
  * SIGTERM drains (new INVITEs 503, live calls finish); a second SIGTERM, or SIGINT,
  *         stops at once.
+ * Signals act even when the SIP thread is stuck: the SIP thread stamps a heartbeat
+ * (watchdog.h); the service thread, once a signal asked it to stop, exits by itself
+ * (with a log line) when the heartbeat is older than http.watchdog_s or the stop
+ * takes longer than its bound (svc_tick).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -32,6 +36,8 @@
 #include "rm_config.h"
 #include "rm_preflight.h"
 #include "rm_snmp.h"
+#include "sofia_log.h"
+#include "watchdog.h"
 
 #ifndef PROJECT_VERSION
 #define PROJECT_VERSION "0.0.0"
@@ -55,7 +61,19 @@ struct rm_main {
 	su_root_t *root;
 	struct proxy *proxy;
 	struct rm_config *cfg; /* handed to the SIP thread at start */
+	su_timer_t *beat;      /* stamps wd */
+	/* liveness (watchdog.h) and the stop bound; service thread */
+	struct watchdog wd;
+	int drain_timeout_s;
+	int64_t stop_deadline_ms; /* 0: no stop asked */
+	struct event *svc_tick;
+	metric_t *m_log[4], *m_log_supp;
+	unsigned long long log_seen[4], supp_seen;
 };
+
+/* Past the drain (or stop) a signal asked for, how long the service thread waits
+ * for the SIP thread to end before it exits without it. */
+#define STOP_GRACE_MS 10000
 
 static void usage(FILE *f)
 {
@@ -179,11 +197,17 @@ static void sip_bridge_cb(const struct bridge_msg *m, void *arg)
 	}
 }
 
+static void sip_beat(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
+{
+	watchdog_beat(&((struct rm_main *)arg)->wd);
+}
+
 static void *sip_thread(void *arg)
 {
 	struct rm_main *rm = arg;
 	char err[512];
 
+	pthread_setname_np(pthread_self(), "rm-sip"); /* top -H, tests */
 	if (su_init() != 0) {
 		bridge_to_service(rm->bridge, BRIDGE_FAILED, 0, strdup("su_init failed"));
 		return NULL;
@@ -204,6 +228,10 @@ static void *sip_thread(void *arg)
 		return NULL;
 	}
 	rm->cfg = NULL; /* the proxy owns it now */
+	sofia_log_redirect();
+	rm->beat = su_timer_create(su_root_task(rm->root), WATCHDOG_BEAT_MS);
+	if (!rm->beat || su_timer_set_for_ever(rm->beat, sip_beat, rm) < 0)
+		log_error("cannot start the SIP thread heartbeat: /healthz will fail");
 	if (rm->billing_on)
 		proxy_set_billing(rm->proxy, billing_post, rm);
 	if (bridge_attach_sip(rm->bridge, rm->root, sip_bridge_cb, rm) < 0) {
@@ -216,6 +244,8 @@ static void *sip_thread(void *arg)
 	bridge_to_service(rm->bridge, BRIDGE_STARTED, 0, NULL);
 	su_root_run(rm->root);
 
+	su_timer_destroy(rm->beat);
+	rm->beat = NULL;
 	proxy_destroy(rm->proxy);
 	rm->proxy = NULL;
 	bridge_detach_sip(rm->bridge);
@@ -267,6 +297,66 @@ static void svc_bridge_cb(const struct bridge_msg *m, void *arg)
 	}
 }
 
+/* A stop was asked for (signal): give it until deadline_ms, sooner if earlier. */
+static void stop_bound(struct rm_main *rm, int64_t deadline_ms)
+{
+	if (!rm->stop_deadline_ms || deadline_ms < rm->stop_deadline_ms)
+		rm->stop_deadline_ms = deadline_ms;
+}
+
+/* The service thread's second: log metrics, suppressed-line reports, and the check
+ * that a stop asked for by a signal happens even if the SIP thread is stuck. */
+static void svc_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct rm_main *rm = arg;
+	int64_t now = watchdog_now_ms();
+	char why[160];
+
+	log_flush_suppressed();
+	for (int i = 0; i < 4; i++) {
+		unsigned long long n = log_count((enum log_level)i);
+		metric_add(rm->m_log[i], n - rm->log_seen[i]);
+		rm->log_seen[i] = n;
+	}
+	unsigned long long k = log_suppressed();
+	metric_add(rm->m_log_supp, k - rm->supp_seen);
+	rm->supp_seen = k;
+	if (!rm->stop_deadline_ms)
+		return;
+	int limit = rm->wd.limit_s > 0 ? rm->wd.limit_s : 5;
+	if (watchdog_stalled(watchdog_age_ms(&rm->wd, now), limit, why, sizeof why)) {
+		log_error("stop requested but the %s: exiting without it", why);
+		_exit(1);
+	}
+	if (now > rm->stop_deadline_ms) {
+		log_error("stop requested but the SIP thread has not ended within its bound: "
+			  "exiting without it");
+		_exit(1);
+	}
+}
+
+/* Service thread, at start: /healthz asks the watchdog, the log metrics exist and
+ * svc_tick runs every second. 0, or -1 when out of memory. */
+static int svc_start(struct rm_main *rm)
+{
+	static const char *const lvl_label[4] = { "level=error", "level=warn", "level=info",
+						  "level=debug" };
+	struct timeval one_s = { 1, 0 };
+
+	rm_http_set_watchdog(rm->http, &rm->wd);
+	for (int i = 0; i < 4; i++)
+		rm->m_log[i] = metrics_counter(rm->metrics, "rm_log_messages_total",
+					       "Log messages by level (rate-limited ones included)",
+					       lvl_label[i]);
+	rm->m_log_supp = metrics_counter(rm->metrics, "rm_log_suppressed_total",
+					 "Log lines not written by the per-message rate limit "
+					 "(logging.rate_per_s)", NULL);
+	rm->svc_tick = event_new(rm->base, -1, EV_PERSIST, svc_tick, rm);
+	if (!rm->svc_tick || event_add(rm->svc_tick, &one_s) < 0)
+		return -1;
+	return 0;
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct rm_main *rm = arg;
@@ -284,6 +374,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		enum log_level lvl;
 		if (log_level_parse(cfg->log_level, &lvl) == 0)
 			log_set_level(lvl);
+		log_set_rate(cfg->log_rate_per_s);
+		rm->wd.limit_s = cfg->watchdog_s;
+		rm->drain_timeout_s = cfg->drain_timeout_s;
 		if (bridge_to_sip(rm->bridge, BRIDGE_RELOAD, 0, cfg) < 0) {
 			log_error("SIGHUP: bridge full, reload dropped");
 			free_config(cfg);
@@ -293,9 +386,14 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		rm->draining = true;
 		log_info("SIGTERM: draining");
 		bridge_to_sip(rm->bridge, BRIDGE_DRAIN, 0, NULL);
+		stop_bound(rm, watchdog_now_ms() + (int64_t)rm->drain_timeout_s * 1000 +
+				       STOP_GRACE_MS);
+		svc_tick(-1, 0, rm); /* a stuck SIP thread: exit now */
 	} else {
 		log_info("signal %d: stopping now", (int)sig);
 		bridge_to_sip(rm->bridge, BRIDGE_STOP, 0, NULL);
+		stop_bound(rm, watchdog_now_ms() + STOP_GRACE_MS);
+		svc_tick(-1, 0, rm);
 	}
 }
 
@@ -366,6 +464,9 @@ int main(int argc, char **argv)
 		free_config(rm.cfg);
 		return 1;
 	}
+	log_set_rate(rm.cfg->log_rate_per_s);
+	watchdog_init(&rm.wd, rm.cfg->watchdog_s);
+	rm.drain_timeout_s = rm.cfg->drain_timeout_s;
 
 	if (rm_config_is_wildcard(rm.cfg->sip_advertise))
 		log_warn("sip.listen is %s and neither sip.advertise nor POD_IP is set: "
@@ -395,6 +496,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	bridge_attach_service(rm.bridge, rm.base, svc_bridge_cb, &rm);
+	if (svc_start(&rm) < 0) {
+		log_error("out of memory at start-up");
+		return 1;
+	}
 	rm.snmp = rm_snmp_new(rm.base, rm.metrics);
 	if (!rm.snmp || rm_snmp_configure(rm.snmp, rm.cfg, err, sizeof err) < 0) {
 		log_error("%s", rm.snmp ? err : "out of memory at start-up");
@@ -439,6 +544,7 @@ int main(int argc, char **argv)
 
 	for (int i = 0; i < 3; i++)
 		event_free(sev[i]);
+	event_free(rm.svc_tick);
 	rm_http_stop(rm.http);
 	rm_snmp_free(rm.snmp);
 	billing_free(rm.billing);

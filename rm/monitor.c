@@ -114,10 +114,22 @@ static void ping_send(struct monitor *m, struct ping *pg)
 
 	snprintf(cid, sizeof cid, "rm-options-%lu-%x@%s", ++m->seq, (unsigned)random(),
 		 p->self_host);
+	char dest[RM_URI_MAX];
+	enum resolve_rc rr = proxy_resolve_uri(p, pg->uri, dest, sizeof dest);
+	if (rr == RESOLVE_PENDING) {
+		pg->next_ms = proxy_now_ms() + MON_TICK_MS; /* the lookup is bounded */
+		return;
+	}
+	if (rr != RESOLVE_OK) {
+		struct route_mcp *mcp = mcp_by_id(p, pg->mcp_id);
+		if (mcp)
+			apply_result(p, mcp, false, -1);
+		return;
+	}
 	snprintf(to, sizeof to, "<%s>", pg->uri);
 	pg->sent_ms = proxy_now_ms();
 	pg->sent_us = mon_now_us();
-	pg->orq = nta_outgoing_tcreate(p->defleg, ping_response, pg, (url_string_t const *)pg->uri,
+	pg->orq = nta_outgoing_tcreate(p->defleg, ping_response, pg, (url_string_t const *)dest,
 				       SIP_METHOD_OPTIONS, (url_string_t const *)pg->uri,
 				       SIPTAG_FROM_STR(m->from), SIPTAG_TO_STR(to),
 				       SIPTAG_CALL_ID_STR(cid), SIPTAG_CSEQ_STR("1 OPTIONS"),

@@ -276,10 +276,15 @@ bool proxy_max_forwards_ok(msg_t *msg, sip_t *sip)
 static int forward_ack(struct proxy *p, nta_incoming_t *irq, msg_t *msg, sip_t *sip,
 		       const url_t *next)
 {
-	nta_outgoing_t *orq;
+	nta_outgoing_t *orq = NULL;
+	url_t *num;
+	int st;
+	char host[RM_HOST_MAX];
 
-	orq = nta_outgoing_mcreate(p->agent, NULL, NULL, (url_string_t const *)next, msg,
-				   NTATAG_STATELESS(1), TAG_END());
+	/* a name not resolved yet: the lookup starts, this ACK is dropped */
+	if (proxy_next_hop(p, msg_home(msg), next, &num, &st, host, sizeof host) == RESOLVE_OK)
+		orq = nta_outgoing_mcreate(p->agent, NULL, NULL, (url_string_t const *)num, msg,
+					   NTATAG_STATELESS(1), TAG_END());
 	if (!orq)
 		msg_destroy(msg);
 	else if (orq != (nta_outgoing_t *)-1)
@@ -580,6 +585,7 @@ static void proxy_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 		}
 		proxy_sessions_changed(p);
 		proxy_mcp_metrics(p);
+		keepalive_tick(p->ka, now);
 	}
 	proxy_check_drain(p, now);
 }
@@ -702,7 +708,9 @@ struct proxy *proxy_create(su_root_t *root, struct rm_config *cfg, metrics_t *me
 		p->cfg = NULL;
 		goto fail;
 	}
+	proxy_dns_configure(p, cfg);
 	p->mon = monitor_new(p);
+	p->ka = keepalive_new(p);
 	proxy_mcp_metrics(p);
 	log_info("SIP proxy listening on %s:%d (%s%s%s), %zu MCPs", cfg->sip_listen,
 		 cfg->sip_port, cfg->sip_udp ? "udp" : "", cfg->sip_udp && cfg->sip_tcp ? "+" : "",
@@ -743,6 +751,7 @@ void proxy_reload(struct proxy *p, struct rm_config *cfg)
 	rm_config_free(p->cfg);
 	free(p->cfg);
 	p->cfg = cfg;
+	proxy_dns_configure(p, cfg);
 	monitor_reload(p->mon);
 	proxy_mcp_metrics(p);
 	log_info("configuration reloaded from %s: %zu MCPs, %zu profiles", cfg->file,
@@ -780,8 +789,11 @@ void proxy_destroy(struct proxy *p)
 	p->stopped = true;
 	monitor_free(p->mon);
 	p->mon = NULL;
+	keepalive_free(p->ka);
+	p->ka = NULL;
 	su_timer_destroy(p->tick);
 	p->tick = NULL;
+	resolver_cancel_waiters(p->dns);
 	session_end_all(p->sessions, 503, SESSION_END_RM_DRAIN, util_now_ms());
 	proxy_tick_calls(p, INT64_MAX);
 	proxy_release_all_calls(p);
@@ -796,6 +808,7 @@ void proxy_destroy(struct proxy *p)
 	free(p->cfg);
 	free(p->mcp_addrs);
 	guard_free(p->guard);
+	resolver_free(p->dns);
 	su_home_deinit(p->home);
 	free(p);
 }

@@ -179,7 +179,8 @@ int call_send(struct call *c, const char *target, unsigned flags, const char *ex
 		dest = url_make(home, target);
 		if (!dest || !dest->url_host)
 			goto fail;
-		snprintf(c->target, sizeof c->target, "%s", target);
+		if (target != c->target)
+			snprintf(c->target, sizeof c->target, "%s", target);
 	}
 	if ((flags & SEND_REWRITE_RURI) && dest) {
 		url_t *ru = url_hdup(home, sip->sip_request->rq_url);
@@ -216,8 +217,22 @@ int call_send(struct call *c, const char *target, unsigned flags, const char *ex
 	else
 		next = sip->sip_request->rq_url;
 
+	/* nta gets a numeric destination only (proxy_resolve.c) */
+	url_t *num;
+	int st;
+	char host[RM_HOST_MAX];
+	enum resolve_rc rr = proxy_next_hop(p, home, next, &num, &st, host, sizeof host);
+	if (rr == RESOLVE_PENDING && call_defer(c, host, flags, target != NULL) == 0) {
+		msg_destroy(msg);
+		return 0;
+	}
+	if (rr != RESOLVE_OK) {
+		call_unresolved(c, host, rr == RESOLVE_PENDING ? 503 : st);
+		goto fail;
+	}
+
 	c->got_provisional = false;
-	c->orq = nta_outgoing_mcreate(p->agent, call_response, c, (url_string_t const *)next,
+	c->orq = nta_outgoing_mcreate(p->agent, call_response, c, (url_string_t const *)num,
 				      msg, TAG_END());
 	if (!c->orq)
 		goto fail;

@@ -245,54 +245,95 @@ static int own_req_answer(void *magic, nta_outgoing_t *orq, const sip_t *sip)
 	return 0;
 }
 
-/* Send one BYE toward `side` of s's dialog, speaking as the other side: From and To
- * are that side's local and remote parties. Failures are logged, not returned: the
- * session ends either way. */
-static void send_bye(struct proxy *p, const struct session *s, struct dialog *d,
-		     enum dialog_side side, const char *from, const char *to,
-		     const char *reason)
+/* Send a request of `method` toward `side` of s's dialog, speaking as the other
+ * side: From and To are that side's local and remote parties; CSeq as given; a
+ * Reason header when reason is not NULL. Answers go to cb(magic). Returns the
+ * client transaction, or NULL (nothing sent; msg freed). */
+static nta_outgoing_t *dialog_send(struct proxy *p, const struct session *s,
+				   struct dialog *d, enum dialog_side side, sip_method_t method,
+				   const char *name, uint32_t cseq_n, const char *reason,
+				   nta_response_f *cb, void *magic)
 {
 	msg_t *msg = NULL;
 	sip_t *sip;
 	sip_request_t *rq;
-	url_t *ruri;
+	url_t *ruri, *num;
 	const url_t *next;
-	struct own_req *r = NULL;
-	enum dialog_side other = side == DIALOG_CALLER ? DIALOG_MCP : DIALOG_CALLER;
-	char cseq[32];
+	const char *from = side == DIALOG_MCP ? d->from : d->to;
+	const char *to = side == DIALOG_MCP ? d->to : d->from;
+	char cseq[48], host[RM_HOST_MAX];
+	nta_outgoing_t *orq;
+	int st;
 
-	if (!d->target[side]) {
-		log_warn("cannot send BYE to the %s of call-id=%s: no Contact", side_name(side),
-			 s->call_id);
-		return;
-	}
-	/* above anything the other side sent in this dialog (rm sees every request:
-	 * it is on the route set); 0 + 1 when it sent none, which is fine as well */
-	snprintf(cseq, sizeof cseq, "%u BYE", d->cseq[other] + 1);
+	if (!d->target[side])
+		return NULL;
+	snprintf(cseq, sizeof cseq, "%u %s", cseq_n, name);
 	msg = nta_msg_create(p->agent, 0);
 	if (!msg)
-		goto fail;
+		return NULL;
 	sip = sip_object(msg);
 	/* parsed first: given some strings (a Contact of <sip:./,:.t:> gives "sip:.,:.t:"),
 	 * sofia-sip's sip_request_create fails an assertion (b == end) and aborts */
 	ruri = url_make(msg_home(msg), d->target[side]);
-	rq = ruri && ruri->url_host ? sip_request_create(msg_home(msg), SIP_METHOD_BYE,
+	rq = ruri && ruri->url_host ? sip_request_create(msg_home(msg), method, name,
 							 (url_string_t const *)ruri, NULL)
 				    : NULL;
 	if (!rq || sip_add_tl(msg, sip, SIPTAG_REQUEST(rq), SIPTAG_FROM_STR(from),
 			      SIPTAG_TO_STR(to), SIPTAG_CALL_ID_STR(s->call_id),
 			      SIPTAG_CSEQ_STR(cseq),
 			      TAG_IF(d->route[side], SIPTAG_ROUTE_STR(d->route[side])),
-			      SIPTAG_MAX_FORWARDS_STR("70"), SIPTAG_REASON_STR(reason),
-			      TAG_END()) < 0 || !sip->sip_request)
+			      SIPTAG_MAX_FORWARDS_STR("70"),
+			      TAG_IF(reason, SIPTAG_REASON_STR(reason)), TAG_END()) < 0 ||
+	    !sip->sip_request)
 		goto fail;
 	next = sip->sip_route ? sip->sip_route->r_url : sip->sip_request->rq_url;
+	/* a name not resolved yet fails: rm never lets nta resolve (proxy_resolve.c) */
+	if (proxy_next_hop(p, msg_home(msg), next, &num, &st, host, sizeof host) != RESOLVE_OK)
+		goto fail;
+	orq = nta_outgoing_mcreate(p->agent, cb, magic, (url_string_t const *)num, msg,
+				   TAG_END());
+	if (!orq)
+		goto fail;
+	return orq;
+fail:
+	msg_destroy(msg);
+	return NULL;
+}
 
+nta_outgoing_t *dialog_request(struct proxy *p, const struct session *s, struct dialog *d,
+			       enum dialog_side side, sip_method_t method, const char *name,
+			       nta_response_f *cb, void *magic)
+{
+	enum dialog_side other = side == DIALOG_CALLER ? DIALOG_MCP : DIALOG_CALLER;
+
+	if (!d || !d->to)
+		return NULL;
+	/* the other side's own last CSeq, not above it: a later request of that side
+	 * (its last + 1) must still be in order at the receiver (RFC 3261 12.2.2) */
+	return dialog_send(p, s, d, side, method, name,
+			   d->cseq[other] ? d->cseq[other] : 1, NULL, cb, magic);
+}
+
+/* Send one BYE toward `side` of s's dialog. Failures are logged, not returned: the
+ * session ends either way. */
+static void send_bye(struct proxy *p, const struct session *s, struct dialog *d,
+		     enum dialog_side side, const char *reason)
+{
+	struct own_req *r = NULL;
+	enum dialog_side other = side == DIALOG_CALLER ? DIALOG_MCP : DIALOG_CALLER;
+
+	if (!d->target[side]) {
+		log_warn("cannot send BYE to the %s of call-id=%s: no Contact", side_name(side),
+			 s->call_id);
+		return;
+	}
 	r = own_req_new(p, bye_name(side), s->call_id);
 	if (!r)
 		goto fail;
-	r->orq = nta_outgoing_mcreate(p->agent, own_req_answer, r, (url_string_t const *)next,
-				      msg, TAG_END());
+	/* above anything the other side sent in this dialog (rm sees every request:
+	 * it is on the route set); 0 + 1 when it sent none, which is fine as well */
+	r->orq = dialog_send(p, s, d, side, SIP_METHOD_BYE, d->cseq[other] + 1, reason,
+			     own_req_answer, r);
 	if (!r->orq)
 		goto fail;
 	own_req_link(r);
@@ -301,7 +342,6 @@ static void send_bye(struct proxy *p, const struct session *s, struct dialog *d,
 fail:
 	log_warn("cannot send BYE to the %s of call-id=%s", side_name(side), s->call_id);
 	free(r);
-	msg_destroy(msg);
 }
 
 void dialog_bye(struct proxy *p, const struct session *s, struct dialog *d,
@@ -311,8 +351,8 @@ void dialog_bye(struct proxy *p, const struct session *s, struct dialog *d,
 		return;
 	log_info("ending call-id=%s with BYE to both sides (%s)", s->call_id, reason);
 	/* toward the MCP rm speaks as the caller, toward the caller as the MCP */
-	send_bye(p, s, d, DIALOG_MCP, d->from, d->to, reason);
-	send_bye(p, s, d, DIALOG_CALLER, d->to, d->from, reason);
+	send_bye(p, s, d, DIALOG_MCP, reason);
+	send_bye(p, s, d, DIALOG_CALLER, reason);
 }
 
 void dialog_cancel(struct proxy *p, const struct session *s, nta_outgoing_t *invite)

@@ -36,6 +36,7 @@ struct monitor;
 #include <sofia-sip/msg_addr.h>
 
 #include "metrics.h"
+#include "resolve.h"
 #include "rm_config.h"
 #include "route.h"
 #include "session.h"
@@ -76,6 +77,9 @@ struct call {
 	struct dialog *dlg;   /* routed INVITE: what a BYE needs (proxy_dialog.c); owned */
 
 	bool tr_held;         /* the transaction side's reference is still held */
+	/* waiting for the next hop's name (proxy_resolve.c) */
+	bool resolving, resend_target;
+	unsigned resend_flags, resolve_tries;
 	struct call *all_prev, *all_next; /* every live call (for shutdown) */
 
 	/* deadline list membership */
@@ -101,6 +105,8 @@ struct proxy {
 	struct route_state *route;
 	struct session_table *sessions;
 	struct monitor *mon;
+	struct resolver *dns;           /* resolve.h: names -> numeric, off the SIP thread */
+	struct keepalive *ka;           /* keepalive.c: in-dialog OPTIONS */
 
 	/* who we are */
 	char self_host[RM_HOST_MAX];
@@ -196,6 +202,35 @@ void dialog_bye(struct proxy *p, const struct session *s, struct dialog *d,
 		const char *reason);
 void dialog_cancel(struct proxy *p, const struct session *s, nta_outgoing_t *invite);
 void dialog_release_own(struct proxy *p);
+/* dialog_request: rm's own in-dialog request (OPTIONS for keepalive.c) toward `side`
+ * of s's answered dialog, as the other side would send it, with that side's last
+ * CSeq; answers go to cb(magic). Returns the client transaction (the caller owns it)
+ * or NULL when nothing could be sent. */
+nta_outgoing_t *dialog_request(struct proxy *p, const struct session *s, struct dialog *d,
+			       enum dialog_side side, sip_method_t method, const char *name,
+			       nta_response_f *cb, void *magic);
+
+/* proxy_resolve.c: numeric next hops for nta (resolve.h).
+ * proxy_next_hop: *out = next itself when numeric, else a copy in home with the
+ * resolved address (maddr dropped); host gets the name looked up. On RESOLVE_FAIL
+ * *status is the SIP status to answer.
+ * proxy_resolve_uri: the same for a URI string, into out.
+ * call_defer: wait for host's lookup, then call_send again with flags (and c->target
+ * when has_target); 0, or -1 when c cannot wait (routed, or waited twice already).
+ * call_unresolved: log, and answer status upstream unless c is routed.
+ * proxy_dns_configure: create/configure p->dns and prefetch the configured names. */
+enum resolve_rc proxy_next_hop(struct proxy *p, su_home_t *home, const url_t *next,
+			       url_t **out, int *status, char *host, size_t hostlen);
+enum resolve_rc proxy_resolve_uri(struct proxy *p, const char *uri, char *out, size_t outlen);
+int call_defer(struct call *c, const char *host, unsigned flags, bool has_target);
+void call_unresolved(struct call *c, const char *host, int status);
+void proxy_dns_configure(struct proxy *p, const struct rm_config *cfg);
+
+/* keepalive.c: in-dialog OPTIONS to both sides of answered calls (session.keepalive_s).
+ * keepalive_new/free on the proxy's lifetime; keepalive_tick once a second. */
+struct keepalive *keepalive_new(struct proxy *p);
+void keepalive_free(struct keepalive *ka);
+void keepalive_tick(struct keepalive *ka, int64_t now_ms);
 
 /* proxy_invite.c */
 int proxy_new_invite(struct proxy *p, nta_incoming_t *irq, const sip_t *sip);

@@ -1,5 +1,6 @@
 /* rm_config: load and validate rm's JSON configuration (contract in rm_config.h). */
 #include "rm_config.h"
+#include "rm_config_robust.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -173,7 +174,7 @@ static int load_sip_trust(cfg_ctx_t *c, const cJSON *o, struct rm_config *cfg)
 static int load_sip(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 {
 	static const char *const known[] = {"listen", "port", "transports", "sip_servers",
-					    "advertise", "trusted", "untrusted", NULL};
+					    "advertise", "trusted", "untrusted", "dns", NULL};
 	const cJSON *o = cfg_object(c, root, "", "sip", false);
 	long long port;
 	char *buf;
@@ -622,9 +623,10 @@ static int load_misc(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 {
 	static const char *const mknown[] = {"interval_ms", "timeout_ms", "failures_to_down",
 					     "successes_to_up", NULL};
-	static const char *const sknown[] = {"max_duration_s", "drain_timeout_s", NULL};
-	static const char *const hknown[] = {"listen", "port", NULL};
-	static const char *const lknown[] = {"level", "file", "json", NULL};
+	static const char *const sknown[] = {"max_duration_s", "drain_timeout_s",
+					     "keepalive_s", NULL};
+	static const char *const hknown[] = {"listen", "port", "watchdog_s", NULL};
+	static const char *const lknown[] = {"level", "file", "json", "rate_per_s", NULL};
 	long long v;
 	int e;
 
@@ -877,7 +879,8 @@ static int load_root(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 	    load_dnis(c, root, cfg) || load_reject(c, root, cfg) ||
 	    load_failover(c, root, cfg) || load_misc(c, root, cfg) ||
 	    load_billing(c, root, cfg) || load_cluster(c, root, cfg) ||
-	    load_snmp(c, root, cfg) || apply_env(c, cfg))
+	    load_snmp(c, root, cfg) || apply_env(c, cfg) ||
+	    rm_config_load_robust(c, root, cfg))
 		return -1;
 	return 0;
 }
@@ -1001,6 +1004,11 @@ char *rm_config_defaults_json(void)
 	cJSON_AddItemToArray(tr, cJSON_CreateString("tcp"));
 	cJSON *ss = cJSON_AddArrayToObject(sip, "sip_servers");
 	cJSON_AddItemToArray(ss, cJSON_CreateString(cfg.sip_servers[0]));
+	cJSON *dns = cJSON_AddObjectToObject(sip, "dns");
+	cJSON_AddStringToObject(dns, "mode", cfg.dns_off ? "off" : "on");
+	cJSON_AddNumberToObject(dns, "timeout_ms", cfg.dns_timeout_ms);
+	cJSON_AddNumberToObject(dns, "cache_s", cfg.dns_cache_s);
+	cJSON_AddNumberToObject(dns, "grace_s", cfg.dns_grace_s);
 	cJSON *lrgs = cJSON_AddArrayToObject(r, "lrgs");
 	cJSON *g = cJSON_CreateObject();
 	cJSON_AddItemToArray(lrgs, g);
@@ -1045,9 +1053,11 @@ char *rm_config_defaults_json(void)
 	cJSON *se = cJSON_AddObjectToObject(r, "session");
 	cJSON_AddNumberToObject(se, "max_duration_s", cfg.max_duration_s);
 	cJSON_AddNumberToObject(se, "drain_timeout_s", cfg.drain_timeout_s);
+	cJSON_AddNumberToObject(se, "keepalive_s", cfg.keepalive_s);
 	cJSON *h = cJSON_AddObjectToObject(r, "http");
 	cJSON_AddStringToObject(h, "listen", cfg.http_listen);
 	cJSON_AddNumberToObject(h, "port", cfg.http_port);
+	cJSON_AddNumberToObject(h, "watchdog_s", cfg.watchdog_s);
 	cJSON *b = cJSON_AddObjectToObject(r, "billing");
 	cJSON_AddStringToObject(b, "mode", rm_billing_mode_name(cfg.billing_mode));
 	cJSON *eps = cJSON_AddArrayToObject(b, "endpoints");
@@ -1059,6 +1069,7 @@ char *rm_config_defaults_json(void)
 	cJSON_AddStringToObject(lg, "level", cfg.log_level);
 	cJSON_AddStringToObject(lg, "file", cfg.log_file);
 	cJSON_AddBoolToObject(lg, "json", cfg.log_json);
+	cJSON_AddNumberToObject(lg, "rate_per_s", cfg.log_rate_per_s);
 	cJSON *cl = cJSON_AddObjectToObject(r, "cluster");
 	cJSON_AddStringToObject(cl, "listen", cfg.cluster_listen);
 	cJSON_AddNumberToObject(cl, "port", cfg.cluster_port);

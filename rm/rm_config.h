@@ -43,8 +43,9 @@
  *                              max_attempts [3], attempt_timeout_ms [2000]}
  *   monitor                   {interval_ms [2000], timeout_ms [1000],
  *                              failures_to_down [3], successes_to_up [2]}
- *   session                   {max_duration_s [14400], drain_timeout_s [60]}
- *   http                      {listen [127.0.0.1], port [8300]}
+ *   session                   {max_duration_s [14400], drain_timeout_s [60],
+ *                              keepalive_s [30]: in-dialog OPTIONS, 0 = off}
+ *   http                      {listen [127.0.0.1], port [8300], watchdog_s [5]}
  *   billing                   {mode [stomp]: stomp|spool-only|off,
  *                              endpoints ["127.0.0.1:61616"], destination
  *                              ["/queue/gvp.cdr"], spool_dir ["/var/spool/rm"],
@@ -53,7 +54,10 @@
  *                              is set),
  *                              tls {enabled [false], ca_file, cert_file, key_file,
  *                              verify [true]} (common/tls.h)}
- *   logging                   {level [info], file ["-" = stderr], json [false]}
+ *   logging                   {level [info], file ["-" = stderr], json [false],
+ *                              rate_per_s [20]: lines per message per second}
+ *   sip.dns                   "on" | "off" | {mode [on], timeout_ms [2000],
+ *                              cache_s [30], grace_s [300]} (rm_config_robust.c)
  *   cluster                   {listen [0.0.0.0], port [9801], peers [] of "host:port"}
  *                             accepted and validated only: peering on 9801 is not
  *                             implemented yet (rm logs a warning at start when the
@@ -256,6 +260,15 @@ struct rm_config {
 	char log_level[16]; /* error|warn|info|debug (parse with log_level_parse) */
 	char log_file[RM_PATH_MAX]; /* "-" = stderr */
 	bool log_json;
+
+	/* robustness (issue 10): name resolution, watchdog, dialog keepalive, log flood */
+	bool dns_off;          /* sip.dns "off": numeric hosts only, names refused at load */
+	int dns_timeout_ms;    /* sip.dns.timeout_ms [2000]: bound of one lookup */
+	int dns_cache_s;       /* sip.dns.cache_s [30]: how long an answer is used */
+	int dns_grace_s;       /* sip.dns.grace_s [300]: last good address kept on failure */
+	int watchdog_s;        /* http.watchdog_s [5]: /healthz 503 when the SIP loop stalls */
+	int keepalive_s;       /* session.keepalive_s [30]: in-dialog OPTIONS; 0 = off */
+	int log_rate_per_s;    /* logging.rate_per_s [20]: lines per message per second */
 };
 
 /*

@@ -21,7 +21,8 @@ struct session_table {
 };
 
 static const char *const ender_names[] = {"none",	"caller",  "mcp",
-					  "rm-timeout", "rm-drain", "rm"};
+					  "rm-timeout", "rm-drain", "rm-keepalive",
+					  "rm"};
 
 const char *session_ender_name(enum session_ender e)
 {

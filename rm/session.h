@@ -41,9 +41,10 @@ enum session_ender {
 	SESSION_END_MCP,       /* BYE from the MCP, or the MCP's final failure */
 	SESSION_END_RM_TIMEOUT,/* max call duration reached (BYE lost) */
 	SESSION_END_RM_DRAIN,  /* drain timeout on shutdown */
+	SESSION_END_RM_KEEPALIVE, /* a side stopped answering in-dialog OPTIONS */
 	SESSION_END_RM,        /* any other rm decision (refusal, internal error) */
 };
-/* "none", "caller", "mcp", "rm-timeout", "rm-drain", "rm". */
+/* "none", "caller", "mcp", "rm-timeout", "rm-drain", "rm-keepalive", "rm". */
 const char *session_ender_name(enum session_ender e);
 
 struct session {

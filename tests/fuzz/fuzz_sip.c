@@ -233,7 +233,8 @@ static void fuzz_bill(void *arg, struct billing_item *it)
 static const char fuzz_config[] =
 	"{\"node\": \"fuzz-1\","
 	" \"sip\": {\"listen\": \"127.0.0.1\", \"port\": %d, \"transports\": [\"udp\", \"tcp\"],"
-	"         \"sip_servers\": [\"sip:127.0.0.1:%d\"]},"
+	"         \"sip_servers\": [\"sip:127.0.0.1:%d\"],"
+	"         \"dns\": \"off\"}," /* hermetic: no lookups of fuzzed names */
 	" \"lrgs\": [{\"name\": \"ivr\", \"scheme\": \"least-used\","
 	"            \"members\": [{\"uri\": \"sip:127.0.0.1:%d\", \"max_ports\": 4}]}],"
 	" \"tenants\": [{\"name\": \"acme\", \"profile\": \"acme-ivr\","

@@ -109,6 +109,45 @@ static void test_errors_and_parse(void **state)
 	log_info("not shown on stderr");
 }
 
+/* Per-format rate limit: 1,000 lines of one format in a burst write `rate` of them
+ * and one "suppressed" report; every message is counted; other formats keep their
+ * own budget. */
+static void test_rate_limit_and_counts(void **state)
+{
+	char path[256], err[256];
+	unsigned long long info0, supp0;
+	int n = 0, other = 0, reports = 0;
+
+	snprintf(path, sizeof(path), "%s/rate.log", dir);
+	assert_int_equal(log_init("rm", path, LOGL_INFO, false, err, sizeof(err)), 0);
+	log_set_rate(5);
+	info0 = log_count(LOGL_INFO);
+	supp0 = log_suppressed();
+	for (int i = 0; i < 1000; i++)
+		log_info("flood %d", i);
+	log_warn("another message");
+	sleep(1); /* the burst's second is over */
+	log_flush_suppressed();
+	assert_true(log_count(LOGL_INFO) - info0 >= 1000);
+	assert_int_equal(log_count(LOGL_WARN) >= 1, 1);
+	FILE *f = fopen(path, "r");
+	char line[512];
+	assert_non_null(f);
+	while (fgets(line, sizeof line, f)) {
+		n += strstr(line, " flood ") != NULL;
+		other += strstr(line, "another message") != NULL;
+		reports += strstr(line, "suppressed") != NULL && strstr(line, "flood %d");
+	}
+	fclose(f);
+	/* the burst may straddle a second boundary: at most two seconds' budget */
+	assert_true(n >= 5 && n <= 10);
+	assert_int_equal(other, 1);
+	assert_true(reports >= 1);
+	assert_true(log_suppressed() - supp0 >= 990);
+	log_set_rate(0);
+	log_close();
+}
+
 static int setup(void **state)
 {
 	return mkdtemp(dir) ? 0 : -1;
@@ -128,6 +167,7 @@ int main(void)
 		cmocka_unit_test(test_plain_and_levels),
 		cmocka_unit_test(test_json_and_reopen),
 		cmocka_unit_test(test_errors_and_parse),
+		cmocka_unit_test(test_rate_limit_and_counts),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -182,8 +182,8 @@ static void test_each_bad_field(void **state)
 		{ "sip_status", "99", NULL },
 		{ "sip_status", "700", NULL },
 		{ "ended_by", "\"bob\"",
-		  "field 'ended_by': expected one of caller|mcp|rm-timeout|rm-drain|rm, "
-		  "got \"bob\"" },
+		  "field 'ended_by': expected one of caller|mcp|rm-timeout|rm-drain|rm|"
+		  "rm-keepalive, got \"bob\"" },
 		{ "attempts", "101", "field 'attempts': expected integer 0..100, got 101" },
 		{ "attempts", "-1", NULL },
 		{ "attempts", "null", NULL },
