@@ -72,7 +72,7 @@ enum overload_verdict overload_admit(struct overload *o, size_t pending, int64_t
 		v = OVERLOAD_RATE;
 	if (v != OVERLOAD_ADMIT) {
 		o->shed++;
-		o->last_busy_ms = now_ms;
+		o->last_shed_ms = now_ms;
 		return v;
 	}
 	if (o->rate > 0)
@@ -100,7 +100,8 @@ void overload_signal(struct overload *o, bool congested, int64_t now_ms)
 	}
 	if (o->rate <= 0)
 		return;
-	if (now_ms - o->last_busy_ms >= OVERLOAD_CALM_MS) {
+	if (now_ms - o->last_busy_ms >= OVERLOAD_CALM_MS &&
+	    now_ms - o->last_shed_ms >= OVERLOAD_CALM_MS) {
 		set_rate(o, 0); /* calm for long, nothing shed: lift the limit */
 		return;
 	}

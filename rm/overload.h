@@ -63,7 +63,8 @@ struct overload {
 	/* auto mode */
 	int64_t last_cut_ms;  /* last decrease (at most one per second) */
 	int64_t last_raise_ms;
-	int64_t last_busy_ms; /* last congestion signal or shed INVITE (0 = never) */
+	int64_t last_busy_ms; /* last congestion signal (0 = never) */
+	int64_t last_shed_ms; /* last INVITE refused (0 = never) */
 	uint64_t shed;        /* INVITEs refused since init */
 };
 
@@ -82,9 +83,9 @@ enum overload_verdict overload_admit(struct overload *o, size_t pending, int64_t
  * its socket dropped or queued too much). Only auto mode uses it. */
 void overload_signal(struct overload *o, bool congested, int64_t now_ms);
 
-/* True if rm was congested or shed an INVITE at or after since_ms: results that
- * depend on rm reading its socket in time (an OPTIONS timeout) are not the MCP's
- * fault then. */
+/* True if rm was congested at or after since_ms: results that depend on rm reading
+ * its socket in time (an OPTIONS timeout) are not the MCP's fault then. Shedding by
+ * a fixed rate is policy, not congestion, and does not count. */
 bool overload_busy_since(const struct overload *o, int64_t since_ms);
 
 /* The limit in force, calls/s (0 = none). */

@@ -32,8 +32,12 @@ static void test_fixed_rate(void **state)
 	/* below the rate everything passes */
 	ok = offer(&o, 40, 5000, 1000, 0);
 	assert_int_equal(ok, 40);
-	assert_true(overload_busy_since(&o, 1000));
-	assert_false(overload_busy_since(&o, 5000));
+	/* shedding by a fixed rate is not congestion */
+	assert_false(overload_busy_since(&o, 1000));
+	overload_signal(&o, true, 6000);
+	assert_true(overload_busy_since(&o, 5000));
+	assert_false(overload_busy_since(&o, 6001));
+	assert_int_equal((int)overload_rate(&o), 50);
 }
 
 static void test_pending_guard(void **state)
