@@ -81,6 +81,15 @@ enum overload_verdict overload_admit(struct overload *o, size_t pending, int64_t
 	return OVERLOAD_ADMIT;
 }
 
+/* Admissions per second measured now: the last full second, or the current one so
+ * far when it is busier (at the start of a burst the last second may have been idle). */
+static double admitted_rate(const struct overload *o, int64_t now_ms)
+{
+	int64_t el = now_ms - o->win_ms;
+	double cur = el >= 200 ? (double)o->win_admitted * 1000.0 / (double)el : 0;
+	return cur > o->last_admitted ? cur : (double)o->last_admitted;
+}
+
 void overload_signal(struct overload *o, bool congested, int64_t now_ms)
 {
 	roll_window(o, now_ms);
@@ -92,8 +101,12 @@ void overload_signal(struct overload *o, bool congested, int64_t now_ms)
 	if (congested) {
 		if (o->rate > 0 && now_ms - o->last_cut_ms < 1000)
 			return;
-		double base = o->rate > 0 ? o->rate : (double)o->last_admitted;
-		double r = base * 0.9;
+		/* never below half the limit in force: one bad second must not collapse it */
+		double r = admitted_rate(o, now_ms) * 0.9;
+		if (o->rate > 0 && r < o->rate * 0.5)
+			r = o->rate * 0.5;
+		else if (o->rate > 0 && r > o->rate * 0.9)
+			r = o->rate * 0.9;
 		set_rate(o, r < OVERLOAD_MIN_CPS ? OVERLOAD_MIN_CPS : r);
 		o->last_cut_ms = o->last_raise_ms = now_ms;
 		return;
@@ -106,7 +119,7 @@ void overload_signal(struct overload *o, bool congested, int64_t now_ms)
 		return;
 	}
 	if (now_ms - o->last_raise_ms >= 1000 && now_ms - o->last_cut_ms >= 1000) {
-		double step = o->rate * 0.05;
+		double step = o->rate * 0.1;
 		set_rate(o, o->rate + (step < OVERLOAD_MIN_STEP ? OVERLOAD_MIN_STEP : step));
 		o->last_raise_ms = now_ms;
 	}

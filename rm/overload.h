@@ -13,10 +13,12 @@
  *   - unlimited while rm keeps up;
  *   - at the first congestion signal (overload_signal(..., true): rm's loop ran
  *     late, its UDP socket dropped datagrams or its receive queue filled up) the
- *     rate becomes 90% of the INVITEs admitted in the last full second (what rm
- *     was just able to carry), and drops by another 10% at most once a second
- *     while congestion lasts (multiplicative decrease);
- *   - each calm second raises it by 5% (at least OVERLOAD_MIN_STEP calls/s);
+ *     rate becomes 90% of the INVITEs admitted per second just before (the last
+ *     full second, or the current one if busier: what rm was just able to carry);
+ *     while congestion lasts, at most once a second, it becomes 90% of what was
+ *     admitted, but never less than half the limit in force (multiplicative
+ *     decrease that one bad second cannot collapse);
+ *   - each calm second raises it by 10% (at least OVERLOAD_MIN_STEP calls/s);
  *     after OVERLOAD_CALM_MS without congestion and without shedding the limit
  *     is lifted again.
  * Never below OVERLOAD_MIN_CPS: rm must keep admitting something to measure.
@@ -37,7 +39,7 @@
 
 #define OVERLOAD_MIN_CPS 10.0   /* auto mode never limits below this */
 #define OVERLOAD_MIN_BURST 10.0 /* tokens the bucket holds at least */
-#define OVERLOAD_MIN_STEP 5.0   /* calls/s added per calm second (auto) */
+#define OVERLOAD_MIN_STEP 10.0  /* calls/s added per calm second (auto) */
 #define OVERLOAD_CALM_MS 10000  /* auto: lift the limit after this long calm */
 
 struct overload_params {

@@ -29,6 +29,7 @@ struct proxy_ov {
 	uint32_t drops;        /* its drop counter at the last tick */
 	int64_t last_tick_ms;
 	int64_t last_log_ms;
+	int64_t last_behind_log_ms;
 	uint64_t shed_logged;  /* o->shed at the last log line */
 	metric_t *m_drops, *m_limit, *m_setup, *m_queued, *m_lag;
 };
@@ -133,7 +134,8 @@ bool proxy_overload_shed(struct proxy *p, nta_incoming_t *irq)
 void proxy_overload_tick(struct proxy *p, int64_t now, int64_t period_ms)
 {
 	struct proxy_ov *o = p->ov;
-	struct udp_sock_stats st;
+	struct udp_sock_stats st = { 0 };
+	uint32_t d = 0;
 	bool congested = false;
 
 	if (!o)
@@ -144,7 +146,7 @@ void proxy_overload_tick(struct proxy *p, int64_t now, int64_t period_ms)
 	if (lag > p->cfg->overload_lag_ms)
 		congested = true;
 	if (o->udp_fd >= 0 && udp_sock_stats(o->udp_fd, &st) == 0) {
-		uint32_t d = st.drops - o->drops; /* unsigned: survives the wrap */
+		d = st.drops - o->drops; /* unsigned: survives the wrap */
 		o->drops = st.drops;
 		if (d) {
 			metric_add(o->m_drops, d);
@@ -155,6 +157,12 @@ void proxy_overload_tick(struct proxy *p, int64_t now, int64_t period_ms)
 		metric_set(o->m_queued, st.queued);
 	}
 	overload_signal(&o->ov, congested, now);
+	if (congested && now - o->last_behind_log_ms >= 1000) {
+		log_info("overload: rm is behind (tick %lld ms late, %u bytes queued of %u, "
+			 "%u datagrams dropped); now admitting %.0f INVITEs/s (0 = all)", (long long)lag,
+			 st.queued, st.rcvbuf, d, overload_rate(&o->ov));
+		o->last_behind_log_ms = now;
+	}
 	metric_set(o->m_limit, overload_rate(&o->ov));
 	metric_set(o->m_setup, (double)o->in_setup);
 }
