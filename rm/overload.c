@@ -95,6 +95,8 @@ void overload_signal(struct overload *o, bool congested, int64_t now_ms)
 	roll_window(o, now_ms);
 	if (congested)
 		o->last_busy_ms = now_ms;
+	else if (now_ms - o->last_busy_ms >= 2000 && o->last_admitted > o->calm_peak)
+		o->calm_peak = o->last_admitted; /* a whole second admitted without trouble */
 	if (o->prm.max_cps != 0)
 		return; /* fixed or off: nothing adapts */
 	refill(o, now_ms);
@@ -107,6 +109,8 @@ void overload_signal(struct overload *o, bool congested, int64_t now_ms)
 			r = o->rate * 0.5;
 		else if (o->rate > 0 && r > o->rate * 0.9)
 			r = o->rate * 0.9;
+		if (r < o->calm_peak * 0.7)
+			r = o->calm_peak * 0.7;
 		set_rate(o, r < OVERLOAD_MIN_CPS ? OVERLOAD_MIN_CPS : r);
 		o->last_cut_ms = o->last_raise_ms = now_ms;
 		return;

@@ -17,7 +17,9 @@
  *     full second, or the current one if busier: what rm was just able to carry);
  *     while congestion lasts, at most once a second, it becomes 90% of what was
  *     admitted, but never less than half the limit in force (multiplicative
- *     decrease that one bad second cannot collapse);
+ *     decrease that one bad second cannot collapse), and never below 70% of
+ *     the most rm admitted in a calm second (its measured clean capacity: the
+ *     cost of shedding must not drive the limit down to nothing);
  *   - each calm second raises it by 10% (at least OVERLOAD_MIN_STEP calls/s);
  *     after OVERLOAD_CALM_MS without congestion and without shedding the limit
  *     is lifted again.
@@ -67,6 +69,7 @@ struct overload {
 	int64_t last_raise_ms;
 	int64_t last_busy_ms; /* last congestion signal (0 = never) */
 	int64_t last_shed_ms; /* last INVITE refused (0 = never) */
+	double calm_peak;     /* most INVITEs admitted in a second without congestion */
 	uint64_t shed;        /* INVITEs refused since init */
 };
 

@@ -19,8 +19,9 @@
 #include "udp_sock.h"
 
 /* The receive queue holding more than 1/QUEUE_FRACTION of the buffer counts as
- * congestion: with 4 MiB that is ~500 KiB, some hundreds of datagrams, tens of ms. */
-#define QUEUE_FRACTION 8
+ * congestion: with 4 MiB (8 MiB as the kernel counts) that is thousands of
+ * datagrams, hundreds of ms of traffic; short bursts below it are not. */
+#define QUEUE_FRACTION 2
 
 struct proxy_ov {
 	struct overload ov;

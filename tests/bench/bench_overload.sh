@@ -17,7 +17,8 @@
 # Goal (issue 10): at 2x and 4x, completed >= 90% of BASE, no MCP down, failures
 # back to 0 within 1 s.
 # Env: BUILD, BASE, FACTORS ("1 2 4"), DUR (10), PROBE_S (3), RECOVER_RATE (BASE/10,
-# at least 10), KEEP=1 keeps the scratch dir.
+# at least 10), RM_EXTRA (more top-level keys of rm's config, e.g.
+# '"overload": {"max_cps": 600}'), PROXIES ("rm kamailio"), KEEP=1 keeps the scratch dir.
 set -euo pipefail
 TOP="$(cd "$(dirname "$0")/../.." && pwd)"
 BUILD="${BUILD:-build}"
@@ -104,7 +105,7 @@ one() {
 	UP=$(port); PP=$(port); HP=$(port)
 	start_uas "$proxy$f" "$UP"
 	if [ "$proxy" = rm ]; then
-		start_rm "rm$f" "$PP" "$HP" "$UP"; pid=$RMPID
+		start_rm "rm$f" "$PP" "$HP" "$UP" "${RM_EXTRA:+, $RM_EXTRA}"; pid=$RMPID
 	else
 		start_kamailio "$PP" "$UP" || return 0; pid=$KPID
 	fi
@@ -135,9 +136,10 @@ one() {
 	kill "${PIDS[@]}" 2>/dev/null || true; PIDS=(); sleep 0.5
 }
 
-for f in $FACTORS; do one rm "$f"; done
-if [ -x "$KAM" ]; then
-	for f in $FACTORS; do one kamailio "$f"; done
-else
-	echo "kamailio not installed (INSTALL_EXTRA=kamailio scripts/install-deps): rm only"
-fi
+for proxy in ${PROXIES:-rm kamailio}; do
+	if [ "$proxy" = kamailio ] && [ ! -x "$KAM" ]; then
+		echo "kamailio not installed (INSTALL_EXTRA=kamailio scripts/install-deps): rm only"
+		continue
+	fi
+	for f in $FACTORS; do one "$proxy" "$f"; done
+done

@@ -77,15 +77,16 @@ static void test_auto(void **state)
 	/* a second signal within the same second does not cut again */
 	overload_signal(&o, true, t + 500);
 	assert_in_range((long)overload_rate(&o), 899, 901);
-	/* next second, still congested, nothing admitted meanwhile: halved at most */
+	/* next second, still congested, nothing admitted meanwhile: cut, but not
+	 * below 70% of the calm second's 1000 */
 	overload_signal(&o, true, t + 1100);
-	assert_in_range((long)overload_rate(&o), 449, 451);
+	assert_in_range((long)overload_rate(&o), 699, 701);
 	/* 2000 offered in the next second: about the limit gets through */
 	unsigned ok = offer(&o, 2000, t + 1200, 1000, 0);
-	assert_in_range(ok, 430, 560);
+	assert_in_range(ok, 680, 860);
 	/* calm seconds raise it by 10% each */
 	overload_signal(&o, false, t + 2300);
-	assert_in_range((long)overload_rate(&o), 494, 496);
+	assert_in_range((long)overload_rate(&o), 769, 771);
 	/* never below the floor */
 	for (int i = 0; i < 100; i++)
 		overload_signal(&o, true, t + 3000 + i * 1000);
@@ -109,6 +110,22 @@ static void test_auto_burst(void **state)
 	assert_in_range((long)overload_rate(&o), 700, 730);
 }
 
+/* The limit never falls below 70% of what rm admitted in a calm second. */
+static void test_auto_floor(void **state)
+{
+	struct overload_params prm = { .max_cps = 0, .max_pending = 0 };
+	struct overload o;
+	(void)state;
+
+	overload_init(&o, &prm, 1000);
+	offer(&o, 500, 1000, 1000, 0); /* 500 in a calm second */
+	overload_signal(&o, false, 2000);
+	offer(&o, 10, 2000, 1000, 0);
+	for (int i = 0; i < 30; i++)
+		overload_signal(&o, true, 5000 + i * 1000);
+	assert_in_range((long)overload_rate(&o), 349, 351);
+}
+
 static void test_lag(void **state)
 {
 	(void)state;
@@ -125,6 +142,7 @@ int main(void)
 		cmocka_unit_test(test_pending_guard),
 		cmocka_unit_test(test_auto),
 		cmocka_unit_test(test_auto_burst),
+		cmocka_unit_test(test_auto_floor),
 		cmocka_unit_test(test_lag),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
