@@ -598,7 +598,7 @@ static int load_overload(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 	long long v;
 
 	cfg_no_unknown(c, o, "overload", known);
-	cfg_int(c, o, "overload", "max_cps", false, 0, -1, 1000000, &v);
+	cfg_int(c, o, "overload", "max_cps", false, -1, -1, 1000000, &v);
 	cfg->overload_max_cps = (int)v;
 	cfg_int(c, o, "overload", "max_pending", false, 1000, 0, 10000000, &v);
 	cfg->overload_max_pending = (int)v;

@@ -42,7 +42,7 @@
  *   session                   {max_duration_s [14400], drain_timeout_s [60],
  *                              ack_timeout_ms [32000] (64*T1; 1000..300000)}
  *   sip.udp_rmem, sip.udp_wmem  UDP socket buffers, bytes [4194304] (64 KiB..1 GiB)
- *   overload                  {max_cps [0 = automatic; -1 = off], max_pending [1000]
+ *   overload                  {max_cps [-1 = off; 0 = automatic], max_pending [1000]
  *                              (0 = off), lag_ms [200]}; refused INVITEs get
  *                              reject.reasons.overload [503, retry_after 2]
  *   http                      {listen [127.0.0.1], port [8300]}
@@ -185,7 +185,7 @@ struct rm_config {
 	int sip_udp_rmem, sip_udp_wmem; /* UDP socket buffer sizes asked for, bytes */
 
 	/* overload control (overload.h); the refusal is reject[RM_REFUSE_OVERLOAD] */
-	int overload_max_cps;     /* > 0 fixed; 0 automatic; -1 off */
+	int overload_max_cps;     /* > 0 fixed; 0 automatic; -1 off (default, see README) */
 	int overload_max_pending; /* routed INVITEs in setup at most; 0 = no limit */
 	int overload_lag_ms;      /* a tick this late means rm is behind */
 

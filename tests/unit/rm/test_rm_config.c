@@ -60,7 +60,7 @@ static void test_defaults(void **state)
 		assert_int_equal(rm_config_reject(&cfg, (enum rm_refuse)r).retry_after, 30);
 	}
 	assert_int_equal(rm_config_reject(&cfg, RM_REFUSE_OVERLOAD).retry_after, 2);
-	assert_int_equal(cfg.overload_max_cps, 0);
+	assert_int_equal(cfg.overload_max_cps, -1);
 	assert_int_equal(cfg.overload_max_pending, 1000);
 	assert_int_equal(cfg.sip_udp_rmem, 4 << 20);
 	assert_int_equal(cfg.ack_timeout_ms, 32000);
