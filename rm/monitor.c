@@ -13,6 +13,7 @@
 #include <sofia-sip/sip_tag.h>
 
 #include "log.h"
+#include "overload.h"
 #include "util.h"
 
 #define MON_TICK_MS 50
@@ -42,6 +43,8 @@ struct monitor {
 	unsigned long seq;
 	char from[RM_URI_MAX + 32];
 	metric_t *rtt; /* rm_options_rtt_seconds histogram, every MCP */
+	metric_t *skipped; /* rm_options_timeouts_skipped_total */
+	int64_t last_tick_ms;
 };
 
 static const double rtt_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -141,16 +144,33 @@ static void ping_send(struct monitor *m, struct ping *pg)
 	}
 }
 
+/* An OPTIONS that timed out while rm itself was behind (this tick ran late, or the
+ * proxy saw its socket drop or queue up since the ping left): the answer may sit
+ * unread in rm's own socket. Forget the ping without counting it either way. */
+static void ping_void(struct ping *pg)
+{
+	nta_outgoing_destroy(pg->orq);
+	pg->orq = NULL;
+	metric_inc(pg->mon->skipped);
+	log_debug("OPTIONS to %s timed out while rm was behind: not counted", pg->uri);
+}
+
 static void monitor_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 {
 	struct monitor *m = arg;
 	const struct rm_config *cfg = m->p->cfg;
 	int64_t now = proxy_now_ms();
+	bool late = overload_lag_ms(m->last_tick_ms, now, MON_TICK_MS) > cfg->overload_lag_ms;
 
+	m->last_tick_ms = now;
 	for (size_t i = 0; i < m->n; i++) {
 		struct ping *pg = &m->pings[i];
-		if (pg->orq && now - pg->sent_ms >= cfg->monitor_timeout_ms)
-			ping_done(pg, false);
+		if (pg->orq && now - pg->sent_ms >= cfg->monitor_timeout_ms) {
+			if (late || proxy_overload_busy_since(m->p, pg->sent_ms))
+				ping_void(pg);
+			else
+				ping_done(pg, false);
+		}
 		if (!pg->orq && now >= pg->next_ms) {
 			pg->next_ms = now + cfg->monitor_interval_ms;
 			ping_send(m, pg);
@@ -200,6 +220,9 @@ struct monitor *monitor_new(struct proxy *p)
 	m->rtt = metrics_histogram(p->metrics, "rm_options_rtt_seconds",
 				   "Round trip of answered OPTIONS pings to MCPs", rtt_bounds,
 				   sizeof rtt_bounds / sizeof rtt_bounds[0]);
+	m->skipped = metrics_counter(p->metrics, "rm_options_timeouts_skipped_total",
+				     "OPTIONS timeouts not counted against the MCP because "
+				     "rm itself was behind", NULL);
 	util_uuid4(tag);
 	snprintf(m->from, sizeof m->from, "<sip:rm@%s:%s>;tag=%.8s", p->self_host, p->self_port,
 		 tag);

@@ -3,7 +3,10 @@
  *
  * Every monitor.interval_ms each current MCP gets one OPTIONS (never more than one
  * outstanding). Any SIP response within monitor.timeout_ms counts as a success;
- * no response, or nta's own error (transport refused), as a failure. Results go to
+ * no response, or nta's own error (transport refused), as a failure; but a timeout
+ * while rm itself was behind (the tick ran more than overload.lag_ms late, or the
+ * proxy saw its UDP socket drop or queue up since the ping left) is not counted
+ * (rm_options_timeouts_skipped_total). Results go to
  * route_health() (K failures down, M successes up); changes are logged and
  * published in /metrics. Include through proxy_int.h (it needs the proxy's types).
  */
@@ -23,8 +26,9 @@ struct monitor *monitor_new(struct proxy *p);
 void monitor_free(struct monitor *m);
 /* After a reload: follow the new MCP list and interval. */
 void monitor_reload(struct monitor *m);
-/* Feed one result observed elsewhere (an INVITE attempt that got a transport
- * error or no answer) into the MCP's health. */
+/* Feed one result observed elsewhere into the MCP's health: an INVITE attempt that
+ * got a transport error while rm was not congested. Attempt timeouts are never
+ * fed: they may be rm's own lateness (issue 10). */
 void monitor_report(struct proxy *p, struct route_mcp *mcp, bool ok);
 
 #endif

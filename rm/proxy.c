@@ -321,6 +321,8 @@ static int in_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip0)
 	if (s && s->user)
 		dialog_saw_request(((struct call *)s->user)->dlg, sip,
 				   from_caller ? DIALOG_CALLER : DIALOG_MCP);
+	if (s && s->user && method == sip_method_ack && from_caller)
+		((struct call *)s->user)->acked = true;
 
 	if (!proxy_max_forwards_ok(msg, sip)) {
 		msg_destroy(msg);
@@ -569,6 +571,7 @@ static void proxy_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 
 	proxy_tick_calls(p, now);
 	guard_tick(p);
+	proxy_overload_tick(p, now, TICK_MS);
 
 	if (now - p->last_expiry_ms >= 1000) {
 		struct session *v[256];
@@ -648,6 +651,8 @@ static int setup_listen(struct proxy *p, const struct rm_config *cfg, char *err,
 				    NTATAG_EXTRA_100(0), NTATAG_PASS_100(1),
 				    NTATAG_TIMEOUT_408(1), NTATAG_USE_NAPTR(0),
 				    NTATAG_USE_SRV(0),
+				    TPTAG_UDP_RMEM(cfg->sip_udp_rmem),
+				    TPTAG_UDP_WMEM(cfg->sip_udp_wmem),
 				    /* no STUN on the SIP port: rm has no use for it, and
 				     * sofia-sip leaks each error response it builds for a
 				     * malformed STUN request (stun_mini.c send_stun_error) */
@@ -709,6 +714,8 @@ struct proxy *proxy_create(su_root_t *root, struct rm_config *cfg, metrics_t *me
 		goto fail;
 	}
 	proxy_dns_configure(p, cfg);
+	if (proxy_overload_init(p) < 0)
+		log_error("overload control off: out of memory");
 	p->mon = monitor_new(p);
 	p->ka = keepalive_new(p);
 	proxy_mcp_metrics(p);
@@ -753,6 +760,7 @@ void proxy_reload(struct proxy *p, struct rm_config *cfg)
 	p->cfg = cfg;
 	proxy_dns_configure(p, cfg);
 	monitor_reload(p->mon);
+	proxy_overload_reload(p);
 	proxy_mcp_metrics(p);
 	log_info("configuration reloaded from %s: %zu MCPs, %zu profiles", cfg->file,
 		 route_mcp_count(p->route), route_profile_count(p->route));
@@ -798,10 +806,12 @@ void proxy_destroy(struct proxy *p)
 	proxy_tick_calls(p, INT64_MAX);
 	proxy_release_all_calls(p);
 	dialog_release_own(p);
+	proxy_orphan_release_all(p);
 	if (p->live_calls)
 		log_warn("shutdown: %zu calls still referenced", p->live_calls);
 	nta_leg_destroy(p->defleg);
 	nta_agent_destroy(p->agent);
+	proxy_overload_free(p);
 	session_table_free(p->sessions);
 	route_state_free(p->route);
 	rm_config_free(p->cfg);

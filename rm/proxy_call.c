@@ -22,8 +22,9 @@
 #include "util.h"
 
 /* How long an answered INVITE keeps its transactions to relay 2xx retransmissions
- * (64*T1, RFC 3261 13.3.1.4). */
-#define LINGER_MS (64 * 500)
+ * (session.ack_timeout_ms, default 64*T1, RFC 3261 13.3.1.4). A dialog whose ACK has
+ * not come through rm by then is ended (call_ack_timeout). */
+#define LINGER_MS(p) ((int64_t)(p)->cfg->ack_timeout_ms)
 
 static int call_response(void *magic, nta_outgoing_t *orq, const sip_t *sip);
 static int call_ack_cancel(struct call *c, nta_incoming_t *irq, const sip_t *sip);
@@ -100,6 +101,7 @@ void call_unref(struct call *c)
 {
 	if (--c->refs > 0)
 		return;
+	proxy_setup_end(c);
 	route_release(&c->ticket);
 	if (c->all_prev)
 		c->all_prev->all_next = c->all_next;
@@ -120,7 +122,7 @@ static void call_release_tr(struct call *c)
 	c->tr_held = false;
 	call_wait(c, WAIT_NONE, 0);
 	if (c->orq) {
-		nta_outgoing_destroy(c->orq);
+		proxy_orphan_adopt(c->p, c->orq); /* an unanswered INVITE branch lingers */
 		c->orq = NULL;
 	}
 	if (c->irq) {
@@ -144,6 +146,7 @@ void call_finish(struct call *c, int status, bool send_reply)
 	if (send_reply && c->irq && !c->done && status >= 300)
 		proxy_reply(c->irq, status, 0);
 	c->done = true;
+	proxy_setup_end(c);
 	c->last_status = status;
 	if (c->sess) {
 		session_end(p->sessions, c->sess, status,
@@ -308,6 +311,7 @@ static int call_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
 		}
 		if (!c->answered) {
 			c->answered = c->done = true;
+			proxy_setup_end(c);
 			if (c->sess) {
 				c->sess->answer_ms = util_now_ms();
 				if (sip && sip->sip_to && sip->sip_to->a_tag)
@@ -316,7 +320,7 @@ static int call_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
 				dialog_answered(p, c->dlg, sip);
 				proxy_bill_event(p, c->sess, CDR_EV_ANSWER);
 			}
-			call_wait(c, WAIT_LINGER, proxy_now_ms() + LINGER_MS);
+			call_wait(c, WAIT_LINGER, proxy_now_ms() + LINGER_MS(p));
 		}
 		return 0;
 	}
@@ -325,7 +329,11 @@ static int call_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
 
 	bool internal = !sip || nta_sip_is_internal(sip);
 	c->last_status = status;
-	if (internal && c->routed && c->ticket.mcp)
+	/* nta's own answer: a timeout (408) may be rm's own lateness and never counts
+	 * against the MCP; a transport error (503: refused, unreachable) does, unless
+	 * rm was congested. Health is otherwise OPTIONS' business (monitor.c). */
+	if (internal && status != 408 && c->routed && c->ticket.mcp &&
+	    !proxy_overload_busy_since(p, proxy_now_ms() - p->cfg->attempt_timeout_ms))
 		monitor_report(p, c->ticket.mcp, false);
 	if (failover_wanted(c, status, internal)) {
 		log_debug("MCP %s answered %d%s, failing over", c->target, status,
@@ -375,6 +383,22 @@ static int call_ack_cancel(struct call *c, nta_incoming_t *irq, const sip_t *sip
 
 /* ---- deadlines ---------------------------------------------------------------------- */
 
+/* An answered call whose caller never ACKed (the caller gave up, the 2xx or the ACK
+ * was lost, e.g. dropped by a full socket under overload): without this its session
+ * would hold an MCP port until session.max_duration_s. BYE both sides and end it.
+ * The call keeps its transaction reference (the caller releases it next). */
+static void call_ack_timeout(struct call *c)
+{
+	struct proxy *p = c->p;
+	struct session *s = c->sess;
+
+	log_warn("call-id=%s: no ACK within %lld ms of the 2xx, ending the call", s->call_id,
+		 (long long)LINGER_MS(p));
+	dialog_bye(p, s, c->dlg, "SIP;cause=408;text=\"no ACK\"");
+	session_end(p->sessions, s, 408, SESSION_END_RM, util_now_ms());
+	proxy_sessions_changed(p);
+}
+
 static void attempt_expired(struct call *c)
 {
 	call_wait(c, WAIT_NONE, 0);
@@ -389,8 +413,8 @@ static void attempt_expired(struct call *c)
 		return;
 	log_info("MCP %s did not answer within %dms", c->target, c->p->cfg->attempt_timeout_ms);
 	c->last_status = 408;
-	if (c->routed && c->ticket.mcp)
-		monitor_report(c->p, c->ticket.mcp, false);
+	/* not reported to the MCP's health: under overload rm's own full socket makes
+	 * attempts time out, and a healthy MCP must not flap down for it (issue 10) */
 	if (failover_wanted(c, 408, true) && proxy_try_next(c) == 0)
 		return;
 	call_finish(c, 408, true);
@@ -407,8 +431,11 @@ void proxy_tick_calls(struct proxy *p, int64_t now)
 			call_wait(c, WAIT_NONE, 0); /* never loop on the same one */
 		call_unref(c);
 	}
-	while ((c = p->lingering.head) && c->deadline_ms <= now)
+	while ((c = p->lingering.head) && c->deadline_ms <= now) {
+		if (c->answered && !c->acked && c->sess && dialog_rm_in_path(c->dlg))
+			call_ack_timeout(c);
 		call_release_tr(c);
+	}
 }
 
 void proxy_release_all_calls(struct proxy *p)

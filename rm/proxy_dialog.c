@@ -43,6 +43,7 @@ struct dialog {
 	char *to;          /* the To value: without tag until the 2xx, then the MCP's */
 	char *target[2];   /* remote target (Contact URI) of the caller / of the MCP */
 	char *route[2];    /* Route value toward the caller / the MCP; NULL: none */
+	bool rm_in_path;   /* the 2xx's Record-Route named rm: ACK and BYE pass here */
 };
 
 /* One BYE or CANCEL rm sent itself, until its final answer or timeout. */
@@ -174,8 +175,14 @@ void dialog_answered(struct proxy *p, struct dialog *d, const sip_t *resp)
 	}
 	if (self == SIZE_MAX)
 		return; /* the MCP did not echo Record-Route: both sides talk directly */
+	d->rm_in_path = true;
 	d->route[DIALOG_MCP] = route_value(rr, self, true);
 	d->route[DIALOG_CALLER] = route_value(rr + self + 1, n - self - 1, false);
+}
+
+bool dialog_rm_in_path(const struct dialog *d)
+{
+	return d && d->rm_in_path;
 }
 
 void dialog_saw_request(struct dialog *d, const sip_t *sip, enum dialog_side from)

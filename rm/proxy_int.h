@@ -70,6 +70,8 @@ struct call {
 	bool cancelled;       /* CANCEL received from upstream */
 	bool done;            /* final answer sent upstream */
 	bool strip_tenant;    /* drop ;gvp-tenant-id from the request-URI */
+	bool in_setup;        /* counted in proxy_ov's INVITEs in setup (overload) */
+	bool acked;           /* the ACK for our relayed 2xx came through rm */
 	int last_status;
 	struct route_ticket ticket;
 	struct session *sess; /* NULL once the session ended */
@@ -107,6 +109,8 @@ struct proxy {
 	struct monitor *mon;
 	struct resolver *dns;           /* resolve.h: names -> numeric, off the SIP thread */
 	struct keepalive *ka;           /* keepalive.c: in-dialog OPTIONS */
+	struct proxy_ov *ov;            /* overload control (proxy_overload.c); owned */
+	struct orphan *orphans;         /* abandoned INVITE branches (proxy_orphan.c) */
 
 	/* who we are */
 	char self_host[RM_HOST_MAX];
@@ -198,6 +202,8 @@ struct dialog *dialog_new(const sip_t *invite);
 void dialog_free(struct dialog *d);
 void dialog_answered(struct proxy *p, struct dialog *d, const sip_t *resp);
 void dialog_saw_request(struct dialog *d, const sip_t *sip, enum dialog_side from);
+/* True once the 2xx showed rm in the Record-Route (so the ACK passes rm). */
+bool dialog_rm_in_path(const struct dialog *d);
 void dialog_bye(struct proxy *p, const struct session *s, struct dialog *d,
 		const char *reason);
 void dialog_cancel(struct proxy *p, const struct session *s, nta_outgoing_t *invite);
@@ -231,6 +237,29 @@ void proxy_dns_configure(struct proxy *p, const struct rm_config *cfg);
 struct keepalive *keepalive_new(struct proxy *p);
 void keepalive_free(struct keepalive *ka);
 void keepalive_tick(struct keepalive *ka, int64_t now_ms);
+
+/* proxy_overload.c: overload control (overload.h decides, this feeds it).
+ * init: after the listen socket exists (sizes it; 0, or -1 out of memory);
+ * shed: a new INVITE over budget is answered (503 + Retry-After) and irq destroyed:
+ *   returns true; false = go on with routing;
+ * tick: once per proxy tick (period_ms apart): loop lag, socket queue and drops;
+ * busy_since: rm itself was behind at or after since_ms (monitor.c);
+ * setup_begin/end: a routed INVITE enters / leaves setup (idempotent). */
+int proxy_overload_init(struct proxy *p);
+void proxy_overload_free(struct proxy *p);
+void proxy_overload_reload(struct proxy *p);
+bool proxy_overload_shed(struct proxy *p, nta_incoming_t *irq);
+void proxy_overload_tick(struct proxy *p, int64_t now, int64_t period_ms);
+bool proxy_overload_busy_since(const struct proxy *p, int64_t since_ms);
+void proxy_setup_begin(struct call *c);
+void proxy_setup_end(struct call *c);
+
+/* proxy_orphan.c: an INVITE branch rm gives up on (orq, ownership passes here):
+ * CANCELled and kept until its final answer; a late 2xx gets ACK + BYE. A branch
+ * already finally answered, or not an INVITE, is just destroyed.
+ * release_all: drop them all (shutdown). */
+void proxy_orphan_adopt(struct proxy *p, nta_outgoing_t *orq);
+void proxy_orphan_release_all(struct proxy *p);
 
 /* proxy_invite.c */
 int proxy_new_invite(struct proxy *p, nta_incoming_t *irq, const sip_t *sip);

@@ -74,11 +74,7 @@ int proxy_try_next(struct call *c)
 	enum rm_refuse r;
 
 	c->orq = NULL;
-	if (old) {
-		if (nta_outgoing_status(old) < 200)
-			nta_outgoing_tcancel(old, NULL, NULL, TAG_END());
-		nta_outgoing_destroy(old);
-	}
+	proxy_orphan_adopt(p, old); /* CANCELs it; a 2xx that still comes gets ACK + BYE */
 	while (c->ticket.attempts < p->cfg->max_attempts) {
 		r = route_pick(p->route, &c->ticket);
 		if (r != RM_REFUSE_NONE) {
@@ -111,6 +107,8 @@ int proxy_new_invite(struct proxy *p, nta_incoming_t *irq, const sip_t *sip0)
 		return 483;
 	}
 	msg_destroy(msg);
+	if (!p->draining && proxy_overload_shed(p, irq))
+		return 0;
 	nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
 
 	if (p->draining)
@@ -141,6 +139,7 @@ int proxy_new_invite(struct proxy *p, nta_incoming_t *irq, const sip_t *sip0)
 		return 500;
 	}
 	c->routed = true;
+	proxy_setup_begin(c);
 	c->ticket = t;
 	c->strip_tenant = m.strip_tenant_param;
 

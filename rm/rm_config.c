@@ -16,7 +16,7 @@ static const char *const scheme_names[] = {"round-robin", "least-used", "least-p
 					   "weighted", NULL};
 static const char *const refuse_names[] = {"none",	   "profile-limit", "tenant-limit",
 					   "no-mcp-up",	   "mcp-capacity",  "draining",
-					   "no-profile",   NULL};
+					   "no-profile",   "overload",	    NULL};
 static const char *const billing_names[] = {"stomp", "spool-only", "off", NULL};
 static const char *const level_names[] = {"error", "warn", "info", "debug", NULL};
 
@@ -174,7 +174,8 @@ static int load_sip_trust(cfg_ctx_t *c, const cJSON *o, struct rm_config *cfg)
 static int load_sip(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 {
 	static const char *const known[] = {"listen", "port", "transports", "sip_servers",
-					    "advertise", "trusted", "untrusted", "dns", NULL};
+					    "advertise", "trusted", "untrusted", "dns",
+					    "udp_rmem", "udp_wmem", NULL};
 	const cJSON *o = cfg_object(c, root, "", "sip", false);
 	long long port;
 	char *buf;
@@ -196,6 +197,10 @@ static int load_sip(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 		sizeof(cfg->sip_advertise));
 	cfg_int(c, o, "sip", "port", false, 5060, 1, 65535, &port);
 	cfg->sip_port = (int)port;
+	cfg_int(c, o, "sip", "udp_rmem", false, 4 << 20, 65536, 1 << 30, &port);
+	cfg->sip_udp_rmem = (int)port;
+	cfg_int(c, o, "sip", "udp_wmem", false, 4 << 20, 65536, 1 << 30, &port);
+	cfg->sip_udp_wmem = (int)port;
 	if (c->failed)
 		return -1;
 
@@ -619,12 +624,34 @@ static int load_failover(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 	return 0;
 }
 
+/* After load_reject: an overload refusal defaults to 503 with a short Retry-After
+ * (2 s: the SIP Server retries soon, spread by its own timers), not the section's. */
+static int load_overload(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
+{
+	static const char *const known[] = {"max_cps", "max_pending", "lag_ms", NULL};
+	const cJSON *o = cfg_object(c, root, "", "overload", false);
+	const cJSON *rj = cJSON_GetObjectItemCaseSensitive(root, "reject");
+	const cJSON *rs = rj ? cJSON_GetObjectItemCaseSensitive(rj, "reasons") : NULL;
+	long long v;
+
+	cfg_no_unknown(c, o, "overload", known);
+	cfg_int(c, o, "overload", "max_cps", false, -1, -1, 1000000, &v);
+	cfg->overload_max_cps = (int)v;
+	cfg_int(c, o, "overload", "max_pending", false, 1000, 0, 10000000, &v);
+	cfg->overload_max_pending = (int)v;
+	cfg_int(c, o, "overload", "lag_ms", false, 200, 10, 60000, &v);
+	cfg->overload_lag_ms = (int)v;
+	if (!rs || !cJSON_GetObjectItemCaseSensitive(rs, "overload"))
+		cfg->reject[RM_REFUSE_OVERLOAD] = (struct rm_reject){ 503, 2 };
+	return c->failed ? -1 : 0;
+}
+
 static int load_misc(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 {
 	static const char *const mknown[] = {"interval_ms", "timeout_ms", "failures_to_down",
 					     "successes_to_up", NULL};
 	static const char *const sknown[] = {"max_duration_s", "drain_timeout_s",
-					     "keepalive_s", NULL};
+					     "keepalive_s", "ack_timeout_ms", NULL};
 	static const char *const hknown[] = {"listen", "port", "watchdog_s", NULL};
 	static const char *const lknown[] = {"level", "file", "json", "rate_per_s", NULL};
 	long long v;
@@ -647,6 +674,8 @@ static int load_misc(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 	cfg->max_duration_s = (int)v;
 	cfg_int(c, o, "session", "drain_timeout_s", false, 60, 0, 86400, &v);
 	cfg->drain_timeout_s = (int)v;
+	cfg_int(c, o, "session", "ack_timeout_ms", false, 32000, 1000, 300000, &v);
+	cfg->ack_timeout_ms = (int)v;
 
 	o = cfg_object(c, root, "", "http", false);
 	cfg_no_unknown(c, o, "http", hknown);
@@ -863,7 +892,9 @@ static int load_root(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 					    "profiles", "dnis",	    "default_profile",
 					    "reject",	 "failover", "monitor", "session",
 					    "http",	 "billing",  "logging", "cluster",
-					    "snmp",	 NULL};
+					    "snmp",
+					    "overload",
+					    NULL};
 	size_t tcap = 0;
 
 	if (!cJSON_IsObject(root))
@@ -878,6 +909,7 @@ static int load_root(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 	    load_tenants(c, root, cfg, &tcap) || load_profiles(c, root, cfg, &tcap) ||
 	    load_dnis(c, root, cfg) || load_reject(c, root, cfg) ||
 	    load_failover(c, root, cfg) || load_misc(c, root, cfg) ||
+	    load_overload(c, root, cfg) ||
 	    load_billing(c, root, cfg) || load_cluster(c, root, cfg) ||
 	    load_snmp(c, root, cfg) || apply_env(c, cfg) ||
 	    rm_config_load_robust(c, root, cfg))
@@ -1054,6 +1086,7 @@ char *rm_config_defaults_json(void)
 	cJSON_AddNumberToObject(se, "max_duration_s", cfg.max_duration_s);
 	cJSON_AddNumberToObject(se, "drain_timeout_s", cfg.drain_timeout_s);
 	cJSON_AddNumberToObject(se, "keepalive_s", cfg.keepalive_s);
+	cJSON_AddNumberToObject(se, "ack_timeout_ms", cfg.ack_timeout_ms);
 	cJSON *h = cJSON_AddObjectToObject(r, "http");
 	cJSON_AddStringToObject(h, "listen", cfg.http_listen);
 	cJSON_AddNumberToObject(h, "port", cfg.http_port);
@@ -1074,6 +1107,12 @@ char *rm_config_defaults_json(void)
 	cJSON_AddStringToObject(cl, "listen", cfg.cluster_listen);
 	cJSON_AddNumberToObject(cl, "port", cfg.cluster_port);
 	cJSON_AddArrayToObject(cl, "peers");
+	cJSON_AddNumberToObject(sip, "udp_rmem", cfg.sip_udp_rmem);
+	cJSON_AddNumberToObject(sip, "udp_wmem", cfg.sip_udp_wmem);
+	cJSON *ov = cJSON_AddObjectToObject(r, "overload");
+	cJSON_AddNumberToObject(ov, "max_cps", cfg.overload_max_cps);
+	cJSON_AddNumberToObject(ov, "max_pending", cfg.overload_max_pending);
+	cJSON_AddNumberToObject(ov, "lag_ms", cfg.overload_lag_ms);
 	cJSON *sn = cJSON_AddObjectToObject(r, "snmp");
 	cJSON_AddBoolToObject(sn, "enabled", cfg.snmp_enabled);
 	cJSON_AddStringToObject(sn, "master", cfg.snmp_master);

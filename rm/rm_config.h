@@ -44,7 +44,12 @@
  *   monitor                   {interval_ms [2000], timeout_ms [1000],
  *                              failures_to_down [3], successes_to_up [2]}
  *   session                   {max_duration_s [14400], drain_timeout_s [60],
- *                              keepalive_s [30]: in-dialog OPTIONS, 0 = off}
+ *                              keepalive_s [30]: in-dialog OPTIONS, 0 = off,
+ *                              ack_timeout_ms [32000] (64*T1; 1000..300000)}
+ *   sip.udp_rmem, sip.udp_wmem  UDP socket buffers, bytes [4194304] (64 KiB..1 GiB)
+ *   overload                  {max_cps [-1 = off; 0 = automatic], max_pending [1000]
+ *                              (0 = off), lag_ms [200]}; refused INVITEs get
+ *                              reject.reasons.overload [503, retry_after 2]
  *   http                      {listen [127.0.0.1], port [8300], watchdog_s [5]}
  *   billing                   {mode [stomp]: stomp|spool-only|off,
  *                              endpoints ["127.0.0.1:61616"], destination
@@ -120,10 +125,11 @@ enum rm_refuse {
 	RM_REFUSE_MCP_CAPACITY,
 	RM_REFUSE_DRAINING,
 	RM_REFUSE_NO_PROFILE,
+	RM_REFUSE_OVERLOAD, /* shed before routing (overload.h) */
 	RM_REFUSE_COUNT
 };
 /* Stable names for metrics labels and config keys: "none", "profile-limit",
- * "tenant-limit", "no-mcp-up", "mcp-capacity", "draining", "no-profile".
+ * "tenant-limit", "no-mcp-up", "mcp-capacity", "draining", "no-profile", "overload".
  * "?" if out of range. */
 const char *rm_refuse_name(enum rm_refuse r);
 
@@ -196,6 +202,12 @@ struct rm_config {
 	char (*sip_trusted)[RM_CIDR_MAX]; /* sip.trusted, validated CIDRs */
 	size_t n_sip_trusted;
 	bool sip_untrusted_drop;          /* sip.untrusted: "drop" */
+	int sip_udp_rmem, sip_udp_wmem; /* UDP socket buffer sizes asked for, bytes */
+
+	/* overload control (overload.h); the refusal is reject[RM_REFUSE_OVERLOAD] */
+	int overload_max_cps;     /* > 0 fixed; 0 automatic; -1 off (default, see README) */
+	int overload_max_pending; /* routed INVITEs in setup at most; 0 = no limit */
+	int overload_lag_ms;      /* a tick this late means rm is behind */
 
 	/* resources and applications */
 	struct rm_lrg *lrgs;
@@ -228,6 +240,7 @@ struct rm_config {
 	/* sessions */
 	int max_duration_s;  /* 0 = unlimited */
 	int drain_timeout_s;
+	int ack_timeout_ms;  /* an answered call not ACKed through rm by then is ended */
 
 	/* HTTP (/healthz /readyz /metrics) */
 	char http_listen[RM_HOST_MAX];

@@ -15,42 +15,7 @@ CALLS="${CALLS:-10000}"; RATE="${RATE:-1000}"
 RM="$B/bin/rm"
 [ -x "$RM" ] || { echo "bench_rm: $RM missing (make BUILD=$BUILD $BUILD/bin/rm)" >&2; exit 1; }
 command -v sipp >/dev/null || { echo "bench_rm: sipp missing (sip-tester)" >&2; exit 1; }
-KAM=$(command -v kamailio || echo /usr/sbin/kamailio)
-D=$(mktemp -d "${BENCH_DIR:-/tmp}/bench_rm.XXXXXX")
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-	sleep 0.3
-	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
-	[ "${KEEP:-0}" = 1 ] || rm -rf "$D"
-}
-trap cleanup EXIT
-port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-CLK=$(getconf CLK_TCK)
-
-# pids_of PID: PID and its descendants (Kamailio forks its workers).
-pids_of() {
-	local p=$1
-	echo "$p"
-	for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do pids_of "$c"; done
-}
-# cpu_us PID: utime+stime of PID's whole tree in microseconds.
-cpu_us() {
-	local t=0
-	for p in $(pids_of "$1"); do
-		[ -r /proc/"$p"/stat ] || continue
-		t=$((t + $(sed 's/^.*) //' /proc/"$p"/stat | awk '{print $12 + $13}')))
-	done
-	echo $((t * 1000000 / CLK))
-}
-# rss_kb PID: VmHWM summed over the tree.
-rss_kb() {
-	local t=0
-	for p in $(pids_of "$1"); do
-		t=$((t + $(awk '/^VmHWM/ {print $2}' /proc/"$p"/status 2>/dev/null || echo 0)))
-	done
-	echo "$t"
-}
+. "$TOP/tests/bench/lib_proxy.sh"
 waitudp() { sleep "${1:-1}"; }
 
 # run NAME PROXY_PID PROXY_PORT: drive CALLS calls through the proxy, print a row.
@@ -90,19 +55,9 @@ echo "bench_rm: $CALLS calls at $RATE/s, UDP, record-routed, sipp UAC -> proxy -
 
 # ---- rm -----------------------------------------------------------------------------
 UP=$(port); SP=$(port); HP=$(port)
-sipp -sf "$TOP/etc/sipp/uas_rr.xml" -i 127.0.0.1 -p "$UP" -nostdin -aa -max_socket 5000 \
-	>"$D/uas_rm.log" 2>&1 &
-PIDS+=($!); UAS=$!
-cat >"$D/rm.json" <<JSON
-{ "sip": { "listen": "127.0.0.1", "port": $SP, "transports": ["udp", "tcp"] },
-  "lrgs": [ { "name": "g", "members": [ { "uri": "sip:127.0.0.1:$UP", "max_ports": 100000 } ] } ],
-  "profiles": [ { "name": "p", "tenant": "t", "lrg": "g" } ], "default_profile": "p",
-  "http": { "listen": "127.0.0.1", "port": $HP }, "billing": { "mode": "off" },
-  "logging": { "level": "warn" } }
-JSON
-"$RM" -c "$D/rm.json" >"$D/rm.log" 2>&1 &
-RMPID=$!; PIDS+=($RMPID)
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$HP") 2>/dev/null && break; sleep 0.1; done
+start_uas rm "$UP"
+UAS=${PIDS[-1]}
+start_rm rm "$SP" "$HP" "$UP"
 sleep 1
 run rm "$RMPID" "$SP"
 kill "$RMPID" "$UAS" 2>/dev/null || true
@@ -110,16 +65,8 @@ sleep 0.5
 
 # ---- Kamailio -------------------------------------------------------------------------
 UP=$(port); KP=$(port)
-sipp -sf "$TOP/etc/sipp/uas_rr.xml" -i 127.0.0.1 -p "$UP" -nostdin -aa -max_socket 5000 \
-	>"$D/uas_kam.log" 2>&1 &
-PIDS+=($!)
-mkdir -p "$D/kam"
-sed -e "s/PROXY_PORT/$KP/; s/MCP_PORT/$UP/; s#RUN_DIR#$D/kam#" "$TOP/etc/kamailio/kamailio.cfg" \
-	>"$D/kamailio.cfg"
-"$KAM" -f "$D/kamailio.cfg" -DD -E -n 1 -m 1024 -M 8 -Y "$D/kam" >"$D/kam.log" 2>&1 &
-KPID=$!; PIDS+=($KPID)
-sleep 2
-kill -0 "$KPID" 2>/dev/null || { echo "kamailio did not start:"; tail "$D/kam.log"; exit 1; }
+start_uas kam "$UP"
+start_kamailio "$KP" "$UP" || exit 1
 run kamailio "$KPID" "$KP"
 
 /usr/bin/python3 - "$D/rows" <<'PY'

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# rm overload benchmark (not a test), issue 10: how much of its clean capacity a proxy
+# still completes when offered 1x, 2x and 4x that capacity, rm beside Kamailio 5.6 in
+# the same run, same sipp scenario as bench_rm.sh (uac_rr.xml -> proxy -> uas_rr.xml,
+# UDP, record-routed).
+#  1. clean capacity: rm (default config: overload control automatic) is offered
+#     250, 500, 1000, ... calls/s for PROBE_S s each; BASE is the highest rate with
+#     every call completed (or set BASE to skip the probe);
+#  2. for each proxy and each factor F in FACTORS, a fresh proxy and MCP are offered
+#     F x BASE calls/s for DUR s; as the load drops, a probe at RECOVER_RATE calls/s
+#     starts and runs 5 s.
+# One row per run: offered and completed calls/s, completed as % of BASE, failed
+# calls (503s from rm's shedding counted apart), MCP down events (rm's log; Kamailio
+# has no health checks here), rm's UDP receive drops, and when the probe saw its last
+# failure after the load dropped ("none": no probe call failed; sipp detects a lost
+# call 1 s late, its recv_timeout).
+# Goal (issue 10): at 2x and 4x, completed >= 90% of BASE, no MCP down, failures
+# back to 0 within 1 s.
+# Env: BUILD, BASE, FACTORS ("1 2 4"), DUR (10), PROBE_S (3), RECOVER_RATE (BASE/10,
+# at least 10), RM_EXTRA (more top-level keys of rm's config, e.g.
+# '"overload": {"max_cps": 600}'), PROXIES ("rm kamailio"), KEEP=1 keeps the scratch dir.
+set -euo pipefail
+TOP="$(cd "$(dirname "$0")/../.." && pwd)"
+BUILD="${BUILD:-build}"
+case "$BUILD" in /*) B="$BUILD" ;; *) B="$TOP/$BUILD" ;; esac
+RM="$B/bin/rm"
+[ -x "$RM" ] || { echo "bench_overload: $RM missing (make BUILD=$BUILD $BUILD/bin/rm)" >&2; exit 1; }
+command -v sipp >/dev/null || { echo "bench_overload: sipp missing (sip-tester)" >&2; exit 1; }
+. "$TOP/tests/bench/lib_proxy.sh"
+FACTORS="${FACTORS:-1 2 4}"; DUR="${DUR:-10}"; PROBE_S="${PROBE_S:-3}"
+
+# offer NAME PORT RATE SECONDS [RECV_TIMEOUT_S [SCENARIO]]: sipp SCENARIO (uac_rr.xml)
+# at RATE calls/s for SECONDS into PORT; per-second statistics in $D/NAME.csv.
+offer() {
+	local name=$1 pport=$2 rate=$3 secs=$4 rt=${5:-4} sf=${6:-uac_rr.xml} lp
+	lp=$(port)
+	sipp "127.0.0.1:$pport" -sf "$TOP/etc/sipp/$sf" -s 1000 -i 127.0.0.1 -p "$lp" \
+		-m $((rate * secs)) -r "$rate" -l $((rate * 8 + 100)) -d 10 -nostdin \
+		-recv_timeout "${rt}s" -timeout $((secs + 20))s -timeout_error \
+		-default_behaviors all,-abortunexp -max_socket 5000 \
+		-trace_stat -stf "$D/$name.csv" -fd 1 >"$D/$name.sipp.log" 2>&1 || true
+}
+
+# stats CSV: "created ok failed last_failure_s" from a sipp -stf file.
+stats() {
+	/usr/bin/python3 - "$1" <<'PY'
+import csv, sys
+try:
+    rows = list(csv.reader(open(sys.argv[1]), delimiter=';'))
+except OSError:
+    print("0 0 0 -"); sys.exit()
+h = rows[0]
+c = lambda r, n: r[h.index(n)]
+secs = lambda t: sum(float(x) * m for x, m in zip(t.split(":"), (3600, 60, 1, 1e-6)))
+last = rows[-1]
+fail_at = "-"
+for r in rows[1:]:
+    if int(c(r, "FailedCall(P)")) > 0:
+        fail_at = f"{secs(c(r, 'ElapsedTime(C)')):.1f}"
+print(f"{c(last, 'TotalCallCreated')} {c(last, 'SuccessfulCall(C)')} "
+      f"{c(last, 'FailedCall(C)')} {fail_at}")
+PY
+}
+
+metric_of() { # metric_of HTTP_PORT NAME
+	/usr/bin/python3 - "$1" "$2" <<'PY'
+import sys, urllib.request
+try:
+    body = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=3).read().decode()
+except Exception:
+    print(0); sys.exit()
+for line in body.splitlines():
+    if line.startswith(sys.argv[2] + " ") or line.startswith(sys.argv[2] + "{"):
+        if line.startswith(sys.argv[2]):
+            print(line.split()[-1]); break
+else:
+    print(0)
+PY
+}
+
+# ---- 1. clean capacity ------------------------------------------------------------------
+if [ -z "${BASE:-}" ]; then
+	UP=$(port); SP=$(port); HP=$(port)
+	start_uas probe "$UP"; start_rm probe "$SP" "$HP" "$UP"; sleep 1
+	BASE=0
+	for r in 250 500 1000 2000 4000 8000; do
+		offer "probe$r" "$SP" "$r" "$PROBE_S"
+		read -r off ok failed _ < <(stats "$D/probe$r.csv")
+		echo "probe: $r calls/s offered for $PROBE_S s ($off created): $ok ok, $failed failed"
+		[ "$failed" = 0 ] && [ "$ok" -ge $((r * PROBE_S * 99 / 100)) ] || break
+		BASE=$r
+	done
+	[ "$BASE" -gt 0 ] || { BASE=250; echo "probe: not even 250 calls/s clean; using 250"; }
+	kill "${PIDS[@]}" 2>/dev/null || true; PIDS=(); sleep 0.5
+fi
+RECOVER_RATE="${RECOVER_RATE:-$((BASE / 10 > 10 ? BASE / 10 : 10))}"
+echo "bench_overload: clean capacity BASE=$BASE calls/s; ${DUR} s per load; recovery probe" \
+	"$RECOVER_RATE calls/s for 5 s"
+printf '%-9s %4s %10s %12s %10s %7s %9s %8s %9s %s\n' proxy load "offered/s" "completed/s" \
+	"% of BASE" failed "503 shed" "MCP down" "UDP drops" "last failure after drop (s)"
+
+# one PROXY FACTOR: a fresh proxy + MCP, the load, the recovery probe; prints a row.
+one() {
+	local proxy=$1 f=$2 rate=$(( $2 * BASE )) UP PP HP pid shed=0 down="n/a" drops="n/a"
+	UP=$(port); PP=$(port); HP=$(port)
+	start_uas "$proxy$f" "$UP"
+	if [ "$proxy" = rm ]; then
+		start_rm "rm$f" "$PP" "$HP" "$UP" "${RM_EXTRA:+, $RM_EXTRA}"; pid=$RMPID
+	else
+		start_kamailio "$PP" "$UP" || return 0; pid=$KPID
+	fi
+	sleep 1
+	# the load ACKs a 503 with Retry-After as a SIP Server would (uac_overload.xml),
+	# rather than retransmitting its INVITE; completed calls are counted by the MCP
+	offer "$proxy${f}x" "$PP" "$rate" "$DUR" 4 uac_overload.xml &
+	local load=$!
+	sleep "$DUR"
+	offer "$proxy${f}r" "$PP" "$RECOVER_RATE" 5 1
+	wait "$load" || true
+	read -r off _ _ _ < <(stats "$D/$proxy${f}x.csv")
+	read -r _ rok rfailed rlast < <(stats "$D/$proxy${f}r.csv")
+	sleep 1 # the MCP's statistics are written every second
+	read -r _ mok _ _ < <(stats "$D/uas_$proxy$f.csv")
+	ok=$((mok - rok)); [ "$ok" -ge 0 ] || ok=0
+	if [ "$proxy" = rm ]; then
+		shed=$(metric_of "$HP" 'rm_rejects_total{reason="overload"}'); shed=${shed%.*}
+		drops=$(metric_of "$HP" rm_udp_drops_total); drops=${drops%.*}
+		down=$(grep -c "is down" "$D/rm$f.log" || true)
+	fi
+	[ "$rfailed" = 0 ] && rlast="none"
+	failed=$((rate * DUR - ok - shed)); [ "$failed" -ge 0 ] || failed=0
+	off=$((off / DUR))
+	printf '%-9s %3sx %10s %12.1f %9.1f%% %7s %9s %8s %9s %s\n' "$proxy" "$f" "$off" \
+		"$(awk "BEGIN{print $ok / $DUR}")" "$(awk "BEGIN{print 100 * $ok / $DUR / $BASE}")" \
+		"$failed" "$shed" "$down" "$drops" "$rlast (probe: $rfailed failed)"
+	kill "${PIDS[@]}" 2>/dev/null || true; PIDS=(); sleep 0.5
+}
+
+for proxy in ${PROXIES:-rm kamailio}; do
+	if [ "$proxy" = kamailio ] && [ ! -x "$KAM" ]; then
+		echo "kamailio not installed (INSTALL_EXTRA=kamailio scripts/install-deps): rm only"
+		continue
+	fi
+	for f in $FACTORS; do one "$proxy" "$f"; done
+done

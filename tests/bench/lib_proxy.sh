@@ -1,0 +1,77 @@
+# Helpers shared by the proxy benchmarks (bench_rm.sh, bench_overload.sh). Source it
+# after setting TOP and B (the build dir, absolute); it sets D (scratch dir), PIDS
+# and an EXIT trap that stops every process in PIDS (and removes D unless KEEP=1).
+D=$(mktemp -d "${BENCH_DIR:-/tmp}/$(basename "$0" .sh).XXXXXX")
+PIDS=()
+bench_cleanup() {
+	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+	sleep 0.3
+	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
+	[ "${KEEP:-0}" = 1 ] || rm -rf "$D"
+}
+trap bench_cleanup EXIT
+KAM=$(command -v kamailio || echo /usr/sbin/kamailio)
+CLK=$(getconf CLK_TCK)
+
+port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# pids_of PID: PID and its descendants (Kamailio forks its workers).
+pids_of() {
+	local p=$1
+	echo "$p"
+	for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do pids_of "$c"; done
+}
+# cpu_us PID: utime+stime of PID's whole tree in microseconds.
+cpu_us() {
+	local t=0
+	for p in $(pids_of "$1"); do
+		[ -r /proc/"$p"/stat ] || continue
+		t=$((t + $(sed 's/^.*) //' /proc/"$p"/stat | awk '{print $12 + $13}')))
+	done
+	echo $((t * 1000000 / CLK))
+}
+# rss_kb PID: VmHWM summed over the tree.
+rss_kb() {
+	local t=0
+	for p in $(pids_of "$1"); do
+		t=$((t + $(awk '/^VmHWM/ {print $2}' /proc/"$p"/status 2>/dev/null || echo 0)))
+	done
+	echo "$t"
+}
+
+# start_uas NAME PORT: a sipp MCP (etc/sipp/uas_rr.xml) answering every call; its
+# statistics (calls completed with ACK and BYE) in $D/uas_NAME.csv every second.
+start_uas() {
+	sipp -sf "$TOP/etc/sipp/uas_rr.xml" -i 127.0.0.1 -p "$2" -nostdin -aa -max_socket 5000 \
+		-trace_stat -stf "$D/uas_$1.csv" -fd 1 >"$D/uas_$1.log" 2>&1 &
+	PIDS+=($!)
+}
+
+# start_rm NAME SIP_PORT HTTP_PORT MCP_PORT [EXTRA_JSON]: rm in front of one MCP with
+# billing off (pid in RMPID, log in $D/NAME.log); waits for its HTTP port.
+start_rm() {
+	local name=$1 sp=$2 hp=$3 up=$4 extra=${5:-}
+	cat >"$D/$name.json" <<JSON
+{ "sip": { "listen": "127.0.0.1", "port": $sp, "transports": ["udp", "tcp"] },
+  "lrgs": [ { "name": "g", "members": [ { "uri": "sip:127.0.0.1:$up", "max_ports": 100000 } ] } ],
+  "profiles": [ { "name": "p", "tenant": "t", "lrg": "g" } ], "default_profile": "p",
+  "http": { "listen": "127.0.0.1", "port": $hp }, "billing": { "mode": "off" },
+  "logging": { "level": "${RM_LOG_LEVEL:-warn}" }$extra }
+JSON
+	"$RM" -c "$D/$name.json" >"$D/$name.log" 2>&1 &
+	RMPID=$!; PIDS+=($RMPID)
+	for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$hp") 2>/dev/null && break; sleep 0.1; done
+}
+
+# start_kamailio PROXY_PORT MCP_PORT: the reference proxy (etc/kamailio/kamailio.cfg,
+# one worker); pid in KPID. Returns 1 if it did not start.
+start_kamailio() {
+	local kp=$1 up=$2
+	mkdir -p "$D/kam"
+	sed -e "s/PROXY_PORT/$kp/; s/MCP_PORT/$up/; s#RUN_DIR#$D/kam#" \
+		"$TOP/etc/kamailio/kamailio.cfg" >"$D/kamailio.cfg"
+	"$KAM" -f "$D/kamailio.cfg" -DD -E -n 1 -m 1024 -M 8 -Y "$D/kam" >"$D/kam.log" 2>&1 &
+	KPID=$!; PIDS+=($KPID)
+	sleep 2
+	kill -0 "$KPID" 2>/dev/null || { echo "kamailio did not start:"; tail "$D/kam.log"; return 1; }
+}
