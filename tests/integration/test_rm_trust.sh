@@ -74,21 +74,14 @@ r=$(req MESSAGE "sip:sipserver@127.0.0.1:$SP" via-spoof-2 "" "" "127.0.0.1:$M1" 
 sleep 0.5
 [ "$(seen sipserver via-spoof-)" = 0 ] || die "a MESSAGE with the MCP's Via was sent to the SIP Server"
 ok "MESSAGE whose Via claims the MCP: not sent to the SIP Server (127.0.0.5: 403; 127.0.0.1: '$r')"
-# the real MCP address (its own port) is still recognised as the MCP
-printf 'MESSAGE sip:sipserver@127.0.0.1:%s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%s;branch=z9hG4bK-m%s\r\nFrom: <sip:mcp@127.0.0.1>;tag=m1\r\nTo: <sip:ss@127.0.0.1>\r\nCall-ID: from-mcp-1\r\nCSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n' \
-	"$SP" "$M1" "$RANDOM" >"$T/from_mcp.sip"
-/usr/bin/python3 - "$M1" "$SP" "$T/from_mcp.sip" <<'PY' || die "cannot send from the MCP's address"
-import socket, sys
-# the MCP peer holds 127.0.0.1:M1 for UDP; SO_REUSEPORT is not set, so send from
-# the MCP's TCP-free twin: a UDP socket with SO_REUSEADDR on the same port
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(0)
-s.sendto(open(sys.argv[3], "rb").read(), ("127.0.0.1", int(sys.argv[2])))
-PY
+# Over TCP an MCP connects from an ephemeral port; on a host shared by an MCP and the
+# SIP Server, a Via naming that same address and the MCP's port marks the MCP (a Via
+# can never make another host an MCP, see rm/sip_trust.h): sent to the SIP Server.
+VIA_TP=TCP req MESSAGE "sip:sipserver@127.0.0.1:$SP" via-tcp-mcp "" "" "127.0.0.1:$M1" |
+	send 127.0.0.1 "$SP" tcp 3 >/dev/null
+for i in $(seq 1 20); do [ "$(seen sipserver via-tcp-mcp)" -ge 1 ] && break; sleep 0.1; done
+[ "$(seen sipserver via-tcp-mcp)" -ge 1 ] || die "a MESSAGE from the MCP's host over TCP did not reach the SIP Server"
+ok "MESSAGE over TCP from the MCP's host (Via: its port) goes to the SIP Server"
 
 # ---- not a relay ---------------------------------------------------------------------
 ROUTE="Route: <sip:127.0.0.1:$X3;lr>"$'\r\n'
