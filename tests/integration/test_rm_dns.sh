@@ -61,8 +61,8 @@ bg_pid $!
 in_dialog_request() {
 	local t0 t1 r
 	t0=$(date +%s%N)
-	r=$(printf 'INFO sip:mcp@127.0.0.1:5999 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;rport;branch=z9hG4bK-%s\r\nRoute: <sip:services.example.com;lr>\r\nFrom: <sip:a@127.0.0.1>;tag=f%s\r\nTo: <sip:b@127.0.0.1>;tag=t%s\r\nCall-ID: dns-%s\r\nCSeq: 2 INFO\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n' \
-		"$RANDOM$RANDOM" "$RANDOM" "$RANDOM" "$2" | SIP_WAIT=${SIP_WAIT:-6} sip_send_wait "$1" || true)
+	r=$(printf 'INFO sip:mcp@127.0.0.1:5999 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;rport;branch=z9hG4bK-%s\r\nRoute: <sip:127.0.0.1:%s;lr>, <sip:services.example.com;lr>\r\nFrom: <sip:a@127.0.0.1>;tag=f%s\r\nTo: <sip:b@127.0.0.1>;tag=t%s\r\nCall-ID: dns-%s\r\nCSeq: 2 INFO\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n' \
+		"$RANDOM$RANDOM" "$1" "$RANDOM" "$RANDOM" "$2" | SIP_WAIT=${SIP_WAIT:-6} sip_send_wait "$1" || true)
 	t1=$(date +%s%N)
 	echo "${r%%$'\r'*} $(((t1 - t0) / 1000000))"
 }

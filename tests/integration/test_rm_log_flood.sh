@@ -28,7 +28,7 @@ s.bind(("127.0.0.1", 0))
 for i in range(1000):
     s.sendto((f"INFO sip:b@127.0.0.1:{port} SIP/2.0\r\n"
               f"Via: SIP/2.0/UDP 127.0.0.1:{s.getsockname()[1]};branch=z9hG4bK-f{i}\r\n"
-              "Route: <sip:flood.example.com;lr>\r\n"
+              f"Route: <sip:127.0.0.1:{port};lr>, <sip:flood.example.com;lr>\r\n"
               f"From: <sip:a@127.0.0.1>;tag=a{i}\r\nTo: <sip:b@127.0.0.1>;tag=b{i}\r\n"
               f"Call-ID: flood-{i}\r\nCSeq: 2 INFO\r\nMax-Forwards: 70\r\n"
               "Content-Length: 0\r\n\r\n").encode(), ("127.0.0.1", port))
