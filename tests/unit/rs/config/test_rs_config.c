@@ -1,4 +1,4 @@
-/* Unit tests for rs/config.c: defaults, overrides, and errors naming file/key/reason. */
+/* Unit tests for rs/config/config.c: defaults, overrides, and errors naming file/key/reason. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

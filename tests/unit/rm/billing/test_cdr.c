@@ -1,4 +1,4 @@
-/* Unit tests for rm/cdr.c: sessions and refused calls become schema-1 records that
+/* Unit tests for rm/billing/cdr.c: sessions and refused calls become schema-1 records that
  * record_validate accepts, with the right durations, dispositions and ids; event
  * bodies pass the envelope check. */
 #include <stdarg.h>

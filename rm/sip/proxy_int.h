@@ -1,6 +1,6 @@
 /*
- * proxy_int: what the proxy_*.c files share. Not a public contract: only rm/proxy*.c
- * and rm/monitor.c include it. Everything here lives on the SIP thread.
+ * proxy_int: what the proxy_*.c files share. Not a public contract: only rm/sip/proxy*.c
+ * and rm/sip/monitor.c include it. Everything here lives on the SIP thread.
  *
  * Ownership of one forwarded request (struct call):
  *   - created for each stateful forward (INVITE or not), refs = 1 held by the

@@ -1,4 +1,4 @@
-/* Unit tests for rm/spool.c: durability, release persistence, corruption handling,
+/* Unit tests for rm/billing/spool.c: durability, release persistence, corruption handling,
  * size bound, segment deletion and the high-water mark, on real files in a temp
  * directory. */
 #include <stdarg.h>

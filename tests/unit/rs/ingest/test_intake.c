@@ -1,4 +1,4 @@
-/* Unit tests for rs/intake.c: the one gate both the listener and the broker consumer
+/* Unit tests for rs/ingest/intake.c: the one gate both the listener and the broker consumer
  * pass records through. */
 #include <setjmp.h>
 #include <stdarg.h>

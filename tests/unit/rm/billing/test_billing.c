@@ -1,4 +1,4 @@
-/* Unit tests for rm/billing.c: items built from sessions and refused calls decode as
+/* Unit tests for rm/billing/billing.c: items built from sessions and refused calls decode as
  * valid records (one id per build), events pass the envelope check; on the service
  * side (modes spool-only and off, a real spool in a temp directory) every item is
  * counted, spooled or counted lost when the spool is full, and the gauges follow. */

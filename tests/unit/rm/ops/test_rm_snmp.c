@@ -1,4 +1,4 @@
-/* Unit tests for rm/rm_snmp.c without a master: the collected snapshot follows the
+/* Unit tests for rm/ops/rm_snmp.c without a master: the collected snapshot follows the
  * metrics registry and the config, and each notification fires once per transition. */
 #include <stdarg.h>
 #include <stddef.h>

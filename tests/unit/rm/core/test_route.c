@@ -1,4 +1,4 @@
-/* Unit tests for rm/route.c: schemes, skipping, exclusion, admission levels, profile
+/* Unit tests for rm/core/route.c: schemes, skipping, exclusion, admission levels, profile
  * selection precedence, health transitions and reload. */
 #include <stdarg.h>
 #include <stddef.h>

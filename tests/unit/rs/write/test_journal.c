@@ -1,4 +1,4 @@
-/* Unit tests for rs/journal.c: append/replay order, consume/truncate, torn tails,
+/* Unit tests for rs/write/journal.c: append/replay order, consume/truncate, torn tails,
  * corruption, and server_utf8_valid. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* Unit tests for rs/rs_snmp.c: the scalars come from the metrics, with the layout of
+/* Unit tests for rs/ops/rs_snmp.c: the scalars come from the metrics, with the layout of
  * etc/mibs/README.md (BASE.2.1.N.0, types, rounding, clamping). */
 #include <setjmp.h>
 #include <stdarg.h>

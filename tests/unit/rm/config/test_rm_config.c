@@ -1,4 +1,4 @@
-/* Unit tests for rm/rm_config.c: defaults, the example file, and errors that name
+/* Unit tests for rm/config/rm_config.c: defaults, the example file, and errors that name
  * the file, the key path and the reason. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Tests for rm/publisher.c against a small STOMP 1.2 server written in python
+/* Tests for rm/billing/publisher.c against a small STOMP 1.2 server written in python
  * (stdlib only, embedded below, started as a child process on 127.0.0.1):
  * receipts release spool entries; a killed and restarted server gets every record
  * (nothing lost); primary down -> backup -> fail-back; a per-record ERROR is

@@ -1,4 +1,4 @@
-/* Unit tests for rm/session.c: keyed lookup in both directions, the end hook,
+/* Unit tests for rm/core/session.c: keyed lookup in both directions, the end hook,
  * expiry, iteration with removal, growth. */
 #include <stdarg.h>
 #include <stddef.h>
