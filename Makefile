@@ -19,7 +19,7 @@ SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 FUZZ_SECONDS ?= 20
 
 PKGS_COMMON := libcjson
-# common/snmpsub.c needs these; only programs that call it pull it from libcommon.a.
+# common/ev/snmpsub.c needs these; only programs that call it pull it from libcommon.a.
 PKGS_COMMON_TEST := libevent libevent_pthreads netsnmp-agent openssl libevent_openssl
 PKGS_RS     := libcjson libevent libevent_pthreads sqlite3 libpq netsnmp-agent openssl libevent_openssl
 PKGS_RM     := libcjson libevent libevent_pthreads sofia-sip-ua netsnmp-agent openssl libevent_openssl
@@ -29,7 +29,7 @@ pc_libs   = $(shell pkg-config --libs $(1) 2>/dev/null)
 
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -pthread -Icommon -MMD -MP
+CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -pthread -Icommon -Icommon/ev -MMD -MP
 ifeq ($(SAN),1)
 CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
@@ -38,9 +38,16 @@ LDFLAGS += -pthread
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
 CFLAGS  += -DPROJECT_VERSION='"$(VERSION)"'
 
-COMMON_SRC := $(wildcard common/*.c)
-RS_SRC     := $(filter-out rs/main.c,$(wildcard rs/*.c))
-RM_SRC     := $(filter-out rm/main.c,$(wildcard rm/*.c))
+# Sources live in one folder per concern (README "Layout"); every folder is searched,
+# so headers are included by their bare names, as nginx does with its src/ folders.
+srcs_under = $(sort $(shell find $(1) -name '*.c' 2>/dev/null))
+dirs_under = $(sort $(shell find $(1) -type d 2>/dev/null))
+COMMON_SRC := $(call srcs_under,common)
+COMMON_PURE_SRC := $(wildcard common/*.c)
+RS_SRC     := $(filter-out rs/main.c,$(call srcs_under,rs))
+RM_SRC     := $(filter-out rm/main.c,$(call srcs_under,rm))
+RS_INC     := $(addprefix -I,$(call dirs_under,rs))
+RM_INC     := $(addprefix -I,$(call dirs_under,rm))
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 RS_OBJ     := $(RS_SRC:%.c=$(BUILD)/%.o)
@@ -52,9 +59,11 @@ LIBRM     := $(BUILD)/librm.a
 
 BINS := $(if $(wildcard rs/main.c),$(BUILD)/bin/rs) $(if $(wildcard rm/main.c),$(BUILD)/bin/rm)
 
-UNIT_COMMON := $(patsubst tests/unit/common/%.c,$(BUILD)/tests/unit/common/%,$(wildcard tests/unit/common/test_*.c))
-UNIT_RS     := $(patsubst tests/unit/rs/%.c,$(BUILD)/tests/unit/rs/%,$(wildcard tests/unit/rs/test_*.c))
-UNIT_RM     := $(patsubst tests/unit/rm/%.c,$(BUILD)/tests/unit/rm/%,$(wildcard tests/unit/rm/test_*.c))
+# Unit tests mirror the source folders: tests/unit/rm/core/test_route.c tests rm/core/route.c.
+units_under = $(patsubst %.c,$(BUILD)/%,$(sort $(shell find $(1) -name 'test_*.c' 2>/dev/null)))
+UNIT_COMMON := $(call units_under,tests/unit/common)
+UNIT_RS     := $(call units_under,tests/unit/rs)
+UNIT_RM     := $(call units_under,tests/unit/rm)
 UNITS       := $(UNIT_COMMON) $(UNIT_RS) $(UNIT_RM)
 TOOLS       := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
 
@@ -69,10 +78,10 @@ $(BUILD)/common/%.o: common/%.c
 	$(CC) $(CFLAGS) $(call pc_cflags,$(PKGS_COMMON)) -c $< -o $@
 $(BUILD)/rs/%.o: rs/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Irs $(call pc_cflags,$(PKGS_RS)) -c $< -o $@
+	$(CC) $(CFLAGS) $(RS_INC) $(call pc_cflags,$(PKGS_RS)) -c $< -o $@
 $(BUILD)/rm/%.o: rm/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Irm $(call pc_cflags,$(PKGS_RM)) -c $< -o $@
+	$(CC) $(CFLAGS) $(RM_INC) $(call pc_cflags,$(PKGS_RM)) -c $< -o $@
 
 $(LIBCOMMON): $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
@@ -96,10 +105,10 @@ $(BUILD)/tests/unit/common/%: tests/unit/common/%.c $(LIBCOMMON)
 	$(CC) $(CFLAGS) $(call pc_cflags,$(PKGS_COMMON) cmocka) -o $@ $< $(LIBCOMMON) $(LDFLAGS) $(call pc_libs,$(PKGS_COMMON) $(PKGS_COMMON_TEST) cmocka) -lm
 $(BUILD)/tests/unit/rs/%: tests/unit/rs/%.c $(LIBRS) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Irs $(call pc_cflags,$(PKGS_RS) cmocka) -o $@ $< $(LIBRS) $(LIBCOMMON) $(LDFLAGS) $(call pc_libs,$(PKGS_RS) cmocka) -lm
+	$(CC) $(CFLAGS) $(RS_INC) $(call pc_cflags,$(PKGS_RS) cmocka) -o $@ $< $(LIBRS) $(LIBCOMMON) $(LDFLAGS) $(call pc_libs,$(PKGS_RS) cmocka) -lm
 $(BUILD)/tests/unit/rm/%: tests/unit/rm/%.c $(LIBRM) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Irm $(call pc_cflags,$(PKGS_RM) cmocka) -o $@ $< $(LIBRM) $(LIBCOMMON) $(LDFLAGS) $(call pc_libs,$(PKGS_RM) cmocka) -lm
+	$(CC) $(CFLAGS) $(RM_INC) $(call pc_cflags,$(PKGS_RM) cmocka) -o $@ $< $(LIBRM) $(LIBCOMMON) $(LDFLAGS) $(call pc_libs,$(PKGS_RM) cmocka) -lm
 # Test and bench tools (load generators, etc.): link common only.
 $(BUILD)/tools/%: tests/tools/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
@@ -124,15 +133,15 @@ asan: deps
 	BUILD=build-asan SANITIZED=1 bash tests/run $(patsubst $(BUILD)/%,build-asan/%,$(UNITS)) $(sort $(wildcard tests/integration/test_*))
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_CFLAGS  := -g -O1 -std=gnu11 -D_GNU_SOURCE -Icommon $(call pc_cflags,libcjson) \
+FUZZ_CFLAGS  := -g -O1 -std=gnu11 -D_GNU_SOURCE -Icommon -Icommon/ev $(call pc_cflags,libcjson) \
 		-fsanitize=fuzzer,address,undefined
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(filter-out common/snmpsub.c common/httpd.c common/tls.c common/tls_bev.c,$(COMMON_SRC)) $(call pc_libs,libcjson) -lm -pthread
+	clang $(FUZZ_CFLAGS) -o $@ $< $(COMMON_PURE_SRC) $(call pc_libs,libcjson) -lm -pthread
 # fuzz_sip runs rm's proxy on a real su_root: every rm module but main.c, all of common.
 $(BUILD)/fuzz/fuzz_sip: tests/fuzz/fuzz_sip.c $(RM_SRC) $(COMMON_SRC)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -Irm $(call pc_cflags,$(PKGS_RM)) -o $@ $< $(RM_SRC) $(COMMON_SRC) $(call pc_libs,$(PKGS_RM)) -lm -pthread
+	clang $(FUZZ_CFLAGS) $(RM_INC) $(call pc_cflags,$(PKGS_RM)) -o $@ $< $(RM_SRC) $(COMMON_SRC) $(call pc_libs,$(PKGS_RM)) -lm -pthread
 fuzz: deps $(FUZZ_TARGETS)
 	@for t in $(FUZZ_TARGETS); do \
 	  n=$$(basename $$t); mkdir -p $(BUILD)/fuzz/corpus-$$n; \

@@ -5,7 +5,7 @@
  * Each check records its error in a cfg_ctx_t (cfg.h), so messages have the usual
  * shape "FILE: KEY.PATH: reason", and is a no-op returning -1 once the context
  * failed. These look at the host (sockets, the file system); the program-specific
- * lists of what to check are rm/rm_preflight.c and rs/rs_preflight.c.
+ * lists of what to check are rm/config/rm_preflight.c and rs/config/rs_preflight.c.
  *
  * Listen addresses: numeric IPv4 or IPv6 only (an IPv6 address may be written in
  * brackets, "[::1]"). Names such as "localhost" are refused, not resolved: a listener

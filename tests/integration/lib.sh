@@ -92,3 +92,35 @@ walk(c)
 json.dump(c, open(sys.argv[1], "w"))
 PY
 }
+
+# mval HTTP_PORT NAME: an rm/rs metric as an integer (0 if absent).
+mval() {
+	local v
+	v=$(metric "$1" "$2" 2>/dev/null || true)
+	v=${v:-0}
+	printf '%.0f\n' "$v"
+}
+
+# wait_metric HTTP_PORT NAME OP VALUE SECONDS: wait until the metric compares true.
+wait_metric() {
+	local hp=$1 name=$2 op=$3 want=$4 limit=$5 i v
+	for i in $(seq $((limit * 5))); do
+		v=$(mval "$hp" "$name")
+		[ "$v" "$op" "$want" ] && return 0
+		sleep 0.2
+	done
+	echo "wait_metric: $name = $v, wanted $op $want" >&2
+	return 1
+}
+
+# wait_for SECONDS CMD [ARGS...]: run CMD every 0.1 s until it succeeds; 1 if it never
+# did within SECONDS. Use it instead of a bare sleep wherever a test waits for a state.
+wait_for() {
+	local limit=$1 i
+	shift
+	for i in $(seq $((limit * 10))); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}

@@ -10,6 +10,10 @@
 # has finished. Calls rm ended but whose BYE answer the kill swallowed may be stored
 # too: they must not be stored twice, and nothing may be stored for a call rm never
 # saw.
+#
+# rs is killed a second before rm, so the calls that end in that second wait in rm's
+# spool, undelivered, when rm dies: only the spool's replay after restart can store
+# them (the test checks that the spool holds records at the kill).
 . "$(dirname "$0")/test_billing_sqlite.sh"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)
@@ -22,16 +26,21 @@ rm_up_publishing "127.0.0.1:$RSP"
 uac_run calls "$SP" uac_billing.xml 1200 200 20 -d 300 -recv_timeout 2s \
 	-trace_logs -log_file "$T/ended.txt" &
 uac=$!; bg_pid $uac
-sleep 3
+sleep 2
+kill -9 "$RS_PID"; wait "$RS_PID" 2>/dev/null || true
+sleep 1
+held=$(mval "$HP" rm_spool_depth)
 kill -9 "$RM_PID"; wait "$RM_PID" 2>/dev/null || true
 wait $uac || true
+[ "$held" -gt 0 ] || die "rm's spool held no record at the kill (test would not test replay)"
+rs_start "$T/rs.json" "$RSP"
 uac_stats "$T/calls.csv"
 grep -E '^[^ ]+@' "$T/ended.txt" | sort -u >"$T/ended.ids" || true
 e=$(wc -l <"$T/ended.ids")
 [ "$e" -ge 200 ] || die "only $e calls ended before the kill (sipp: $OK ok, $FAILED failed)"
 [ "$e" = "$OK" ] || die "sipp logged $e ended calls but counts $OK successful"
 [ "$FAILED" -gt 0 ] || die "the kill did not interrupt any call (test did not test)"
-ok "rm killed mid-run: $e calls had ended, $FAILED failed after the kill"
+ok "rs then rm killed mid-run: $e calls had ended, $held records in rm's spool, $FAILED failed after the kill"
 
 rm_start_billing "$T/rm.json" "$HP"
 wait_metric "$HP" rm_spool_depth -eq 0 20 || die "restarted rm did not drain its spool"

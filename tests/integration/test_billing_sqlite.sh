@@ -83,26 +83,6 @@ rm_up_publishing() {
 	wait_metric "$HP" rm_billing_publisher_connected -eq 1 10 || die "rm did not connect to $1"
 }
 
-# mval HTTP_PORT NAME: an rm/rs metric as an integer (0 if absent).
-mval() {
-	local v
-	v=$(metric "$1" "$2" 2>/dev/null || true)
-	v=${v:-0}
-	printf '%.0f\n' "$v"
-}
-
-# wait_metric HTTP_PORT NAME OP VALUE SECONDS: wait until the metric compares true.
-wait_metric() {
-	local hp=$1 name=$2 op=$3 want=$4 limit=$5 i v
-	for i in $(seq $((limit * 5))); do
-		v=$(mval "$hp" "$name")
-		[ "$v" "$op" "$want" ] && return 0
-		sleep 0.2
-	done
-	echo "wait_metric: $name = $v, wanted $op $want" >&2
-	return 1
-}
-
 # sql DB SQL: one value from an SQLite database (rs's).
 sql() { sqlite3 -cmd ".timeout 10000" "$1" "$2"; }
 

@@ -76,7 +76,7 @@ sleep 0.5
 ok "MESSAGE whose Via claims the MCP: not sent to the SIP Server (127.0.0.5: 403; 127.0.0.1: '$r')"
 # Over TCP an MCP connects from an ephemeral port; on a host shared by an MCP and the
 # SIP Server, a Via naming that same address and the MCP's port marks the MCP (a Via
-# can never make another host an MCP, see rm/sip_trust.h): sent to the SIP Server.
+# can never make another host an MCP, see rm/core/sip_trust.h): sent to the SIP Server.
 VIA_TP=TCP req MESSAGE "sip:sipserver@127.0.0.1:$SP" via-tcp-mcp "" "" "127.0.0.1:$M1" |
 	send 127.0.0.1 "$SP" tcp 3 >/dev/null
 for i in $(seq 1 20); do [ "$(seen sipserver via-tcp-mcp)" -ge 1 ] && break; sleep 0.1; done
