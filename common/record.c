@@ -522,3 +522,8 @@ fail:
 	cJSON_Delete(root);
 	return -1;
 }
+
+const char *record_usage_level_name(int level)
+{
+	return level >= 1 && level <= (int)REC_N(rec_levels) ? rec_levels[level - 1] : NULL;
+}

@@ -106,9 +106,17 @@ int record_encode(const record_t *r, char *out, size_t cap);
 int record_check_envelope(const char *json, size_t len, char *id, size_t idlen,
 			  char *field, size_t fieldlen, char *err, size_t errlen);
 
+/* The three STOMP destinations records travel on (ARCHITECTURE.md "Records on the
+ * wire"): the one definition of their names. */
+#define REC_DEST_CDR "/queue/gvp.cdr"
+#define REC_DEST_EVENTS "/queue/gvp.events"
+#define REC_DEST_METRICS "/queue/gvp.metrics"
+
 const char *record_disposition_name(enum record_disposition d);
 int record_disposition_parse(const char *s); /* -1 if unknown */
 const char *record_ended_by_name(enum record_ended_by e);
+/* "L1".."L3" for usage level 1..3 (the record's usage_level); NULL otherwise. */
+const char *record_usage_level_name(int level);
 int record_ended_by_parse(const char *s); /* -1 if unknown */
 
 #endif
