@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "cdr.h"
+#include "hostport.h"
 #include "log.h"
 #include "publisher.h"
 #include "record.h"
@@ -270,14 +271,12 @@ static int parse_endpoints(struct billing *b, const struct rm_config *cfg, char 
 	}
 	for (size_t i = 0; i < n; i++) {
 		const char *ep = cfg->billing_endpoints[i];
-		const char *colon = strrchr(ep, ':');
-		long port = colon ? strtol(colon + 1, NULL, 10) : 0;
-		if (!colon || colon == ep || port <= 0 || port > 65535) {
+		int port;
+		if (hostport_split(ep, b->hosts[i], sizeof b->hosts[i], &port) < 0) {
 			snprintf(err, errlen, "%s: billing.endpoints: expected host:port, got \"%s\"",
 				 cfg->file, ep);
 			return -1;
 		}
-		snprintf(b->hosts[i], sizeof b->hosts[i], "%.*s", (int)(colon - ep), ep);
 		b->eps[i].host = b->hosts[i];
 		b->eps[i].port = (unsigned short)port;
 		b->eps[i].login = b->login[0] ? b->login : NULL;
@@ -296,7 +295,7 @@ static void track_replayed(struct billing *b)
 	for (uint64_t q = spool_next(b->spool, 0); q; q = spool_next(b->spool, q)) {
 		if (spool_read(b->spool, q, &dest, &body, &len) < 0)
 			continue;
-		track_add(&b->tr, q, strcmp(dest, CDR_EVENTS_DEST) == 0 ? BILLING_EVENT : BILLING_CDR,
+		track_add(&b->tr, q, strcmp(dest, REC_DEST_EVENTS) == 0 ? BILLING_EVENT : BILLING_CDR,
 			  0);
 	}
 }
@@ -314,7 +313,7 @@ struct billing *billing_new(struct event_base *base, const struct rm_config *cfg
 	b->base = base;
 	b->mode = cfg->billing_mode;
 	snprintf(b->cdr_dest, sizeof b->cdr_dest, "%s",
-		 cfg->billing_destination[0] ? cfg->billing_destination : CDR_DEST);
+		 cfg->billing_destination[0] ? cfg->billing_destination : REC_DEST_CDR);
 	if (register_metrics(b, m) < 0) {
 		snprintf(err, errlen, "out of memory");
 		free(b);
@@ -389,7 +388,7 @@ void billing_take(struct billing *b, struct billing_item *it)
 		free(it);
 		return;
 	}
-	st = spool_append(b->spool, cdr ? b->cdr_dest : CDR_EVENTS_DEST, it->body, it->len, &seq);
+	st = spool_append(b->spool, cdr ? b->cdr_dest : REC_DEST_EVENTS, it->body, it->len, &seq);
 	if (st != SPOOL_OK) {
 		metric_inc(cdr ? b->m_lost : b->m_events_lost);
 		if (cdr)
