@@ -36,6 +36,7 @@ struct snmp_mcp {
 	char group[256];     /* LRG names, comma-separated, config order */
 	int max_ports;       /* the largest over its groups (as route.c does) */
 	int last_up;         /* -1 unknown, 0, 1 */
+	struct rm_metrics_mcp h; /* its series, looked up until all exist (mcp_h) */
 };
 
 struct snmp_lrg {
@@ -44,6 +45,7 @@ struct snmp_lrg {
 	size_t *members;     /* indexes into mcps */
 	size_t n_members;
 	int last_up;         /* members up at the last check; -1 unknown */
+	metric_t *active;    /* rm_lrg_calls_active; NULL until published */
 };
 
 struct snmp_limit {          /* a profile or a tenant with an l3 */
@@ -51,6 +53,7 @@ struct snmp_limit {          /* a profile or a tenant with an l3 */
 	char profile[RM_NAME_MAX]; /* "" for a tenant */
 	int l3;
 	int last_at;         /* -1 unknown, 0 below, 1 at the hard limit */
+	metric_t *active;    /* the profile's or tenant's live calls; NULL until published */
 };
 
 struct rm_snmp {
@@ -85,13 +88,39 @@ static int64_t num_of(const metric_t *h)
 	return (int64_t)llround(v);
 }
 
-/* 1 up, 0 down, -1 no such series yet. */
-static int mcp_up(struct rm_snmp *s, const struct snmp_mcp *m)
+/* The MCP's handles: looked up while any is missing (the SIP thread publishes them;
+ * rm_mcp_up only from the first OPTIONS result), then kept (valid until
+ * metrics_free), so a walk does not search the registry once all exist. */
+static const struct rm_metrics_mcp *mcp_h(struct rm_snmp *s, struct snmp_mcp *m)
 {
-	struct rm_metrics_mcp h;
+	struct rm_metrics_mcp *h = &m->h;
 
-	rm_metrics_mcp_find(&s->m, m->uri, &h);
-	return h.up ? metric_value(h.up) >= 1 : -1;
+	if (!h->up || !h->active || !h->max_ports || !h->rtt || !h->attempts)
+		rm_metrics_mcp_find(&s->m, m->uri, h);
+	return h;
+}
+
+/* 1 up, 0 down, -1 no such series yet. */
+static int mcp_up(struct rm_snmp *s, struct snmp_mcp *m)
+{
+	const struct rm_metrics_mcp *h = mcp_h(s, m);
+
+	return h->up ? metric_value(h->up) >= 1 : -1;
+}
+
+static metric_t *lrg_active(struct rm_snmp *s, struct snmp_lrg *g)
+{
+	if (!g->active)
+		g->active = rm_metrics_lrg_active(&s->m, g->name, false);
+	return g->active;
+}
+
+static metric_t *limit_active(struct rm_snmp *s, struct snmp_limit *l)
+{
+	if (!l->active)
+		l->active = l->profile[0] ? rm_metrics_profile_active(&s->m, l->profile, false)
+					  : rm_metrics_tenant_active(&s->m, l->tenant, false);
+	return l->active;
 }
 
 static size_t lrg_up(struct rm_snmp *s, const struct snmp_lrg *g)
@@ -147,12 +176,10 @@ static void put_str(struct sink *k, const char *str, size_t len, const uint32_t 
 
 static void mcp_row(struct rm_snmp *s, struct sink *k, uint32_t col, size_t i)
 {
-	const struct snmp_mcp *m = &s->mcps[i];
+	struct snmp_mcp *m = &s->mcps[i];
 	uint32_t row = (uint32_t)i + 1;
-	struct rm_metrics_mcp h;
+	const struct rm_metrics_mcp *h = mcp_h(s, m);
 	double v;
-
-	rm_metrics_mcp_find(&s->m, m->uri, &h);
 
 	switch (col) {
 	case 2:
@@ -162,20 +189,19 @@ static void mcp_row(struct rm_snmp *s, struct sink *k, uint32_t col, size_t i)
 		put_str(k, m->group, OID(2, 1, 3, row));
 		break;
 	case 4:
-		put_num(k, SNMPSUB_INTEGER, h.up && metric_value(h.up) >= 1 ? 1 : 2,
+		put_num(k, SNMPSUB_INTEGER, h->up && metric_value(h->up) >= 1 ? 1 : 2,
 			OID(2, 1, 4, row));
 		break;
 	case 5:
-		put_num(k, SNMPSUB_GAUGE32, num_of(h.active),
-			OID(2, 1, 5, row));
+		put_num(k, SNMPSUB_GAUGE32, num_of(h->active), OID(2, 1, 5, row));
 		break;
 	case 6:
-		v = h.max_ports ? metric_value(h.max_ports) : 0;
+		v = h->max_ports ? metric_value(h->max_ports) : 0;
 		put_num(k, SNMPSUB_GAUGE32, v > 0 ? (int64_t)v : m->max_ports,
 			OID(2, 1, 6, row));
 		break;
 	case 7:
-		v = h.rtt ? metric_value(h.rtt) : 0;
+		v = h->rtt ? metric_value(h->rtt) : 0;
 		put_num(k, SNMPSUB_GAUGE32, v > 0 ? (int64_t)llround(v * 1000) : 0,
 			OID(2, 1, 7, row));
 		break;
@@ -184,7 +210,7 @@ static void mcp_row(struct rm_snmp *s, struct sink *k, uint32_t col, size_t i)
 
 static void lrg_row(struct rm_snmp *s, struct sink *k, uint32_t col, size_t i)
 {
-	const struct snmp_lrg *g = &s->lrgs[i];
+	struct snmp_lrg *g = &s->lrgs[i];
 	uint32_t row = (uint32_t)i + 1;
 
 	switch (col) {
@@ -201,8 +227,7 @@ static void lrg_row(struct rm_snmp *s, struct sink *k, uint32_t col, size_t i)
 		put_num(k, SNMPSUB_GAUGE32, (int64_t)lrg_up(s, g), OID(3, 1, 5, row));
 		break;
 	case 6:
-		put_num(k, SNMPSUB_GAUGE32, num_of(rm_metrics_lrg_active(&s->m, g->name, false)),
-			OID(3, 1, 6, row));
+		put_num(k, SNMPSUB_GAUGE32, num_of(lrg_active(s, g)), OID(3, 1, 6, row));
 		break;
 	}
 }
@@ -274,9 +299,7 @@ void rm_snmp_check(struct rm_snmp *s, rm_snmp_notify_fn fn, void *arg)
 	}
 	for (size_t i = 0; i < s->n_limits; i++) {
 		struct snmp_limit *l = &s->limits[i];
-		int64_t active = num_of(l->profile[0]
-					 ? rm_metrics_profile_active(&s->m, l->profile, false)
-					 : rm_metrics_tenant_active(&s->m, l->tenant, false));
+		int64_t active = num_of(limit_active(s, l));
 		int at = active >= l->l3;
 		if (at && l->last_at == 0) {
 			k.n = 0;
