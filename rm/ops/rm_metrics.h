@@ -87,8 +87,8 @@ struct rm_metrics_mcp {
 int rm_metrics_mcp(rm_metrics_t *m, const char *uri, bool up, struct rm_metrics_mcp *out);
 
 /* The readers' side (SNMP): look the MCP's series up without creating any; the
- * handles of series not registered yet are NULL (metric_value(NULL) is not allowed:
- * test each). */
+ * handles of series not registered yet are NULL (metric_value reads NULL as 0: test
+ * the handle where "not yet" differs from 0, as rm_mcp_up's does). */
 void rm_metrics_mcp_find(rm_metrics_t *m, const char *uri, struct rm_metrics_mcp *out);
 
 /* Live calls of one profile / tenant / LRG (rm_{profile,tenant,lrg}_calls_active).
