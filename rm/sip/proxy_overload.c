@@ -57,24 +57,31 @@ static void size_socket(struct proxy *p, struct proxy_ov *o)
 			 "net.core.rmem_max or run with CAP_NET_ADMIN", rcv, cfg->sip_udp_rmem);
 	log_info("UDP socket buffers: receive %d bytes, send %d bytes (as the kernel counts)",
 		 rcv, snd);
-	metric_set(p->rmm.udp_rcvbuf, rcv);
+	metric_set(metrics_gauge(p->metrics, "rm_udp_rcvbuf_bytes",
+				 "Receive buffer of the SIP UDP socket (kernel view)", NULL), rcv);
 }
 
 int proxy_overload_init(struct proxy *p)
 {
 	struct proxy_ov *o = calloc(1, sizeof *o);
-	const rm_metrics_t *m = &p->rmm;
+	metrics_t *m = p->metrics;
 	struct overload_params prm = params_of(p->cfg);
 	struct udp_sock_stats st;
 
 	if (!o)
 		return -1;
 	overload_init(&o->ov, &prm, proxy_now_ms());
-	o->m_drops = m->udp_drops;
-	o->m_limit = m->overload_cps_limit;
-	o->m_setup = m->calls_in_setup;
-	o->m_queued = m->udp_queued;
-	o->m_lag = m->loop_lag;
+	o->m_drops = metrics_counter(m, "rm_udp_drops_total",
+				     "Datagrams the kernel dropped on the SIP UDP socket "
+				     "(receive buffer full)", NULL);
+	o->m_limit = metrics_gauge(m, "rm_overload_cps_limit",
+				   "New INVITEs per second rm admits now (0 = no limit)", NULL);
+	o->m_setup = metrics_gauge(m, "rm_calls_in_setup",
+				   "Routed INVITEs not yet finally answered", NULL);
+	o->m_queued = metrics_gauge(m, "rm_udp_queued_bytes",
+				    "Bytes waiting in the SIP UDP socket's receive queue", NULL);
+	o->m_lag = metrics_gauge(m, "rm_loop_lag_seconds",
+				 "How late the SIP thread's last tick ran", NULL);
 	p->ov = o;
 	size_socket(p, o);
 	if (o->udp_fd >= 0 && udp_sock_stats(o->udp_fd, &st) == 0)
