@@ -22,6 +22,7 @@
 #include <net-snmp/library/large_fd_set.h>
 
 #include "log.h"
+#include "oid.h"
 
 #define AX_MAX_FDS 16
 
@@ -47,30 +48,7 @@ static snmpsub_t *ax_current;
 
 int snmpsub_parse_oid(const char *text, uint32_t *out, size_t max)
 {
-	size_t n = 0;
-	const char *p = text;
-
-	if (*p == '.')
-		p++;
-	while (*p) {
-		char *end;
-		unsigned long v;
-
-		if (*p < '0' || *p > '9' || n == max)
-			return -1;
-		errno = 0;
-		v = strtoul(p, &end, 10);
-		if (errno || v > UINT32_MAX)
-			return -1;
-		out[n++] = (uint32_t)v;
-		if (*end == '.' && end[1])
-			p = end + 1;
-		else if (*end == '\0')
-			p = end;
-		else
-			return -1;
-	}
-	return n ? (int)n : -1;
+	return oid_parse(text, out, max);
 }
 
 static int ax_cmp_oid(const uint32_t *a, size_t alen, const uint32_t *b, size_t blen)

@@ -47,7 +47,8 @@ typedef size_t (*snmpsub_collect_fn)(void *arg, snmpsub_value_t *out, size_t cap
 typedef struct snmpsub snmpsub_t;
 
 /* Parse "1.3.6.1.4.1.99999.1" into oid (at most max parts). Returns the number of
- * parts, or -1 if the text is not a dotted list of unsigned numbers. */
+ * parts, or -1 if the text is not a dotted list of unsigned numbers: oid_parse
+ * (common/oid.h, the one OID parser). */
 int snmpsub_parse_oid(const char *text, uint32_t *oid, size_t max);
 
 /* Connect to the master at `master` (net-snmp transport syntax, e.g.

@@ -11,10 +11,12 @@
 #include <event2/event.h>
 
 #include "cdr.h"
+#include "hostport.h"
 #include "log.h"
 #include "publisher.h"
 #include "record.h"
 #include "rm_config.h"
+#include "rm_metrics.h"
 #include "session.h"
 #include "spool.h"
 #include "util.h"
@@ -78,12 +80,11 @@ struct billing_item *billing_item_event(const struct session *s, const char *nod
 
 metric_t *billing_lost_metric(metrics_t *m, enum billing_kind k)
 {
-	if (k == BILLING_CDR)
-		return metrics_counter(m, "rm_billing_lost_total",
-				       "Billing records that could not be kept (spool full or "
-				       "I/O error)", NULL);
-	return metrics_counter(m, "rm_billing_events_lost_total",
-			       "Call events that could not be kept", NULL);
+	rm_metrics_t rmm;
+
+	if (rm_metrics_init(&rmm, m) < 0)
+		return NULL;
+	return k == BILLING_CDR ? rmm.billing_lost : rmm.billing_events_lost;
 }
 
 /* ---- service thread ---------------------------------------------------------------- */
@@ -233,35 +234,27 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	update_gauges(b);
 }
 
-static void register_metrics(struct billing *b, metrics_t *m)
+/* The handles of billing's series (rm_metrics.h; -1 out of memory). */
+static int register_metrics(struct billing *b, metrics_t *m)
 {
-	static const double bounds[] = { 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5,
-					 0.75, 1, 2, 5, 10, 30 };
+	rm_metrics_t rmm;
 
-	b->m_depth = metrics_gauge(m, "rm_spool_depth", "Unreleased spool entries", NULL);
-	b->m_usage = metrics_gauge(m, "rm_spool_usage_percent",
-				   "Spool disk usage, percent of billing.spool_max_bytes", NULL);
-	b->m_hwm = metrics_gauge(m, "rm_spool_high_water",
-				 "1 while the spool is at or above its high-water mark", NULL);
-	b->m_bytes = metrics_gauge(m, "rm_spool_bytes", "Spool segment bytes on disk", NULL);
-	b->m_records = metrics_counter(m, "rm_billing_records_total",
-				       "Billing records built (one per finished call)", NULL);
-	b->m_lost = billing_lost_metric(m, BILLING_CDR);
-	b->m_published = metrics_counter(m, "rm_billing_published_total",
-					 "Billing records receipted by the STOMP peer", NULL);
-	b->m_rejected = metrics_counter(m, "rm_billing_rejected_total",
-					"Spool entries refused for good by the STOMP peer (ERROR "
-					"retryable:false)", NULL);
-	b->m_dead_letter = metrics_counter(m, "rm_billing_dead_letter_total",
-					   "Spool entries moved to the dead-letter file (refused for "
-					   "good)", NULL);
-	b->m_events = metrics_counter(m, "rm_billing_events_total", "Call events spooled", NULL);
-	b->m_events_lost = billing_lost_metric(m, BILLING_EVENT);
-	b->m_connected = metrics_gauge(m, "rm_billing_publisher_connected",
-				       "1 while the STOMP publisher has a session", NULL);
-	b->m_delivery = metrics_histogram(m, "rm_billing_delivery_seconds",
-					  "From a call's end to the RECEIPT of its record",
-					  bounds, sizeof bounds / sizeof bounds[0]);
+	if (rm_metrics_init(&rmm, m) < 0)
+		return -1;
+	b->m_depth = rmm.spool_depth;
+	b->m_usage = rmm.spool_usage_percent;
+	b->m_hwm = rmm.spool_high_water;
+	b->m_bytes = rmm.spool_bytes;
+	b->m_records = rmm.billing_records;
+	b->m_lost = rmm.billing_lost;
+	b->m_published = rmm.billing_published;
+	b->m_rejected = rmm.billing_rejected;
+	b->m_dead_letter = rmm.billing_dead_letter;
+	b->m_events = rmm.billing_events;
+	b->m_events_lost = rmm.billing_events_lost;
+	b->m_connected = rmm.billing_connected;
+	b->m_delivery = rmm.billing_delivery;
+	return 0;
 }
 
 /* Endpoints "host:port" from the config into publisher endpoints. */
@@ -278,14 +271,12 @@ static int parse_endpoints(struct billing *b, const struct rm_config *cfg, char 
 	}
 	for (size_t i = 0; i < n; i++) {
 		const char *ep = cfg->billing_endpoints[i];
-		const char *colon = strrchr(ep, ':');
-		long port = colon ? strtol(colon + 1, NULL, 10) : 0;
-		if (!colon || colon == ep || port <= 0 || port > 65535) {
+		int port;
+		if (hostport_split(ep, b->hosts[i], sizeof b->hosts[i], &port) < 0) {
 			snprintf(err, errlen, "%s: billing.endpoints: expected host:port, got \"%s\"",
 				 cfg->file, ep);
 			return -1;
 		}
-		snprintf(b->hosts[i], sizeof b->hosts[i], "%.*s", (int)(colon - ep), ep);
 		b->eps[i].host = b->hosts[i];
 		b->eps[i].port = (unsigned short)port;
 		b->eps[i].login = b->login[0] ? b->login : NULL;
@@ -304,7 +295,7 @@ static void track_replayed(struct billing *b)
 	for (uint64_t q = spool_next(b->spool, 0); q; q = spool_next(b->spool, q)) {
 		if (spool_read(b->spool, q, &dest, &body, &len) < 0)
 			continue;
-		track_add(&b->tr, q, strcmp(dest, CDR_EVENTS_DEST) == 0 ? BILLING_EVENT : BILLING_CDR,
+		track_add(&b->tr, q, strcmp(dest, REC_DEST_EVENTS) == 0 ? BILLING_EVENT : BILLING_CDR,
 			  0);
 	}
 }
@@ -322,8 +313,12 @@ struct billing *billing_new(struct event_base *base, const struct rm_config *cfg
 	b->base = base;
 	b->mode = cfg->billing_mode;
 	snprintf(b->cdr_dest, sizeof b->cdr_dest, "%s",
-		 cfg->billing_destination[0] ? cfg->billing_destination : CDR_DEST);
-	register_metrics(b, m);
+		 cfg->billing_destination[0] ? cfg->billing_destination : REC_DEST_CDR);
+	if (register_metrics(b, m) < 0) {
+		snprintf(err, errlen, "out of memory");
+		free(b);
+		return NULL;
+	}
 	if (b->mode == RM_BILLING_OFF) {
 		log_info("billing: off (no records are kept)");
 		return b;
@@ -393,7 +388,7 @@ void billing_take(struct billing *b, struct billing_item *it)
 		free(it);
 		return;
 	}
-	st = spool_append(b->spool, cdr ? b->cdr_dest : CDR_EVENTS_DEST, it->body, it->len, &seq);
+	st = spool_append(b->spool, cdr ? b->cdr_dest : REC_DEST_EVENTS, it->body, it->len, &seq);
 	if (st != SPOOL_OK) {
 		metric_inc(cdr ? b->m_lost : b->m_events_lost);
 		if (cdr)

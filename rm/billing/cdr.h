@@ -8,9 +8,9 @@
  *   cdr_from_session(s, node, &r);            or cdr_from_input() for a call rm
  *                                             refused before a session existed
  *   n = record_encode(&r, buf, sizeof(buf));
- *   spool_append(spool, CDR_DEST, buf, n, &seq); publisher_submit(pub, seq);
+ *   spool_append(spool, REC_DEST_CDR, buf, n, &seq); publisher_submit(pub, seq);
  *   n = cdr_event_json(&ev, node, CDR_EV_END, buf, sizeof(buf));  likewise to
- *                                             CDR_EVENTS_DEST
+ *                                             REC_DEST_EVENTS (record.h)
  *
  * Record id: "<node>-<start_ms>-<uuid4>": unique across nodes (node), restarts and
  * retries (a random uuid per record). It is the idempotency key rs stores on, so a
@@ -35,9 +35,6 @@
 #include "record.h"
 
 struct session;
-
-#define CDR_DEST "/queue/gvp.cdr"
-#define CDR_EVENTS_DEST "/queue/gvp.events"
 
 /* A call described without a struct session: a call rm refused at admission, or a
  * caller that keeps its own state. Strings may be NULL (empty); they are truncated

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "record.h"
+
 struct route_member {
 	struct route_mcp *mcp; /* borrowed: the state holds the reference */
 	int weight;
@@ -45,13 +47,14 @@ struct route_state {
 	unsigned next_mcp_id;
 };
 
-static const char *const level_names[] = {"none", "L1", "L2", "L3"};
 static const char *const by_names[] = {"tenant-param", "profile-id", "profile-name", "dnis",
 				       "default"};
 
 const char *route_level_name(enum route_level l)
 {
-	return (int)l >= 0 && l <= ROUTE_LEVEL_L3 ? level_names[l] : "?";
+	const char *name = record_usage_level_name((int)l); /* the record's names */
+
+	return name ? name : l == ROUTE_LEVEL_NONE ? "none" : "?";
 }
 
 const char *route_by_name(enum route_by b)

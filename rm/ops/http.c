@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "httpd.h"
+#include "rm_metrics.h"
 #include "watchdog.h"
 
 struct rm_http {
@@ -60,8 +61,14 @@ struct rm_http *rm_http_start(struct event_base *base, const char *host, int por
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	h->mcps_up = metrics_gauge(metrics, "rm_mcps_up", "MCPs currently up", NULL);
-	h->draining = metrics_gauge(metrics, "rm_draining", "1 while draining on SIGTERM", NULL);
+	rm_metrics_t rmm;
+	if (rm_metrics_init(&rmm, metrics) < 0) {
+		snprintf(err, errlen, "out of memory");
+		free(h);
+		return NULL;
+	}
+	h->mcps_up = rmm.mcps_up; /* published by the SIP thread (proxy.c) */
+	h->draining = rmm.draining;
 	h->httpd = httpd_start(base, host, port, metrics, ready, h, err, errlen);
 	if (!h->httpd) {
 		free(h);

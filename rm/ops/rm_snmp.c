@@ -1,5 +1,6 @@
 /*
- * rm_snmp: GVP-RM-MIB served from the metrics registry (see rm_snmp.h).
+ * rm_snmp: GVP-RM-MIB served from the metrics registry (see rm_snmp.h), read through
+ * rm_metrics.h's typed handles: no series is named here.
  *
  * OID (under BASE.1)  object              /metrics series
  * 1.1.0               rmActiveCalls       rm_calls_active
@@ -26,17 +27,16 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "rm_metrics.h"
 
 #define RM_SNMP_CHECK_MS 200
-
-static const char *const disp_names[5] = { "answered", "cancelled", "rejected", "failed",
-					   "timed-out" };
 
 struct snmp_mcp {
 	char uri[RM_URI_MAX];
 	char group[256];     /* LRG names, comma-separated, config order */
 	int max_ports;       /* the largest over its groups (as route.c does) */
 	int last_up;         /* -1 unknown, 0, 1 */
+	struct rm_metrics_mcp h; /* its series, looked up until all exist (mcp_h) */
 };
 
 struct snmp_lrg {
@@ -45,6 +45,7 @@ struct snmp_lrg {
 	size_t *members;     /* indexes into mcps */
 	size_t n_members;
 	int last_up;         /* members up at the last check; -1 unknown */
+	metric_t *active;    /* rm_lrg_calls_active; NULL until published */
 };
 
 struct snmp_limit {          /* a profile or a tenant with an l3 */
@@ -52,11 +53,12 @@ struct snmp_limit {          /* a profile or a tenant with an l3 */
 	char profile[RM_NAME_MAX]; /* "" for a tenant */
 	int l3;
 	int last_at;         /* -1 unknown, 0 below, 1 at the hard limit */
+	metric_t *active;    /* the profile's or tenant's live calls; NULL until published */
 };
 
 struct rm_snmp {
 	struct event_base *base;
-	metrics_t *metrics;
+	rm_metrics_t m;    /* handles on the registry rm_snmp_new was given */
 	snmpsub_t *ax;
 	struct event *timer;
 	char master[RM_HOST_MAX];
@@ -73,23 +75,11 @@ struct rm_snmp {
 
 /* ---- reading the registry ---------------------------------------------------------- */
 
-static double value_of(struct rm_snmp *s, const char *name, const char *lkey, const char *lval,
-		       bool *present)
+/* A series' value as an SNMP number: 0 for a series not registered yet (NULL), a
+ * negative value or NaN; clamped to INT64_MAX. */
+static int64_t num_of(const metric_t *h)
 {
-	char label[RM_URI_MAX + 32];
-	metric_t *m;
-
-	if (lkey)
-		snprintf(label, sizeof label, "%s=%s", lkey, lval);
-	m = metrics_find(s->metrics, name, lkey ? label : NULL);
-	if (present)
-		*present = m != NULL;
-	return m ? metric_value(m) : 0;
-}
-
-static int64_t num_of(struct rm_snmp *s, const char *name, const char *lkey, const char *lval)
-{
-	double v = value_of(s, name, lkey, lval, NULL);
+	double v = h ? metric_value(h) : 0;
 
 	if (!(v > 0)) /* also NaN */
 		return 0;
@@ -98,13 +88,39 @@ static int64_t num_of(struct rm_snmp *s, const char *name, const char *lkey, con
 	return (int64_t)llround(v);
 }
 
-/* 1 up, 0 down, -1 no such series yet. */
-static int mcp_up(struct rm_snmp *s, const struct snmp_mcp *m)
+/* The MCP's handles: looked up while any is missing (the SIP thread publishes them;
+ * rm_mcp_up only from the first OPTIONS result), then kept (valid until
+ * metrics_free), so a walk does not search the registry once all exist. */
+static const struct rm_metrics_mcp *mcp_h(struct rm_snmp *s, struct snmp_mcp *m)
 {
-	bool present;
-	double v = value_of(s, "rm_mcp_up", "mcp", m->uri, &present);
+	struct rm_metrics_mcp *h = &m->h;
 
-	return present ? v >= 1 : -1;
+	if (!h->up || !h->active || !h->max_ports || !h->rtt || !h->attempts)
+		rm_metrics_mcp_find(&s->m, m->uri, h);
+	return h;
+}
+
+/* 1 up, 0 down, -1 no such series yet. */
+static int mcp_up(struct rm_snmp *s, struct snmp_mcp *m)
+{
+	const struct rm_metrics_mcp *h = mcp_h(s, m);
+
+	return h->up ? metric_value(h->up) >= 1 : -1;
+}
+
+static metric_t *lrg_active(struct rm_snmp *s, struct snmp_lrg *g)
+{
+	if (!g->active)
+		g->active = rm_metrics_lrg_active(&s->m, g->name, false);
+	return g->active;
+}
+
+static metric_t *limit_active(struct rm_snmp *s, struct snmp_limit *l)
+{
+	if (!l->active)
+		l->active = l->profile[0] ? rm_metrics_profile_active(&s->m, l->profile, false)
+					  : rm_metrics_tenant_active(&s->m, l->tenant, false);
+	return l->active;
 }
 
 static size_t lrg_up(struct rm_snmp *s, const struct snmp_lrg *g)
@@ -160,9 +176,9 @@ static void put_str(struct sink *k, const char *str, size_t len, const uint32_t 
 
 static void mcp_row(struct rm_snmp *s, struct sink *k, uint32_t col, size_t i)
 {
-	const struct snmp_mcp *m = &s->mcps[i];
+	struct snmp_mcp *m = &s->mcps[i];
 	uint32_t row = (uint32_t)i + 1;
-	bool present;
+	const struct rm_metrics_mcp *h = mcp_h(s, m);
 	double v;
 
 	switch (col) {
@@ -173,19 +189,19 @@ static void mcp_row(struct rm_snmp *s, struct sink *k, uint32_t col, size_t i)
 		put_str(k, m->group, OID(2, 1, 3, row));
 		break;
 	case 4:
-		put_num(k, SNMPSUB_INTEGER, mcp_up(s, m) == 1 ? 1 : 2, OID(2, 1, 4, row));
+		put_num(k, SNMPSUB_INTEGER, h->up && metric_value(h->up) >= 1 ? 1 : 2,
+			OID(2, 1, 4, row));
 		break;
 	case 5:
-		put_num(k, SNMPSUB_GAUGE32, num_of(s, "rm_mcp_active", "mcp", m->uri),
-			OID(2, 1, 5, row));
+		put_num(k, SNMPSUB_GAUGE32, num_of(h->active), OID(2, 1, 5, row));
 		break;
 	case 6:
-		v = value_of(s, "rm_mcp_max_ports", "mcp", m->uri, &present);
-		put_num(k, SNMPSUB_GAUGE32, present && v > 0 ? (int64_t)v : m->max_ports,
+		v = h->max_ports ? metric_value(h->max_ports) : 0;
+		put_num(k, SNMPSUB_GAUGE32, v > 0 ? (int64_t)v : m->max_ports,
 			OID(2, 1, 6, row));
 		break;
 	case 7:
-		v = value_of(s, "rm_mcp_options_rtt_seconds", "mcp", m->uri, NULL);
+		v = h->rtt ? metric_value(h->rtt) : 0;
 		put_num(k, SNMPSUB_GAUGE32, v > 0 ? (int64_t)llround(v * 1000) : 0,
 			OID(2, 1, 7, row));
 		break;
@@ -194,7 +210,7 @@ static void mcp_row(struct rm_snmp *s, struct sink *k, uint32_t col, size_t i)
 
 static void lrg_row(struct rm_snmp *s, struct sink *k, uint32_t col, size_t i)
 {
-	const struct snmp_lrg *g = &s->lrgs[i];
+	struct snmp_lrg *g = &s->lrgs[i];
 	uint32_t row = (uint32_t)i + 1;
 
 	switch (col) {
@@ -211,8 +227,7 @@ static void lrg_row(struct rm_snmp *s, struct sink *k, uint32_t col, size_t i)
 		put_num(k, SNMPSUB_GAUGE32, (int64_t)lrg_up(s, g), OID(3, 1, 5, row));
 		break;
 	case 6:
-		put_num(k, SNMPSUB_GAUGE32, num_of(s, "rm_lrg_calls_active", "lrg", g->name),
-			OID(3, 1, 6, row));
+		put_num(k, SNMPSUB_GAUGE32, num_of(lrg_active(s, g)), OID(3, 1, 6, row));
 		break;
 	}
 }
@@ -222,18 +237,16 @@ size_t rm_snmp_collect(struct rm_snmp *s, snmpsub_value_t *out, size_t cap)
 	struct sink k = { out, cap, 0 };
 	int64_t rejects = 0;
 
-	put_num(&k, SNMPSUB_GAUGE32, num_of(s, "rm_calls_active", NULL, NULL), OID(1, 1, 0));
-	for (uint32_t d = 0; d < 5; d++)
-		put_num(&k, SNMPSUB_COUNTER64,
-			num_of(s, "rm_calls_total", "disposition", disp_names[d]),
-			OID(1, 2 + d, 0));
+	put_num(&k, SNMPSUB_GAUGE32, num_of(s->m.calls_active), OID(1, 1, 0));
+	/* rmCallsAnswered .. rmCallsTimedOut: enum record_disposition order */
+	for (uint32_t d = 0; d < RM_METRICS_DISP; d++)
+		put_num(&k, SNMPSUB_COUNTER64, num_of(s->m.calls[d]), OID(1, 2 + d, 0));
 	for (int r = 1; r < RM_REFUSE_COUNT; r++)
-		rejects += num_of(s, "rm_rejects_total", "reason",
-				  rm_refuse_name((enum rm_refuse)r));
+		rejects += num_of(s->m.rejects[r]);
 	put_num(&k, SNMPSUB_COUNTER64, rejects, OID(1, 7, 0));
-	put_num(&k, SNMPSUB_COUNTER64, num_of(s, "rm_failovers_total", NULL, NULL), OID(1, 8, 0));
-	put_num(&k, SNMPSUB_GAUGE32, num_of(s, "rm_spool_depth", NULL, NULL), OID(1, 9, 0));
-	int64_t pct = num_of(s, "rm_spool_usage_percent", NULL, NULL);
+	put_num(&k, SNMPSUB_COUNTER64, num_of(s->m.failovers), OID(1, 8, 0));
+	put_num(&k, SNMPSUB_GAUGE32, num_of(s->m.spool_depth), OID(1, 9, 0));
+	int64_t pct = num_of(s->m.spool_usage_percent);
 	put_num(&k, SNMPSUB_GAUGE32, pct > 100 ? 100 : pct, OID(1, 10, 0));
 	for (uint32_t col = 2; col <= 7; col++)
 		for (size_t i = 0; i < s->n_mcps; i++)
@@ -286,9 +299,7 @@ void rm_snmp_check(struct rm_snmp *s, rm_snmp_notify_fn fn, void *arg)
 	}
 	for (size_t i = 0; i < s->n_limits; i++) {
 		struct snmp_limit *l = &s->limits[i];
-		int64_t active = l->profile[0]
-					 ? num_of(s, "rm_profile_calls_active", "profile", l->profile)
-					 : num_of(s, "rm_tenant_calls_active", "tenant", l->tenant);
+		int64_t active = num_of(limit_active(s, l));
 		int at = active >= l->l3;
 		if (at && l->last_at == 0) {
 			k.n = 0;
@@ -301,11 +312,11 @@ void rm_snmp_check(struct rm_snmp *s, rm_snmp_notify_fn fn, void *arg)
 		}
 		l->last_at = at;
 	}
-	int hw = value_of(s, "rm_spool_high_water", NULL, NULL, NULL) >= 1;
+	int hw = metric_value(s->m.spool_high_water) >= 1;
 	if (hw && s->last_spool_hw == 0) {
 		k.n = 0;
-		put_num(&k, SNMPSUB_GAUGE32, num_of(s, "rm_spool_depth", NULL, NULL), OID(1, 9, 0));
-		int64_t pct = num_of(s, "rm_spool_usage_percent", NULL, NULL);
+		put_num(&k, SNMPSUB_GAUGE32, num_of(s->m.spool_depth), OID(1, 9, 0));
+		int64_t pct = num_of(s->m.spool_usage_percent);
 		put_num(&k, SNMPSUB_GAUGE32, pct > 100 ? 100 : pct, OID(1, 10, 0));
 		log_info("snmp: notification rmSpoolHighWater");
 		fn(arg, 5, vb, 2);
@@ -410,7 +421,10 @@ struct rm_snmp *rm_snmp_new(struct event_base *base, metrics_t *metrics)
 	if (!s)
 		return NULL;
 	s->base = base;
-	s->metrics = metrics;
+	if (rm_metrics_init(&s->m, metrics) < 0) {
+		free(s);
+		return NULL;
+	}
 	s->last_spool_hw = -1;
 	return s;
 }

@@ -1,10 +1,10 @@
 /*
  * rm_snmp: rm's AgentX subagent (GVP-RM-MIB, etc/mibs), on the service thread.
  *
- * Every value it serves is read from the metrics registry by the name /metrics shows
- * (metrics_find: a series that does not exist yet reads as 0), so SNMP and /metrics
- * agree by construction; names and the OID layout are tabulated at the top of
- * rm_snmp.c. Table rows (MCPs, LRGs) and the limits that L3 notifications compare
+ * Every value it serves is read through rm_metrics.h's typed handles on the registry
+ * /metrics renders (a labelled series that does not exist yet reads as 0), so SNMP
+ * and /metrics agree by construction; the OID layout and the series behind each
+ * object are tabulated at the top of rm_snmp.c. Table rows (MCPs, LRGs) and the limits that L3 notifications compare
  * against come from the configuration, which lives on this thread: give every newly
  * loaded config to rm_snmp_configure before handing it to the SIP thread.
  *

@@ -160,11 +160,8 @@ struct keepalive *keepalive_new(struct proxy *p)
 	if (!ka)
 		return NULL;
 	ka->p = p;
-	ka->m_sent = metrics_counter(p->metrics, "rm_keepalive_sent_total",
-				     "In-dialog OPTIONS rm sent (session.keepalive_s)", NULL);
-	ka->m_dead = metrics_counter(p->metrics, "rm_keepalive_failed_total",
-				     "Calls ended because a side failed the in-dialog OPTIONS",
-				     NULL);
+	ka->m_sent = p->rmm.keepalive_sent;
+	ka->m_dead = p->rmm.keepalive_failed;
 	return ka;
 }
 

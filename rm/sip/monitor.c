@@ -47,9 +47,6 @@ struct monitor {
 	int64_t last_tick_ms;
 };
 
-static const double rtt_bounds[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-				     0.1, 0.25, 0.5, 1 };
-
 static void apply_result(struct proxy *p, struct route_mcp *mcp, bool ok, int64_t rtt_us)
 {
 	const struct rm_config *cfg = p->cfg;
@@ -217,12 +214,8 @@ struct monitor *monitor_new(struct proxy *p)
 	if (!m)
 		return NULL;
 	m->p = p;
-	m->rtt = metrics_histogram(p->metrics, "rm_options_rtt_seconds",
-				   "Round trip of answered OPTIONS pings to MCPs", rtt_bounds,
-				   sizeof rtt_bounds / sizeof rtt_bounds[0]);
-	m->skipped = metrics_counter(p->metrics, "rm_options_timeouts_skipped_total",
-				     "OPTIONS timeouts not counted against the MCP because "
-				     "rm itself was behind", NULL);
+	m->rtt = p->rmm.options_rtt;
+	m->skipped = p->rmm.options_skipped;
 	util_uuid4(tag);
 	snprintf(m->from, sizeof m->from, "<sip:rm@%s:%s>;tag=%.8s", p->self_host, p->self_port,
 		 tag);

@@ -1,7 +1,7 @@
 /*
  * proxy: request dispatch, in-dialog routing, lifecycle (create, reload, drain,
- * destroy) and metrics. New INVITEs are in proxy_invite.c, the per-request
- * transaction glue (forward, relay, CANCEL, deadlines) in proxy_call.c.
+ * destroy). New INVITEs are in proxy_invite.c, the per-request transaction glue
+ * (forward, relay, CANCEL, deadlines) in proxy_call.c, the metrics in proxy_metrics.c.
  */
 #include "proxy_int.h"
 #include "proxy.h"
@@ -58,20 +58,6 @@ bool proxy_url_is_self(const struct proxy *p, const url_t *u)
 	return strtoul(url_port_or_default(u), NULL, 10) == strtoul(p->self_port, NULL, 10);
 }
 
-void proxy_count_reject(struct proxy *p, enum rm_refuse r)
-{
-	if ((int)r >= 0 && r < RM_REFUSE_COUNT)
-		metric_inc(p->m_reject[r]);
-	metric_inc(p->m_disp[REC_REJECTED]);
-	/* A limit refusal means a profile or tenant sits at its hard limit (L3): publish
-	 * usage now so that rmL3LimitReached (rm_snmp.c) sees it; at most every 100 ms. */
-	if (r == RM_REFUSE_PROFILE_LIMIT || r == RM_REFUSE_TENANT_LIMIT) {
-		int64_t now = proxy_now_ms();
-		if (now - p->usage_pub_ms >= 100)
-			proxy_usage_metrics(p);
-	}
-}
-
 /* Answer irq with status; a Retry-After when retry_after > 0. */
 int proxy_reply(nta_incoming_t *irq, int status, int retry_after)
 {
@@ -82,130 +68,6 @@ int proxy_reply(nta_incoming_t *irq, int status, int retry_after)
 					   SIPTAG_RETRY_AFTER_STR(ra), TAG_END());
 	}
 	return nta_incoming_treply(irq, status, sip_status_phrase(status), TAG_END());
-}
-
-/* ---- metrics ------------------------------------------------------------------ */
-
-/* rm_calls_total{disposition}: the CDR's disposition (cdr.h), indexed by
- * enum record_disposition, so that /metrics, SNMP and billing count alike. */
-static const char *const disp_names[5] = {
-	"answered", "cancelled", "rejected", "failed", "timed-out"
-};
-
-/* Call setup: INVITE received -> first final response relayed (answer or end). */
-static const double setup_bounds[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-				       1, 2.5, 5, 10, 30 };
-
-static void metrics_init(struct proxy *p)
-{
-	metrics_t *m = p->metrics;
-	char label[64];
-
-	p->m_active = metrics_gauge(m, "rm_calls_active", "Live dialogs in the session table", NULL);
-	p->m_failovers = metrics_counter(m, "rm_failovers_total",
-					 "INVITE attempts retried on another MCP", NULL);
-	p->m_attempts = metrics_counter(m, "rm_attempts_total", "INVITE attempts sent to MCPs", NULL);
-	p->m_bad = metrics_counter(m, "rm_bad_requests_total",
-				   "Requests refused (answered 4xx/5xx or dropped) "
-				   "before routing, by reason", "reason=max-forwards");
-	p->m_mcps_up = metrics_gauge(m, "rm_mcps_up", "MCPs currently up", NULL);
-	p->m_draining = metrics_gauge(m, "rm_draining", "1 while draining on SIGTERM", NULL);
-	p->m_requests = metrics_counter(m, "rm_sip_requests_total", "SIP requests received", NULL);
-	p->m_setup = metrics_histogram(m, "rm_call_setup_seconds",
-				       "Time from INVITE to the first final response, per "
-				       "routed call (observed when the call ends)",
-				       setup_bounds, sizeof setup_bounds / sizeof setup_bounds[0]);
-	for (int i = 0; i < 5; i++) {
-		snprintf(label, sizeof label, "disposition=%s", disp_names[i]);
-		p->m_disp[i] = metrics_counter(m, "rm_calls_total",
-					       "Finished calls by disposition", label);
-	}
-	for (int e = SESSION_END_CALLER; e <= SESSION_END_RM; e++) {
-		snprintf(label, sizeof label, "ended_by=%s",
-			 session_ender_name((enum session_ender)e));
-		p->m_ended[e] = metrics_counter(m, "rm_calls_ended_total",
-						"Finished calls by who ended them (the "
-						"record's ended_by)", label);
-	}
-	p->m_byes[DIALOG_CALLER] = metrics_counter(m, "rm_byes_sent_total",
-						   "BYEs rm sent itself to end an answered "
-						   "call (max duration, drain timeout)",
-						   "to=caller");
-	p->m_byes[DIALOG_MCP] = metrics_counter(m, "rm_byes_sent_total",
-						"BYEs rm sent itself to end an answered "
-						"call (max duration, drain timeout)", "to=mcp");
-	for (int r = 1; r < RM_REFUSE_COUNT; r++) {
-		snprintf(label, sizeof label, "reason=%s", rm_refuse_name((enum rm_refuse)r));
-		p->m_reject[r] = metrics_counter(m, "rm_rejects_total",
-						 "INVITEs refused by rm, by reason", label);
-	}
-}
-
-/* Publish per-MCP up/down and load. Called after health changes and from the tick. */
-void proxy_mcp_metrics(struct proxy *p)
-{
-	size_t n = route_mcp_count(p->route);
-	char label[RM_URI_MAX + 8];
-
-	for (size_t i = 0; i < n; i++) {
-		struct route_mcp *mcp = route_mcp_at(p->route, i);
-		snprintf(label, sizeof label, "mcp=%s", mcp->uri);
-		if (mcp->probed) /* no series while unknown (before its first OPTIONS result) */
-			metric_set(metrics_gauge(p->metrics, "rm_mcp_up",
-						 "1 if the MCP answers OPTIONS", label),
-				   mcp->up ? 1 : 0);
-		metric_set(metrics_gauge(p->metrics, "rm_mcp_active",
-					 "Calls currently placed on the MCP", label), mcp->active);
-		metric_set(metrics_gauge(p->metrics, "rm_mcp_max_ports", "Configured MCP capacity",
-					 label), mcp->max_ports);
-		metric_set(metrics_gauge(p->metrics, "rm_mcp_options_rtt_seconds",
-					 "Round trip of the last answered OPTIONS (0 = none yet)",
-					 label),
-			   mcp->last_rtt_us > 0 ? (double)mcp->last_rtt_us / 1e6 : 0);
-		/* a counter fed from route's running count (picks only grows) */
-		metric_t *att = metrics_counter(p->metrics, "rm_mcp_attempts_total",
-						"INVITE attempts sent to the MCP since start",
-						label);
-		double seen = metric_value(att);
-		if ((double)mcp->picks > seen)
-			metric_add(att, mcp->picks - (uint64_t)seen);
-	}
-	metric_set(p->m_mcps_up, (double)route_mcp_up_count(p->route));
-	proxy_usage_metrics(p);
-}
-
-/* Per-profile, per-tenant and per-LRG live calls (rm_snmp.c reads them for the LRG
- * table and rmL3LimitReached). Called every second and on limit refusals. */
-void proxy_usage_metrics(struct proxy *p)
-{
-	const struct rm_config *cfg = p->cfg;
-	char label[RM_NAME_MAX + 16];
-
-	p->usage_pub_ms = proxy_now_ms();
-	for (size_t i = 0; i < route_profile_count(p->route); i++) {
-		const struct route_profile *pr = route_profile_at(p->route, i);
-		snprintf(label, sizeof label, "profile=%s", pr->name);
-		metric_set(metrics_gauge(p->metrics, "rm_profile_calls_active",
-					 "Admitted calls of the profile", label), pr->active);
-	}
-	for (size_t i = 0; i < route_tenant_count(p->route); i++) {
-		const struct route_tenant *tn = route_tenant_at(p->route, i);
-		snprintf(label, sizeof label, "tenant=%s", tn->name);
-		metric_set(metrics_gauge(p->metrics, "rm_tenant_calls_active",
-					 "Admitted calls of the tenant", label), tn->active);
-	}
-	for (size_t g = 0; cfg && g < cfg->n_lrgs; g++) {
-		int active = 0;
-		for (size_t i = 0; i < route_profile_count(p->route); i++) {
-			const struct route_profile *pr = route_profile_at(p->route, i);
-			if (strcmp(route_profile_lrg_name(pr), cfg->lrgs[g].name) == 0)
-				active += pr->active;
-		}
-		snprintf(label, sizeof label, "lrg=%s", cfg->lrgs[g].name);
-		metric_set(metrics_gauge(p->metrics, "rm_lrg_calls_active",
-					 "Admitted calls of the profiles routed to the group",
-					 label), active);
-	}
 }
 
 /* ---- session end hook ------------------------------------------------------------ */
@@ -237,11 +99,6 @@ void proxy_session_end_hook(const struct session *s, void *arg)
 		c->sess = NULL;
 		call_unref(c);
 	}
-}
-
-void proxy_sessions_changed(struct proxy *p)
-{
-	metric_set(p->m_active, (double)session_count(p->sessions));
 }
 
 /* ---- in-dialog and other requests ------------------------------------------------ */
@@ -293,6 +150,36 @@ static int forward_ack(struct proxy *p, nta_incoming_t *irq, msg_t *msg, sip_t *
 	return 0;
 }
 
+/* Give up on an in-dialog request: an ACK is dropped silently (it has no answer),
+ * anything else is answered status. */
+static int in_dialog_drop(nta_incoming_t *irq, msg_t *msg, sip_method_t method, int status)
+{
+	msg_destroy(msg);
+	if (method != sip_method_ack)
+		return status;
+	nta_incoming_destroy(irq);
+	return 0;
+}
+
+/* Where an in-dialog request goes: its Route set; else its request-URI when that is a
+ * known dialog's target or one of ours; else, sent to rm itself by the caller, the
+ * dialog's MCP (copied into mcp_target, *next NULL). false: nowhere (481). */
+static bool in_dialog_next(struct proxy *p, const sip_t *sip, const struct session *s,
+			   bool from_caller, const url_t **next, char *mcp_target, size_t len)
+{
+	*next = NULL;
+	if (sip->sip_route)
+		*next = sip->sip_route->r_url;
+	else if (!proxy_url_is_self(p, sip->sip_request->rq_url) &&
+		 (s || guard_is_target(p, sip->sip_request->rq_url)))
+		*next = sip->sip_request->rq_url; /* a known dialog's target, or ours */
+	else if (from_caller && s->mcp_uri[0])
+		snprintf(mcp_target, len, "%s", s->mcp_uri);
+	else
+		return false;
+	return true;
+}
+
 /* A request inside a dialog (To tag present), in either direction: follow the Route
  * set. sipp's built-in UAC sends ACK/BYE to our own address without Route: route
  * those by the session table to the MCP. */
@@ -305,13 +192,8 @@ static int in_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip0)
 	struct session *s;
 	char mcp_target[RM_URI_MAX] = "";
 
-	if (guard_relay_refused(p, sip, true)) { /* a Route set not starting with rm */
-		msg_destroy(msg);
-		if (method != sip_method_ack)
-			return 403;
-		nta_incoming_destroy(irq);
-		return 0;
-	}
+	if (guard_relay_refused(p, sip, true)) /* a Route set not starting with rm */
+		return in_dialog_drop(irq, msg, method, 403);
 	proxy_strip_own_routes(p, msg, sip);
 
 	s = session_lookup(p->sessions, sip->sip_call_id->i_id,
@@ -325,33 +207,12 @@ static int in_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip0)
 		((struct call *)s->user)->acked = true;
 
 	if (!proxy_max_forwards_ok(msg, sip)) {
-		msg_destroy(msg);
-		if (method == sip_method_ack) {
-			nta_incoming_destroy(irq);
-			return 0;
-		}
-		metric_inc(p->m_bad);
-		return 483;
+		if (method != sip_method_ack)
+			metric_inc(p->m_bad);
+		return in_dialog_drop(irq, msg, method, 483);
 	}
-
-	if (sip->sip_route)
-		next = sip->sip_route->r_url;
-	else if (!proxy_url_is_self(p, sip->sip_request->rq_url) &&
-		 (s || guard_is_target(p, sip->sip_request->rq_url)))
-		next = sip->sip_request->rq_url; /* a known dialog's target, or ours */
-	else if (s && s->from_tag && sip->sip_from->a_tag &&
-		 strcmp(s->from_tag, sip->sip_from->a_tag) == 0 && s->mcp_uri[0]) {
-		/* to ourselves, from the caller: the dialog's MCP */
-		snprintf(mcp_target, sizeof mcp_target, "%s", s->mcp_uri);
-		next = NULL;
-	} else {
-		msg_destroy(msg);
-		if (method == sip_method_ack) {
-			nta_incoming_destroy(irq);
-			return 0;
-		}
-		return 481;
-	}
+	if (!in_dialog_next(p, sip, s, from_caller, &next, mcp_target, sizeof mcp_target))
+		return in_dialog_drop(irq, msg, method, 481);
 
 	if (method == sip_method_bye && s) {
 		session_end(p->sessions, s, 200,
@@ -360,15 +221,8 @@ static int in_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip0)
 	}
 
 	if (method == sip_method_ack) {
-		if (!next) {
-			url_t *u = url_make(msg_home(msg), mcp_target);
-			if (!u) {
-				msg_destroy(msg);
-				nta_incoming_destroy(irq);
-				return 0;
-			}
-			next = u;
-		}
+		if (!next && !(next = url_make(msg_home(msg), mcp_target)))
+			return in_dialog_drop(irq, msg, method, 0);
 		return forward_ack(p, irq, msg, sip, next);
 	}
 
@@ -683,8 +537,7 @@ struct proxy *proxy_create(su_root_t *root, struct rm_config *cfg, metrics_t *me
 	su_home_init(p->home);
 	p->root = root;
 	p->metrics = metrics;
-	metrics_init(p);
-	p->guard = guard_new(p);
+	p->guard = proxy_metrics_init(p) < 0 ? NULL : guard_new(p);
 	if (!p->guard) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;

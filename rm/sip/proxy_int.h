@@ -38,6 +38,7 @@ struct monitor;
 #include "metrics.h"
 #include "resolve.h"
 #include "rm_config.h"
+#include "rm_metrics.h"
 #include "route.h"
 #include "session.h"
 
@@ -138,10 +139,11 @@ struct proxy {
 
 	/* metrics (handles are valid until metrics_free) */
 	metrics_t *metrics;
+	rm_metrics_t rmm;    /* every rm series, typed (rm_metrics.h) */
 	metric_t *m_active, *m_failovers, *m_attempts, *m_bad, *m_mcps_up, *m_draining;
-	metric_t *m_disp[5]; /* by enum record_disposition, see disp_names in proxy.c */
+	metric_t *m_disp[5]; /* by enum record_disposition (rm_calls_total) */
 	metric_t *m_setup;   /* rm_call_setup_seconds histogram */
-	int64_t usage_pub_ms; /* last per-profile/tenant usage publish (proxy.c) */
+	int64_t usage_pub_ms; /* last per-profile/tenant usage publish (proxy_metrics.c) */
 	metric_t *m_reject[RM_REFUSE_COUNT];
 	metric_t *m_requests, *m_responses;
 	metric_t *m_byes[2];  /* rm_byes_sent_total{to}, by enum dialog_side */
@@ -157,9 +159,14 @@ int64_t proxy_now_ms(void);
 bool proxy_url_is_self(const struct proxy *p, const url_t *u);
 void proxy_strip_own_routes(struct proxy *p, msg_t *msg, sip_t *sip);
 bool proxy_max_forwards_ok(msg_t *msg, sip_t *sip);
+int proxy_reply(nta_incoming_t *irq, int status, int retry_after);
+
+/* proxy_metrics.c: the proxy's series, through rm_metrics.h's handles.
+ * proxy_metrics_init fills p->rmm and the m_* handles below: 0, or -1 on out of
+ * memory. */
+int proxy_metrics_init(struct proxy *p);
 void proxy_sessions_changed(struct proxy *p);
 void proxy_count_reject(struct proxy *p, enum rm_refuse r);
-int proxy_reply(nta_incoming_t *irq, int status, int retry_after);
 void proxy_mcp_metrics(struct proxy *p);
 void proxy_usage_metrics(struct proxy *p);
 

@@ -41,17 +41,12 @@ struct sip_guard {
 struct sip_guard *guard_new(struct proxy *p)
 {
 	struct sip_guard *g = calloc(1, sizeof *g);
-	char label[64];
 
 	if (!g)
 		return NULL;
 	sip_trust_init(&g->trust);
-	for (int r = 1; r < SIP_BAD_COUNT; r++) {
-		snprintf(label, sizeof label, "reason=%s", sip_bad_name((enum sip_bad)r));
-		g->m[r] = metrics_counter(p->metrics, "rm_bad_requests_total",
-					  "Requests refused (answered 4xx/5xx or dropped) "
-					  "before routing, by reason", label);
-	}
+	for (int r = 1; r < SIP_BAD_COUNT; r++)
+		g->m[r] = rm_metrics_bad_request(&p->rmm, sip_bad_name((enum sip_bad)r));
 	return g;
 }
 

@@ -10,11 +10,11 @@ int intake_kind(const char *dest, enum rs_kind *kind)
 {
 	if (!dest)
 		return -1;
-	if (!strcmp(dest, "/queue/gvp.cdr"))
+	if (!strcmp(dest, REC_DEST_CDR))
 		*kind = RS_KIND_CDR;
-	else if (!strcmp(dest, "/queue/gvp.events"))
+	else if (!strcmp(dest, REC_DEST_EVENTS))
 		*kind = RS_KIND_EVENT;
-	else if (!strcmp(dest, "/queue/gvp.metrics"))
+	else if (!strcmp(dest, REC_DEST_METRICS))
 		*kind = RS_KIND_METRIC;
 	else
 		return -1;

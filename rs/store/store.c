@@ -38,9 +38,3 @@ void store_close(rs_store_t *s)
 	if (s)
 		s->ops->close(s);
 }
-
-const char *store_usage_level_name(int level)
-{
-	static const char *const names[] = { NULL, "L1", "L2", "L3" };
-	return level >= 1 && level <= 3 ? names[level] : NULL;
-}

@@ -84,7 +84,4 @@ struct rs_store {
 rs_store_t *store_sqlite_open(const rs_config_t *cfg, char *err, size_t errlen);
 rs_store_t *store_pg_open(const rs_config_t *cfg, char *err, size_t errlen);
 
-/* Shared by backends: text of the optional usage level ("L1".."L3", or NULL). */
-const char *store_usage_level_name(int level);
-
 #endif

@@ -22,6 +22,7 @@
 
 #include "pg_params.h"
 #include "store.h"
+#include "store_schema.h"
 #include "util.h"
 
 typedef struct pg_store {
@@ -36,28 +37,12 @@ typedef struct pg_store {
 	size_t len, cap;
 } pg_store_t;
 
-static const char *const schema_v1 =
-	"CREATE TABLE IF NOT EXISTS cdr ("
-	" id TEXT PRIMARY KEY, schema INTEGER NOT NULL, call_id TEXT NOT NULL,"
-	" session_id TEXT, node TEXT NOT NULL, tenant TEXT, profile TEXT,"
-	" service_type TEXT, lrg TEXT, mcp TEXT, caller TEXT, dnis TEXT,"
-	" start_ms BIGINT NOT NULL, answer_ms BIGINT, end_ms BIGINT NOT NULL,"
-	" duration_ms BIGINT NOT NULL, disposition TEXT NOT NULL,"
-	" sip_status INTEGER NOT NULL, ended_by TEXT NOT NULL, attempts INTEGER NOT NULL,"
-	" usage_level TEXT, body JSON NOT NULL, received_ms BIGINT NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS cdr_start_ms ON cdr(start_ms);"
-	"CREATE INDEX IF NOT EXISTS cdr_tenant ON cdr(tenant, start_ms);"
-	"CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, body JSON NOT NULL,"
-	" received_ms BIGINT NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS metrics (id TEXT PRIMARY KEY, body JSON NOT NULL,"
-	" received_ms BIGINT NOT NULL);";
+static const char *const schema_v1 = STORE_SCHEMA_V1("BIGINT", "JSON");
 
 /* Records the database refused (store_quarantine): created on every migration, so
  * a schema-1 database gets it without a version bump. */
 static const char *const dead_letter_ddl =
-	"CREATE TABLE IF NOT EXISTS cdr_dead_letter (id TEXT, kind TEXT NOT NULL,"
-	" body BYTEA NOT NULL, error TEXT NOT NULL, received_ms BIGINT,"
-	" quarantined_at TIMESTAMPTZ NOT NULL DEFAULT now())";
+	STORE_DEAD_LETTER_DDL("BYTEA", "BIGINT", "TIMESTAMPTZ NOT NULL DEFAULT now()");
 
 static const char *const tables[3] = { "cdr", "events", "metrics" };
 
@@ -409,7 +394,7 @@ static int put_row(pg_store_t *s, const rs_row_t *row)
 	rc |= put_int(s, r->sip_status, '\t');
 	rc |= put_str(s, record_ended_by_name(r->ended_by), '\t');
 	rc |= put_int(s, r->attempts, '\t');
-	rc |= put_opt(s, store_usage_level_name(r->usage_level), '\t');
+	rc |= put_opt(s, record_usage_level_name(r->usage_level), '\t');
 	rc |= put_field(s, row->body, row->body_len, '\t');
 	rc |= put_int(s, row->received_ms, '\n');
 	return rc;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "store.h"
+#include "store_schema.h"
 
 typedef struct sqlite_store {
 	rs_store_t base;
@@ -18,26 +19,10 @@ typedef struct sqlite_store {
 } sqlite_store_t;
 
 /* Records the database refused (store_quarantine); created on every migration. */
-static const char *const dead_letter_ddl =
-	"CREATE TABLE IF NOT EXISTS cdr_dead_letter (id TEXT, kind TEXT NOT NULL,"
-	" body BLOB NOT NULL, error TEXT NOT NULL, received_ms INTEGER,"
-	" quarantined_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))";
+static const char *const dead_letter_ddl = STORE_DEAD_LETTER_DDL(
+	"BLOB", "INTEGER", "TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))");
 
-static const char *const schema_v1 =
-	"CREATE TABLE IF NOT EXISTS cdr ("
-	" id TEXT PRIMARY KEY, schema INTEGER NOT NULL, call_id TEXT NOT NULL,"
-	" session_id TEXT, node TEXT NOT NULL, tenant TEXT, profile TEXT,"
-	" service_type TEXT, lrg TEXT, mcp TEXT, caller TEXT, dnis TEXT,"
-	" start_ms INTEGER NOT NULL, answer_ms INTEGER, end_ms INTEGER NOT NULL,"
-	" duration_ms INTEGER NOT NULL, disposition TEXT NOT NULL,"
-	" sip_status INTEGER NOT NULL, ended_by TEXT NOT NULL, attempts INTEGER NOT NULL,"
-	" usage_level TEXT, body TEXT NOT NULL, received_ms INTEGER NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS cdr_start_ms ON cdr(start_ms);"
-	"CREATE INDEX IF NOT EXISTS cdr_tenant ON cdr(tenant, start_ms);"
-	"CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, body TEXT NOT NULL,"
-	" received_ms INTEGER NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS metrics (id TEXT PRIMARY KEY, body TEXT NOT NULL,"
-	" received_ms INTEGER NOT NULL);";
+static const char *const schema_v1 = STORE_SCHEMA_V1("INTEGER", "TEXT");
 
 static int fail_db(sqlite_store_t *s, const char *what, char *err, size_t errlen)
 {
@@ -92,10 +77,7 @@ static int sq_migrate(rs_store_t *b, char *err, size_t errlen)
 static int prepare_all(sqlite_store_t *s, char *err, size_t errlen)
 {
 	static const char *const sql[3] = {
-		"INSERT OR IGNORE INTO cdr (id, schema, call_id, session_id, node, tenant,"
-		" profile, service_type, lrg, mcp, caller, dnis, start_ms, answer_ms,"
-		" end_ms, duration_ms, disposition, sip_status, ended_by, attempts,"
-		" usage_level, body, received_ms) VALUES"
+		"INSERT OR IGNORE INTO cdr (" STORE_CDR_COLUMNS ") VALUES"
 		" (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 		"INSERT OR IGNORE INTO events (id, body, received_ms) VALUES (?,?,?)",
 		"INSERT OR IGNORE INTO metrics (id, body, received_ms) VALUES (?,?,?)",
@@ -150,7 +132,7 @@ static void bind_cdr(sqlite3_stmt *st, const rs_row_t *row)
 	sqlite3_bind_int(st, 18, r->sip_status);
 	sqlite3_bind_text(st, 19, record_ended_by_name(r->ended_by), -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 20, r->attempts);
-	bind_opt(st, 21, store_usage_level_name(r->usage_level));
+	bind_opt(st, 21, record_usage_level_name(r->usage_level));
 	sqlite3_bind_text(st, 22, row->body, (int)row->body_len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 23, row->received_ms);
 }

@@ -1,9 +1,9 @@
 /*
  * sqlite_ref: the raw SQLite reference for bench_rs.sh. Inserts the same COUNT CDRs
  * that stomp_load generates (same ids, same JSON, decoded with record_decode before
- * the clock starts) into a table shaped like rs's cdr, with one prepared INSERT in a
- * loop, BATCH rows a transaction, WAL, synchronous=FULL: what rs does minus the
- * network, the parsing and the receipts.
+ * the clock starts) into rs's own cdr table (rs/store/store_schema.h), with one
+ * prepared INSERT in a loop, BATCH rows a transaction, WAL, synchronous=FULL: what rs
+ * does minus the network, the parsing and the receipts.
  *
  *   sqlite_ref DBFILE [COUNT] [BATCH]     prints "rows N seconds S rate R/s"
  *
@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../rs/store/store_schema.h" /* the tools rule has no rs include path */
 #include "record.h"
 #include "util.h"
 
@@ -116,18 +117,11 @@ int main(int argc, char **argv)
 		die(db, "open");
 	if (sq.exec(db,
 		    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-		    "CREATE TABLE IF NOT EXISTS cdr (id TEXT PRIMARY KEY, schema INTEGER,"
-		    " call_id TEXT, session_id TEXT, node TEXT, tenant TEXT, profile TEXT,"
-		    " service_type TEXT, lrg TEXT, mcp TEXT, caller TEXT, dnis TEXT,"
-		    " start_ms INTEGER, answer_ms INTEGER, end_ms INTEGER, duration_ms INTEGER,"
-		    " disposition TEXT, sip_status INTEGER, ended_by TEXT, attempts INTEGER,"
-		    " usage_level TEXT, body TEXT, received_ms INTEGER);"
-		    "CREATE INDEX IF NOT EXISTS cdr_start_ms ON cdr(start_ms);"
-		    "CREATE INDEX IF NOT EXISTS cdr_tenant ON cdr(tenant, start_ms);",
+		    STORE_SCHEMA_V1("INTEGER", "TEXT"),
 		    NULL, NULL, NULL))
 		die(db, "schema");
 	if (sq.prepare_v2(db,
-			  "INSERT OR IGNORE INTO cdr VALUES"
+			  "INSERT OR IGNORE INTO cdr (" STORE_CDR_COLUMNS ") VALUES"
 			  " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 			  -1, &st, NULL))
 		die(db, "prepare");
@@ -157,7 +151,7 @@ int main(int argc, char **argv)
 		sq.bind_int64(st, 18, r->sip_status);
 		sq.bind_text(st, 19, record_ended_by_name(r->ended_by), -1, SQLITE_STATIC);
 		sq.bind_int64(st, 20, r->attempts);
-		sq.bind_text(st, 21, "L1", -1, SQLITE_STATIC);
+		sq.bind_text(st, 21, record_usage_level_name(r->usage_level), -1, SQLITE_STATIC);
 		sq.bind_text(st, 22, bodies[i], -1, SQLITE_STATIC);
 		sq.bind_int64(st, 23, util_now_ms());
 		if (sq.step(st) != SQLITE_DONE)

@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "record.h"
 #include "stomp.h"
 #include "util.h"
 
@@ -60,7 +61,7 @@ int main(int argc, char **argv)
 	int port = 0, o, quiet = 0;
 	long long count = 10000, start = 0, window = 1000;
 	double rate = 0;
-	const char *prefix = "load", *dest = "/queue/gvp.cdr", *rfile = NULL;
+	const char *prefix = "load", *dest = REC_DEST_CDR, *rfile = NULL;
 	const char *login = NULL, *pass = NULL;
 
 	while ((o = getopt(argc, argv, "p:n:w:r:i:s:d:o:u:P:q")) != -1) {

@@ -117,7 +117,7 @@ static int setup(void **state)
 		return -1;
 	snprintf(v->cfg.file, sizeof(v->cfg.file), "rm.json");
 	snprintf(v->cfg.billing_spool_dir, sizeof(v->cfg.billing_spool_dir), "%s/spool", v->dir);
-	snprintf(v->cfg.billing_destination, sizeof(v->cfg.billing_destination), "%s", CDR_DEST);
+	snprintf(v->cfg.billing_destination, sizeof(v->cfg.billing_destination), "%s", REC_DEST_CDR);
 	v->cfg.billing_mode = RM_BILLING_SPOOL_ONLY;
 	v->cfg.billing_spool_max_bytes = 1 << 20;
 	v->m = metrics_new();

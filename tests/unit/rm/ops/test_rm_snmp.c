@@ -1,5 +1,7 @@
 /* Unit tests for rm/ops/rm_snmp.c without a master: the collected snapshot follows the
- * metrics registry and the config, and each notification fires once per transition. */
+ * metrics registry (written through rm_metrics.h's handles, as rm does) and the config,
+ * each notification fires once per transition, and every scalar SNMP serves equals
+ * the series /metrics renders under its documented name. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +15,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "rm_config.h"
+#include "rm_metrics.h"
 #include "rm_snmp.h"
 
 #define CFG                                                                            \
@@ -72,27 +75,37 @@ static void test_collect(void **state)
 	struct rm_config cfg;
 	struct rm_snmp *s = setup_snmp(m, &cfg);
 	snmpsub_value_t v[64];
+	rm_metrics_t rmm;
+	struct rm_metrics_mcp a, b;
 	(void)state;
 
-	/* before anything is registered: every value reads 0 / down */
+	/* before any MCP is published: every value reads 0 / down, and SNMP does not
+	 * invent the per-MCP series the SIP thread owns */
 	size_t n = rm_snmp_collect(s, v, 64);
 	assert_int_equal(n, 10 + 2 * 6 + 2 * 5);
 	assert_int_equal(find(v, n, "1.9.0")->num, 0);
 	assert_int_equal(find(v, n, "2.1.4.1")->num, 2);
-	assert_int_equal(metrics_find(m, "rm_spool_depth", NULL), NULL); /* not invented */
+	assert_int_equal(rm_metrics_init(&rmm, m), 0);
+	rm_metrics_mcp_find(&rmm, "sip:a:5070", &a);
+	assert_null(a.up);
+	assert_null(a.active);
+	assert_null(rm_metrics_lrg_active(&rmm, "ivr", false));
 
-	metric_set(metrics_gauge(m, "rm_calls_active", "", NULL), 7);
-	metric_add(metrics_counter(m, "rm_calls_total", "", "disposition=answered"), 11);
-	metric_add(metrics_counter(m, "rm_calls_total", "", "disposition=timed-out"), 3);
-	metric_add(metrics_counter(m, "rm_rejects_total", "", "reason=profile-limit"), 4);
-	metric_add(metrics_counter(m, "rm_rejects_total", "", "reason=draining"), 5);
-	metric_add(metrics_counter(m, "rm_failovers_total", "", NULL), 2);
-	metric_set(metrics_gauge(m, "rm_spool_depth", "", NULL), 123);
-	metric_set(metrics_gauge(m, "rm_spool_usage_percent", "", NULL), 250); /* clamped */
-	metric_set(metrics_gauge(m, "rm_mcp_up", "", "mcp=sip:a:5070"), 1);
-	metric_set(metrics_gauge(m, "rm_mcp_active", "", "mcp=sip:a:5070"), 6);
-	metric_set(metrics_gauge(m, "rm_mcp_options_rtt_seconds", "", "mcp=sip:a:5070"), 0.0126);
-	metric_set(metrics_gauge(m, "rm_lrg_calls_active", "", "lrg=ivr"), 7);
+	metric_set(rmm.calls_active, 7);
+	metric_add(rmm.calls[REC_ANSWERED], 11);
+	metric_add(rmm.calls[REC_TIMED_OUT], 3);
+	metric_add(rmm.rejects[RM_REFUSE_PROFILE_LIMIT], 4);
+	metric_add(rmm.rejects[RM_REFUSE_DRAINING], 5);
+	metric_add(rmm.failovers, 2);
+	metric_set(rmm.spool_depth, 123);
+	metric_set(rmm.spool_usage_percent, 250); /* clamped */
+	assert_int_equal(rm_metrics_mcp(&rmm, "sip:a:5070", true, &a), 0);
+	assert_int_equal(rm_metrics_mcp(&rmm, "sip:b:5070", false, &b), 0);
+	assert_null(b.up); /* b not probed yet: no rm_mcp_up series */
+	metric_set(a.up, 1);
+	metric_set(a.active, 6);
+	metric_set(a.rtt, 0.0126);
+	metric_set(rm_metrics_lrg_active(&rmm, "ivr", true), 7);
 
 	n = rm_snmp_collect(s, v, 64);
 	assert_int_equal(find(v, n, "1.1.0")->num, 7);
@@ -135,12 +148,17 @@ static void test_notifications(void **state)
 	struct rm_config cfg;
 	struct rm_snmp *s = setup_snmp(m, &cfg);
 	struct seen seen = { 0 };
-	metric_t *a = metrics_gauge(m, "rm_mcp_up", "", "mcp=sip:a:5070");
-	metric_t *b = metrics_gauge(m, "rm_mcp_up", "", "mcp=sip:b:5070");
-	metric_t *pa = metrics_gauge(m, "rm_profile_calls_active", "", "profile=p");
-	metric_t *ta = metrics_gauge(m, "rm_tenant_calls_active", "", "tenant=t");
-	metric_t *hw = metrics_gauge(m, "rm_spool_high_water", "", NULL);
+	rm_metrics_t rmm;
+	struct rm_metrics_mcp ha, hb;
 	(void)state;
+
+	assert_int_equal(rm_metrics_init(&rmm, m), 0);
+	assert_int_equal(rm_metrics_mcp(&rmm, "sip:a:5070", true, &ha), 0);
+	assert_int_equal(rm_metrics_mcp(&rmm, "sip:b:5070", true, &hb), 0);
+	metric_t *a = ha.up, *b = hb.up;
+	metric_t *pa = rm_metrics_profile_active(&rmm, "p", true);
+	metric_t *ta = rm_metrics_tenant_active(&rmm, "t", true);
+	metric_t *hw = rmm.spool_high_water;
 
 	metric_set(a, 1);
 	metric_set(b, 1);
@@ -202,11 +220,103 @@ static void test_notifications(void **state)
 	metrics_free(m);
 }
 
+/* The value of the series `name` with label text `label` (NULL: none) in a /metrics
+ * rendering; fails the test when /metrics has no such line. */
+static double scraped(const char *text, const char *name, const char *label)
+{
+	char want[256];
+	size_t wl = (size_t)snprintf(want, sizeof want, label ? "%s{%s} " : "%s ", name, label);
+
+	for (const char *line = text; *line; line = strchr(line, '\n') + 1) {
+		if (strncmp(line, want, wl) == 0)
+			return strtod(line + wl, NULL);
+		if (!strchr(line, '\n'))
+			break;
+	}
+	fail_msg("/metrics has no line \"%s\"", want);
+	return 0;
+}
+
+/* Sum of every series of family `name` in a /metrics rendering (0 if none). */
+static double scraped_sum(const char *text, const char *name)
+{
+	size_t nl = strlen(name);
+	double sum = 0;
+
+	for (const char *line = text; line && *line; line = strchr(line, '\n')) {
+		line += *line == '\n';
+		if (strncmp(line, name, nl) == 0 && line[nl] == '{')
+			sum += strtod(strchr(line, ' ') + 1, NULL);
+	}
+	return sum;
+}
+
+/* Every scalar of GVP-RM-MIB (BASE.1.1.x.0) against /metrics as a scraper reads it:
+ * the series are written through the typed handles rm uses, so a series renamed in
+ * rm_metrics.c (SNMP still reading it) or SNMP reading another handle both fail. The
+ * names are the documented ones (README "Metrics", etc/mibs/README.md). */
+static void test_scalars_agree(void **state)
+{
+	static const struct {
+		const char *oid, *name, *label;
+	} scalar[] = {
+		{ "1.1.0", "rm_calls_active", NULL },
+		{ "1.2.0", "rm_calls_total", "disposition=\"answered\"" },
+		{ "1.3.0", "rm_calls_total", "disposition=\"cancelled\"" },
+		{ "1.4.0", "rm_calls_total", "disposition=\"rejected\"" },
+		{ "1.5.0", "rm_calls_total", "disposition=\"failed\"" },
+		{ "1.6.0", "rm_calls_total", "disposition=\"timed-out\"" },
+		{ "1.7.0", "rm_rejects_total", "*" }, /* the sum over reasons */
+		{ "1.8.0", "rm_failovers_total", NULL },
+		{ "1.9.0", "rm_spool_depth", NULL },
+		{ "1.10.0", "rm_spool_usage_percent", NULL },
+	};
+	const size_t n_scalar = sizeof scalar / sizeof scalar[0];
+	metrics_t *m = metrics_new();
+	struct rm_config cfg;
+	struct rm_snmp *s = setup_snmp(m, &cfg);
+	snmpsub_value_t v[64];
+	rm_metrics_t rmm;
+	(void)state;
+
+	/* a distinct value in every scalar series rm has */
+	assert_int_equal(rm_metrics_init(&rmm, m), 0);
+	metric_set(rmm.calls_active, 7);
+	for (int d = 0; d < RM_METRICS_DISP; d++)
+		metric_add(rmm.calls[d], 100 + (uint64_t)d);
+	for (int r = 1; r < RM_REFUSE_COUNT; r++)
+		metric_add(rmm.rejects[r], 1000 * (uint64_t)r);
+	metric_add(rmm.failovers, 17);
+	metric_set(rmm.spool_depth, 23);
+	metric_set(rmm.spool_usage_percent, 42);
+
+	char *text = metrics_render(m, NULL);
+	size_t n = rm_snmp_collect(s, v, 64), scalars = 0;
+	assert_non_null(text);
+	for (size_t i = 0; i < n; i++) /* every BASE.1.1.x.0 is in the table above */
+		scalars += v[i].oid_len == 3 && v[i].oid[0] == 1 && v[i].oid[2] == 0;
+	assert_int_equal(scalars, n_scalar);
+	for (size_t i = 0; i < n_scalar; i++) {
+		const char *l = scalar[i].label;
+		double want = l && strcmp(l, "*") == 0 ? scraped_sum(text, scalar[i].name)
+						       : scraped(text, scalar[i].name, l);
+		if (want == 0 || (double)find(v, n, scalar[i].oid)->num != want)
+			fail_msg("SNMP %s = %lld, /metrics %s%s%s = %g", scalar[i].oid,
+				 (long long)find(v, n, scalar[i].oid)->num, scalar[i].name,
+				 l ? " " : "", l ? l : "", want);
+	}
+	free(text);
+	rm_snmp_free(s);
+	rm_config_free(&cfg);
+	metrics_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_collect),
 		cmocka_unit_test(test_notifications),
+		cmocka_unit_test(test_scalars_agree),
 	};
 	log_init("test", NULL, LOGL_ERROR, false, NULL, 0);
 	return cmocka_run_group_tests(tests, NULL, NULL);
