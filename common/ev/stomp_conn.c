@@ -95,9 +95,7 @@ static void read_loop(stomp_conn_t *sc)
 		enum stomp_status st = stomp_parser_feed(sc->parser, data, len, &used, &f, NULL,
 							 err, sizeof(err));
 		if (st == STOMP_ERROR) {
-			evbuffer_drain(in, len);
-			sc->stopped = true;
-			bufferevent_disable(sc->bev, EV_READ);
+			stomp_conn_stop_reading(sc); /* the parser is dead */
 			if (sc->cbs.on_bad_input)
 				sc->cbs.on_bad_input(sc, err, sc->arg);
 			else

@@ -62,7 +62,8 @@ enum stomp_conn_end {
 };
 
 typedef struct stomp_conn_cbs {
-	/* Client only: TCP (and TLS) is up; send CONNECT now. May be NULL. */
+	/* The transport is up: a client's TCP (and TLS) connect, to send CONNECT now; an
+	 * accepted TLS connection's handshake. May be NULL. */
 	void (*on_open)(stomp_conn_t *sc, void *arg);
 	/* One complete frame. */
 	void (*on_frame)(stomp_conn_t *sc, const stomp_frame_t *f, void *arg);
