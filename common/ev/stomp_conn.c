@@ -1,8 +1,6 @@
 /* stomp_conn: see stomp_conn.h. */
 #include "stomp_conn.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
