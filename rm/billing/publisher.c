@@ -1,5 +1,6 @@
 /*
- * publisher: STOMP 1.2 producer over a libevent bufferevent. The behaviour (window,
+ * publisher: STOMP 1.2 producer on the one STOMP connection layer (stomp_conn.h, which
+ * owns the socket, TLS, framing and heart-beats). The behaviour (window,
  * release rules, fail-over, fail-back) is described in publisher.h.
  *
  * States: WAIT (back-off timer armed) -> TCP (connecting) -> STOMP (CONNECT sent,
@@ -14,16 +15,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
+#include <arpa/inet.h>
+
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "backoff.h"
 #include "deadletter.h"
 #include "log.h"
 #include "stomp.h"
-#include "tls_bev.h"
+#include "stomp_conn.h"
 #include "util.h"
 
 #define DRAIN_MS 2000
@@ -55,26 +57,23 @@ struct publisher {
 	unsigned fails; /* consecutive failures since the last session */
 	unsigned refusals; /* ERRORs (retryable or about the connection) since a RECEIPT */
 	bool reject_close; /* the server closes after a per-record ERROR */
-	struct bufferevent *bev;
-	stomp_parser_t *parser;
-	struct bufferevent *probe; /* fail-back probe of the primary */
+	stomp_conn_t *sc;    /* the session (stomp_conn.h); NULL in WAIT */
+	stomp_conn_t *probe; /* fail-back probe of the primary (TCP connect only) */
 
-	struct event *retry_ev, *hb_ev, *failback_ev, *drain_ev;
-	unsigned hb_send_ms;
-	int64_t last_tx_us;
+	struct event *retry_ev, *failback_ev, *drain_ev;
 
 	uint64_t cursor;   /* highest seq sent on this connection */
 	uint64_t *inflight; /* ascending seqs awaiting RECEIPT */
 	size_t ninflight, capinflight;
-
-	char *fbuf;
-	size_t fcap;
 
 	publisher_stats_t stats;
 };
 
 static void conn_lost(publisher_t *p, const char *why);
 static void pump(publisher_t *p);
+static void on_probe_open(stomp_conn_t *sc, void *arg);
+static void on_probe_close(stomp_conn_t *sc, enum stomp_conn_end why, const char *detail,
+			   void *arg);
 
 static void ms_tv(unsigned ms, struct timeval *tv)
 {
@@ -127,19 +126,7 @@ static bool inflight_remove(publisher_t *p, uint64_t seq)
 static int send_frame(publisher_t *p, enum stomp_command cmd, const stomp_header_t *h,
 		      size_t nh, const char *body, size_t body_len)
 {
-	size_t n = stomp_encode(p->fbuf, p->fcap, cmd, h, nh, body, body_len);
-	if (n >= p->fcap) {
-		char *b = realloc(p->fbuf, n + 1);
-		if (!b)
-			return -1;
-		p->fbuf = b;
-		p->fcap = n + 1;
-		n = stomp_encode(p->fbuf, p->fcap, cmd, h, nh, body, body_len);
-	}
-	if (bufferevent_write(p->bev, p->fbuf, n) < 0)
-		return -1;
-	p->last_tx_us = util_mono_us();
-	return 0;
+	return stomp_conn_send(p->sc, cmd, h, nh, body, body_len);
 }
 
 static void release(publisher_t *p, uint64_t seq, enum publisher_outcome how)
@@ -189,16 +176,10 @@ static void pump(publisher_t *p)
 
 static void teardown(publisher_t *p)
 {
-	if (p->bev)
-		bufferevent_free(p->bev);
-	p->bev = NULL;
-	if (p->probe)
-		bufferevent_free(p->probe);
+	stomp_conn_close(p->sc);
+	p->sc = NULL;
+	stomp_conn_close(p->probe);
 	p->probe = NULL;
-	stomp_parser_free(p->parser);
-	p->parser = NULL;
-	if (p->hb_ev)
-		event_del(p->hb_ev);
 	if (p->failback_ev)
 		event_del(p->failback_ev);
 	if (p->drain_ev)
@@ -219,11 +200,8 @@ static void schedule(publisher_t *p, unsigned ms)
 
 static unsigned backoff(publisher_t *p)
 {
-	unsigned ms = p->backoff_min;
 	unsigned n = p->fails > p->refusals ? p->fails : p->refusals;
-	for (unsigned i = 1; i < n && ms < p->backoff_max; i++)
-		ms *= 2;
-	return ms < p->backoff_max ? ms : p->backoff_max;
+	return backoff_delay_ms(p->backoff_min, p->backoff_max, n, false);
 }
 
 /* The connection failed or was lost: move on to the next endpoint after a back-off,
@@ -271,19 +249,6 @@ static void switch_to_primary(publisher_t *p)
 	conn_lost(p, "fail-back");
 }
 
-static void on_hb(evutil_socket_t fd, short what, void *arg)
-{
-	publisher_t *p = arg;
-	(void)fd;
-	(void)what;
-	if (!p->bev)
-		return;
-	if (util_mono_us() - p->last_tx_us >= (int64_t)p->hb_send_ms * 500) {
-		bufferevent_write(p->bev, "\n", 1);
-		p->last_tx_us = util_mono_us();
-	}
-}
-
 static int handle_connected(publisher_t *p, const stomp_frame_t *f)
 {
 	char name[300];
@@ -297,16 +262,8 @@ static int handle_connected(publisher_t *p, const stomp_frame_t *f)
 		log_warn("publisher: malformed heart-beat header \"%s\"; heart-beats off", hb);
 		send_ms = recv_ms = 0;
 	}
-	struct timeval rtv, wtv;
-	ms_tv(recv_ms * 2, &rtv);
-	ms_tv(WRITE_TIMEOUT_MS, &wtv);
-	bufferevent_set_timeouts(p->bev, recv_ms ? &rtv : NULL, &wtv);
-	p->hb_send_ms = send_ms;
-	if (send_ms) {
-		struct timeval tv;
-		ms_tv(send_ms / 2 ? send_ms / 2 : 1, &tv);
-		event_add(p->hb_ev, &tv);
-	}
+	stomp_conn_deadline(p->sc, 0);
+	stomp_conn_heartbeat(p->sc, send_ms, recv_ms);
 	p->st = PUB_UP;
 	p->fails = 0;
 	p->stats.connects++;
@@ -442,133 +399,118 @@ static int handle_frame(publisher_t *p, const stomp_frame_t *f)
 	}
 }
 
-static void on_read(struct bufferevent *bev, void *arg)
+/* stomp_conn: one frame from the server. */
+static void on_frame(stomp_conn_t *sc, const stomp_frame_t *f, void *arg)
 {
 	publisher_t *p = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t len;
-	char err[200];
 
-	while (p->bev == bev && (len = evbuffer_get_contiguous_space(in)) > 0) {
-		const char *data = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
-		size_t off = 0;
-		while (off < len) {
-			stomp_frame_t f;
-			size_t used = 0;
-			enum stomp_status r = stomp_parser_feed(p->parser, data + off, len - off,
-								&used, &f, NULL, err,
-								sizeof(err));
-			if (r == STOMP_ERROR) {
-				conn_lost(p, err);
-				return;
-			}
-			off += used;
-			if (r == STOMP_AGAIN)
-				break;
-			int h = handle_frame(p, &f);
-			if (p->bev != bev) /* the frame closed the connection */
-				return;
-			if (h < 0) {
-				conn_lost(p, "server ERROR");
-				return;
-			}
-		}
-		evbuffer_drain(in, len);
-	}
+	if (handle_frame(p, f) < 0 && p->sc == sc)
+		conn_lost(p, "server ERROR");
 }
 
-static void on_event(struct bufferevent *bev, short events, void *arg)
+static void on_bad_input(stomp_conn_t *sc, const char *err, void *arg)
+{
+	conn_lost(arg, err);
+}
+
+/* stomp_conn: TCP (and TLS) is up: CONNECT. */
+static void on_open(stomp_conn_t *sc, void *arg)
 {
 	publisher_t *p = arg;
+	const struct endpoint *e = &p->eps[p->cur];
 	char hb[32], name[300];
 
-	if (bev != p->bev)
-		return;
-	if (events & BEV_EVENT_CONNECTED) {
-		const struct endpoint *e = &p->eps[p->cur];
-		snprintf(hb, sizeof(hb), "%u,%u", p->hb, p->hb);
-		stomp_header_t h[6] = {
-			{ "accept-version", "1.2" },
-			{ "host", p->vhost ? p->vhost : e->host },
-			{ "heart-beat", hb },
-		};
-		size_t nh = 3;
-		if (e->login) {
-			h[nh++] = (stomp_header_t){ "login", e->login };
-			h[nh++] = (stomp_header_t){ "passcode", e->passcode ? e->passcode : "" };
-		}
-		p->parser = stomp_parser_new(NULL);
-		if (!p->parser || send_frame(p, STOMP_CMD_CONNECT, h, nh, NULL, 0) < 0) {
-			conn_lost(p, "out of memory");
-			return;
-		}
-		p->st = PUB_STOMP;
-		log_debug("publisher: TCP up to %s, CONNECT sent",
-			  ep_name(p, p->cur, name, sizeof(name)));
+	snprintf(hb, sizeof(hb), "%u,%u", p->hb, p->hb);
+	stomp_header_t h[6] = {
+		{ "accept-version", "1.2" },
+		{ "host", p->vhost ? p->vhost : e->host },
+		{ "heart-beat", hb },
+	};
+	size_t nh = 3;
+	if (e->login) {
+		h[nh++] = (stomp_header_t){ "login", e->login };
+		h[nh++] = (stomp_header_t){ "passcode", e->passcode ? e->passcode : "" };
+	}
+	if (send_frame(p, STOMP_CMD_CONNECT, h, nh, NULL, 0) < 0) {
+		conn_lost(p, "out of memory");
 		return;
 	}
-	if (events & BEV_EVENT_TIMEOUT)
+	p->st = PUB_STOMP;
+	log_debug("publisher: TCP up to %s, CONNECT sent",
+		  ep_name(p, p->cur, name, sizeof(name)));
+}
+
+/* stomp_conn: the connection ended by itself. */
+static void on_close(stomp_conn_t *sc, enum stomp_conn_end why, const char *detail,
+		     void *arg)
+{
+	publisher_t *p = arg;
+	char tm[320];
+
+	p->sc = NULL; /* freed by stomp_conn when this returns */
+	switch (why) {
+	case STOMP_CONN_HB_TIMEOUT:
 		conn_lost(p, p->st == PUB_UP || p->st == PUB_DRAIN ? "no data or heart-beat "
 			  "from the server in time" : "timed out");
-	else if (events & BEV_EVENT_EOF)
+		break;
+	case STOMP_CONN_EOF:
+	case STOMP_CONN_DONE:
 		conn_lost(p, "closed by the server");
-	else if (events & BEV_EVENT_ERROR) {
-		int e = EVUTIL_SOCKET_ERROR();
-		int dns = bufferevent_socket_get_dns_error(bev);
-		char tb[300], tm[320];
-		const char *te = tls_bev_error(bev, tb, sizeof(tb));
-		if (te)
-			snprintf(tm, sizeof(tm), "TLS: %s", te);
-		conn_lost(p, te ? tm : dns ? evutil_gai_strerror(dns)
-					   : evutil_socket_error_to_string(e));
+		break;
+	case STOMP_CONN_TLS_ERROR:
+		snprintf(tm, sizeof(tm), "TLS: %s", detail);
+		conn_lost(p, tm);
+		break;
+	case STOMP_CONN_ERROR:
+		conn_lost(p, *detail ? detail : "connect failed");
+		break;
+	default:
+		conn_lost(p, "timed out");
 	}
 }
 
-/* Start an asynchronous connect of bev to endpoint i. 0 / -1. */
-static int connect_to(publisher_t *p, struct bufferevent *bev, size_t i)
+/* Does connecting to host need the resolver (not a numeric address)? */
+static bool host_is_name(const char *host)
 {
-	const struct endpoint *e = &p->eps[i];
-	struct sockaddr_storage ss;
-	int sl = sizeof(ss);
-	char hp[300];
+	unsigned char a[16];
+	return evutil_inet_pton(AF_INET, host, a) != 1 && evutil_inet_pton(AF_INET6, host, a) != 1;
+}
 
-	if (strchr(e->host, ':'))
-		snprintf(hp, sizeof(hp), "[%s]:%u", e->host, e->port);
-	else
-		snprintf(hp, sizeof(hp), "%s:%u", e->host, e->port);
-	if (evutil_parse_sockaddr_port(hp, (struct sockaddr *)&ss, &sl) == 0)
-		return bufferevent_socket_connect(bev, (struct sockaddr *)&ss, sl);
-	if (!p->dns)
+/* A connection to endpoint i: the session (probe false) or a fail-back probe. */
+static stomp_conn_t *dial(publisher_t *p, size_t i, bool probe, char *err, size_t errlen)
+{
+	static const stomp_conn_cbs_t cbs = { .on_open = on_open, .on_frame = on_frame,
+					      .on_bad_input = on_bad_input,
+					      .on_close = on_close };
+	static const stomp_conn_cbs_t probe_cbs = { .on_open = on_probe_open,
+						    .on_close = on_probe_close };
+	const struct endpoint *e = &p->eps[i];
+	stomp_conn_opts_t o = { .deadline_ms = p->connect_timeout,
+				.write_timeout_ms = WRITE_TIMEOUT_MS };
+
+	if (!p->dns && host_is_name(e->host))
 		p->dns = evdns_base_new(p->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
-	if (!p->dns) {
-		log_error("publisher: cannot start the DNS resolver for %s", e->host);
-		return -1;
+	if (!p->dns && host_is_name(e->host)) {
+		snprintf(err, errlen, "cannot start the DNS resolver for %s", e->host);
+		return NULL;
 	}
-	return bufferevent_socket_connect_hostname(bev, p->dns, AF_UNSPEC, e->host,
-						   e->port);
+	return stomp_conn_connect(p->base, p->dns, probe ? NULL : p->tls, e->host, e->port,
+				  &o, probe ? &probe_cbs : &cbs, p, err, errlen);
 }
 
 static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
 	publisher_t *p = arg;
-	struct timeval tv;
 	char err[300];
 	(void)fd;
 	(void)what;
 
-	p->bev = tls_bev_client(p->base, p->tls, p->eps[p->cur].host,
-				BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS, err, sizeof(err));
-	if (!p->bev) {
+	p->sc = dial(p, p->cur, false, err, sizeof(err));
+	if (!p->sc) {
 		conn_lost(p, err);
 		return;
 	}
-	bufferevent_setcb(p->bev, on_read, NULL, on_event, p);
-	ms_tv(p->connect_timeout, &tv);
-	bufferevent_set_timeouts(p->bev, &tv, &tv);
-	bufferevent_enable(p->bev, EV_READ | EV_WRITE);
 	p->st = PUB_TCP;
-	if (connect_to(p, p->bev, p->cur) < 0)
-		conn_lost(p, "connect failed");
 }
 
 /* ---- fail-back ---- */
@@ -582,16 +524,15 @@ static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
 		switch_to_primary(p);
 }
 
-static void on_probe_event(struct bufferevent *bev, short events, void *arg)
+/* The primary accepted a TCP connection: drain, then fail back. */
+static void on_probe_open(stomp_conn_t *sc, void *arg)
 {
 	publisher_t *p = arg;
 	struct timeval tv;
 
-	if (bev != p->probe)
-		return;
-	bufferevent_free(p->probe);
+	stomp_conn_close(p->probe);
 	p->probe = NULL;
-	if (!(events & BEV_EVENT_CONNECTED) || p->st != PUB_UP)
+	if (p->st != PUB_UP)
 		return;
 	log_info("publisher: primary %s:%u is reachable again; draining %zu in-flight "
 		 "record(s) before failing back", p->eps[0].host, p->eps[0].port,
@@ -606,27 +547,25 @@ static void on_probe_event(struct bufferevent *bev, short events, void *arg)
 	event_add(p->drain_ev, &tv);
 }
 
+/* The primary is still away: the next probe comes with the fail-back timer. */
+static void on_probe_close(stomp_conn_t *sc, enum stomp_conn_end why, const char *detail,
+			   void *arg)
+{
+	publisher_t *p = arg;
+	p->probe = NULL;
+}
+
 static void on_failback(evutil_socket_t fd, short what, void *arg)
 {
 	publisher_t *p = arg;
 	struct timeval tv;
+	char err[300];
 	(void)fd;
 	(void)what;
 
 	if (p->st != PUB_UP || p->cur == 0 || p->probe)
 		goto rearm;
-	p->probe = bufferevent_socket_new(p->base, -1,
-					  BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	if (!p->probe)
-		goto rearm;
-	bufferevent_setcb(p->probe, NULL, NULL, on_probe_event, p);
-	ms_tv(p->connect_timeout, &tv);
-	bufferevent_set_timeouts(p->probe, &tv, &tv);
-	bufferevent_enable(p->probe, EV_WRITE);
-	if (connect_to(p, p->probe, 0) < 0) {
-		bufferevent_free(p->probe);
-		p->probe = NULL;
-	}
+	p->probe = dial(p, 0, true, err, sizeof(err));
 rearm:
 	if (p->st == PUB_UP && p->cur != 0) {
 		ms_tv(p->failback_ms, &tv);
@@ -689,13 +628,10 @@ publisher_t *publisher_new(struct event_base *base, spool_t *spool,
 	p->arg = o->arg;
 	p->tls = o->tls;
 	p->stats.endpoint = -1;
-	p->fcap = 4096;
-	p->fbuf = malloc(p->fcap);
 	p->retry_ev = evtimer_new(base, on_retry, p);
-	p->hb_ev = event_new(base, -1, EV_PERSIST, on_hb, p);
 	p->failback_ev = evtimer_new(base, on_failback, p);
 	p->drain_ev = evtimer_new(base, on_drain_timeout, p);
-	if (!p->fbuf || !p->retry_ev || !p->hb_ev || !p->failback_ev || !p->drain_ev)
+	if (!p->retry_ev || !p->failback_ev || !p->drain_ev)
 		goto oom;
 	return p;
 oom:
@@ -732,8 +668,6 @@ void publisher_free(publisher_t *p)
 		teardown(p);
 	if (p->retry_ev)
 		event_free(p->retry_ev);
-	if (p->hb_ev)
-		event_free(p->hb_ev);
 	if (p->failback_ev)
 		event_free(p->failback_ev);
 	if (p->drain_ev)
@@ -748,6 +682,5 @@ void publisher_free(publisher_t *p)
 	free(p->eps);
 	free(p->vhost);
 	free(p->inflight);
-	free(p->fbuf);
 	free(p);
 }

@@ -44,9 +44,10 @@
  * flight is resent there).
  *
  * Heart-beats: CONNECT offers heart-beat:<hb>,<hb>; the negotiated send interval is
- * kept with newline heart-beats, and a connection silent for twice the negotiated
- * receive interval is dropped. Hosts that are not numeric addresses are resolved
- * with evdns (never blocking the loop).
+ * kept with newline heart-beats, and a connection silent for the negotiated receive
+ * interval plus as much again (at least a second more) is dropped (the socket, TLS,
+ * framing and heart-beats are common/ev/stomp_conn.h's). Hosts that are not numeric
+ * addresses are resolved with evdns (never blocking the loop).
  */
 #ifndef RM_PUBLISHER_H
 #define RM_PUBLISHER_H

@@ -7,15 +7,20 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/dns.h>
 
+#include "backoff.h"
+#include "hostport.h"
 #include "intake.h"
 #include "log.h"
 #include "stomp.h"
-#include "tls_bev.h"
+#include "stomp_conn.h"
+#include "tls.h"
 #include "util.h"
+
+/* Bound of the TCP connect plus CONNECTED, and of DISCONNECT's RECEIPT. */
+#define CONNECT_DEADLINE_MS 10000
+#define BYE_DEADLINE_MS 5000
 
 #ifndef PROJECT_VERSION
 #define PROJECT_VERSION "0"
@@ -25,9 +30,7 @@
  * holds for it; freed when the last goes (bconn_unref). */
 typedef struct bconn {
 	rs_consumer_t *cons;
-	struct bufferevent *bev; /* NULL once closed */
-	stomp_parser_t *parser;
-	struct event *hb;
+	stomp_conn_t *sc;        /* NULL once closed */
 	int refs;
 	size_t pending;          /* items at the writer */
 	bool connected;          /* CONNECTED received, subscribed */
@@ -54,35 +57,18 @@ struct rs_consumer {
 };
 
 static void bconn_close(bconn_t *b);
-static void bconn_read_cb(struct bufferevent *bev, void *arg);
 
 static void bconn_unref(bconn_t *b)
 {
 	if (--b->refs > 0)
 		return;
-	stomp_parser_free(b->parser);
 	free(b);
 }
 
 static void bconn_send(bconn_t *b, enum stomp_command cmd, const stomp_header_t *h,
 		       size_t nh)
 {
-	char buf[2048];
-	size_t n;
-
-	if (!b->bev)
-		return;
-	n = stomp_encode(buf, sizeof(buf), cmd, h, nh, NULL, 0);
-	if (n < sizeof(buf)) {
-		bufferevent_write(b->bev, buf, n);
-		return;
-	}
-	char *big = malloc(n + 1);
-	if (!big)
-		return;
-	stomp_encode(big, n + 1, cmd, h, nh, NULL, 0);
-	bufferevent_write(b->bev, big, n);
-	free(big);
+	stomp_conn_send(b->sc, cmd, h, nh, NULL, 0);
 }
 
 static void schedule_retry(rs_consumer_t *c, int ms)
@@ -93,23 +79,13 @@ static void schedule_retry(rs_consumer_t *c, int ms)
 	event_add(c->retry, &tv);
 }
 
-/* Delay before the next attempt: min * 2^rounds, capped, plus up to 25% jitter so
- * that several rs do not reconnect in step. */
+/* Delay before the next attempt: min * 2^rounds, capped, with jitter so that several
+ * rs do not reconnect in step (backoff.h). */
 static int backoff_ms(const rs_consumer_t *c)
 {
-	long long d = c->cfg->broker_reconnect_min_ms;
-	for (int i = 0; i < c->rounds && d < c->cfg->broker_reconnect_max_ms; i++)
-		d *= 2;
-	if (d > c->cfg->broker_reconnect_max_ms)
-		d = c->cfg->broker_reconnect_max_ms;
-	return (int)(d + (d / 4 ? rand() % (d / 4 + 1) : 0));
-}
-
-static void hb_cb(evutil_socket_t fd, short what, void *arg)
-{
-	bconn_t *b = arg;
-	if (b->bev && evbuffer_get_length(bufferevent_get_output(b->bev)) == 0)
-		bufferevent_write(b->bev, "\n", 1);
+	return (int)backoff_delay_ms((unsigned)c->cfg->broker_reconnect_min_ms,
+				     (unsigned)c->cfg->broker_reconnect_max_ms,
+				     (unsigned)c->rounds + 1, true);
 }
 
 static void on_connected(bconn_t *b, const stomp_frame_t *f)
@@ -137,19 +113,8 @@ static void on_connected(bconn_t *b, const stomp_frame_t *f)
 				       { "activemq.prefetchSize", prefetch } };
 		bconn_send(b, STOMP_CMD_SUBSCRIBE, h, 4);
 	}
-	if (send_ms) {
-		b->hb = event_new(c->base, -1, EV_PERSIST, hb_cb, b);
-		struct timeval tv = { send_ms / 1000, (send_ms % 1000) * 1000 };
-		if (b->hb)
-			event_add(b->hb, &tv);
-	}
-	if (recv_ms) {
-		unsigned t = recv_ms * 2;
-		struct timeval tv = { t / 1000, (t % 1000) * 1000 };
-		bufferevent_set_timeouts(b->bev, &tv, NULL);
-	} else {
-		bufferevent_set_timeouts(b->bev, NULL, NULL);
-	}
+	stomp_conn_deadline(b->sc, 0);
+	stomp_conn_heartbeat(b->sc, send_ms, recv_ms);
 	metric_set(c->m->broker_up, 1);
 	metric_inc(c->m->broker_connects);
 	log_info("broker %s: connected (server %s), consuming %d destination(s) with"
@@ -164,7 +129,7 @@ static void consumer_item_done(rs_item_t *it)
 	rs_consumer_t *c = b->cons;
 
 	b->pending--;
-	if (it->durable && it->receipt && b->bev && !b->bye_sent) {
+	if (it->durable && it->receipt && b->sc && !b->bye_sent) {
 		stomp_header_t h = { "id", it->receipt };
 		bconn_send(b, STOMP_CMD_ACK, &h, 1);
 		metric_inc(c->m->broker_acks);
@@ -256,91 +221,99 @@ static bool must_pause(const bconn_t *b)
 	return writer_inflight(b->cons->writer) >= (size_t)b->cons->cfg->queue_max;
 }
 
-static void bconn_read_cb(struct bufferevent *bev, void *arg)
+/* stomp_conn: one frame. Stop reading while the writer is behind. */
+static void bconn_frame_cb(stomp_conn_t *sc, const stomp_frame_t *f, void *arg)
 {
 	bconn_t *b = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	char err[256];
 
 	b->refs++; /* a frame may close the session (bconn_close); keep b valid here */
-	while (b->bev && !b->paused && !b->cons->quiesced) {
-		size_t len = evbuffer_get_contiguous_space(in);
-		if (len == 0)
-			break;
-		const char *data = (const char *)evbuffer_pullup(in, (ssize_t)len);
-		size_t used = 0;
-		stomp_frame_t f;
-		enum stomp_status st = stomp_parser_feed(b->parser, data, len, &used, &f, NULL,
-							 err, sizeof(err));
-		if (st == STOMP_ERROR) {
-			log_error("broker %s: malformed frame: %s; reconnecting", b->ep, err);
-			bconn_close(b);
-			break;
-		}
-		evbuffer_drain(in, used);
-		if (st == STOMP_FRAME) {
-			on_frame(b, &f);
-			if (b->bev && !b->paused && must_pause(b)) {
-				b->paused = true;
-				bufferevent_disable(b->bev, EV_READ);
-			}
-		}
+	on_frame(b, f);
+	if (b->sc && !b->paused && must_pause(b)) {
+		b->paused = true;
+		stomp_conn_pause(b->sc, true);
 	}
 	bconn_unref(b);
 }
 
-static void bconn_event_cb(struct bufferevent *bev, short what, void *arg)
+static void bconn_bad_input_cb(stomp_conn_t *sc, const char *err, void *arg)
 {
 	bconn_t *b = arg;
-	rs_consumer_t *c = b->cons;
 
-	if (what & BEV_EVENT_CONNECTED) {
-		char hb[32];
-		stomp_header_t h[6];
-		size_t nh = 0;
-		snprintf(hb, sizeof(hb), "%d,%d", c->cfg->broker_heartbeat_ms,
-			 c->cfg->broker_heartbeat_ms);
-		h[nh++] = (stomp_header_t){ "accept-version", "1.2" };
-		h[nh++] = (stomp_header_t){ "host", "/" };
-		h[nh++] = (stomp_header_t){ "heart-beat", hb };
-		if (c->cfg->broker_login[0]) {
-			h[nh++] = (stomp_header_t){ "login", c->cfg->broker_login };
-			h[nh++] = (stomp_header_t){ "passcode", c->cfg->broker_passcode };
-		}
-		bconn_send(b, STOMP_CMD_CONNECT, h, nh);
-		log_debug("broker %s: TCP connected, CONNECT sent", b->ep);
-		return;
-	}
-	if (what & BEV_EVENT_TIMEOUT)
-		log_warn("broker %s: %s; reconnecting", b->ep,
-			 b->connected ? "no heart-beat from the broker" : "no CONNECTED in time");
-	else if (what & BEV_EVENT_ERROR) {
-		char tb[256];
-		const char *te = tls_bev_error(bev, tb, sizeof(tb));
-		if (te)
-			log_warn("broker %s: TLS: %s", b->ep, te);
-		else
-			log_warn("broker %s: %s", b->ep,
-				 b->connected ? strerror(errno) : "cannot connect");
-	}
-	else if (what & BEV_EVENT_EOF && !b->bye_sent)
-		log_warn("broker %s: connection closed by the broker", b->ep);
+	log_error("broker %s: malformed frame: %s; reconnecting", b->ep, err);
 	bconn_close(b);
 }
 
+/* stomp_conn: TCP (and TLS) up: CONNECT. */
+static void bconn_open_cb(stomp_conn_t *sc, void *arg)
+{
+	bconn_t *b = arg;
+	const rs_config_t *cfg = b->cons->cfg;
+	char hb[32];
+	stomp_header_t h[6];
+	size_t nh = 0;
+
+	snprintf(hb, sizeof(hb), "%d,%d", cfg->broker_heartbeat_ms, cfg->broker_heartbeat_ms);
+	h[nh++] = (stomp_header_t){ "accept-version", "1.2" };
+	h[nh++] = (stomp_header_t){ "host", "/" };
+	h[nh++] = (stomp_header_t){ "heart-beat", hb };
+	if (cfg->broker_login[0]) {
+		h[nh++] = (stomp_header_t){ "login", cfg->broker_login };
+		h[nh++] = (stomp_header_t){ "passcode", cfg->broker_passcode };
+	}
+	bconn_send(b, STOMP_CMD_CONNECT, h, nh);
+	log_debug("broker %s: TCP connected, CONNECT sent", b->ep);
+}
+
+static void bconn_gone(bconn_t *b);
+
+/* stomp_conn: the session ended by itself. */
+static void bconn_close_cb(stomp_conn_t *sc, enum stomp_conn_end why, const char *detail,
+			   void *arg)
+{
+	bconn_t *b = arg;
+
+	if (why == STOMP_CONN_DEADLINE)
+		log_warn("broker %s: %s; reconnecting", b->ep,
+			 b->bye_sent ? "no RECEIPT for DISCONNECT in time" : "no CONNECTED in time");
+	else if (why == STOMP_CONN_HB_TIMEOUT || why == STOMP_CONN_WRITE_TIMEOUT)
+		log_warn("broker %s: no heart-beat from the broker; reconnecting", b->ep);
+	else if (why == STOMP_CONN_TLS_ERROR)
+		log_warn("broker %s: TLS: %s", b->ep, detail);
+	else if (why == STOMP_CONN_ERROR)
+		log_warn("broker %s: %s", b->ep,
+			 b->connected && *detail ? detail : "cannot connect");
+	else if (why == STOMP_CONN_EOF && !b->bye_sent)
+		log_warn("broker %s: connection closed by the broker", b->ep);
+	b->sc = NULL; /* freed by stomp_conn when this returns */
+	bconn_gone(b);
+}
+
+/* Close now. */
 static void bconn_close(bconn_t *b)
+{
+	if (!b->sc)
+		return;
+	stomp_conn_close(b->sc);
+	b->sc = NULL;
+	bconn_gone(b);
+}
+
+/* A failed attempt: next endpoint; back off after a full round. */
+static void attempt_failed(rs_consumer_t *c)
+{
+	if (++c->next_ep >= c->cfg->broker_nendpoints) {
+		c->next_ep = 0;
+		c->rounds++;
+	}
+	schedule_retry(c, c->next_ep == 0 ? backoff_ms(c) : 0);
+}
+
+/* The session is closed: forget it (its items may still hold b), plan the next. */
+static void bconn_gone(bconn_t *b)
 {
 	rs_consumer_t *c = b->cons;
 	bool was_connected = b->connected;
 
-	if (!b->bev)
-		return;
-	bufferevent_free(b->bev);
-	b->bev = NULL;
-	if (b->hb) {
-		event_free(b->hb);
-		b->hb = NULL;
-	}
 	if (c->cur == b)
 		c->cur = NULL;
 	metric_set(c->m->broker_up, 0);
@@ -355,59 +328,49 @@ static void bconn_close(bconn_t *b)
 		schedule_retry(c, c->cfg->broker_reconnect_min_ms);
 		return;
 	}
-	/* A failed attempt: next endpoint; back off after a full round. */
-	if (++c->next_ep >= c->cfg->broker_nendpoints) {
-		c->next_ep = 0;
-		c->rounds++;
-	}
-	schedule_retry(c, c->next_ep == 0 ? backoff_ms(c) : 0);
+	attempt_failed(c);
 }
 
 static void try_connect(evutil_socket_t fd, short what, void *arg)
 {
+	static const stomp_conn_cbs_t cbs = { .on_open = bconn_open_cb,
+					      .on_frame = bconn_frame_cb,
+					      .on_bad_input = bconn_bad_input_cb,
+					      .on_close = bconn_close_cb };
 	rs_consumer_t *c = arg;
 	const char *ep = c->cfg->broker_endpoints[c->next_ep];
-	const char *colon = strrchr(ep, ':');
+	stomp_conn_opts_t o = { .limits = &c->limits, .deadline_ms = CONNECT_DEADLINE_MS,
+				.family = AF_INET };
 	char host[256], err[256];
-	int port = atoi(colon + 1);
+	int port;
 	bconn_t *b;
 
 	if (c->cur || c->quiesced || c->closing)
 		return;
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - ep), ep);
+	if (hostport_split(ep, host, sizeof(host), &port) < 0) {
+		log_error("broker %s: not host:port; skipped", ep);
+		attempt_failed(c);
+		return;
+	}
 	b = calloc(1, sizeof(*b));
-	if (!b)
-		goto retry;
+	if (!b) {
+		log_error("broker: out of memory; retrying");
+		schedule_retry(c, c->cfg->broker_reconnect_max_ms);
+		return;
+	}
 	b->cons = c;
 	b->refs = 1;
 	snprintf(b->ep, sizeof(b->ep), "%s", ep);
-	b->parser = stomp_parser_new(&c->limits);
-	b->bev = tls_bev_client(c->base, c->tls, host, BEV_OPT_CLOSE_ON_FREE, err,
-				sizeof(err));
-	if (!b->bev && b->parser)
-		log_error("broker %s: %s", ep, err);
-	if (!b->parser || !b->bev) {
-		if (b->bev)
-			bufferevent_free(b->bev);
-		stomp_parser_free(b->parser);
+	log_debug("broker %s: connecting", ep);
+	b->sc = stomp_conn_connect(c->base, c->dns, c->tls, host, port, &o, &cbs, b, err,
+				   sizeof(err));
+	if (!b->sc) {
+		log_warn("broker %s: %s", ep, err);
 		free(b);
-		goto retry;
+		attempt_failed(c);
+		return;
 	}
 	c->cur = b;
-	bufferevent_setcb(b->bev, bconn_read_cb, NULL, bconn_event_cb, b);
-	bufferevent_enable(b->bev, EV_READ | EV_WRITE);
-	/* Bound the TCP connect plus CONNECTED. */
-	struct timeval tv = { 10, 0 };
-	bufferevent_set_timeouts(b->bev, &tv, &tv);
-	log_debug("broker %s: connecting", ep);
-	if (bufferevent_socket_connect_hostname(b->bev, c->dns, AF_INET, host, port) < 0) {
-		log_warn("broker %s: cannot connect (address)", ep);
-		bconn_close(b); /* schedules the next attempt */
-	}
-	return;
-retry:
-	log_error("broker: out of memory; retrying");
-	schedule_retry(c, c->cfg->broker_reconnect_max_ms);
 }
 
 rs_consumer_t *consumer_new(struct event_base *base, const rs_config_t *cfg,
@@ -445,19 +408,18 @@ rs_consumer_t *consumer_new(struct event_base *base, const rs_config_t *cfg,
 void consumer_on_done(rs_consumer_t *c)
 {
 	bconn_t *b = c->cur;
-	if (!b || !b->bev || !b->paused || c->quiesced || must_pause(b))
+	if (!b || !b->sc || !b->paused || c->quiesced || must_pause(b))
 		return;
 	b->paused = false;
-	bufferevent_enable(b->bev, EV_READ);
-	bconn_read_cb(b->bev, b);
+	stomp_conn_pause(b->sc, false); /* buffered frames follow */
 }
 
 void consumer_quiesce(rs_consumer_t *c)
 {
 	c->quiesced = true;
 	event_del(c->retry);
-	if (c->cur && c->cur->bev)
-		bufferevent_disable(c->cur->bev, EV_READ);
+	if (c->cur && c->cur->sc)
+		stomp_conn_pause(c->cur->sc, true);
 }
 
 void consumer_close(rs_consumer_t *c)
@@ -477,9 +439,8 @@ void consumer_close(rs_consumer_t *c)
 	b->bye_sent = true;
 	c->quiesced = false;
 	b->paused = false;
-	bufferevent_enable(b->bev, EV_READ);
-	struct timeval tv = { 5, 0 };
-	bufferevent_set_timeouts(b->bev, &tv, &tv);
+	stomp_conn_pause(b->sc, false);
+	stomp_conn_deadline(b->sc, BYE_DEADLINE_MS);
 }
 
 bool consumer_closed(const rs_consumer_t *c)

@@ -10,8 +10,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/listener.h>
 
 #include "accept_pause.h"
@@ -22,7 +20,8 @@
 #include "ratelog.h"
 #include "record.h"
 #include "stomp.h"
-#include "tls_bev.h"
+#include "stomp_conn.h"
+#include "tls.h"
 #include "util.h"
 
 #ifndef PROJECT_VERSION
@@ -34,10 +33,7 @@
 typedef struct conn {
 	rs_server_t *srv;
 	struct conn *prev, *next; /* srv->conns while the socket is open */
-	struct bufferevent *bev;  /* NULL once closed */
-	stomp_parser_t *parser;
-	struct event *hb;         /* heart-beat sender */
-	struct event *deadline;   /* closes the connection if CONNECT is late */
+	stomp_conn_t *sc;         /* NULL once closed */
 	unsigned long long id;
 	int refs;
 	size_t pending;           /* records at the writer */
@@ -75,8 +71,7 @@ struct rs_server {
  * refusals cannot eat the descriptors kept for rs's own files (fdlimit.h). */
 #define REFUSING_SLACK 16
 
-static void conn_read_cb(struct bufferevent *bev, void *arg);
-static void conn_close(conn_t *c);
+static void conn_gone(conn_t *c);
 
 /* Pause the listener while the connections (refused ones included) fill the cap and
  * its slack; resume below. */
@@ -130,31 +125,8 @@ static void conn_unref(conn_t *c)
 {
 	if (--c->refs > 0)
 		return;
-	stomp_parser_free(c->parser);
 	free(c->deferred);
 	free(c);
-}
-
-/* Encode a frame and queue it on the connection's output. */
-static void conn_send(conn_t *c, enum stomp_command cmd, const stomp_header_t *h,
-		      size_t nh, const char *body, size_t blen)
-{
-	char stackbuf[1024];
-	size_t n;
-
-	if (!c->bev)
-		return;
-	n = stomp_encode(stackbuf, sizeof(stackbuf), cmd, h, nh, body, blen);
-	if (n < sizeof(stackbuf)) {
-		bufferevent_write(c->bev, stackbuf, n);
-		return;
-	}
-	char *big = malloc(n + 1);
-	if (!big)
-		return;
-	stomp_encode(big, n + 1, cmd, h, nh, body, blen);
-	bufferevent_write(c->bev, big, n);
-	free(big);
 }
 
 static char *encode_alloc(enum stomp_command cmd, const stomp_header_t *h, size_t nh,
@@ -168,35 +140,24 @@ static char *encode_alloc(enum stomp_command cmd, const stomp_header_t *h, size_
 	return b;
 }
 
-/* Output flushed: a closing connection can go now. */
-static void conn_write_cb(struct bufferevent *bev, void *arg)
-{
-	conn_t *c = arg;
-	if (c->closing && !c->deferred &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		conn_close(c);
-}
-
 /* Send the deferred frame (ERROR or DISCONNECT's RECEIPT) and close after it. */
 static void conn_flush_deferred(conn_t *c)
 {
-	if (!c->bev || c->pending)
+	if (!c->sc || c->pending)
 		return;
 	char *d = c->deferred;
 	c->deferred = NULL;
 	if (d) {
-		bufferevent_write(c->bev, d, c->deferred_len);
+		stomp_conn_send_raw(c->sc, d, c->deferred_len);
 		free(d);
 	}
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		conn_close(c);
-	/* else conn_write_cb closes it once flushed */
+	stomp_conn_end(c->sc); /* on_close (STOMP_CONN_DONE) once it is written */
 }
 
 /* Stop reading; send `frame` (may be NULL) after every pending receipt, then close. */
 static void conn_end(conn_t *c, char *frame, size_t len)
 {
-	if (!c->bev) {
+	if (!c->sc) {
 		free(frame);
 		return;
 	}
@@ -209,12 +170,10 @@ static void conn_end(conn_t *c, char *frame, size_t len)
 		c->paused = false;
 		c->srv->npaused--;
 	}
-	bufferevent_disable(c->bev, EV_READ);
+	/* Reads nothing more; a peer that never reads is bounded (stomp_conn.h). */
+	stomp_conn_stop_reading(c->sc);
 	c->deferred = frame;
 	c->deferred_len = len;
-	/* Bound how long a peer that never reads can hold us. */
-	struct timeval tv = { 10, 0 };
-	bufferevent_set_timeouts(c->bev, NULL, &tv);
 	conn_flush_deferred(c);
 }
 
@@ -241,13 +200,6 @@ static void conn_error(conn_t *c, const char *message, const char *detail,
 	char *f = encode_alloc(STOMP_CMD_ERROR, h, nh, detail, detail ? strlen(detail) : 0,
 			       &len);
 	conn_end(c, f, len);
-}
-
-static void hb_cb(evutil_socket_t fd, short what, void *arg)
-{
-	conn_t *c = arg;
-	if (c->bev && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		bufferevent_write(c->bev, "\n", 1);
 }
 
 static bool version_ok(const char *accept)
@@ -299,33 +251,16 @@ static void handle_connect(conn_t *c, const stomp_frame_t *f)
 				      (unsigned)cfg->stomp_heartbeat_ms, &send_ms, &recv_ms))
 		return conn_error(c, "malformed heart-beat header", NULL, receipt, NULL, false);
 	c->connected = true;
-	if (c->deadline) {
-		event_free(c->deadline);
-		c->deadline = NULL;
-	}
+	stomp_conn_deadline(c->sc, 0);
 	snprintf(sid, sizeof(sid), "rs-%llu", c->id);
 	snprintf(hb, sizeof(hb), "%d,%d", cfg->stomp_heartbeat_ms, cfg->stomp_heartbeat_ms);
 	stomp_header_t h[] = { { "version", "1.2" },
 			       { "server", "rs/" PROJECT_VERSION },
 			       { "session", sid },
 			       { "heart-beat", hb } };
-	conn_send(c, STOMP_CMD_CONNECTED, h, 4, NULL, 0);
-	if (send_ms) {
-		c->hb = event_new(c->srv->base, -1, EV_PERSIST, hb_cb, c);
-		struct timeval tv = { send_ms / 1000, (send_ms % 1000) * 1000 };
-		if (c->hb)
-			event_add(c->hb, &tv);
-	}
-	if (recv_ms) {
-		/* Tolerate a late heart-beat: the agreed interval plus as much again (at
-		 * least a second) for scheduling and network delays. */
-		unsigned t = recv_ms + (recv_ms > 1000 ? recv_ms : 1000);
-		struct timeval tv = { t / 1000, (t % 1000) * 1000 };
-		bufferevent_set_timeouts(c->bev, &tv, NULL);
-	} else {
-		/* heart-beat 0 on either side: nothing is expected, silence is fine. */
-		bufferevent_set_timeouts(c->bev, NULL, NULL);
-	}
+	stomp_conn_send(c->sc, STOMP_CMD_CONNECTED, h, 4, NULL, 0);
+	/* heart-beat 0 on either side: nothing is expected, silence is fine. */
+	stomp_conn_heartbeat(c->sc, send_ms, recv_ms);
 	log_debug("stomp %s: connected (heart-beat send %u ms, receive %u ms)", c->peer,
 		  send_ms, recv_ms);
 }
@@ -421,75 +356,80 @@ static bool must_pause(const conn_t *c)
 	       writer_inflight(c->srv->writer) >= (size_t)cfg->queue_max;
 }
 
-static void conn_read_cb(struct bufferevent *bev, void *arg)
+/* stomp_conn: one frame. Stop reading while the writer is behind. */
+static void conn_frame_cb(stomp_conn_t *sc, const stomp_frame_t *f, void *arg)
 {
 	conn_t *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	char err[256];
 
-	while (c->bev && !c->closing && !c->paused && !c->srv->quiesced) {
-		size_t len = evbuffer_get_contiguous_space(in);
-		if (len == 0)
-			break;
-		const char *data = (const char *)evbuffer_pullup(in, (ssize_t)len);
-		size_t used = 0;
-		stomp_frame_t f;
-		enum stomp_status st = stomp_parser_feed(c->parser, data, len, &used, &f, NULL,
-							 err, sizeof(err));
-		if (st == STOMP_ERROR) {
-			evbuffer_drain(in, len);
-			metric_inc(c->srv->m->rej_protocol);
-			return conn_error(c, "malformed frame", err, NULL, NULL, false);
-		}
-		evbuffer_drain(in, used);
-		if (st == STOMP_FRAME) {
-			handle_frame(c, &f);
-			if (c->bev && !c->closing && !c->paused && must_pause(c)) {
-				c->paused = true;
-				c->srv->npaused++;
-				bufferevent_disable(c->bev, EV_READ);
-			}
-		}
+	handle_frame(c, f);
+	if (c->sc && !c->closing && !c->paused && must_pause(c)) {
+		c->paused = true;
+		c->srv->npaused++;
+		stomp_conn_pause(c->sc, true);
 	}
-	if (c->bev && c->closing)
-		evbuffer_drain(in, evbuffer_get_length(in));
 }
 
-static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+static void conn_bad_input_cb(stomp_conn_t *sc, const char *err, void *arg)
 {
 	conn_t *c = arg;
-	if (what & BEV_EVENT_TIMEOUT) {
-		if (what & BEV_EVENT_READING)
-			log_info("stomp %s: no heart-beat from the peer; closing", c->peer);
-		else
-			log_info("stomp %s: peer does not read; closing", c->peer);
-	} else if (what & BEV_EVENT_ERROR) {
-		char tb[256];
-		const char *te = tls_bev_error(bev, tb, sizeof(tb));
-		if (te)
-			log_info("stomp %s: TLS: %s; closing", c->peer, te);
-		else
-			log_debug("stomp %s: %s", c->peer, strerror(errno));
-	}
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
-		conn_close(c);
+
+	metric_inc(c->srv->m->rej_protocol);
+	conn_error(c, "malformed frame", err, NULL, NULL, false);
 }
 
-static void conn_close(conn_t *c)
+/* stomp.connect_timeout_ms passed without a CONNECT: closed, whatever the peer sent. */
+static void log_deadline(conn_t *c)
 {
 	rs_server_t *s = c->srv;
-	if (!c->bev)
-		return;
-	bufferevent_free(c->bev);
-	c->bev = NULL;
-	if (c->hb) {
-		event_free(c->hb);
-		c->hb = NULL;
+	unsigned held;
+
+	if (ratelog_allow(&s->deadline_rl, util_mono_us() / 1000, 1000, &held))
+		log_info("stomp %s: no CONNECT within %d ms; closing (%u more held back in the"
+			 " last second)", c->peer, s->cfg->stomp_connect_timeout_ms, held);
+}
+
+/* stomp_conn: the connection ended by itself. */
+static void conn_close_cb(stomp_conn_t *sc, enum stomp_conn_end why, const char *detail,
+			  void *arg)
+{
+	conn_t *c = arg;
+
+	switch (why) {
+	case STOMP_CONN_HB_TIMEOUT:
+		log_info("stomp %s: no heart-beat from the peer; closing", c->peer);
+		break;
+	case STOMP_CONN_WRITE_TIMEOUT:
+		log_info("stomp %s: peer does not read; closing", c->peer);
+		break;
+	case STOMP_CONN_TLS_ERROR:
+		log_info("stomp %s: TLS: %s; closing", c->peer, detail);
+		break;
+	case STOMP_CONN_ERROR:
+		log_debug("stomp %s: %s", c->peer, detail);
+		break;
+	case STOMP_CONN_DEADLINE:
+		log_deadline(c);
+		break;
+	default:
+		break;
 	}
-	if (c->deadline) {
-		event_free(c->deadline);
-		c->deadline = NULL;
-	}
+	c->sc = NULL; /* freed by stomp_conn when this returns */
+	conn_gone(c);
+}
+
+/* Close now (server_free). */
+static void conn_close(conn_t *c)
+{
+	stomp_conn_close(c->sc);
+	c->sc = NULL;
+	conn_gone(c);
+}
+
+/* The socket is closed: forget the connection (its items may still hold it). */
+static void conn_gone(conn_t *c)
+{
+	rs_server_t *s = c->srv;
+
 	if (c->srclen)
 		peer_count_del(s->peers, c->src, c->srclen);
 	if (c->paused) {
@@ -534,35 +474,6 @@ static void refusal_log(rs_server_t *s, conn_t *c, const char *why)
 			 c->peer, why, held);
 }
 
-/* stomp.connect_timeout_ms passed without a CONNECT: close, whatever the peer sent. */
-static void deadline_cb(evutil_socket_t fd, short what, void *arg)
-{
-	conn_t *c = arg;
-	rs_server_t *s = c->srv;
-	unsigned held;
-
-	if (c->connected || c->closing)
-		return;
-	if (ratelog_allow(&s->deadline_rl, util_mono_us() / 1000, 1000, &held))
-		log_info("stomp %s: no CONNECT within %d ms; closing (%u more held back in the"
-			 " last second)", c->peer, s->cfg->stomp_connect_timeout_ms, held);
-	conn_close(c);
-}
-
-/* Arm the CONNECT deadline (a timer: unlike a read timeout, bytes that are not a
- * CONNECT do not push it back). */
-static void arm_deadline(conn_t *c)
-{
-	unsigned ms = (unsigned)c->srv->cfg->stomp_connect_timeout_ms;
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-
-	c->deadline = evtimer_new(c->srv->base, deadline_cb, c);
-	if (c->deadline)
-		evtimer_add(c->deadline, &tv);
-	else
-		bufferevent_set_timeouts(c->bev, &tv, NULL);
-}
-
 static void accept_error_cb(struct evconnlistener *lis, void *arg)
 {
 	rs_server_t *s = arg;
@@ -593,14 +504,15 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 	} else {
 		snprintf(c->peer, sizeof(c->peer), "#%llu", c->id);
 	}
-	c->parser = stomp_parser_new(&s->limits);
-	c->bev = tls_bev_accept(s->base, s->tls, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c->parser || !c->bev) {
-		if (c->bev)
-			bufferevent_free(c->bev);
-		else
-			evutil_closesocket(fd);
-		stomp_parser_free(c->parser);
+	/* A peer must CONNECT promptly (a timer: bytes that are not a CONNECT do not push
+	 * it back). */
+	stomp_conn_opts_t o = { .limits = &s->limits,
+				.deadline_ms = (unsigned)s->cfg->stomp_connect_timeout_ms };
+	static const stomp_conn_cbs_t cbs = { .on_frame = conn_frame_cb,
+					      .on_bad_input = conn_bad_input_cb,
+					      .on_close = conn_close_cb };
+	c->sc = stomp_conn_accept(s->base, s->tls, fd, &o, &cbs, c);
+	if (!c->sc) {
 		free(c);
 		return;
 	}
@@ -613,8 +525,6 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 	c->srclen = source_key(sa, c->src);
 	if (c->srclen && !peer_count_add(s->peers, c->src, c->srclen))
 		c->srclen = 0;
-	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	update_hold(s);
 	if (s->nconns > (size_t)s->cfg->stomp_max_connections)
 		refusal_log(s, c, "connection limit (stomp.max_connections) reached");
@@ -635,8 +545,6 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 			   true);
 		return;
 	}
-	/* A peer must CONNECT promptly. */
-	arm_deadline(c);
 	log_debug("stomp %s: accepted", c->peer);
 }
 
@@ -648,9 +556,9 @@ static void server_item_done(rs_item_t *l)
 	rs_server_t *s = c->srv;
 
 	c->pending--;
-	if (l->durable && l->receipt && c->bev) {
+	if (l->durable && l->receipt && c->sc) {
 		stomp_header_t h = { "receipt-id", l->receipt };
-		conn_send(c, STOMP_CMD_RECEIPT, &h, 1, NULL, 0);
+		stomp_conn_send(c->sc, STOMP_CMD_RECEIPT, &h, 1, NULL, 0);
 		metric_inc(s->m->receipts);
 	}
 	free(l);
@@ -668,8 +576,7 @@ void server_on_done(rs_server_t *s)
 				continue;
 			c->paused = false;
 			s->npaused--;
-			bufferevent_enable(c->bev, EV_READ);
-			conn_read_cb(c->bev, c); /* frames already buffered */
+			stomp_conn_pause(c->sc, false); /* buffered frames follow */
 		}
 	}
 }
@@ -738,8 +645,8 @@ void server_quiesce(rs_server_t *s)
 	if (s->ap)
 		accept_pause_stop(s->ap);
 	for (conn_t *c = s->conns; c; c = c->next)
-		if (c->bev)
-			bufferevent_disable(c->bev, EV_READ);
+		if (c->sc)
+			stomp_conn_pause(c->sc, true);
 }
 
 void server_close_all(rs_server_t *s)
