@@ -137,7 +137,7 @@ static int add_tenant(cfg_ctx_t *c, struct rm_config *cfg, size_t *cap, const ch
 }
 
 int rmc_load_tenants(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg,
-			size_t *cap)
+		     size_t *cap)
 {
 	static const char *const known[] = {"name", "profile", "limits", NULL};
 	const cJSON *a = cfg_array(c, root, "", "tenants", false);
@@ -173,7 +173,7 @@ int rmc_load_tenants(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg,
 }
 
 int rmc_load_profiles(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg,
-			 size_t *tcap)
+		      size_t *tcap)
 {
 	static const char *const known[] = {"name", "id", "tenant", "service_type", "lrg",
 					    "limits", NULL};

@@ -22,7 +22,7 @@ bool rmc_is_sip_uri(const char *s)
 
 /* A required, non-empty name. */
 int rmc_read_name(cfg_ctx_t *c, const cJSON *o, const char *where, const char *key,
-		     char *out)
+		  char *out)
 {
 	if (cfg_str(c, o, where, key, true, NULL, out, RM_NAME_MAX) != 0)
 		return -1;
@@ -34,7 +34,7 @@ int rmc_read_name(cfg_ctx_t *c, const cJSON *o, const char *where, const char *k
 /* An array of strings into a malloc'd array of fixed-size slots. Absent: one default
  * entry (def) or none (def NULL). */
 int rmc_read_str_list(cfg_ctx_t *c, const cJSON *obj, const char *where, const char *key,
-			 const char *def, size_t slot, char **out, size_t *n)
+		      const char *def, size_t slot, char **out, size_t *n)
 {
 	const cJSON *a = cfg_array(c, obj, where, key, false);
 	*out = NULL;
@@ -74,7 +74,7 @@ int rmc_read_str_list(cfg_ctx_t *c, const cJSON *obj, const char *where, const c
 }
 
 int rmc_read_limits(cfg_ctx_t *c, const cJSON *owner, const char *where,
-		       struct rm_limits *l)
+		    struct rm_limits *l)
 {
 	static const char *const known[] = {"l1", "l2", "l3", NULL};
 	char w[RM_NAME_MAX + 64];

@@ -60,7 +60,7 @@ int rmc_load_billing(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 	if (c->failed)
 		return -1;
 	if (rmc_read_str_list(c, o, "billing", "endpoints", "127.0.0.1:61616", RM_HOST_MAX, &buf,
-			  &n) != 0) {
+			      &n) != 0) {
 		free(buf);
 		return -1;
 	}

@@ -97,7 +97,7 @@ int rmc_load_sip(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 	free(buf);
 
 	if (rmc_read_str_list(c, o, "sip", "sip_servers", "sip:127.0.0.1:5090", RM_URI_MAX, &buf,
-			  &n) != 0) {
+			      &n) != 0) {
 		free(buf);
 		return -1;
 	}
