@@ -1,4 +1,9 @@
-/* rm_config: load and validate rm's JSON configuration (contract in rm_config.h). */
+/*
+ * rm_config: load and validate rm's JSON configuration (contract in rm_config.h).
+ * This file: the enum names, the top level (load_root calls one loader per section,
+ * declared in rm_config_int.h and defined in rm_config_<concern>.c), the lookups and
+ * freeing.
+ */
 #include "rm_config.h"
 #include "rm_config_int.h"
 #include "rm_config_robust.h"
