@@ -69,6 +69,11 @@ struct rm_main {
 	struct event *svc_tick;
 	metric_t *m_log[4], *m_log_supp;
 	unsigned long long log_seen[4], supp_seen;
+	/* start-up state teardown() undoes: what is non-NULL/true was set up */
+	bool log_on;
+	struct event *sev[3]; /* SIGHUP, SIGTERM, SIGINT */
+	pthread_t sip_tid;
+	char http_at[RM_HOST_MAX + 16]; /* for the start line: cfg goes to the SIP thread */
 };
 
 /* Past the drain (or stop) a signal asked for, how long the service thread waits
@@ -397,7 +402,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
-int main(int argc, char **argv)
+/* Command line into rm and *check. Returns -1 to go on, or the exit code when the
+ * command line is done (--help, --version) or wrong. */
+static int parse_args(int argc, char **argv, struct rm_main *rm, const char **check)
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -406,9 +413,6 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct rm_main rm = { 0 };
-	const char *check = NULL;
-	char err[512];
 	int c;
 
 	while ((c = getopt_long(argc, argv, "hVc:", opts, NULL)) != -1) {
@@ -420,10 +424,10 @@ int main(int argc, char **argv)
 			printf("rm %s\n", PROJECT_VERSION);
 			return 0;
 		case 'k':
-			check = optarg;
+			*check = optarg;
 			break;
 		case 'c':
-			rm.config_path = optarg;
+			rm->config_path = optarg;
 			break;
 		default:
 			usage(stderr);
@@ -435,123 +439,188 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (check) {
-		struct rm_config *cfg = load_checked_config(check, err, sizeof err);
-		if (!cfg) {
-			fprintf(stderr, "%s\n", err);
-			return 1;
-		}
-		printf("%s: OK (%zu groups, %zu profiles)\n", check, cfg->n_lrgs, cfg->n_profiles);
-		free_config(cfg);
-		return 0;
-	}
-	if (!rm.config_path) {
+	if (!*check && !rm->config_path) {
 		fprintf(stderr, "rm: no configuration file (use -c FILE)\n");
 		usage(stderr);
 		return 2;
 	}
+	return -1;
+}
 
-	rm.cfg = load_checked_config(rm.config_path, err, sizeof err);
-	if (!rm.cfg) {
-		fprintf(stderr, "rm: %s\n", err);
+/* rm --check-config FILE: the exit code. */
+static int check_config(const char *path)
+{
+	char err[512];
+	struct rm_config *cfg = load_checked_config(path, err, sizeof err);
+
+	if (!cfg) {
+		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	printf("%s: OK (%zu groups, %zu profiles)\n", path, cfg->n_lrgs, cfg->n_profiles);
+	free_config(cfg);
+	return 0;
+}
+
+/* Load rm->config_path into rm->cfg and start logging as it says. 0, or -1 with the
+ * reason on stderr. */
+static int setup_config(struct rm_main *rm)
+{
+	char err[512];
 	enum log_level lvl = LOGL_INFO;
-	if (log_level_parse(rm.cfg->log_level, &lvl) < 0)
-		lvl = LOGL_INFO;
-	if (log_init("rm", rm.cfg->log_file, lvl, rm.cfg->log_json, err, sizeof err) < 0) {
-		fprintf(stderr, "rm: %s\n", err);
-		free_config(rm.cfg);
-		return 1;
-	}
-	log_set_rate(rm.cfg->log_rate_per_s);
-	watchdog_init(&rm.wd, rm.cfg->watchdog_s);
-	rm.drain_timeout_s = rm.cfg->drain_timeout_s;
 
-	if (rm_config_is_wildcard(rm.cfg->sip_advertise))
+	rm->cfg = load_checked_config(rm->config_path, err, sizeof err);
+	if (!rm->cfg) {
+		fprintf(stderr, "rm: %s\n", err);
+		return -1;
+	}
+	if (log_level_parse(rm->cfg->log_level, &lvl) < 0)
+		lvl = LOGL_INFO;
+	if (log_init("rm", rm->cfg->log_file, lvl, rm->cfg->log_json, err, sizeof err) < 0) {
+		fprintf(stderr, "rm: %s\n", err);
+		return -1;
+	}
+	rm->log_on = true;
+	log_set_rate(rm->cfg->log_rate_per_s);
+	watchdog_init(&rm->wd, rm->cfg->watchdog_s);
+	rm->drain_timeout_s = rm->cfg->drain_timeout_s;
+	if (rm_config_is_wildcard(rm->cfg->sip_advertise))
 		log_warn("sip.listen is %s and neither sip.advertise nor POD_IP is set: "
 			 "Record-Route will carry an address nobody can reach",
-			 rm.cfg->sip_listen);
-	if (rm.cfg->cluster_present)
+			 rm->cfg->sip_listen);
+	if (rm->cfg->cluster_present)
 		log_warn("cluster: peering on %s:%d with %zu peers is NOT implemented yet; "
-			 "this node runs standalone", rm.cfg->cluster_listen, rm.cfg->cluster_port,
-			 rm.cfg->n_cluster_peers);
-	signal(SIGPIPE, SIG_IGN);
-	rm.metrics = metrics_new();
-	rm.base = event_base_new();
-	/* room for bursts of billing items while the service thread fsyncs */
-	rm.bridge = bridge_new(65536);
-	if (!rm.metrics || !rm.base || !rm.bridge) {
-		log_error("out of memory at start-up");
-		return 1;
-	}
+			 "this node runs standalone", rm->cfg->cluster_listen,
+			 rm->cfg->cluster_port, rm->cfg->n_cluster_peers);
+	return 0;
+}
+
+/* The service thread's parts: metrics, event base, bridge, HTTP, SNMP, billing.
+ * 0, or -1 (logged); what was made is left in rm for teardown(). */
+static int setup_services(struct rm_main *rm)
+{
+	char err[512];
 	long nofile_was, nofile;
+	const struct rm_config *cfg = rm->cfg;
+
+	signal(SIGPIPE, SIG_IGN);
+	rm->metrics = metrics_new();
+	rm->base = event_base_new();
+	/* room for bursts of billing items while the service thread fsyncs */
+	rm->bridge = bridge_new(65536);
+	if (!rm->metrics || !rm->base || !rm->bridge)
+		goto oom;
 	if (fdlimit_raise(&nofile_was, &nofile, err, sizeof err) == 0)
 		log_info("open-file limit %ld (was %ld): up to %d HTTP connections", nofile,
 			 nofile_was, fdlimit_http_default(nofile));
-	rm.http = rm_http_start(rm.base, rm.cfg->http_listen, rm.cfg->http_port, rm.metrics, err,
-				sizeof err);
-	if (!rm.http) {
-		log_error("%s", err);
-		return 1;
-	}
-	bridge_attach_service(rm.bridge, rm.base, svc_bridge_cb, &rm);
-	if (svc_start(&rm) < 0) {
-		log_error("out of memory at start-up");
-		return 1;
-	}
-	rm.snmp = rm_snmp_new(rm.base, rm.metrics);
-	if (!rm.snmp || rm_snmp_configure(rm.snmp, rm.cfg, err, sizeof err) < 0) {
-		log_error("%s", rm.snmp ? err : "out of memory at start-up");
-		return 1;
-	}
-	rm.billing = billing_new(rm.base, rm.cfg, rm.metrics, err, sizeof err);
-	if (!rm.billing) {
-		log_error("%s", err);
-		return 1;
-	}
-	rm.billing_on = rm.cfg->billing_mode != RM_BILLING_OFF;
-	rm.m_lost_cdr = billing_lost_metric(rm.metrics, BILLING_CDR);
-	rm.m_lost_ev = billing_lost_metric(rm.metrics, BILLING_EVENT);
+	rm->http = rm_http_start(rm->base, cfg->http_listen, cfg->http_port, rm->metrics, err,
+				 sizeof err);
+	if (!rm->http)
+		goto fail;
+	snprintf(rm->http_at, sizeof rm->http_at, "%s:%d", cfg->http_listen, cfg->http_port);
+	bridge_attach_service(rm->bridge, rm->base, svc_bridge_cb, rm);
+	if (svc_start(rm) < 0)
+		goto oom;
+	rm->snmp = rm_snmp_new(rm->base, rm->metrics);
+	if (!rm->snmp)
+		goto oom;
+	if (rm_snmp_configure(rm->snmp, cfg, err, sizeof err) < 0)
+		goto fail;
+	rm->billing = billing_new(rm->base, cfg, rm->metrics, err, sizeof err);
+	if (!rm->billing)
+		goto fail;
+	rm->billing_on = cfg->billing_mode != RM_BILLING_OFF;
+	rm->m_lost_cdr = billing_lost_metric(rm->metrics, BILLING_CDR);
+	rm->m_lost_ev = billing_lost_metric(rm->metrics, BILLING_EVENT);
+	return 0;
+oom:
+	snprintf(err, sizeof err, "out of memory at start-up");
+fail:
+	log_error("%s", err);
+	return -1;
+}
 
-	int sigs[] = { SIGHUP, SIGTERM, SIGINT };
-	struct event *sev[3];
+/* Signals become events of the service loop, and the SIP thread starts with them
+ * blocked (it inherits the mask), so that they reach only this thread. 0, or -1
+ * (logged). */
+static int start_sip(struct rm_main *rm)
+{
+	static const int sigs[] = { SIGHUP, SIGTERM, SIGINT };
 	sigset_t set, old;
+	int rc = 0;
+
 	sigemptyset(&set);
 	for (int i = 0; i < 3; i++)
 		sigaddset(&set, sigs[i]);
-	/* the SIP thread inherits a mask without them: signals reach only this thread */
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 	for (int i = 0; i < 3; i++) {
-		sev[i] = evsignal_new(rm.base, sigs[i], on_signal, &rm);
-		evsignal_add(sev[i], NULL);
+		rm->sev[i] = evsignal_new(rm->base, sigs[i], on_signal, rm);
+		if (!rm->sev[i] || evsignal_add(rm->sev[i], NULL) < 0) {
+			log_error("out of memory at start-up");
+			rc = -1;
+			goto out;
+		}
 	}
-
-	char http_at[RM_HOST_MAX + 16];
-	snprintf(http_at, sizeof http_at, "%s:%d", rm.cfg->http_listen, rm.cfg->http_port);
-	pthread_t tid;
-	if (pthread_create(&tid, NULL, sip_thread, &rm) != 0) {
+	if (pthread_create(&rm->sip_tid, NULL, sip_thread, rm) != 0) {
 		log_error("cannot start the SIP thread: %s", strerror(errno));
-		return 1;
+		rc = -1;
+		goto out;
 	}
+out:
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	log_info("rm %s started (config %s, HTTP %s)", PROJECT_VERSION, rm.config_path, http_at);
+	return rc;
+}
 
-	event_base_dispatch(rm.base);
-	if (rm.exit_code == 0 && !rm.draining)
-		bridge_to_sip(rm.bridge, BRIDGE_STOP, 0, NULL);
-	pthread_join(tid, NULL);
+/* The service loop, until a signal or the SIP thread ends it; then the SIP thread is
+ * stopped and joined. */
+static void run(struct rm_main *rm)
+{
+	log_info("rm %s started (config %s, HTTP %s)", PROJECT_VERSION, rm->config_path,
+		 rm->http_at);
+	event_base_dispatch(rm->base);
+	if (rm->exit_code == 0 && !rm->draining)
+		bridge_to_sip(rm->bridge, BRIDGE_STOP, 0, NULL);
+	pthread_join(rm->sip_tid, NULL);
+}
 
+/* Undo whatever start-up made, in reverse order; safe on a partial start. */
+static void teardown(struct rm_main *rm)
+{
 	for (int i = 0; i < 3; i++)
-		event_free(sev[i]);
-	event_free(rm.svc_tick);
-	rm_http_stop(rm.http);
-	rm_snmp_free(rm.snmp);
-	billing_free(rm.billing);
-	bridge_free(rm.bridge);
-	event_base_free(rm.base);
-	metrics_free(rm.metrics);
+		if (rm->sev[i])
+			event_free(rm->sev[i]);
+	if (rm->svc_tick)
+		event_free(rm->svc_tick);
+	rm_http_stop(rm->http);
+	rm_snmp_free(rm->snmp);
+	billing_free(rm->billing);
+	bridge_free(rm->bridge);
+	if (rm->base)
+		event_base_free(rm->base);
+	metrics_free(rm->metrics);
+	free_config(rm->cfg); /* NULL once the SIP thread's proxy took it */
+	rm->cfg = NULL;
+	if (rm->log_on)
+		log_close();
+}
+
+int main(int argc, char **argv)
+{
+	struct rm_main rm = { 0 };
+	const char *check = NULL;
+	int rc = parse_args(argc, argv, &rm, &check);
+
+	if (rc >= 0)
+		return rc;
+	if (check)
+		return check_config(check);
+	rm.exit_code = 1;
+	if (setup_config(&rm) < 0 || setup_services(&rm) < 0 || start_sip(&rm) < 0)
+		goto out;
+	rm.exit_code = 0;
+	run(&rm);
 	log_info("rm exiting (%d)", rm.exit_code);
-	log_close();
+out:
+	teardown(&rm);
 	return rm.exit_code;
 }

@@ -231,57 +231,63 @@ static void app_free(rs_app_t *a)
 		rs_metrics_free(&a->metrics);
 }
 
-static int run(rs_app_t *a)
+/* Event base, metrics, the store (migrated, or left to the writer when PostgreSQL
+ * is down), the journal and the writer (not started). 0, or -1 (logged); what was made
+ * is in a for app_free. */
+static int setup_storage(rs_app_t *a)
 {
 	char err[1024] = "";
 	rs_config_t *cfg = &a->cfg;
 
 	if (evthread_use_pthreads()) {
 		log_error("libevent: no pthreads support");
-		return 1;
+		return -1;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (rs_metrics_init(&a->metrics) || !(a->base = event_base_new())) {
 		log_error("out of memory");
-		return 1;
+		return -1;
 	}
 	a->store = store_open(cfg, err, sizeof(err));
-	if (!a->store) {
-		log_error("%s", err);
-		return 1;
-	}
+	if (!a->store)
+		goto fail;
 	/* PostgreSQL may be down now: the writer journals and migrates on contact. */
 	if (store_migrate(a->store, err, sizeof(err))) {
-		if (cfg->backend == RS_BACKEND_SQLITE) {
-			log_error("%s", err);
-			return 1;
-		}
+		if (cfg->backend == RS_BACKEND_SQLITE)
+			goto fail;
 		log_warn("%s", err);
 	}
 	a->journal = journal_open(cfg->journal_dir, err, sizeof(err));
-	if (!a->journal) {
-		log_error("%s", err);
-		return 1;
-	}
+	if (!a->journal)
+		goto fail;
 	a->done_ev = event_new(a->base, -1, 0, done_cb, a);
 	a->writer = writer_new(cfg, a->store, a->journal, &a->metrics, notify_done, a);
 	if (!a->done_ev || !a->writer) {
 		log_error("out of memory");
-		return 1;
+		return -1;
 	}
+	return 0;
+fail:
+	log_error("%s", err);
+	return -1;
+}
+
+/* The STOMP listener, HTTP (unless http.port is 0) and the signal events. 0, or -1
+ * (logged). */
+static int setup_listeners(rs_app_t *a)
+{
+	char err[1024] = "";
+	rs_config_t *cfg = &a->cfg;
+
 	if (plan_fds(cfg))
-		return 1;
+		return -1;
 	a->server = server_new(a->base, cfg, a->writer, &a->metrics, err, sizeof(err));
-	if (!a->server) {
-		log_error("%s", err);
-		return 1;
-	}
+	if (!a->server)
+		goto fail;
 	if (cfg->http_port) {
 		a->http = http_new(a->base, cfg, a->writer, &a->metrics, err, sizeof(err));
-		if (!a->http) {
-			log_error("%s", err);
-			return 1;
-		}
+		if (!a->http)
+			goto fail;
 	}
 	a->sig_term = evsignal_new(a->base, SIGTERM, term_cb, a);
 	a->sig_int = evsignal_new(a->base, SIGINT, term_cb, a);
@@ -289,28 +295,49 @@ static int run(rs_app_t *a)
 	if (!a->sig_term || !a->sig_int || !a->sig_hup || event_add(a->sig_term, NULL) ||
 	    event_add(a->sig_int, NULL) || event_add(a->sig_hup, NULL)) {
 		log_error("cannot install signal handlers");
-		return 1;
+		return -1;
 	}
+	return 0;
+fail:
+	log_error("%s", err);
+	return -1;
+}
+
+/* The writer thread, the broker consumer (broker.mode consume) and the SNMP subagent
+ * (snmp.enabled). 0, or -1 (logged). */
+static int start_workers(rs_app_t *a)
+{
+	char err[1024] = "";
+	rs_config_t *cfg = &a->cfg;
+
 	metric_set(a->metrics.journal_max, (double)cfg->journal_max_bytes);
-	if (writer_start(a->writer, err, sizeof(err))) {
-		log_error("%s", err);
-		return 1;
-	}
+	if (writer_start(a->writer, err, sizeof(err)))
+		goto fail;
 	if (cfg->broker_mode == RS_BROKER_CONSUME) {
 		a->consumer = consumer_new(a->base, cfg, a->writer, &a->metrics, err,
 					   sizeof(err));
-		if (!a->consumer) {
-			log_error("%s", err);
-			return 1;
-		}
+		if (!a->consumer)
+			goto fail;
 	}
 	if (cfg->snmp_enabled) {
 		a->snmp = rs_snmp_start(a->base, cfg, &a->metrics, a->writer, err, sizeof(err));
-		if (!a->snmp) {
-			log_error("%s", err);
-			return 1;
-		}
+		if (!a->snmp)
+			goto fail;
 	}
+	return 0;
+fail:
+	log_error("%s", err);
+	return -1;
+}
+
+/* Start everything, serve until the writer has ended (or the stop deadline passed).
+ * The exit code; the caller frees a (app_free) either way. */
+static int run(rs_app_t *a)
+{
+	rs_config_t *cfg = &a->cfg;
+
+	if (setup_storage(a) || setup_listeners(a) || start_workers(a))
+		return 1;
 	log_info("rs %s: STOMP on %s:%d, HTTP on %s:%d, storage %s%s%s", PROJECT_VERSION,
 		 cfg->stomp_listen, cfg->stomp_port, cfg->http_listen, cfg->http_port,
 		 cfg->backend == RS_BACKEND_SQLITE ? cfg->sqlite_path : "postgresql",

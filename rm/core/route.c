@@ -126,17 +126,11 @@ static int dnis_cmp(const void *a, const void *b)
 	return strcmp(((const struct route_dnis *)a)->dnis, ((const struct route_dnis *)b)->dnis);
 }
 
-/*
- * Allocate the new tables for cfg. Objects that exist in `old` are reused (same
- * pointer; the state's reference carries over); new objects start with refs = 1 and
- * are remembered in *fresh_* so a failure can free them. Config fields are written
- * later, by commit, so nothing shared changes until success is certain.
- */
-static int tables_build(const struct route_tables *old, const struct rm_config *cfg,
-			struct route_tables *nt)
+/* The arrays of nt, sized for cfg. 0, or -1 out of memory (tables_free_arrays frees
+ * what was allocated). */
+static int tables_alloc(struct route_tables *nt, const struct rm_config *cfg)
 {
 	size_t cap = 0;
-	memset(nt, 0, sizeof(*nt));
 
 	for (size_t g = 0; g < cfg->n_lrgs; g++)
 		cap += cfg->lrgs[g].n_members;
@@ -145,41 +139,61 @@ static int tables_build(const struct route_tables *old, const struct rm_config *
 	nt->tenants = calloc(cfg->n_tenants ? cfg->n_tenants : 1, sizeof(*nt->tenants));
 	nt->profiles = calloc(cfg->n_profiles ? cfg->n_profiles : 1, sizeof(*nt->profiles));
 	nt->dnis = calloc(cfg->n_dnis ? cfg->n_dnis : 1, sizeof(*nt->dnis));
-	if (!nt->mcps || !nt->lrgs || !nt->tenants || !nt->profiles || !nt->dnis)
-		goto fail;
+	return nt->mcps && nt->lrgs && nt->tenants && nt->profiles && nt->dnis ? 0 : -1;
+}
 
-	for (size_t g = 0; g < cfg->n_lrgs; g++) {
-		const struct rm_lrg *cl = &cfg->lrgs[g];
-		struct route_lrg *l = &nt->lrgs[g];
-		nt->n_lrgs = g + 1;
-		snprintf(l->name, sizeof(l->name), "%s", cl->name);
-		l->scheme = cl->scheme;
-		l->members = calloc(cl->n_members, sizeof(*l->members));
-		if (!l->members)
-			goto fail;
-		l->n_members = cl->n_members;
-		for (size_t i = 0; i < cl->n_members; i++) {
-			const struct rm_member *cm = &cl->members[i];
-			struct route_mcp *m = find_mcp(nt->mcps, nt->n_mcps, cm->uri);
-			if (!m) {
-				m = old ? find_mcp(old->mcps, old->n_mcps, cm->uri) : NULL;
-				if (!m) {
-					m = calloc(1, sizeof(*m));
-					if (!m)
-						goto fail;
-					m->refs = 1;
-					m->id = 0; /* assigned at commit */
-					m->up = true;
-					m->last_rtt_us = -1;
-					snprintf(m->uri, sizeof(m->uri), "%s", cm->uri);
-				}
-				nt->mcps[nt->n_mcps++] = m;
-			}
-			l->members[i].mcp = m;
-			l->members[i].weight = cm->weight;
-		}
+/* The MCP of uri: already in nt, else the one of old (kept with its state), else a
+ * new one (up, id assigned at commit), added to nt. NULL out of memory. */
+static struct route_mcp *mcp_for(const struct route_tables *old, struct route_tables *nt,
+				 const char *uri)
+{
+	struct route_mcp *m = find_mcp(nt->mcps, nt->n_mcps, uri);
+	if (m)
+		return m;
+	m = old ? find_mcp(old->mcps, old->n_mcps, uri) : NULL;
+	if (!m) {
+		m = calloc(1, sizeof(*m));
+		if (!m)
+			return NULL;
+		m->refs = 1;
+		m->id = 0; /* assigned at commit */
+		m->up = true;
+		m->last_rtt_us = -1;
+		snprintf(m->uri, sizeof(m->uri), "%s", uri);
 	}
+	nt->mcps[nt->n_mcps++] = m;
+	return m;
+}
 
+/* Resource group g of cfg into nt->lrgs[g], its members linked to their MCPs. */
+static int build_lrg(const struct route_tables *old, const struct rm_config *cfg,
+		     struct route_tables *nt, size_t g)
+{
+	const struct rm_lrg *cl = &cfg->lrgs[g];
+	struct route_lrg *l = &nt->lrgs[g];
+
+	nt->n_lrgs = g + 1;
+	snprintf(l->name, sizeof(l->name), "%s", cl->name);
+	l->scheme = cl->scheme;
+	l->members = calloc(cl->n_members, sizeof(*l->members));
+	if (!l->members)
+		return -1;
+	l->n_members = cl->n_members;
+	for (size_t i = 0; i < cl->n_members; i++) {
+		struct route_mcp *m = mcp_for(old, nt, cl->members[i].uri);
+		if (!m)
+			return -1;
+		l->members[i].mcp = m;
+		l->members[i].weight = cl->members[i].weight;
+	}
+	return 0;
+}
+
+/* Tenants and profiles of cfg: the objects of old with the same name (their usage
+ * counters carry over), else new ones. */
+static int build_tenants_profiles(const struct route_tables *old, const struct rm_config *cfg,
+				  struct route_tables *nt)
+{
 	for (size_t i = 0; i < cfg->n_tenants; i++) {
 		const char *name = cfg->tenants[i].name;
 		struct route_tenant *t = old ? find_tenant(old->tenants, old->n_tenants, name)
@@ -187,13 +201,12 @@ static int tables_build(const struct route_tables *old, const struct rm_config *
 		if (!t) {
 			t = calloc(1, sizeof(*t));
 			if (!t)
-				goto fail;
+				return -1;
 			t->refs = 1;
 			snprintf(t->name, sizeof(t->name), "%s", name);
 		}
 		nt->tenants[nt->n_tenants++] = t;
 	}
-
 	for (size_t i = 0; i < cfg->n_profiles; i++) {
 		const char *name = cfg->profiles[i].name;
 		struct route_profile *p =
@@ -201,16 +214,19 @@ static int tables_build(const struct route_tables *old, const struct rm_config *
 		if (!p) {
 			p = calloc(1, sizeof(*p));
 			if (!p)
-				goto fail;
+				return -1;
 			p->refs = 1;
 			snprintf(p->name, sizeof(p->name), "%s", name);
 		}
 		nt->profiles[nt->n_profiles++] = p;
 	}
 	return 0;
+}
 
-fail:
-	/* Free only what this build created: objects not present in old. */
+/* After a failed build: free only what this build created (objects not in old),
+ * then nt's arrays. */
+static void tables_undo(const struct route_tables *old, struct route_tables *nt)
+{
 	for (size_t i = 0; i < nt->n_mcps; i++)
 		if (!old || !find_mcp(old->mcps, old->n_mcps, nt->mcps[i]->uri))
 			free(nt->mcps[i]);
@@ -222,6 +238,28 @@ fail:
 		    !find_profile(old->profiles, old->n_profiles, nt->profiles[i]->name))
 			free(nt->profiles[i]);
 	tables_free_arrays(nt);
+}
+
+/*
+ * Allocate the new tables for cfg. Objects that exist in `old` are reused (same
+ * pointer; the state's reference carries over); new objects start with refs = 1 and
+ * a failure frees them again (tables_undo). Config fields are written
+ * later, by commit, so nothing shared changes until success is certain.
+ */
+static int tables_build(const struct route_tables *old, const struct rm_config *cfg,
+			struct route_tables *nt)
+{
+	memset(nt, 0, sizeof(*nt));
+	if (tables_alloc(nt, cfg) < 0)
+		goto fail;
+	for (size_t g = 0; g < cfg->n_lrgs; g++)
+		if (build_lrg(old, cfg, nt, g) < 0)
+			goto fail;
+	if (build_tenants_profiles(old, cfg, nt) < 0)
+		goto fail;
+	return 0;
+fail:
+	tables_undo(old, nt);
 	return -1;
 }
 

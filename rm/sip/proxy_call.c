@@ -158,14 +158,75 @@ void call_finish(struct call *c, int status, bool send_reply)
 
 /* ---- sending -------------------------------------------------------------------- */
 
+/* The request-URI of msg pointed at dest's host and port (SEND_REWRITE_RURI), without
+ * its gvp-tenant-id parameter with SEND_STRIP_TENANT. 0, or -1 out of memory. */
+static int send_rewrite_ruri(msg_t *msg, sip_t *sip, const url_t *dest, unsigned flags)
+{
+	su_home_t *home = msg_home(msg);
+	url_t *ru = url_hdup(home, sip->sip_request->rq_url);
+	sip_request_t *rq;
+
+	if (!ru)
+		return -1;
+	ru->url_host = dest->url_host;
+	ru->url_port = dest->url_port;
+	if ((flags & SEND_STRIP_TENANT) && ru->url_params) {
+		char *params = su_strdup(home, ru->url_params);
+		ru->url_params = url_strip_param_string(params, "gvp-tenant-id");
+		if (ru->url_params && !ru->url_params[0])
+			ru->url_params = NULL;
+	}
+	rq = sip_request_create(home, sip->sip_request->rq_method,
+				sip->sip_request->rq_method_name, (url_string_t *)ru, NULL);
+	if (!rq || msg_header_replace(msg, (msg_pub_t *)sip, (msg_header_t *)sip->sip_request,
+				      (msg_header_t *)rq) < 0)
+		return -1;
+	return 0;
+}
+
+/* Where msg goes next: dest when given, else its first Route, else its
+ * request-URI. */
+static const url_t *send_next_url(const sip_t *sip, const url_t *dest)
+{
+	if (dest)
+		return dest;
+	if (sip->sip_route)
+		return sip->sip_route->r_url;
+	return sip->sip_request->rq_url;
+}
+
+/* Resolve next to a numeric destination (nta gets nothing else; proxy_resolve.c)
+ * and send msg there as c's client transaction. 0 sent (msg is nta's), 1 deferred
+ * until the name resolves, -1 failed (msg is still the caller's). */
+static int send_resolved(struct call *c, msg_t *msg, const url_t *next, unsigned flags,
+			 bool has_target)
+{
+	struct proxy *p = c->p;
+	url_t *num;
+	int st;
+	char host[RM_HOST_MAX];
+	enum resolve_rc rr = proxy_next_hop(p, msg_home(msg), next, &num, &st, host,
+					    sizeof host);
+
+	if (rr == RESOLVE_PENDING && call_defer(c, host, flags, has_target) == 0)
+		return 1;
+	if (rr != RESOLVE_OK) {
+		call_unresolved(c, host, rr == RESOLVE_PENDING ? 503 : st);
+		return -1;
+	}
+	c->got_provisional = false;
+	c->orq = nta_outgoing_mcreate(p->agent, call_response, c, (url_string_t const *)num,
+				      msg, TAG_END());
+	return c->orq ? 0 : -1;
+}
+
 int call_send(struct call *c, const char *target, unsigned flags, const char *extra)
 {
 	struct proxy *p = c->p;
 	msg_t *msg = msg_copy(c->req);
 	sip_t *sip;
-	su_home_t *home;
-	const url_t *next;
 	url_t *dest = NULL;
+	int rc;
 
 	/* never re-send a message whose framing is broken: its raw, unterminated last
 	 * line would swallow the next header rm adds (sip_check.h "framing") */
@@ -176,69 +237,26 @@ int call_send(struct call *c, const char *target, unsigned flags, const char *ex
 	if (!msg)
 		return -1;
 	sip = sip_object(msg);
-	home = msg_home(msg);
 
 	if (target) {
-		dest = url_make(home, target);
+		dest = url_make(msg_home(msg), target);
 		if (!dest || !dest->url_host)
 			goto fail;
 		if (target != c->target)
 			snprintf(c->target, sizeof c->target, "%s", target);
 	}
-	if ((flags & SEND_REWRITE_RURI) && dest) {
-		url_t *ru = url_hdup(home, sip->sip_request->rq_url);
-		sip_request_t *rq;
-		if (!ru)
-			goto fail;
-		ru->url_host = dest->url_host;
-		ru->url_port = dest->url_port;
-		if ((flags & SEND_STRIP_TENANT) && ru->url_params) {
-			char *params = su_strdup(home, ru->url_params);
-			ru->url_params = url_strip_param_string(params, "gvp-tenant-id");
-			if (ru->url_params && !ru->url_params[0])
-				ru->url_params = NULL;
-		}
-		rq = sip_request_create(home, sip->sip_request->rq_method,
-					sip->sip_request->rq_method_name, (url_string_t *)ru, NULL);
-		if (!rq || msg_header_replace(msg, (msg_pub_t *)sip,
-					      (msg_header_t *)sip->sip_request,
-					      (msg_header_t *)rq) < 0)
-			goto fail;
-	}
+	if ((flags & SEND_REWRITE_RURI) && dest && send_rewrite_ruri(msg, sip, dest, flags) < 0)
+		goto fail;
 	if ((flags & SEND_ADD_RR) &&
-	    guard_record_route(p, c->req, dest ? dest : sip->sip_route ? sip->sip_route->r_url
-								     : sip->sip_request->rq_url,
-			       msg, sip) < 0)
+	    guard_record_route(p, c->req, send_next_url(sip, dest), msg, sip) < 0)
 		goto fail;
 	if (extra && sip_add_make(msg, sip, sip_unknown_class, extra) < 0)
 		goto fail;
-
-	if (dest)
-		next = dest;
-	else if (sip->sip_route)
-		next = sip->sip_route->r_url;
-	else
-		next = sip->sip_request->rq_url;
-
-	/* nta gets a numeric destination only (proxy_resolve.c) */
-	url_t *num;
-	int st;
-	char host[RM_HOST_MAX];
-	enum resolve_rc rr = proxy_next_hop(p, home, next, &num, &st, host, sizeof host);
-	if (rr == RESOLVE_PENDING && call_defer(c, host, flags, target != NULL) == 0) {
-		msg_destroy(msg);
-		return 0;
-	}
-	if (rr != RESOLVE_OK) {
-		call_unresolved(c, host, rr == RESOLVE_PENDING ? 503 : st);
+	rc = send_resolved(c, msg, send_next_url(sip, dest), flags, target != NULL);
+	if (rc < 0)
 		goto fail;
-	}
-
-	c->got_provisional = false;
-	c->orq = nta_outgoing_mcreate(p->agent, call_response, c, (url_string_t const *)num,
-				      msg, TAG_END());
-	if (!c->orq)
-		goto fail;
+	if (rc > 0)
+		msg_destroy(msg); /* deferred: call_defer sends a fresh copy later */
 	return 0;
 fail:
 	msg_destroy(msg);

@@ -88,33 +88,32 @@ int proxy_try_next(struct call *c)
 	return -1;
 }
 
-int proxy_new_invite(struct proxy *p, nta_incoming_t *irq, const sip_t *sip0)
+/* At the door of a new INVITE: rm's own Route entries removed, Max-Forwards checked
+ * (483), overload shedding (0: answered), then 100 Trying. -1 to go on, else the
+ * value proxy_new_invite returns. */
+static int invite_door(struct proxy *p, nta_incoming_t *irq, msg_t *msg, sip_t *sip)
 {
-	msg_t *msg = nta_incoming_getrequest(irq);
-	sip_t *sip = sip_object(msg);
-	struct route_request rq = { 0 };
-	struct route_match m;
-	struct route_ticket t = { 0 };
-	enum rm_refuse r;
-	char tenant[RM_NAME_MAX];
-	struct call *c;
-	struct session *s;
-
 	proxy_strip_own_routes(p, msg, sip);
 	if (!proxy_max_forwards_ok(msg, sip)) {
-		msg_destroy(msg);
 		metric_inc(p->m_bad);
 		return 483;
 	}
-	msg_destroy(msg);
 	if (!p->draining && proxy_overload_shed(p, irq))
 		return 0;
 	nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
+	return -1;
+}
 
-	if (p->draining)
-		return refuse(p, irq, sip, NULL, RM_REFUSE_DRAINING);
-
+/* Profile (route_select), admission (route_admit) and an MCP (route_pick) for the
+ * INVITE. -1 when routed (*t then holds usage to release), else refuse()'s value. */
+static int invite_route(struct proxy *p, nta_incoming_t *irq, const sip_t *sip,
+			struct route_match *m, struct route_ticket *t)
+{
+	struct route_request rq = { 0 };
 	const url_t *ru = sip->sip_request->rq_url;
+	char tenant[RM_NAME_MAX];
+	enum rm_refuse r;
+
 	rq.ruri_user = ru->url_user;
 	if (ru->url_params &&
 	    url_param(ru->url_params, "gvp-tenant-id", tenant, sizeof tenant) > 0)
@@ -122,16 +121,67 @@ int proxy_new_invite(struct proxy *p, nta_incoming_t *irq, const sip_t *sip0)
 	rq.profile_id = unknown_header(sip, "X-Genesys-gsw-ivr-profile-id");
 	rq.profile_name = unknown_header(sip, "X-Genesys-gsw-ivr-profile-name");
 
-	if (route_select(p->route, &rq, &m) != 0)
+	if (route_select(p->route, &rq, m) != 0)
 		return refuse(p, irq, sip, NULL, RM_REFUSE_NO_PROFILE);
-	r = route_admit(p->route, m.profile, p->draining, &t);
+	r = route_admit(p->route, m->profile, p->draining, t);
 	if (r != RM_REFUSE_NONE)
-		return refuse(p, irq, sip, m.profile, r);
-	r = route_pick(p->route, &t);
+		return refuse(p, irq, sip, m->profile, r);
+	r = route_pick(p->route, t);
 	if (r != RM_REFUSE_NONE) {
-		route_release(&t);
-		return refuse(p, irq, sip, m.profile, r);
+		route_release(t);
+		return refuse(p, irq, sip, m->profile, r);
 	}
+	return -1;
+}
+
+/* The session of call c (what its CDR will say), with its dialog state, and the
+ * call's start event. -1 when the Call-ID/From tag is already live. */
+static int invite_session(struct proxy *p, struct call *c, const sip_t *sip,
+			  const struct route_match *m, const struct route_ticket *t)
+{
+	const url_t *ru = sip->sip_request->rq_url;
+	struct session *s = session_insert(p->sessions, sip->sip_call_id->i_id,
+					   sip->sip_from->a_tag, util_now_ms());
+	if (!s)
+		return -1;
+	snprintf(s->profile, sizeof s->profile, "%s", m->profile->name);
+	snprintf(s->tenant, sizeof s->tenant, "%s", t->tenant ? t->tenant->name : "");
+	snprintf(s->service_type, sizeof s->service_type, "%s", m->profile->service_type);
+	snprintf(s->lrg, sizeof s->lrg, "%s", route_profile_lrg_name(m->profile));
+	if (sip->sip_from->a_url->url_user)
+		snprintf(s->caller, sizeof s->caller, "%s", sip->sip_from->a_url->url_user);
+	if (ru->url_user)
+		snprintf(s->dnis, sizeof s->dnis, "%s", ru->url_user);
+	s->usage_level = t->level;
+	/* without it rm can still end the call, but not tell the two sides */
+	c->dlg = dialog_new(sip);
+	if (!c->dlg)
+		log_warn("call-id=%s: cannot keep its dialog state", s->call_id);
+	s->user = c;
+	c->sess = s;
+	c->refs++;
+	proxy_sessions_changed(p);
+	proxy_bill_event(p, s, CDR_EV_START);
+	return 0;
+}
+
+int proxy_new_invite(struct proxy *p, nta_incoming_t *irq, const sip_t *sip0)
+{
+	msg_t *msg = nta_incoming_getrequest(irq);
+	sip_t *sip = sip_object(msg);
+	struct route_match m;
+	struct route_ticket t = { 0 };
+	struct call *c;
+	int rc;
+
+	rc = invite_door(p, irq, msg, sip);
+	msg_destroy(msg); /* our reference; irq holds the request, so sip stays valid */
+	if (rc >= 0)
+		return rc;
+	if (p->draining)
+		return refuse(p, irq, sip, NULL, RM_REFUSE_DRAINING);
+	if ((rc = invite_route(p, irq, sip, &m, &t)) >= 0)
+		return rc;
 
 	c = call_new(p, irq, sip);
 	if (!c) {
@@ -142,37 +192,13 @@ int proxy_new_invite(struct proxy *p, nta_incoming_t *irq, const sip_t *sip0)
 	proxy_setup_begin(c);
 	c->ticket = t;
 	c->strip_tenant = m.strip_tenant_param;
-
-	s = session_insert(p->sessions, sip->sip_call_id->i_id, sip->sip_from->a_tag,
-			   util_now_ms());
-	if (s) {
-		snprintf(s->profile, sizeof s->profile, "%s", m.profile->name);
-		snprintf(s->tenant, sizeof s->tenant, "%s",
-			 t.tenant ? t.tenant->name : "");
-		snprintf(s->service_type, sizeof s->service_type, "%s", m.profile->service_type);
-		snprintf(s->lrg, sizeof s->lrg, "%s", route_profile_lrg_name(m.profile));
-		if (sip->sip_from->a_url->url_user)
-			snprintf(s->caller, sizeof s->caller, "%s", sip->sip_from->a_url->url_user);
-		if (ru->url_user)
-			snprintf(s->dnis, sizeof s->dnis, "%s", ru->url_user);
-		s->usage_level = t.level;
-		/* without it rm can still end the call, but not tell the two sides */
-		c->dlg = dialog_new(sip);
-		if (!c->dlg)
-			log_warn("call-id=%s: cannot keep its dialog state", s->call_id);
-		s->user = c;
-		c->sess = s;
-		c->refs++;
-		proxy_sessions_changed(p);
-		proxy_bill_event(p, s, CDR_EV_START);
-	} else {
+	if (invite_session(p, c, sip, &m, &t) < 0) {
 		log_warn("INVITE with a Call-ID/From tag already live (loop?): %s",
 			 sip->sip_call_id->i_id);
 		c->last_status = 482;
 		call_finish(c, 482, true);
 		return 0;
 	}
-
 	if (send_to_mcp(c) < 0 && proxy_try_next(c) < 0)
 		call_finish(c, 500, true);
 	(void)sip0;

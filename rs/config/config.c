@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "cfg.h"
+#include "hostport.h"
+#include "record.h"
 
 void rs_config_defaults(rs_config_t *c)
 {
@@ -35,9 +37,9 @@ void rs_config_defaults(rs_config_t *c)
 	c->journal_high_water_percent = 80;
 	c->broker_mode = RS_BROKER_LISTEN;
 	c->broker_ndests = 3;
-	strcpy(c->broker_dests[0], "/queue/gvp.cdr");
-	strcpy(c->broker_dests[1], "/queue/gvp.events");
-	strcpy(c->broker_dests[2], "/queue/gvp.metrics");
+	strcpy(c->broker_dests[0], REC_DEST_CDR);
+	strcpy(c->broker_dests[1], REC_DEST_EVENTS);
+	strcpy(c->broker_dests[2], REC_DEST_METRICS);
 	c->broker_prefetch = 1000;
 	c->broker_heartbeat_ms = 10000;
 	c->broker_reconnect_min_ms = 100;
@@ -56,8 +58,8 @@ static const char *const broker_keys[] = { "mode", "endpoints", "login", "passco
 					   "destinations", "prefetch", "heartbeat_ms",
 					   "reconnect_min_ms", "reconnect_max_ms", NULL };
 static const char *const broker_modes[] = { "listen", "consume", NULL };
-static const char *const known_dests[] = { "/queue/gvp.cdr", "/queue/gvp.events",
-					   "/queue/gvp.metrics", NULL };
+static const char *const known_dests[] = { REC_DEST_CDR, REC_DEST_EVENTS,
+					   REC_DEST_METRICS, NULL };
 static const char *const snmp_keys[] = { "enabled", "master", "base_oid", NULL };
 static const char *const log_keys[] = { "file", "level", "json", NULL };
 static const char *const stomp_keys[] = { "listen", "port", "login", "passcode",
@@ -85,29 +87,9 @@ static int str_opt(cfg_ctx_t *x, const cJSON *obj, const char *where, const char
 	return cfg_str(x, obj, where, key, false, def, out, outlen);
 }
 
-/* "host:port" with a non-empty host and a port 1..65535? */
-static bool endpoint_ok(const char *s)
+/* broker.endpoints: up to RS_BROKER_MAX_ENDPOINTS "host:port" strings. */
+static void read_broker_endpoints(cfg_ctx_t *x, rs_config_t *c, const cJSON *br)
 {
-	const char *colon = strrchr(s, ':');
-	char *end;
-	long p;
-
-	if (!colon || colon == s)
-		return false;
-	p = strtol(colon + 1, &end, 10);
-	return *end == 0 && colon[1] && p >= 1 && p <= 65535;
-}
-
-static void read_broker(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
-{
-	long long v;
-	int e;
-
-	const cJSON *br = cfg_object(x, root, "", "broker", false);
-	cfg_no_unknown(x, br, "broker", broker_keys);
-	e = c->broker_mode;
-	if (!cfg_enum(x, br, "broker", "mode", false, e, broker_modes, &e))
-		c->broker_mode = e;
 	const cJSON *eps = cfg_array(x, br, "broker", "endpoints", false);
 	if (eps && !cJSON_IsArray(eps))
 		cfg_fail(x, "broker", "endpoints", "expected an array of \"host:port\" strings");
@@ -120,7 +102,7 @@ static void read_broker(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
 					 RS_BROKER_MAX_ENDPOINTS);
 				break;
 			}
-			if (!cJSON_IsString(it) || !endpoint_ok(it->valuestring) ||
+			if (!cJSON_IsString(it) || !hostport_valid(it->valuestring) ||
 			    strlen(it->valuestring) >= sizeof(c->broker_endpoints[0])) {
 				char k[32];
 				snprintf(k, sizeof(k), "endpoints[%d]", n);
@@ -133,9 +115,11 @@ static void read_broker(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
 		}
 		c->broker_nendpoints = n;
 	}
-	str_opt(x, br, "broker", "login", c->broker_login, sizeof(c->broker_login));
-	str_opt(x, br, "broker", "passcode", c->broker_passcode, sizeof(c->broker_passcode));
-	tls_config_read(x, br, "broker", "tls", TLS_CLIENT, &c->broker_tls);
+}
+
+/* broker.destinations: a non-empty subset of the three record queues, no repeats. */
+static void read_broker_dests(cfg_ctx_t *x, rs_config_t *c, const cJSON *br)
+{
 	const cJSON *ds = cfg_array(x, br, "broker", "destinations", false);
 	if (ds && !cJSON_IsArray(ds))
 		cfg_fail(x, "broker", "destinations", "expected an array of destinations");
@@ -155,8 +139,8 @@ static void read_broker(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
 				snprintf(k, sizeof(k), "destinations[%d]", n);
 				cfg_fail(x, "broker", k,
 					 known == -2 ? "listed twice"
-						     : "expected one of /queue/gvp.cdr,"
-						       " /queue/gvp.events, /queue/gvp.metrics");
+						     : "expected one of " REC_DEST_CDR ", "
+						       REC_DEST_EVENTS ", " REC_DEST_METRICS);
 				break;
 			}
 			snprintf(c->broker_dests[n], sizeof(c->broker_dests[n]), "%s",
@@ -167,6 +151,23 @@ static void read_broker(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
 			cfg_fail(x, "broker", "destinations", "must not be empty");
 		c->broker_ndests = n;
 	}
+}
+
+static void read_broker(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
+{
+	long long v;
+	int e;
+
+	const cJSON *br = cfg_object(x, root, "", "broker", false);
+	cfg_no_unknown(x, br, "broker", broker_keys);
+	e = c->broker_mode;
+	if (!cfg_enum(x, br, "broker", "mode", false, e, broker_modes, &e))
+		c->broker_mode = e;
+	read_broker_endpoints(x, c, br);
+	str_opt(x, br, "broker", "login", c->broker_login, sizeof(c->broker_login));
+	str_opt(x, br, "broker", "passcode", c->broker_passcode, sizeof(c->broker_passcode));
+	tls_config_read(x, br, "broker", "tls", TLS_CLIENT, &c->broker_tls);
+	read_broker_dests(x, c, br);
 	if (!cfg_int(x, br, "broker", "prefetch", false, c->broker_prefetch, 1, 100000, &v))
 		c->broker_prefetch = (int)v;
 	if (!cfg_int(x, br, "broker", "heartbeat_ms", false, c->broker_heartbeat_ms, 0,
@@ -303,101 +304,141 @@ int rs_config_from_json(rs_config_t *c, const void *rootv, const char *file, cha
 	return rs_config_from_json_env(c, rootv, file, NULL, err, errlen);
 }
 
+/* log: file, level, json. */
+static void read_log(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
+{
+	int e;
+
+	const cJSON *lg = cfg_object(x, root, "", "log", false);
+	cfg_no_unknown(x, lg, "log", log_keys);
+	str_opt(x, lg, "log", "file", c->log_file, sizeof(c->log_file));
+	e = 2;
+	for (int i = 0; levels[i]; i++)
+		if (!strcmp(levels[i], c->log_level))
+			e = i;
+	cfg_enum(x, lg, "log", "level", false, e, levels, &e);
+	if (!x->failed)
+		snprintf(c->log_level, sizeof(c->log_level), "%s", levels[e]);
+	cfg_bool(x, lg, "log", "json", false, c->log_json, &c->log_json);
+}
+
+/* stomp: the listener rm (or a broker-less peer) sends records to. */
+static void read_stomp(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
+{
+	long long v;
+
+	const cJSON *st = cfg_object(x, root, "", "stomp", false);
+	cfg_no_unknown(x, st, "stomp", stomp_keys);
+	str_opt(x, st, "stomp", "listen", c->stomp_listen, sizeof(c->stomp_listen));
+	if (!cfg_int(x, st, "stomp", "port", false, c->stomp_port, 1, 65535, &v))
+		c->stomp_port = (int)v;
+	str_opt(x, st, "stomp", "login", c->stomp_login, sizeof(c->stomp_login));
+	str_opt(x, st, "stomp", "passcode", c->stomp_passcode, sizeof(c->stomp_passcode));
+	cfg_bool(x, st, "stomp", "allow_anonymous", false, c->stomp_allow_anonymous,
+		 &c->stomp_allow_anonymous);
+	tls_config_read(x, st, "stomp", "tls", TLS_SERVER, &c->stomp_tls);
+	if (!cfg_int(x, st, "stomp", "max_connections", false, c->stomp_max_connections, 0,
+		     100000, &v))
+		c->stomp_max_connections = (int)v;
+	if (!cfg_int(x, st, "stomp", "max_connections_per_source", false,
+		     c->stomp_max_connections_per_source, 0, 100000, &v))
+		c->stomp_max_connections_per_source = (int)v;
+	if (!cfg_int(x, st, "stomp", "connect_timeout_ms", false, c->stomp_connect_timeout_ms,
+		     100, 600000, &v))
+		c->stomp_connect_timeout_ms = (int)v;
+	cfg_int(x, st, "stomp", "max_frame_size", false, c->stomp_max_frame_size, 1024,
+		64LL * 1024 * 1024, &c->stomp_max_frame_size);
+	if (!cfg_int(x, st, "stomp", "heartbeat_ms", false, c->stomp_heartbeat_ms, 0,
+		     3600000, &v))
+		c->stomp_heartbeat_ms = (int)v;
+	if (!cfg_int(x, st, "stomp", "max_inflight", false, c->stomp_max_inflight, 1,
+		     1000000, &v))
+		c->stomp_max_inflight = (int)v;
+}
+
+/* http: the ops endpoints. */
+static void read_http(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
+{
+	long long v;
+
+	const cJSON *ht = cfg_object(x, root, "", "http", false);
+	cfg_no_unknown(x, ht, "http", http_keys);
+	str_opt(x, ht, "http", "listen", c->http_listen, sizeof(c->http_listen));
+	if (!cfg_int(x, ht, "http", "port", false, c->http_port, 0, 65535, &v))
+		c->http_port = (int)v;
+	if (!cfg_int(x, ht, "http", "max_connections", false, c->http_max_connections, 0,
+		     100000, &v))
+		c->http_max_connections = (int)v;
+}
+
+/* storage: the backend and its settings. */
+static void read_storage(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
+{
+	long long v;
+	int e;
+
+	const cJSON *sto = cfg_object(x, root, "", "storage", false);
+	cfg_no_unknown(x, sto, "storage", storage_keys);
+	e = c->backend;
+	if (!cfg_enum(x, sto, "storage", "backend", false, e, backends, &e))
+		c->backend = e;
+	const cJSON *sq = cfg_object(x, sto, "storage", "sqlite", false);
+	cfg_no_unknown(x, sq, "storage.sqlite", sqlite_keys);
+	str_opt(x, sq, "storage.sqlite", "path", c->sqlite_path, sizeof(c->sqlite_path));
+	const cJSON *pg = cfg_object(x, sto, "storage", "postgresql", false);
+	cfg_no_unknown(x, pg, "storage.postgresql", pg_keys);
+	str_opt(x, pg, "storage.postgresql", "conninfo", c->pg_conninfo, sizeof(c->pg_conninfo));
+	if (!cfg_int(x, pg, "storage.postgresql", "statement_timeout_ms", false,
+		     c->pg_statement_timeout_ms, 100, 3600000, &v))
+		c->pg_statement_timeout_ms = (int)v;
+}
+
+/* writer: batching and retry of the writer thread. */
+static void read_writer(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
+{
+	long long v;
+
+	const cJSON *wr = cfg_object(x, root, "", "writer", false);
+	cfg_no_unknown(x, wr, "writer", writer_keys);
+	if (!cfg_int(x, wr, "writer", "batch_max", false, c->batch_max, 1, 100000, &v))
+		c->batch_max = (int)v;
+	if (!cfg_int(x, wr, "writer", "queue_max", false, c->queue_max, 1, 10000000, &v))
+		c->queue_max = (int)v;
+	if (!cfg_int(x, wr, "writer", "retry_ms", false, c->retry_ms, 10, 600000, &v))
+		c->retry_ms = (int)v;
+}
+
+/* journal: the local journal used while the database is away. */
+static void read_journal(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
+{
+	long long v;
+
+	const cJSON *jn = cfg_object(x, root, "", "journal", false);
+	cfg_no_unknown(x, jn, "journal", journal_keys);
+	str_opt(x, jn, "journal", "dir", c->journal_dir, sizeof(c->journal_dir));
+	cfg_int(x, jn, "journal", "max_bytes", false, c->journal_max_bytes, 4096,
+		1LL << 50, &c->journal_max_bytes);
+	if (!cfg_int(x, jn, "journal", "high_water_percent", false,
+		     c->journal_high_water_percent, 1, 100, &v))
+		c->journal_high_water_percent = (int)v;
+}
+
 int rs_config_from_json_env(rs_config_t *c, const void *rootv, const char *file,
 			    const char *pg_url, char *err, size_t errlen)
 {
 	const cJSON *root = rootv;
 	cfg_ctx_t x;
-	long long v;
-	int e;
 
 	cfg_ctx_init(&x, file, err, errlen);
 	if (root && !cJSON_IsObject(root))
 		return cfg_fail(&x, "", "(root)", "expected a JSON object");
 	cfg_no_unknown(&x, root, "", top_keys);
-
-	const cJSON *lg = cfg_object(&x, root, "", "log", false);
-	cfg_no_unknown(&x, lg, "log", log_keys);
-	str_opt(&x, lg, "log", "file", c->log_file, sizeof(c->log_file));
-	e = 2;
-	for (int i = 0; levels[i]; i++)
-		if (!strcmp(levels[i], c->log_level))
-			e = i;
-	cfg_enum(&x, lg, "log", "level", false, e, levels, &e);
-	if (!x.failed)
-		snprintf(c->log_level, sizeof(c->log_level), "%s", levels[e]);
-	cfg_bool(&x, lg, "log", "json", false, c->log_json, &c->log_json);
-
-	const cJSON *st = cfg_object(&x, root, "", "stomp", false);
-	cfg_no_unknown(&x, st, "stomp", stomp_keys);
-	str_opt(&x, st, "stomp", "listen", c->stomp_listen, sizeof(c->stomp_listen));
-	if (!cfg_int(&x, st, "stomp", "port", false, c->stomp_port, 1, 65535, &v))
-		c->stomp_port = (int)v;
-	str_opt(&x, st, "stomp", "login", c->stomp_login, sizeof(c->stomp_login));
-	str_opt(&x, st, "stomp", "passcode", c->stomp_passcode, sizeof(c->stomp_passcode));
-	cfg_bool(&x, st, "stomp", "allow_anonymous", false, c->stomp_allow_anonymous,
-		 &c->stomp_allow_anonymous);
-	tls_config_read(&x, st, "stomp", "tls", TLS_SERVER, &c->stomp_tls);
-	if (!cfg_int(&x, st, "stomp", "max_connections", false, c->stomp_max_connections, 0,
-		     100000, &v))
-		c->stomp_max_connections = (int)v;
-	if (!cfg_int(&x, st, "stomp", "max_connections_per_source", false,
-		     c->stomp_max_connections_per_source, 0, 100000, &v))
-		c->stomp_max_connections_per_source = (int)v;
-	if (!cfg_int(&x, st, "stomp", "connect_timeout_ms", false, c->stomp_connect_timeout_ms,
-		     100, 600000, &v))
-		c->stomp_connect_timeout_ms = (int)v;
-	cfg_int(&x, st, "stomp", "max_frame_size", false, c->stomp_max_frame_size, 1024,
-		64LL * 1024 * 1024, &c->stomp_max_frame_size);
-	if (!cfg_int(&x, st, "stomp", "heartbeat_ms", false, c->stomp_heartbeat_ms, 0,
-		     3600000, &v))
-		c->stomp_heartbeat_ms = (int)v;
-	if (!cfg_int(&x, st, "stomp", "max_inflight", false, c->stomp_max_inflight, 1,
-		     1000000, &v))
-		c->stomp_max_inflight = (int)v;
-
-	const cJSON *ht = cfg_object(&x, root, "", "http", false);
-	cfg_no_unknown(&x, ht, "http", http_keys);
-	str_opt(&x, ht, "http", "listen", c->http_listen, sizeof(c->http_listen));
-	if (!cfg_int(&x, ht, "http", "port", false, c->http_port, 0, 65535, &v))
-		c->http_port = (int)v;
-	if (!cfg_int(&x, ht, "http", "max_connections", false, c->http_max_connections, 0,
-		     100000, &v))
-		c->http_max_connections = (int)v;
-
-	const cJSON *sto = cfg_object(&x, root, "", "storage", false);
-	cfg_no_unknown(&x, sto, "storage", storage_keys);
-	e = c->backend;
-	if (!cfg_enum(&x, sto, "storage", "backend", false, e, backends, &e))
-		c->backend = e;
-	const cJSON *sq = cfg_object(&x, sto, "storage", "sqlite", false);
-	cfg_no_unknown(&x, sq, "storage.sqlite", sqlite_keys);
-	str_opt(&x, sq, "storage.sqlite", "path", c->sqlite_path, sizeof(c->sqlite_path));
-	const cJSON *pg = cfg_object(&x, sto, "storage", "postgresql", false);
-	cfg_no_unknown(&x, pg, "storage.postgresql", pg_keys);
-	str_opt(&x, pg, "storage.postgresql", "conninfo", c->pg_conninfo, sizeof(c->pg_conninfo));
-	if (!cfg_int(&x, pg, "storage.postgresql", "statement_timeout_ms", false,
-		     c->pg_statement_timeout_ms, 100, 3600000, &v))
-		c->pg_statement_timeout_ms = (int)v;
-
-	const cJSON *wr = cfg_object(&x, root, "", "writer", false);
-	cfg_no_unknown(&x, wr, "writer", writer_keys);
-	if (!cfg_int(&x, wr, "writer", "batch_max", false, c->batch_max, 1, 100000, &v))
-		c->batch_max = (int)v;
-	if (!cfg_int(&x, wr, "writer", "queue_max", false, c->queue_max, 1, 10000000, &v))
-		c->queue_max = (int)v;
-	if (!cfg_int(&x, wr, "writer", "retry_ms", false, c->retry_ms, 10, 600000, &v))
-		c->retry_ms = (int)v;
-
-	const cJSON *jn = cfg_object(&x, root, "", "journal", false);
-	cfg_no_unknown(&x, jn, "journal", journal_keys);
-	str_opt(&x, jn, "journal", "dir", c->journal_dir, sizeof(c->journal_dir));
-	cfg_int(&x, jn, "journal", "max_bytes", false, c->journal_max_bytes, 4096,
-		1LL << 50, &c->journal_max_bytes);
-	if (!cfg_int(&x, jn, "journal", "high_water_percent", false,
-		     c->journal_high_water_percent, 1, 100, &v))
-		c->journal_high_water_percent = (int)v;
-
+	read_log(&x, c, root);
+	read_stomp(&x, c, root);
+	read_http(&x, c, root);
+	read_storage(&x, c, root);
+	read_writer(&x, c, root);
+	read_journal(&x, c, root);
 	read_broker(&x, c, root);
 	read_snmp(&x, c, root);
 

@@ -1,0 +1,159 @@
+/* rm_config_services: the "billing", "cluster" and "snmp" sections. */
+#include "rm_config_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "cfg.h"
+#include "hostport.h"
+
+/* Environment variable var, when set, replaces billing.<key> (credentials come from
+ * a Secret, not from the config file). */
+static int billing_env(cfg_ctx_t *c, const char *key, const char *var, char *out,
+		       size_t cap)
+{
+	const char *v = getenv(var);
+
+	if (!v)
+		return 0;
+	if (strlen(v) >= cap)
+		return cfg_fail(c, "billing", key, "%s is longer than %zu characters", var,
+				cap - 1);
+	snprintf(out, cap, "%s", v);
+	return 0;
+}
+
+int rmc_load_billing(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
+{
+	static const char *const known[] = {"mode",	 "endpoints",	    "destination",
+					    "spool_dir", "spool_max_bytes", "login",
+					    "passcode",  "tls",		    NULL};
+	const cJSON *o = cfg_object(c, root, "", "billing", false);
+	int mode;
+	char *buf;
+	size_t n;
+
+	cfg_no_unknown(c, o, "billing", known);
+	cfg_enum(c, o, "billing", "mode", false, RM_BILLING_STOMP, rmc_billing_names, &mode);
+	cfg->billing_mode = (enum rm_billing_mode)mode;
+	cfg_str(c, o, "billing", "destination", false, "/queue/gvp.cdr",
+		cfg->billing_destination, sizeof(cfg->billing_destination));
+	cfg_str(c, o, "billing", "spool_dir", false, "/var/spool/rm", cfg->billing_spool_dir,
+		sizeof(cfg->billing_spool_dir));
+	cfg_int(c, o, "billing", "spool_max_bytes", false, 1073741824LL, 4096,
+		(long long)1 << 50, &cfg->billing_spool_max_bytes);
+	cfg_str(c, o, "billing", "login", false, "", cfg->billing_login,
+		sizeof(cfg->billing_login));
+	cfg_str(c, o, "billing", "passcode", false, "", cfg->billing_passcode,
+		sizeof(cfg->billing_passcode));
+	if (!c->failed && (billing_env(c, "login", "RM_BILLING_LOGIN", cfg->billing_login,
+				       sizeof(cfg->billing_login)) ||
+			   billing_env(c, "passcode", "RM_BILLING_PASSCODE",
+				       cfg->billing_passcode, sizeof(cfg->billing_passcode))))
+		return -1;
+	tls_config_defaults(&cfg->billing_tls, TLS_CLIENT);
+	tls_config_read(c, o, "billing", "tls", TLS_CLIENT, &cfg->billing_tls);
+	if (c->failed)
+		return -1;
+	if (rmc_read_str_list(c, o, "billing", "endpoints", "127.0.0.1:61616", RM_HOST_MAX, &buf,
+			      &n) != 0) {
+		free(buf);
+		return -1;
+	}
+	cfg->billing_endpoints = (char(*)[RM_HOST_MAX])buf;
+	cfg->n_billing_endpoints = n;
+	for (size_t i = 0; i < n; i++)
+		if (!hostport_valid(cfg->billing_endpoints[i]))
+			return cfg_fail(c, "billing", "endpoints",
+					"item %zu: expected \"host:port\"; got \"%s\"", i,
+					cfg->billing_endpoints[i]);
+	if (cfg->billing_mode == RM_BILLING_STOMP && n == 0)
+		return cfg_fail(c, "billing", "endpoints", "mode stomp needs an endpoint");
+	if (cfg->billing_mode != RM_BILLING_OFF && !cfg->billing_spool_dir[0])
+		return cfg_fail(c, "billing", "spool_dir", "must not be empty");
+	return 0;
+}
+
+/* cluster: peering on 9801 is not implemented yet; the keys the helm chart renders
+ * are accepted and validated so that a config written for it loads unchanged. */
+int rmc_load_cluster(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
+{
+	static const char *const known[] = {"listen", "port", "peers", NULL};
+	const cJSON *o = cfg_object(c, root, "", "cluster", false);
+	long long port;
+	char *buf = NULL;
+	size_t n = 0;
+
+	cfg->cluster_present = o != NULL;
+	cfg_no_unknown(c, o, "cluster", known);
+	cfg_str(c, o, "cluster", "listen", false, "0.0.0.0", cfg->cluster_listen,
+		sizeof(cfg->cluster_listen));
+	cfg_int(c, o, "cluster", "port", false, 9801, 1, 65535, &port);
+	cfg->cluster_port = (int)port;
+	if (c->failed)
+		return -1;
+	if (!cfg->cluster_listen[0])
+		return cfg_fail(c, "cluster", "listen", "must not be empty");
+	if (rmc_read_str_list(c, o, "cluster", "peers", NULL, RM_HOST_MAX, &buf, &n) != 0) {
+		free(buf);
+		return -1;
+	}
+	cfg->cluster_peers = (char(*)[RM_HOST_MAX])buf;
+	cfg->n_cluster_peers = n;
+	for (size_t i = 0; i < n; i++)
+		if (!hostport_valid(cfg->cluster_peers[i]))
+			return cfg_fail(c, "cluster", "peers",
+					"item %zu: expected \"host:port\"; got \"%s\"", i,
+					cfg->cluster_peers[i]);
+	return 0;
+}
+
+/* snmp.base_oid: 2..15 dotted unsigned 32-bit numbers, e.g. 1.3.6.1.4.1.99999.1
+ * (rm serves BASE.1 and snmpsub roots have at most 16 parts). */
+static bool is_base_oid(const char *s)
+{
+	int parts = 0;
+
+	while (*s) {
+		char *end;
+		if (*s < '0' || *s > '9')
+			return false;
+		errno = 0;
+		unsigned long long v = strtoull(s, &end, 10);
+		if (errno || v > 4294967295ULL)
+			return false;
+		parts++;
+		if (*end == '.' && end[1])
+			end++;
+		else if (*end)
+			return false;
+		s = end;
+	}
+	return parts >= 2 && parts <= 15;
+}
+
+int rmc_load_snmp(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
+{
+	static const char *const known[] = {"enabled", "master", "base_oid", NULL};
+	const cJSON *o = cfg_object(c, root, "", "snmp", false);
+
+	cfg_no_unknown(c, o, "snmp", known);
+	cfg_bool(c, o, "snmp", "enabled", false, false, &cfg->snmp_enabled);
+	cfg_str(c, o, "snmp", "master", false, "tcp:127.0.0.1:1705", cfg->snmp_master,
+		sizeof(cfg->snmp_master));
+	cfg_str(c, o, "snmp", "base_oid", false, "1.3.6.1.4.1.99999.1", cfg->snmp_base_oid,
+		sizeof(cfg->snmp_base_oid));
+	if (c->failed)
+		return -1;
+	if (!cfg->snmp_master[0])
+		return cfg_fail(c, "snmp", "master", "must not be empty");
+	if (!is_base_oid(cfg->snmp_base_oid))
+		return cfg_fail(c, "snmp", "base_oid",
+				"expected a dotted numeric OID such as 1.3.6.1.4.1.99999.1; "
+				"got \"%s\"", cfg->snmp_base_oid);
+	return 0;
+}
