@@ -362,7 +362,10 @@ static void stomp_emit(stomp_parser_t *p, stomp_frame_t *out)
 }
 
 /* The state machine. Each case consumes at least one byte or changes state, and
- * the bulk states consume everything they can in one step. */
+ * the bulk states consume everything they can in one step. It is one switch over
+ * the states, longer than the 80 lines a function usually gets, on purpose: every
+ * transition of the framing is in one place, where a reader can check it against
+ * the spec points listed in stomp.h. */
 enum stomp_status stomp_parser_feed(stomp_parser_t *p, const char *data, size_t len,
 				    size_t *used, stomp_frame_t *out, unsigned *heartbeats,
 				    char *err, size_t errlen)

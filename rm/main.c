@@ -34,6 +34,7 @@
 #include "metrics.h"
 #include "proxy.h"
 #include "rm_config.h"
+#include "rm_metrics.h"
 #include "rm_preflight.h"
 #include "rm_snmp.h"
 #include "sofia_log.h"
@@ -344,18 +345,15 @@ static void svc_tick(evutil_socket_t fd, short what, void *arg)
  * svc_tick runs every second. 0, or -1 when out of memory. */
 static int svc_start(struct rm_main *rm)
 {
-	static const char *const lvl_label[4] = { "level=error", "level=warn", "level=info",
-						  "level=debug" };
 	struct timeval one_s = { 1, 0 };
+	rm_metrics_t mm;
 
 	rm_http_set_watchdog(rm->http, &rm->wd);
+	if (rm_metrics_init(&mm, rm->metrics) < 0)
+		return -1;
 	for (int i = 0; i < 4; i++)
-		rm->m_log[i] = metrics_counter(rm->metrics, "rm_log_messages_total",
-					       "Log messages by level (rate-limited ones included)",
-					       lvl_label[i]);
-	rm->m_log_supp = metrics_counter(rm->metrics, "rm_log_suppressed_total",
-					 "Log lines not written by the per-message rate limit "
-					 "(logging.rate_per_s)", NULL);
+		rm->m_log[i] = mm.log_messages[i];
+	rm->m_log_supp = mm.log_suppressed;
 	rm->svc_tick = event_new(rm->base, -1, EV_PERSIST, svc_tick, rm);
 	if (!rm->svc_tick || event_add(rm->svc_tick, &one_s) < 0)
 		return -1;

@@ -10,6 +10,7 @@
 
 #include "cfg.h"
 #include "hostport.h"
+#include "record.h"
 
 /* Environment variable var, when set, replaces billing.<key> (credentials come from
  * a Secret, not from the config file). */
@@ -40,7 +41,7 @@ int rmc_load_billing(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 	cfg_no_unknown(c, o, "billing", known);
 	cfg_enum(c, o, "billing", "mode", false, RM_BILLING_STOMP, rmc_billing_names, &mode);
 	cfg->billing_mode = (enum rm_billing_mode)mode;
-	cfg_str(c, o, "billing", "destination", false, "/queue/gvp.cdr",
+	cfg_str(c, o, "billing", "destination", false, REC_DEST_CDR,
 		cfg->billing_destination, sizeof(cfg->billing_destination));
 	cfg_str(c, o, "billing", "spool_dir", false, "/var/spool/rm", cfg->billing_spool_dir,
 		sizeof(cfg->billing_spool_dir));
