@@ -12,7 +12,7 @@
 # after the commit). Same machine, same clock. Goal: p99 < 1 s at 500 calls/s.
 # Env: BUILD (default build), CALLS (7500), RATE (500), LEN (call length ms, 1000),
 # POLL_MS (10), RS_BIN (default $BUILD/bin/rs).
-. "$(dirname "$0")/../integration/test_billing_sqlite.sh"
+. "$(dirname "$0")/../integration/lib/billing.sh"
 
 CALLS="${CALLS:-7500}"; RATE="${RATE:-500}"; LEN="${LEN:-1000}"; POLL_MS="${POLL_MS:-10}"
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)

@@ -5,7 +5,7 @@
 # them from the queues into one PostgreSQL. One rs is killed with -9 in the middle of
 # the run. Every call is stored exactly once, with its tenant and profile, and the
 # call events arrive too.
-. "$(dirname "$0")/test_billing_sqlite.sh"
+. "$(dirname "$0")/lib/billing.sh"
 chmod 755 "$T"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)

@@ -7,7 +7,7 @@
 #    as rm-drain, spools the records and delivers them to rs before it exits (the
 #    publisher's bounded grace), exit status 0;
 #  - a refused INVITE (no MCP up for its profile) is stored as rejected.
-. "$(dirname "$0")/test_billing_sqlite.sh"
+. "$(dirname "$0")/lib/billing.sh"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)
 RSP=$(free_port); RHP=$(free_port)

@@ -3,7 +3,7 @@
 # postgresql) with PostgreSQL stopped for 10 s in the middle of a 1,500-call run
 # (rs journals and keeps receipting, then replays): the final count equals the
 # completed calls, each stored once, with its tenant and profile.
-. "$(dirname "$0")/test_billing_sqlite.sh"
+. "$(dirname "$0")/lib/billing.sh"
 chmod 755 "$T"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)

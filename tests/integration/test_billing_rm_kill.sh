@@ -14,7 +14,7 @@
 # rs is killed a second before rm, so the calls that end in that second wait in rm's
 # spool, undelivered, when rm dies: only the spool's replay after restart can store
 # them (the test checks that the spool holds records at the kill).
-. "$(dirname "$0")/test_billing_sqlite.sh"
+. "$(dirname "$0")/lib/billing.sh"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)
 RSP=$(free_port); RHP=$(free_port)

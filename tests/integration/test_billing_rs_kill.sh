@@ -2,7 +2,7 @@
 # rs (SQLite) killed with -9 twice during a 1,000-call run at 100 calls/s and
 # restarted (issue 4, acceptance 2): the final count equals the calls that completed,
 # each stored once. rm's publisher reconnects and resends what rs had not receipted.
-. "$(dirname "$0")/test_billing_sqlite.sh"
+. "$(dirname "$0")/lib/billing.sh"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)
 RSP=$(free_port); RHP=$(free_port)

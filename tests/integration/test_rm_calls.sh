@@ -5,7 +5,7 @@
 #  - CANCEL before answer: the caller gets 487 and the MCP sees the CANCEL;
 #  - robustness: garbage, a truncated INVITE, a missing Via, an oversized header and
 #    Max-Forwards 0 (483); rm keeps serving calls after each.
-. "$(dirname "$0")/test_rm_cli.sh"
+. "$(dirname "$0")/lib/rm.sh"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)
 rm_write_config "$T/rm.json" "$SP" "$HP" "[

@@ -4,7 +4,7 @@
 #    the other MCP, and each retry is counted;
 #  - an MCP killed mid-load is marked down (OPTIONS, 500 ms interval, K=2) within a
 #    bounded time, and no INVITE is sent to it afterwards.
-. "$(dirname "$0")/test_rm_cli.sh"
+. "$(dirname "$0")/lib/rm.sh"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port); M3=$(free_port)
 rm_write_config "$T/rm.json" "$SP" "$HP" "[

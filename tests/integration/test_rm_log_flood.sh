@@ -7,7 +7,7 @@
 # (logging.rate_per_s 20 per message, plus "suppressed" reports), while
 # rm_log_messages_total{level="info"} counts every message and
 # rm_log_suppressed_total the lines not written.
-. "$(dirname "$0")/test_rm_cli.sh"
+. "$(dirname "$0")/lib/rm.sh"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port)
 rm_write_config "$T/rm.json" "$SP" "$HP" \

@@ -13,7 +13,7 @@
 #    487) and 503 toward the caller; rm exits 0 within a few seconds;
 #  - the same with a silent MCP (SIGSTOP): rm waits for its BYE answers only for
 #    the 2 s grace, then drops them and exits 0 (and clean under ASan).
-. "$(dirname "$0")/test_rm_cli.sh"
+. "$(dirname "$0")/lib/rm.sh"
 
 # mval HTTP_PORT NAME: a metric as an integer (0 if absent).
 mval() {

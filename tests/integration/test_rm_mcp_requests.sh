@@ -17,7 +17,7 @@
 #    the same for INVITE: rm must forward it to sip_servers with its Record-Route, and
 #    the MCP's ACK and BYE must reach the SIP Server through rm by that Route
 #    (etc/sipp/uac_mcp_invite.xml, uas_sipserver_invite.xml).
-. "$(dirname "$0")/test_rm_cli.sh"
+. "$(dirname "$0")/lib/rm.sh"
 
 N=${MCP_CALLS:-50}
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port); SS=$(free_port)

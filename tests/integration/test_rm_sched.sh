@@ -4,7 +4,7 @@
 #  - least-used keeps the MCPs' active counts within 1 of each other (sampled from
 #    /metrics during a load of long calls);
 #  - weighted 3:1 splits 1,000 calls within 5%.
-. "$(dirname "$0")/test_rm_cli.sh"
+. "$(dirname "$0")/lib/rm.sh"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)
 members="[{\"uri\":\"sip:127.0.0.1:$M1\",\"weight\":3},{\"uri\":\"sip:127.0.0.1:$M2\",\"weight\":1}]"

@@ -3,7 +3,7 @@
 #  - SIGHUP with a changed group: new calls go to the new MCP, live calls finish;
 #  - SIGTERM drains: new INVITEs get 503, live calls finish, rm exits 0 once the
 #    session table is empty.
-. "$(dirname "$0")/test_rm_cli.sh"
+. "$(dirname "$0")/lib/rm.sh"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)
 cfg() {

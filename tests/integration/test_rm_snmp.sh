@@ -9,7 +9,7 @@
 #  - SIGHUP with one more MCP adds a row to the MCP table;
 #  - a profile reaching its L3 hard limit sends rmL3LimitReached once;
 #  - after snmpd restarts, rm's objects are back within 2 s (measured and printed).
-. "$(dirname "$0")/test_rm_cli.sh"
+. "$(dirname "$0")/lib/rm.sh"
 for c in snmpd snmptrapd snmpwalk snmpget; do
 	command -v "$c" >/dev/null || die "$c not installed (packages snmpd snmptrapd snmp)"
 done

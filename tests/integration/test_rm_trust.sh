@@ -9,12 +9,12 @@
 #    127.0.0.5 nor from the SIP Server's own address (Via is never trusted);
 #  - a burst of truncated INVITEs from a trusted source does not mark the MCP down,
 #    and a normal INVITE still reaches the MCP with rm's Record-Route.
-# Peers are tests/integration/sip_peer.py (MCP, SIP Server, third host); requests come
-# from tests/integration/sip_raw.py sockets bound to 127.0.0.1 or 127.0.0.5.
-. "$(dirname "$0")/test_rm_cli.sh"
+# Peers are tests/integration/lib/sip_peer.py (MCP, SIP Server, third host); requests come
+# from tests/integration/lib/sip_raw.py sockets bound to 127.0.0.1 or 127.0.0.5.
+. "$(dirname "$0")/lib/rm.sh"
 
-PEER="$TOP/tests/integration/sip_peer.py"
-RAW="$TOP/tests/integration/sip_raw.py"
+PEER="$HELPERS/sip_peer.py"
+RAW="$HELPERS/sip_raw.py"
 SP=$(free_port); HP=$(free_port); M1=$(free_port); SS=$(free_port); X3=$(free_port)
 write_cfg() { # write_cfg EXTRA_SIP_JSON
 	rm_write_config "$T/rm.json" "$SP" "$HP" "[

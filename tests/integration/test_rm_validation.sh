@@ -14,10 +14,10 @@
 #   last header line cut ("Content-Lengt"), no empty line -> 400, reason framing
 # None of them reaches the MCP, each is counted in rm_bad_requests_total{reason}, and
 # rm still forwards a valid INVITE afterwards, with no header glued onto another.
-. "$(dirname "$0")/test_rm_cli.sh"
+. "$(dirname "$0")/lib/rm.sh"
 
-PEER="$TOP/tests/integration/sip_peer.py"
-RAW="$TOP/tests/integration/sip_raw.py"
+PEER="$HELPERS/sip_peer.py"
+RAW="$HELPERS/sip_raw.py"
 SP=$(free_port); HP=$(free_port); M1=$(free_port)
 rm_write_config "$T/rm.json" "$SP" "$HP" "[
   {\"name\":\"ivr\",\"members\":[{\"uri\":\"sip:127.0.0.1:$M1\"}]}]" "$(rm_default_profile ivr)"

@@ -2,7 +2,7 @@
 # rs command line: --help, --version, --check-config (good and bad configs name
 # file/key/reason), --init, and SIGTERM while a producer streams: exit 0, every
 # receipted record stored.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 "$BIN/rs" --help | grep -q -- "--check-config" || die "--help"
 for w in broker.mode consume client-individual broker.endpoints snmp.enabled snmp.base_oid \
 	RS_PG_URL etc/rs-consumer.json; do
@@ -54,6 +54,6 @@ wait $rs; rc=$?
 wait $ld || true
 n=$(wc -l <"$T/receipts")
 [ "$n" -gt 1000 ] || die "only $n receipts before SIGTERM"
-m=$(/usr/bin/python3 "$TOP/tests/integration/testlib.py" missing "sqlite:$T/rs.db" "$T/receipts")
+m=$(/usr/bin/python3 "$HELPERS/testlib.py" missing "sqlite:$T/rs.db" "$T/receipts")
 [ "$m" = 0 ] || die "$m receipted records missing"
 ok "SIGTERM while streaming: exit 0, all $n receipted records stored"

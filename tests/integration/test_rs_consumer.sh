@@ -11,14 +11,14 @@
 #  5. ACK only after durable: PostgreSQL down and a tiny journal full -> the consumer
 #     cannot make records durable, so ACKs nothing; kill -9 it, start PostgreSQL and a
 #     restart that consumer -> every record arrives (the broker still had them).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 chmod 755 "$T"
 ap=$(free_port); pp=$(free_port)
 "$TOP/scripts/pg-start" "$T/pg" "$pp" || die "pg-start"
 "$TOP/scripts/activemq-start" "$T/amq" "$ap" || die "activemq-start"
 trap 'rc=$?; set +e; "$TOP/scripts/activemq-stop" "$T/amq"; "$TOP/scripts/pg-stop" "$T/pg"; (exit $rc); _cleanup' EXIT
-tl() { /usr/bin/python3 "$TOP/tests/integration/testlib.py" "$@"; }
-produce() { /usr/bin/python3 "$TOP/tests/integration/stomp_client.py" produce "$ap" "$@"; }
+tl() { /usr/bin/python3 "$HELPERS/testlib.py" "$@"; }
+produce() { /usr/bin/python3 "$HELPERS/stomp_client.py" produce "$ap" "$@"; }
 q() { psql -X -A -t -h 127.0.0.1 -p "$pp" -U postgres rs -c "$1"; }
 
 # rs_config I [extra top-level JSON members]

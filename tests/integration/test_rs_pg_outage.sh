@@ -4,7 +4,7 @@
 # journal replayed). Then: PostgreSQL down again, kill -9 rs while it journals,
 # restart rs with PostgreSQL up: the journal is replayed, every receipted record is in
 # PostgreSQL.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 chmod 755 "$T"
 pp=$(free_port); sp=$(free_port); hp=$(free_port)
 "$TOP/scripts/pg-start" "$T/pg" "$pp" || die "pg-start"
@@ -19,7 +19,7 @@ JSON
 "$BIN/rs" -c "$T/rs.json" >"$T/rs.log" 2>&1 &
 rs=$!; bg_pid $rs
 wait_port "$sp" 10 || die "rs did not listen"
-tl() { /usr/bin/python3 "$TOP/tests/integration/testlib.py" "$@"; }
+tl() { /usr/bin/python3 "$HELPERS/testlib.py" "$@"; }
 nrec() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
 
 # 2,000 records/s for 18 s.

@@ -1,10 +1,14 @@
 # Shared helpers for integration tests written in bash. Source it:
-#   . "$(dirname "$0")/lib.sh"
-# It sets TOP, BUILD, BIN (the built binaries), a per-test scratch dir T, and an EXIT
-# trap that kills every process registered with `bg_pid PID` (and removes T unless
-# KEEP=1).
+#   . "$(dirname "$0")/lib/common.sh"
+# (or lib/rm.sh, lib/rs.sh, lib/billing.sh, which source it). It sets TOP, BUILD, BIN
+# (the built binaries), HELPERS (this folder, where the python peers live), a per-test
+# scratch dir T, and an EXIT trap that kills every process registered with `bg_pid PID`
+# (and removes T unless KEEP=1). Sourcing it twice is harmless.
+[ -z "${_LIB_COMMON:-}" ] || return 0
+_LIB_COMMON=1
 set -euo pipefail
-TOP="${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+TOP="${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}"
+HELPERS="$TOP/tests/integration/lib"
 BUILD="${BUILD:-build}"
 case "$BUILD" in /*) BIN="$BUILD/bin" ;; *) BIN="$TOP/$BUILD/bin" ;; esac
 export PATH="/usr/sbin:/sbin:$PATH"
