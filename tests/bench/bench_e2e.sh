@@ -26,7 +26,7 @@ uas_start mcp2 "$M2" uas_rr.xml u1
 rm_start_billing "$T/rm.json" "$HP"
 wait_metric "$HP" rm_mcps_up -eq 2 10 || die "MCPs not up"
 wait_metric "$HP" rm_billing_publisher_connected -eq 1 10 || die "rm did not connect to rs"
-until [ -f "$T/rs.db" ]; do sleep 0.1; done
+wait_for 10 test -f "$T/rs.db" || die "rs made no database"
 
 # The poller: first time each row is seen committed, minus its end_ms.
 # It runs until $T/stop exists, then polls once more and writes its samples.

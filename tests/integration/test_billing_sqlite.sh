@@ -52,7 +52,8 @@ bad=$(sql "$T/rs.db" "select count(*) from cdr where tenant is not 'acme' or pro
 	'acme-ivr' or lrg is not 'ivr' or service_type is not 'voicexml' or node is not 'rm-test'
 	or dnis is not '1000' or ended_by is not 'caller' or attempts != 1 or caller is not 'sipp'")
 [ "$bad" = 0 ] || die "$bad records with a wrong tenant/profile/lrg/node/dnis/ended_by"
-sleep 1.2 # the MCPs' -trace_counts files are written every second
+# the MCPs' -trace_counts files are written every second
+wait_for 5 eval '[ $(($(uas_calls mcp1) + $(uas_calls mcp2))) -ge '"$N"' ]' || true
 for m in 1 2; do
 	port=$(eval echo "\$M$m")
 	got=$(sql "$T/rs.db" "select count(*) from cdr where mcp = 'sip:127.0.0.1:$port'")

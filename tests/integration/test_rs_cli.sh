@@ -46,8 +46,10 @@ wait_port "$sp" 10 || die "rs did not listen"
 "$BIN/../tools/stomp_load" -p "$sp" -n 1000000 -w 2000 -r 20000 -i T -o "$T/receipts" -q \
 	>"$T/load.log" 2>&1 &
 ld=$!; bg_pid $ld
-sleep 1.5
-kill -HUP $rs; sleep 0.2; kill -0 $rs || die "rs died on SIGHUP"
+wait_lines "$T/receipts" 2000 15 || die "the load is not streaming"
+kill -HUP $rs
+wait_log "$T/rs.log" "SIGHUP: log reopened" 1 5 || die "rs did not handle SIGHUP"
+kill -0 $rs || die "rs died on SIGHUP"
 kill -TERM $rs
 wait $rs; rc=$?
 [ $rc = 0 ] || die "rs exited $rc on SIGTERM"

@@ -70,7 +70,9 @@ ok "3,000 records through ActiveMQ -> 3,000 rows once (rs1 took $r1, rs2 took $r
 # 2. kill -9 one consumer mid-run
 produce B 8000 800 >"$T/prodB.log" 2>&1 &
 pb=$!; bg_pid $pb
-sleep 4
+# mid-run: rs1 has taken a good share of B
+wait_metric "$h1" rs_records_received_total -ge $(( ${r1%.*} + 1000 )) 20 ||
+	die "rs1 got no records of B"
 before=$(metric "$h1" rs_records_received_total)
 kill -9 "$rs1"; wait "$rs1" 2>/dev/null || true
 wait $pb || die "producer B: $(cat "$T/prodB.log")"
@@ -123,7 +125,7 @@ produce D 300 >"$T/prodD.log" || die "producer D"
 for _ in $(seq 50); do
 	[ "$(metric "$h3" rs_records_received_total)" != 0 ] && break; sleep 0.1
 done
-sleep 1
+sleep 1 # scenario: an absence (of ACKs) is checked; a wrong ACK gets time to be sent
 a3=$(metric "$h3" rs_broker_acks_total); r3=$(metric "$h3" rs_records_received_total)
 j3=$(metric "$h3" rs_records_journaled_total)
 [ "${r3%.*}" -gt "${a3%.*}" ] || die "rs3 acked $a3 of $r3 received with the journal full"

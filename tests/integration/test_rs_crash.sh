@@ -14,7 +14,8 @@ for round in 1 2; do
 	"$BIN/../tools/stomp_load" -p "$sp" -n 10000000 -w 5000 -i C$round -o "$T/receipts" -q \
 		>"$T/load$round.log" 2>&1 &
 	ld=$!; bg_pid $ld
-	sleep 2
+	# mid-stream: this round has had 6,000 records receipted
+	wait_lines "$T/receipts" $((round * 6000)) 20 || die "round $round: the load is not streaming"
 	kill -9 $rs; wait $rs 2>/dev/null || true
 	wait $ld 2>/dev/null || true
 done

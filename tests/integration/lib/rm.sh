@@ -115,3 +115,18 @@ sys.stdout.write(out.decode("latin-1"))
 PY
 	/usr/bin/python3 "$T/sip_send.py" "$1" "$2"
 }
+
+# wait_mcp_up HTTP_PORT URI [SECONDS] [0|1]: wait until rm's monitor reports the MCP
+# URI up (or down with 0), i.e. rm_mcp_up{mcp="URI"} is 1 (0).
+wait_mcp_up() {
+	wait_metric "$1" "rm_mcp_up{mcp=\"$2\"}" -eq "${4:-1}" "${3:-10}"
+}
+
+# rm_reload [SECONDS]: SIGHUP rm ($RM_PID) and wait until its log says the new
+# configuration is in place (one more "configuration reloaded" line).
+rm_reload() {
+	local n
+	n=$(log_count "$T/rm.log" "configuration reloaded")
+	kill -HUP "$RM_PID"
+	wait_log "$T/rm.log" "configuration reloaded" $((n + 1)) "${1:-10}" || die "rm did not reload"
+}
