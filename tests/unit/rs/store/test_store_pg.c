@@ -142,14 +142,16 @@ static void make_cdrs(struct cdrs *c, int n, const char *prefix)
 	char field[32], err[256];
 
 	for (int i = 0; i < n; i++) {
-		snprintf(c->ids[i], sizeof(c->ids[i]), "%s-%d", prefix, i);
+		char id[32]; /* formatted apart: c's own fields must not be snprintf's source */
+		snprintf(id, sizeof(id), "%s-%d", prefix, i);
+		memcpy(c->ids[i], id, sizeof(id));
 		int len = snprintf(c->bodies[i], sizeof(c->bodies[i]),
 				   "{\"id\":\"%s\",\"schema\":1,\"call_id\":\"%s@h\","
 				   "\"node\":\"rm-1\",\"tenant\":\"t\",\"start_ms\":1700000000000,"
 				   "\"answer_ms\":1700000000100,\"end_ms\":1700000030100,"
 				   "\"duration_ms\":30000,\"disposition\":\"answered\","
 				   "\"sip_status\":200,\"ended_by\":\"caller\",\"attempts\":1}",
-				   c->ids[i], c->ids[i]);
+				   id, id);
 		if (record_decode(c->bodies[i], (size_t)len, &c->recs[i], field, sizeof(field),
 				  err, sizeof(err)))
 			fail_msg("test record does not decode: %s", err);
