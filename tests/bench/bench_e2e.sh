@@ -12,7 +12,7 @@
 # after the commit). Same machine, same clock. Goal: p99 < 1 s at 500 calls/s.
 # Env: BUILD (default build), CALLS (7500), RATE (500), LEN (call length ms, 1000),
 # POLL_MS (10), RS_BIN (default $BUILD/bin/rs).
-. "$(dirname "$0")/../integration/test_billing_sqlite.sh"
+. "$(dirname "$0")/../integration/lib/billing.sh"
 
 CALLS="${CALLS:-7500}"; RATE="${RATE:-500}"; LEN="${LEN:-1000}"; POLL_MS="${POLL_MS:-10}"
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)
@@ -26,7 +26,7 @@ uas_start mcp2 "$M2" uas_rr.xml u1
 rm_start_billing "$T/rm.json" "$HP"
 wait_metric "$HP" rm_mcps_up -eq 2 10 || die "MCPs not up"
 wait_metric "$HP" rm_billing_publisher_connected -eq 1 10 || die "rm did not connect to rs"
-until [ -f "$T/rs.db" ]; do sleep 0.1; done
+wait_for 10 test -f "$T/rs.db" || die "rs made no database"
 
 # The poller: first time each row is seen committed, minus its end_ms.
 # It runs until $T/stop exists, then polls once more and writes its samples.

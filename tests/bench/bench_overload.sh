@@ -81,7 +81,8 @@ PY
 # ---- 1. clean capacity ------------------------------------------------------------------
 if [ -z "${BASE:-}" ]; then
 	UP=$(port); SP=$(port); HP=$(port)
-	start_uas probe "$UP"; start_rm probe "$SP" "$HP" "$UP"; sleep 1
+	start_uas probe "$UP"; start_rm probe "$SP" "$HP" "$UP"
+	bench_wait 10 rm_mcps_up "$HP" 1 || { echo "bench_overload: rm's MCP is not up" >&2; exit 1; }
 	BASE=0
 	for r in 250 500 1000 2000 4000 8000; do
 		offer "probe$r" "$SP" "$r" "$PROBE_S"
@@ -91,7 +92,7 @@ if [ -z "${BASE:-}" ]; then
 		BASE=$r
 	done
 	[ "$BASE" -gt 0 ] || { BASE=250; echo "probe: not even 250 calls/s clean; using 250"; }
-	kill "${PIDS[@]}" 2>/dev/null || true; PIDS=(); sleep 0.5
+	stop_all
 fi
 RECOVER_RATE="${RECOVER_RATE:-$((BASE / 10 > 10 ? BASE / 10 : 10))}"
 echo "bench_overload: clean capacity BASE=$BASE calls/s; ${DUR} s per load; recovery probe" \
@@ -109,17 +110,20 @@ one() {
 	else
 		start_kamailio "$PP" "$UP" || return 0; pid=$KPID
 	fi
-	sleep 1
+	bench_wait 10 udp_bound "$UP" || { echo "bench_overload: the MCP did not bind $UP" >&2; return 0; }
+	if [ "$proxy" = rm ]; then
+		bench_wait 10 rm_mcps_up "$HP" 1 || { echo "bench_overload: rm's MCP is not up" >&2; return 0; }
+	fi
 	# the load ACKs a 503 with Retry-After as a SIP Server would (uac_overload.xml),
 	# rather than retransmitting its INVITE; completed calls are counted by the MCP
 	offer "$proxy${f}x" "$PP" "$rate" "$DUR" 4 uac_overload.xml &
 	local load=$!
-	sleep "$DUR"
+	sleep "$DUR" # scenario: the overload runs DUR s before the recovery probe starts
 	offer "$proxy${f}r" "$PP" "$RECOVER_RATE" 5 1
 	wait "$load" || true
 	read -r off _ _ _ < <(stats "$D/$proxy${f}x.csv")
 	read -r _ rok rfailed rlast < <(stats "$D/$proxy${f}r.csv")
-	sleep 1 # the MCP's statistics are written every second
+	sleep 1 # periodic writer: the MCP's statistics are written every second (no count to poll for)
 	read -r _ mok _ _ < <(stats "$D/uas_$proxy$f.csv")
 	ok=$((mok - rok)); [ "$ok" -ge 0 ] || ok=0
 	if [ "$proxy" = rm ]; then
@@ -133,7 +137,7 @@ one() {
 	printf '%-9s %3sx %10s %12.1f %9.1f%% %7s %9s %8s %9s %s\n' "$proxy" "$f" "$off" \
 		"$(awk "BEGIN{print $ok / $DUR}")" "$(awk "BEGIN{print 100 * $ok / $DUR / $BASE}")" \
 		"$failed" "$shed" "$down" "$drops" "$rlast (probe: $rfailed failed)"
-	kill "${PIDS[@]}" 2>/dev/null || true; PIDS=(); sleep 0.5
+	stop_all
 }
 
 for proxy in ${PROXIES:-rm kamailio}; do

@@ -16,7 +16,6 @@ RM="$B/bin/rm"
 [ -x "$RM" ] || { echo "bench_rm: $RM missing (make BUILD=$BUILD $BUILD/bin/rm)" >&2; exit 1; }
 command -v sipp >/dev/null || { echo "bench_rm: sipp missing (sip-tester)" >&2; exit 1; }
 . "$TOP/tests/bench/lib_proxy.sh"
-waitudp() { sleep "${1:-1}"; }
 
 # run NAME PROXY_PID PROXY_PORT: drive CALLS calls through the proxy, print a row.
 run() {
@@ -58,10 +57,10 @@ UP=$(port); SP=$(port); HP=$(port)
 start_uas rm "$UP"
 UAS=${PIDS[-1]}
 start_rm rm "$SP" "$HP" "$UP"
-sleep 1
+bench_wait 10 rm_mcps_up "$HP" 1 || { echo "bench_rm: rm's MCP is not up" >&2; exit 1; }
 run rm "$RMPID" "$SP"
 kill "$RMPID" "$UAS" 2>/dev/null || true
-sleep 0.5
+bench_wait 5 all_gone "$RMPID" "$UAS" || true
 
 # ---- Kamailio -------------------------------------------------------------------------
 UP=$(port); KP=$(port)

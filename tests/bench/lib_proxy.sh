@@ -4,12 +4,55 @@
 D=$(mktemp -d "${BENCH_DIR:-/tmp}/$(basename "$0" .sh).XXXXXX")
 PIDS=()
 bench_cleanup() {
-	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-	sleep 0.3
-	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
+	stop_all
 	[ "${KEEP:-0}" = 1 ] || rm -rf "$D"
 }
 trap bench_cleanup EXIT
+
+# bench_wait SECONDS CMD [ARGS...]: run CMD every 0.1 s until it succeeds; 1 if it
+# never did within SECONDS (a bounded poll, never a bare sleep, waits for a state).
+bench_wait() {
+	local limit=$1 i
+	shift
+	for i in $(seq $((limit * 10))); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# udp_bound PORT: 0 if a UDP socket is bound to PORT (a sipp MCP or a proxy is up).
+udp_bound() {
+	grep -q -- "$(printf ':%04X ' "$1")" /proc/net/udp /proc/net/udp6 2>/dev/null
+}
+
+# all_gone PID...: 0 once none of the PIDs is still running (zombies count as gone).
+all_gone() {
+	local p s
+	for p in "$@"; do
+		s=$(ps -o stat= -p "$p" 2>/dev/null) || continue
+		case "$s" in Z*) ;; *) return 1 ;; esac
+	done
+}
+
+# rm_mcps_up HTTP_PORT N: 0 if rm's /metrics says N MCPs are up.
+rm_mcps_up() {
+	/usr/bin/python3 - "$1" "$2" <<'PY'
+import sys, urllib.request
+body = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=3).read().decode()
+up = [l.split()[-1] for l in body.splitlines() if l.startswith("rm_mcps_up ")]
+sys.exit(0 if up and float(up[0]) == float(sys.argv[2]) else 1)
+PY
+}
+
+# stop_all: SIGTERM every process in PIDS, SIGKILL what is left after 2 s; PIDS=().
+stop_all() {
+	local p
+	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+	[ ${#PIDS[@]} -eq 0 ] || bench_wait 2 all_gone "${PIDS[@]}" || true
+	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
+	PIDS=()
+}
 KAM=$(command -v kamailio || echo /usr/sbin/kamailio)
 CLK=$(getconf CLK_TCK)
 
@@ -72,6 +115,6 @@ start_kamailio() {
 		"$TOP/etc/kamailio/kamailio.cfg" >"$D/kamailio.cfg"
 	"$KAM" -f "$D/kamailio.cfg" -DD -E -n 1 -m 1024 -M 8 -Y "$D/kam" >"$D/kam.log" 2>&1 &
 	KPID=$!; PIDS+=($KPID)
-	sleep 2
-	kill -0 "$KPID" 2>/dev/null || { echo "kamailio did not start:"; tail "$D/kam.log"; return 1; }
+	bench_wait 10 udp_bound "$kp" && kill -0 "$KPID" 2>/dev/null ||
+		{ echo "kamailio did not start:"; tail "$D/kam.log"; return 1; }
 }

@@ -5,7 +5,7 @@
 # them from the queues into one PostgreSQL. One rs is killed with -9 in the middle of
 # the run. Every call is stored exactly once, with its tenant and profile, and the
 # call events arrive too.
-. "$(dirname "$0")/test_billing_sqlite.sh"
+. "$(dirname "$0")/lib/billing.sh"
 chmod 755 "$T"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)
@@ -41,8 +41,9 @@ wait_metric "$RHP2" rs_broker_up -eq 1 10 || die "rs2 did not subscribe"
 rm_up_publishing "127.0.0.1:$AP"
 ok "ActiveMQ, PostgreSQL, two rs consumers, rm (publishing to ActiveMQ) and two MCPs up"
 
-# kill -9 rs1 a few seconds into the run
-(sleep 4; mval "$RHP1" rs_records_received_total >"$T/rs1-received"; kill -9 "$RS1") &
+# kill -9 rs1 mid-run, once it has received 150 of the N records
+(wait_metric "$RHP1" rs_records_received_total -ge 150 30 || true
+ mval "$RHP1" rs_records_received_total >"$T/rs1-received"; kill -9 "$RS1") &
 killer=$!
 uac_run calls "$SP" uac_rr.xml "$N" 100 60 -d 300 || true
 wait $killer || true

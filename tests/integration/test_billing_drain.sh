@@ -7,7 +7,7 @@
 #    as rm-drain, spools the records and delivers them to rs before it exits (the
 #    publisher's bounded grace), exit status 0;
 #  - a refused INVITE (no MCP up for its profile) is stored as rejected.
-. "$(dirname "$0")/test_billing_sqlite.sh"
+. "$(dirname "$0")/lib/billing.sh"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)
 RSP=$(free_port); RHP=$(free_port)
@@ -27,7 +27,7 @@ ok "max_duration_s 1: 20 records, each ended_by rm-timeout (longest $d ms)"
 BILL_SESSION='{ "drain_timeout_s": 1 }' \
 	billing_rm_config "$T/rm.json" "$SP" "$HP" "$M1" "$M2" \
 	"{ \"mode\": \"stomp\", \"endpoints\": [\"127.0.0.1:$RSP\"], \"spool_dir\": \"$T/spool\" }"
-kill -HUP "$RM_PID"; sleep 0.5
+rm_reload
 uac_run drain "$SP" uac_rr.xml 30 30 25 -d 20000 &
 uac=$!; bg_pid $uac
 wait_metric "$HP" rm_calls_active -eq 30 10 || die "30 calls not live"

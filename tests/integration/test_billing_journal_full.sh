@@ -7,7 +7,7 @@
 # dead-lettered, rm's spool empty. On the way, raw STOMP probes check rs's side of the
 # contract: retryable:false for an invalid record or an unknown destination,
 # retryable:true for journal full.
-. "$(dirname "$0")/test_billing_sqlite.sh"
+. "$(dirname "$0")/lib/billing.sh"
 chmod 755 "$T"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)

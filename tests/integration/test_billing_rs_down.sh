@@ -9,7 +9,7 @@
 #  - spool full (spool_max_bytes 64 KiB, rs down again): calls still all succeed,
 #    the records that did not fit are counted in rm_billing_lost_total and the
 #    high-water gauge is 1.
-. "$(dirname "$0")/test_billing_sqlite.sh"
+. "$(dirname "$0")/lib/billing.sh"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)
 RSP=$(free_port); RHP=$(free_port)

@@ -2,7 +2,7 @@
 # rs (SQLite) killed with -9 twice during a 1,000-call run at 100 calls/s and
 # restarted (issue 4, acceptance 2): the final count equals the calls that completed,
 # each stored once. rm's publisher reconnects and resends what rs had not receipted.
-. "$(dirname "$0")/test_billing_sqlite.sh"
+. "$(dirname "$0")/lib/billing.sh"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)
 RSP=$(free_port); RHP=$(free_port)
@@ -14,10 +14,12 @@ rm_up_publishing "127.0.0.1:$RSP"
 uac_run calls "$SP" uac_rr.xml "$N" 100 30 -d 500 &
 uac=$!; bg_pid $uac
 for round in 1 2; do
-	sleep 3
+	# mid-run: rs has stored 150 more records since its start
+	base=$(sql "$T/rs.db" "select count(*) from cdr" 2>/dev/null || echo 0)
+	wait_rows "$T/rs.db" $((base + 150)) 20 >/dev/null
 	before=$(sql "$T/rs.db" "select count(*) from cdr")
 	kill -9 "$RS_PID"; wait "$RS_PID" 2>/dev/null || true
-	sleep 1
+	sleep 1 # scenario: rs stays down 1 s while calls go on; rm must reconnect
 	rs_start "$T/rs.json" "$RSP" "rs$((round + 1))"
 	ok "rs killed with -9 (round $round, $before rows stored) and restarted"
 done

@@ -1,114 +1,12 @@
 #!/usr/bin/env bash
-# Billing end to end (issue 4, acceptance 1), and the helpers the other
-# test_billing_*.sh files source:
+# Billing end to end (issue 4, acceptance 1):
 #   2,000 calls (sipp SIP Server -> rm -> two sipp MCPs) with rm publishing to rs
 #   (SQLite): exactly 2,000 answered records, no duplicate id or call-id, each
 #   record's duration within 50 ms of sipp's measured call length (-d), tenant/profile/LRG
 #   from the DNIS table, the MCP column matching the INVITEs each MCP received, and
 #   one call.start/answer/end event per call in rs's events table.
+. "$(dirname "$0")/lib/billing.sh"
 
-if [ "${BASH_SOURCE[0]}" = "$0" ]; then _BILL_MAIN=1; else _BILL_MAIN=0; fi
-. "$(dirname "${BASH_SOURCE[0]}")/test_rm_cli.sh"
-
-# billing_rm_config FILE SIP_PORT HTTP_PORT MCP1 MCP2 BILLING_JSON
-# Profile acme-ivr (tenant acme, LRG ivr = both MCPs, round-robin) for DNIS 1000.
-# BILL_SESSION: the "session" object (default { "drain_timeout_s": 5 }). The MCP
-# monitor and attempt timeout are lenient: sipp MCPs on a loaded 2-CPU machine answer
-# OPTIONS late, and these tests are about billing, not health checks.
-billing_rm_config() {
-	local f=$1 sp=$2 hp=$3 m1=$4 m2=$5 billing=$6
-	local session=${BILL_SESSION:-'{ "drain_timeout_s": 5 }'}
-	cat >"$f" <<JSON
-{
-  "node": "rm-test",
-  "sip": { "listen": "127.0.0.1", "port": $sp, "transports": ["udp", "tcp"],
-           "sip_servers": ["sip:127.0.0.1:$((sp + 30))"] },
-  "lrgs": [ { "name": "ivr", "scheme": "round-robin", "members": [
-      { "uri": "sip:127.0.0.1:$m1", "max_ports": 5000 },
-      { "uri": "sip:127.0.0.1:$m2", "max_ports": 5000 } ] } ],
-  "tenants": [ { "name": "acme" } ],
-  "profiles": [ { "name": "acme-ivr", "tenant": "acme", "service_type": "voicexml",
-                  "lrg": "ivr" } ],
-  "dnis": { "1000": "acme-ivr" },
-  "default_profile": "acme-ivr",
-  "monitor": { "interval_ms": 500, "timeout_ms": 450, "failures_to_down": 10,
-               "successes_to_up": 1 },
-  "failover": { "attempt_timeout_ms": 5000 },
-  "session": $session,
-  "http": { "listen": "127.0.0.1", "port": $hp },
-  "billing": $billing,
-  "logging": { "level": "${RM_LOG_LEVEL:-info}" }
-}
-JSON
-}
-
-# rs_sqlite_config FILE STOMP_PORT HTTP_PORT DB
-rs_sqlite_config() {
-	cat >"$1" <<JSON
-{ "stomp": { "listen": "127.0.0.1", "port": $2 },
-  "http": { "listen": "127.0.0.1", "port": $3 },
-  "storage": { "backend": "sqlite", "sqlite": { "path": "$4" } },
-  "writer": { "retry_ms": 200 },
-  "journal": { "dir": "$4.journal" } }
-JSON
-}
-
-# rs_start CONFIG STOMP_PORT [LOGNAME]: start rs in the background (pid in RS_PID);
-# RS_BIN overrides the binary ($BIN/rs).
-rs_start() {
-	"${RS_BIN:-$BIN/rs}" -c "$1" >>"$T/${3:-rs}.log" 2>&1 &
-	RS_PID=$!
-	bg_pid "$RS_PID"
-	wait_port "$2" 10 || die "rs did not listen on $2"
-}
-
-# rm_start_billing CONFIG HTTP_PORT: like rm_start, but waits for /readyz too.
-rm_start_billing() {
-	rm_start "$1" "$2"
-	local i
-	for i in $(seq 50); do http_get "$2" /readyz >/dev/null 2>&1 && return 0; sleep 0.1; done
-	die "rm not ready"
-}
-
-# rm_up_publishing HOST:PORT: write $T/rm.json (ports $SP $HP $M1 $M2, spool $T/spool,
-# billing.mode stomp to HOST:PORT), start the two sipp MCPs and rm, and wait until both
-# MCPs are up and the publisher is connected. BILL_SESSION passes through.
-rm_up_publishing() {
-	billing_rm_config "$T/rm.json" "$SP" "$HP" "$M1" "$M2" \
-		"{ \"mode\": \"stomp\", \"endpoints\": [\"$1\"], \"spool_dir\": \"$T/spool\" }"
-	uas_start mcp1 "$M1" uas_rr.xml u1
-	uas_start mcp2 "$M2" uas_rr.xml u1
-	rm_start_billing "$T/rm.json" "$HP"
-	wait_metric "$HP" rm_mcps_up -eq 2 10 || die "MCPs not up"
-	wait_metric "$HP" rm_billing_publisher_connected -eq 1 10 || die "rm did not connect to $1"
-}
-
-# sql DB SQL: one value from an SQLite database (rs's).
-sql() { sqlite3 -cmd ".timeout 10000" "$1" "$2"; }
-
-# wait_rows DB WANT SECONDS: wait until table cdr holds WANT rows.
-wait_rows() {
-	local i n=0
-	for i in $(seq $(($3 * 5))); do
-		n=$(sql "$1" "select count(*) from cdr" 2>/dev/null || echo 0)
-		[ "$n" -ge "$2" ] && break
-		sleep 0.2
-	done
-	echo "$n"
-}
-
-# check_unique DB: no duplicate id and no duplicate call-id in cdr.
-check_unique() {
-	local d
-	d=$(sql "$1" "select count(*) from (select call_id from cdr group by call_id having count(*) > 1)")
-	[ "$d" = 0 ] || die "$d call-ids stored more than once"
-	d=$(sql "$1" "select count(*) - count(distinct id) from cdr")
-	[ "$d" = 0 ] || die "$d duplicate record ids"
-}
-
-[ "$_BILL_MAIN" = 1 ] || return 0
-
-# ---- acceptance 1 -------------------------------------------------------------------
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)
 RSP=$(free_port); RHP=$(free_port)
 N=2000; LEN=1000
@@ -154,7 +52,8 @@ bad=$(sql "$T/rs.db" "select count(*) from cdr where tenant is not 'acme' or pro
 	'acme-ivr' or lrg is not 'ivr' or service_type is not 'voicexml' or node is not 'rm-test'
 	or dnis is not '1000' or ended_by is not 'caller' or attempts != 1 or caller is not 'sipp'")
 [ "$bad" = 0 ] || die "$bad records with a wrong tenant/profile/lrg/node/dnis/ended_by"
-sleep 1.2 # the MCPs' -trace_counts files are written every second
+# the MCPs' -trace_counts files are written every second
+wait_for 5 eval '[ $(($(uas_calls mcp1) + $(uas_calls mcp2))) -ge '"$N"' ]' || true
 for m in 1 2; do
 	port=$(eval echo "\$M$m")
 	got=$(sql "$T/rs.db" "select count(*) from cdr where mcp = 'sip:127.0.0.1:$port'")

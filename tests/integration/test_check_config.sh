@@ -7,7 +7,7 @@
 # network namespace), missing directories for log, spool, journal and SQLite file,
 # PostgreSQL conninfo in both forms (and env RS_PG_URL), duplicate keys, and JSON
 # syntax errors reported as FILE:LINE:COLUMN: what was expected.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 NOV6=()
 if unshare -n true 2>/dev/null; then

@@ -6,16 +6,16 @@
 #  - helm/gvp renders (with a real Go text/template + sprig renderer built here from
 #    Debian's Go packages, tests/tools/helm-render) with its defaults and with
 #    tests/integration/data/helm-override.yaml; the output passes yamllint and the
-#    structural check tests/integration/helm_check.py; a broken port makes it fail;
+#    structural check tests/integration/lib/helm_check.py; a broken port makes it fail;
 #  - prometheus-snmp-exporter --dry-run accepts etc/snmp-exporter/snmp.yml (and
 #    refuses a broken copy);
 #  - etc/mibs/GVP-RM-MIB.txt and GVP-RS-MIB.txt load in net-snmp (and smilint when
 #    installed), and every OID in the layout table of etc/mibs/README.md resolves to
 #    the documented name.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 CHART="$TOP/helm/gvp"
 DATA="$TOP/tests/integration/data"
-CHECK="$TOP/tests/integration/helm_check.py"
+CHECK="$HELPERS/helm_check.py"
 SNMPYML="$TOP/etc/snmp-exporter/snmp.yml"
 BASE=1.3.6.1.4.1.99999.1
 
@@ -81,7 +81,7 @@ ok "rm --check-config accepts the rendered rm.json (defaults and override; clust
 # ---- STOMP credentials Secret and stompTLS: the rendered Secret, env and mounts fit
 # together (helm_check_stomp.py), and rs/rm accept the rendered configs with the
 # Secret's login and with certificates at the paths the pods mount them.
-STOMP_CHECK="$TOP/tests/integration/helm_check_stomp.py"
+STOMP_CHECK="$HELPERS/helm_check_stomp.py"
 RS_BIN="$BIN/rs"
 [ -x "$RS_BIN" ] || die "rs binary not built: $RS_BIN"
 mkdir -p "$T/sd" "$T/st"

@@ -2,8 +2,8 @@
 # HTTP limits of rs and rm (common/httpd): a 300 MB POST is refused with 413 and the
 # process does not grow (VmRSS read from /proc before and after), a 4 KiB URL gets 414,
 # a 16 KiB and a 1 MiB header are refused, and the endpoints still answer afterwards.
-. "$(dirname "$0")/test_rm_cli.sh"
-RAW="/usr/bin/python3 $TOP/tests/integration/stomp_raw.py"
+. "$(dirname "$0")/lib/rm.sh"
+RAW="/usr/bin/python3 $HELPERS/stomp_raw.py"
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 long() { head -c "$1" /dev/zero | tr '\0' a; }

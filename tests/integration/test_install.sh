@@ -7,7 +7,7 @@
 # the unit's state or log directory; systemd-analyze verify finds nothing to say; and
 # the installed ExecStartPre passes as an unprivileged user with only the unit's
 # directories writable (a private mount namespace stands in for systemd).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 command -v make >/dev/null || die "make is not installed"
 chmod 755 "$T" # the sandboxed check runs as nobody
 

@@ -4,7 +4,7 @@
 # counts them under reason "profile-limit". A second round of the same 20 calls once
 # the first has ended must again admit exactly 10: usage that is never released on
 # hang-up would refuse them all.
-. "$(dirname "$0")/test_rm_cli.sh"
+. "$(dirname "$0")/lib/rm.sh"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)
 rm_write_config "$T/rm.json" "$SP" "$HP" "[

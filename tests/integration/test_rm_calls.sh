@@ -8,7 +8,7 @@
 # The MCPs get 1,000 ports: this test is about proxying, not capacity, and on a busy
 # machine 250 calls/s of sipp can hold more than the default 100 at once
 # (test_rm_admission and test_rm_sched test the limits).
-. "$(dirname "$0")/test_rm_cli.sh"
+. "$(dirname "$0")/lib/rm.sh"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)
 rm_write_config "$T/rm.json" "$SP" "$HP" "[
@@ -21,7 +21,8 @@ rm_write_config "$T/rm.json" "$SP" "$HP" "[
 uas_start mcp_udp "$M1" uas_rr.xml u1
 uas_start mcp_tcp "$M2" uas_rr.xml t1
 rm_start "$T/rm.json" "$HP"
-wait_metric "$HP" rm_mcps_up -eq 2 10 || die "MCPs not up"
+wait_mcp_up "$HP" "sip:127.0.0.1:$M1" || die "the UDP MCP is not up"
+wait_mcp_up "$HP" "sip:127.0.0.1:$M2;transport=tcp" || die "the TCP MCP is not up"
 
 uac_run udp "$SP" uac_rr.xml 1000 250 40 -d 50 || true
 [ "$OK" = 1000 ] && [ "$FAILED" = 0 ] || die "UDP: $OK of 1000 calls succeeded, $FAILED failed"
@@ -37,13 +38,13 @@ MC=$(free_port)
 uas_start mcp_noanswer "$MC" uas_noanswer.xml u1
 rm_write_config "$T/rm.json" "$SP" "$HP" "[
   {\"name\":\"udp\",\"members\":[{\"uri\":\"sip:127.0.0.1:$MC\"}]}]" "$(rm_default_profile udp)"
-kill -HUP "$RM_PID"
-sleep 1.5
+rm_reload
+wait_mcp_up "$HP" "sip:127.0.0.1:$MC" || die "the no-answer MCP is not up"
 uac_run cancel "$SP" uac_cancel.xml 20 20 20 || true
 [ "$OK" = 20 ] && [ "$FAILED" = 0 ] || die "CANCEL: $OK of 20 callers got 200+487, $FAILED failed"
-sleep 1.5
-n=$(uas_calls mcp_noanswer)
-[ "$n" = 20 ] || die "CANCEL: the MCP completed $n of 20 CANCEL dialogs"
+# the MCP's -trace_counts file is written every second
+wait_for 5 eval '[ "$(uas_calls mcp_noanswer)" = 20 ]' ||
+	die "CANCEL: the MCP completed $(uas_calls mcp_noanswer) of 20 CANCEL dialogs"
 ok "CANCEL: 20 callers got 487, the MCP saw 20 CANCELs"
 c=$(metric "$HP" 'rm_calls_total{disposition="cancelled"}')
 [ "${c%.*}" -ge 20 ] || die "cancelled calls not counted: $c"
@@ -53,8 +54,8 @@ MR=$(free_port)
 uas_start mcp_rr "$MR" uas_rr.xml u1
 rm_write_config "$T/rm.json" "$SP" "$HP" "[
   {\"name\":\"udp\",\"members\":[{\"uri\":\"sip:127.0.0.1:$MR\"}]}]" "$(rm_default_profile udp)"
-kill -HUP "$RM_PID"
-sleep 1.5
+rm_reload
+wait_mcp_up "$HP" "sip:127.0.0.1:$MR" || die "the MCP is not up after the reload"
 
 still_serving() {
 	kill -0 "$RM_PID" 2>/dev/null || die "rm died after: $1"

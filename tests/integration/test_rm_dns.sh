@@ -16,7 +16,7 @@ if [ "${RM_DNS_NS:-}" != 1 ]; then
 	command -v unshare >/dev/null || { echo "FAIL: unshare missing" >&2; exit 1; }
 	exec unshare -n -m env RM_DNS_NS=1 bash "$0" "$@"
 fi
-. "$(dirname "$0")/test_rm_cli.sh"
+. "$(dirname "$0")/lib/rm.sh"
 
 ip link set lo up
 mount --make-rprivate /

@@ -4,7 +4,7 @@
 #    the other MCP, and each retry is counted;
 #  - an MCP killed mid-load is marked down (OPTIONS, 500 ms interval, K=2) within a
 #    bounded time, and no INVITE is sent to it afterwards.
-. "$(dirname "$0")/test_rm_cli.sh"
+. "$(dirname "$0")/lib/rm.sh"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port); M3=$(free_port)
 rm_write_config "$T/rm.json" "$SP" "$HP" "[
@@ -19,7 +19,7 @@ uas_start good "$M2" uas_rr.xml
 uas_start victim "$M3" uas_rr.xml
 VICTIM=$UAS_PID
 rm_start "$T/rm.json" "$HP"
-sleep 1
+wait_metric "$HP" rm_mcps_up -eq 3 10 || die "the three MCPs are not up"
 
 uac_run f503 "$SP" uac_rr.xml 400 200 40 -d 20 -s 1 || true
 [ "$OK" = 400 ] && [ "$FAILED" = 0 ] || die "503 failover: $OK/400 succeeded, $FAILED failed"
@@ -31,7 +31,9 @@ ok "always-503 MCP: 400/400 calls completed on the other MCP, $fo failovers coun
 uac_run kill "$SP" uac_rr.xml 1200 200 60 -d 200 -s 2 &
 LOAD=$!
 bg_pid "$LOAD"
-sleep 2
+# mid-load: the victim has taken calls
+wait_metric "$HP" "rm_mcp_attempts_total{mcp=\"sip:127.0.0.1:$M3\"}" -ge 100 20 ||
+	die "the victim MCP got no calls"
 kill -9 "$VICTIM"
 t0=$EPOCHREALTIME
 down=""
@@ -41,11 +43,11 @@ for _ in $(seq 1 40); do
 	sleep 0.1
 done
 [ -n "$down" ] || die "killed MCP not marked down within 4 s"
-sleep 1.2
+sleep 1.2 # scenario: one metrics tick (1 s) passes, so p1 holds every attempt made so far
 p1=$(metric "$HP" "rm_mcp_attempts_total{mcp=\"sip:127.0.0.1:$M3\"}")
 wait "$LOAD" || true
 uac_stats "$T/kill.csv"
-sleep 1.2
+sleep 1.2 # scenario: a tick after the load; no attempt may have been added since p1
 p2=$(metric "$HP" "rm_mcp_attempts_total{mcp=\"sip:127.0.0.1:$M3\"}")
 [ "$p1" = "$p2" ] || die "INVITEs still sent to the dead MCP: attempts $p1 -> $p2"
 [ "$((OK + FAILED))" = 1200 ] || die "load did not finish: $OK ok, $FAILED failed"

@@ -9,7 +9,7 @@
 #      is released (rm_mcp_active 0, rm_calls_active 0);
 #   3. a caller that stays but never answers (a python socket that set up the call
 #      and then reads and ignores everything): ended within two rounds.
-. "$(dirname "$0")/test_rm_cli.sh"
+. "$(dirname "$0")/lib/rm.sh"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port)
 rm_write_config "$T/rm.json" "$SP" "$HP" \

@@ -7,7 +7,7 @@
 # (logging.rate_per_s 20 per message, plus "suppressed" reports), while
 # rm_log_messages_total{level="info"} counts every message and
 # rm_log_suppressed_total the lines not written.
-. "$(dirname "$0")/test_rm_cli.sh"
+. "$(dirname "$0")/lib/rm.sh"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port)
 rm_write_config "$T/rm.json" "$SP" "$HP" \
@@ -53,7 +53,8 @@ done
 [ "${info1%.*}" -ge $((${info0%.*} + 1000)) ] ||
 	die "rm_log_messages_total{level=\"info\"} grew by $((${info1%.*} - ${info0%.*})), not >= 1000"
 ok "rm_log_messages_total{level=\"info\"}: $info0 -> $info1"
-sleep 1.5 # the last second's "suppressed" report is written by the next flush
+# the last second's "suppressed" report is written by the next flush
+wait_log "$T/rm.log" "suppressed [0-9]* similar lines" 1 5 || die "no 'suppressed' report in the log"
 lines=$(($(wc -l <"$T/rm.log") - lines0))
 [ "$lines" -le 300 ] || die "the flood wrote $lines log lines"
 supp=$(metric "$HP" rm_log_suppressed_total)

@@ -13,7 +13,7 @@
 #    487) and 503 toward the caller; rm exits 0 within a few seconds;
 #  - the same with a silent MCP (SIGSTOP): rm waits for its BYE answers only for
 #    the 2 s grace, then drops them and exits 0 (and clean under ASan).
-. "$(dirname "$0")/test_rm_cli.sh"
+. "$(dirname "$0")/lib/rm.sh"
 
 # mval HTTP_PORT NAME: a metric as an integer (0 if absent).
 mval() {
@@ -87,8 +87,7 @@ ok "max_duration_s 2 over TCP: caller and MCP each got rm's BYE and answered 200
 
 # ---- drain timeout -------------------------------------------------------------------
 cfg 0
-kill -HUP "$RM_PID"
-sleep 0.5
+rm_reload
 uac_run drain "$SP" uac_rr_bye_in.xml 10 50 30 -s 1000 &
 DA=$!; bg_pid "$DA"
 uac_run ringing "$SP" uac_rr.xml 5 50 30 -s 2000 &

@@ -17,7 +17,7 @@
 #    the same for INVITE: rm must forward it to sip_servers with its Record-Route, and
 #    the MCP's ACK and BYE must reach the SIP Server through rm by that Route
 #    (etc/sipp/uac_mcp_invite.xml, uas_sipserver_invite.xml).
-. "$(dirname "$0")/test_rm_cli.sh"
+. "$(dirname "$0")/lib/rm.sh"
 
 N=${MCP_CALLS:-50}
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port); SS=$(free_port)
@@ -34,7 +34,7 @@ grep -q "\"sip:127.0.0.1:$SS\"" "$T/rm.json" || die "could not set sip_servers i
 uas_start mcp "$M1" uas_mcp_bye.xml u1
 MCP_PID=$UAS_PID
 rm_start "$T/rm.json" "$HP"
-sleep 1
+wait_mcp_up "$HP" "sip:127.0.0.1:$M1" || die "the MCP is not up"
 
 # ---- in dialog: INFO and BYE from the MCP ------------------------------------------
 t0=$EPOCHREALTIME
@@ -90,7 +90,7 @@ ood() {
 		-error_file "$T/${name}_ss.err" >"$T/${name}_ss.log" 2>&1) &
 	local ss_pid=$!
 	bg_pid "$ss_pid"
-	sleep 0.5
+	wait_udp "$SS" 5 || die "$name: the sipp SIP Server did not bind $SS"
 	(cd "$T/$name.d" && exec sipp "127.0.0.1:$SP" -sf "$SIPP_DIR/$uac" -s notify \
 		-i 127.0.0.1 -p "$M2" -m "$n" -r 20 -l 100 -nostdin -aa -recv_timeout 3s \
 		-timeout 15s -timeout_error -default_behaviors all,-abortunexp -trace_msg \

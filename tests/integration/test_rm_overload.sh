@@ -8,7 +8,7 @@
 #    not marked down by the attempt timeouts, and its late 200s get ACK + BYE;
 #  - a caller that never ACKs the 200 does not hold the MCP's port: after
 #    session.ack_timeout_ms rm BYEs both sides and rm_calls_active returns to 0.
-. "$(dirname "$0")/test_rm_cli.sh"
+. "$(dirname "$0")/lib/rm.sh"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)
 rm_write_config "$T/rm.json" "$SP" "$HP" "[

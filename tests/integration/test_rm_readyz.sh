@@ -3,7 +3,7 @@
 # with its only MCP address where nothing answers answers /readyz 503 from the first
 # request on (MCPs start "unknown", not up), rm_mcps_up stays 0 and rm_mcp_up has no
 # 1; once a sipp MCP answers there, /readyz turns 200.
-. "$(dirname "$0")/test_rm_cli.sh"
+. "$(dirname "$0")/lib/rm.sh"
 
 SP=$(free_port); HP=$(free_port); M=$(free_port)
 rm_write_config "$T/rm.json" "$SP" "$HP" \

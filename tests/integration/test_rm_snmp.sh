@@ -9,7 +9,7 @@
 #  - SIGHUP with one more MCP adds a row to the MCP table;
 #  - a profile reaching its L3 hard limit sends rmL3LimitReached once;
 #  - after snmpd restarts, rm's objects are back within 2 s (measured and printed).
-. "$(dirname "$0")/test_rm_cli.sh"
+. "$(dirname "$0")/lib/rm.sh"
 for c in snmpd snmptrapd snmpwalk snmpget; do
 	command -v "$c" >/dev/null || die "$c not installed (packages snmpd snmptrapd snmp)"
 done
@@ -76,7 +76,11 @@ ok "rm registered $RMOID with the master ($(wc -l <"$T/walk0.txt") objects)"
 
 uac_run calls "$SP" uac_rr.xml 30 30 30 -d 100 || true
 [ "$OK" = 30 ] || die "calls through rm: $OK/30 succeeded"
-sleep 1.5 # the SIP thread republishes per-MCP/LRG usage every second
+# the SIP thread republishes per-MCP/LRG usage every second: wait until it shows the
+# calls gone, so that nothing but the OPTIONS RTT moves during the walk
+wait_metric "$HP" "rm_mcp_active{mcp=\"sip:127.0.0.1:$M1\"}" -eq 0 5 || die "MCP 1 still busy"
+wait_metric "$HP" "rm_mcp_active{mcp=\"sip:127.0.0.1:$M2\"}" -eq 0 5 || die "MCP 2 still busy"
+wait_metric "$HP" 'rm_lrg_calls_active{lrg="ivr"}' -eq 0 5 || die "LRG ivr still busy"
 # /metrics just before and just after the walk must agree on what moves by itself
 # (the last OPTIONS RTT), else the two reads straddled a ping: read again
 for _ in $(seq 1 10); do
@@ -199,8 +203,7 @@ ok "SIGHUP: MCP row 3 ($M3) and rmLrgMembers.1 = 3"
 
 # ---- rmL3LimitReached: the profile's hard limit (l3 = 2) is reached under load --------
 write_cfg "$LRGS2" "$(rm_default_profile ivr ', "limits": {"l3": 2}')$SNMPCFG"
-kill -HUP "$RM_PID"
-sleep 0.5
+rm_reload
 uac_run l3 "$SP" uac_rr.xml 6 50 20 -d 1500 || true
 for _ in $(seq 1 20); do grep -q "\.$RMOID\.0\.4\b" "$T/traps.log" && break; sleep 0.1; done
 grep "\.$RMOID\.0\.4\b" "$T/traps.log" | grep -q "\.$RMOID\.4\.3\.0 = Gauge32: 2" ||
@@ -213,7 +216,7 @@ ok "profile at l3 = 2: one rmL3LimitReached trap, rmRejects = $rej"
 # ---- snmpd restart --------------------------------------------------------------------
 answered=$(snmpget "${SNMPOPT[@]}" -Oqv "$RMOID.1.2.0")
 kill "$SNMPD_PID"; wait "$SNMPD_PID" 2>/dev/null || true
-sleep 1 # rm notices the master is gone (AgentX ping) while it is down
+sleep 1 # scenario: snmpd stays down 1 s, so rm notices the master is gone (AgentX ping)
 snmpd_start
 t0=$EPOCHREALTIME
 back=""

@@ -3,15 +3,15 @@
 #  - rm's Record-Route names the transport it received the INVITE on
 #    (";transport=tcp" for TCP), and rm records two entries when it reaches the MCP
 #    over the other transport: on top the one facing the MCP, below the one facing
-#    the caller (checked on what a python MCP receives, tests/integration/sip_peer.py);
+#    the caller (checked on what a python MCP receives, tests/integration/lib/sip_peer.py);
 #  - calls complete with sipp on both sides across transports: caller UDP -> MCP TCP
 #    and caller TCP -> MCP UDP (etc/sipp/uac_rr.xml, uas_rr.xml);
 #  - a TCP-only rm (sip.transports ["tcp"]) completes calls with TCP callers and MCPs
 #    and says ";transport=tcp" in its Record-Route.
-. "$(dirname "$0")/test_rm_cli.sh"
+. "$(dirname "$0")/lib/rm.sh"
 
-PEER="$TOP/tests/integration/sip_peer.py"
-RAW="$TOP/tests/integration/sip_raw.py"
+PEER="$HELPERS/sip_peer.py"
+RAW="$HELPERS/sip_raw.py"
 N=${TCP_CALLS:-200}
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port); P1=$(free_port); P2=$(free_port)
 write_cfg() { # write_cfg TRANSPORTS_JSON

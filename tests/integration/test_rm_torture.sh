@@ -9,7 +9,7 @@ if [ -z "${RM_TORTURE_NETNS:-}" ]; then
 	exec unshare -n env RM_TORTURE_NETNS=1 bash "$0" "$@"
 fi
 ip link set lo up
-. "$(dirname "$0")/test_rm_cli.sh"
+. "$(dirname "$0")/lib/rm.sh"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)
 rm_write_config "$T/rm.json" "$SP" "$HP" "[
@@ -25,7 +25,7 @@ c["dnis"] = {"5555": "call"}
 json.dump(c, open(sys.argv[1], "w"), indent=1)
 PY
 "$RM_BIN" --check-config "$T/rm.json" >/dev/null || die "config refused: $(cat "$T/rm.json")"
-/usr/bin/python3 "$TOP/tests/integration/sip_peer.py" 127.0.0.1 "$M1" "$T/mcp.jsonl" & bg_pid $!
+/usr/bin/python3 "$HELPERS/sip_peer.py" 127.0.0.1 "$M1" "$T/mcp.jsonl" & bg_pid $!
 touch "$T/mcp.jsonl"
 uas_start mcp_sipp "$M2" uas_rr.xml u1
 rm_start "$T/rm.json" "$HP"
@@ -33,7 +33,7 @@ for i in $(seq 1 50); do v=$(metric "$HP" rm_mcps_up); [ "${v%.*}" = 2 ] && brea
 [ "${v%.*}" = 2 ] || die "MCPs not up ($v)"
 
 rc=0
-/usr/bin/python3 "$TOP/tests/integration/torture.py" "$TOP/tests/integration/data/torture" \
+/usr/bin/python3 "$HELPERS/torture.py" "$TOP/tests/integration/data/torture" \
 	"$SP" "$T/mcp.jsonl" | tee "$T/torture.out" || rc=$?
 kill -0 "$RM_PID" 2>/dev/null || die "rm died during the torture corpus"
 [ "$rc" = 0 ] || die "$(grep -c '^BAD' "$T/torture.out") torture results differ from EXPECT"

@@ -9,12 +9,12 @@
 #    127.0.0.5 nor from the SIP Server's own address (Via is never trusted);
 #  - a burst of truncated INVITEs from a trusted source does not mark the MCP down,
 #    and a normal INVITE still reaches the MCP with rm's Record-Route.
-# Peers are tests/integration/sip_peer.py (MCP, SIP Server, third host); requests come
-# from tests/integration/sip_raw.py sockets bound to 127.0.0.1 or 127.0.0.5.
-. "$(dirname "$0")/test_rm_cli.sh"
+# Peers are tests/integration/lib/sip_peer.py (MCP, SIP Server, third host); requests come
+# from tests/integration/lib/sip_raw.py sockets bound to 127.0.0.1 or 127.0.0.5.
+. "$(dirname "$0")/lib/rm.sh"
 
-PEER="$TOP/tests/integration/sip_peer.py"
-RAW="$TOP/tests/integration/sip_raw.py"
+PEER="$HELPERS/sip_peer.py"
+RAW="$HELPERS/sip_raw.py"
 SP=$(free_port); HP=$(free_port); M1=$(free_port); SS=$(free_port); X3=$(free_port)
 write_cfg() { # write_cfg EXTRA_SIP_JSON
 	rm_write_config "$T/rm.json" "$SP" "$HP" "[
@@ -61,7 +61,7 @@ for proto in udp tcp; do
 	r=$(VIA_TP=$tp req INVITE "$RURI" "untrusted-$proto" | send 127.0.0.5 "$SP" "$proto")
 	echo "$r" | grep -q '^SIP/2.0 403' || die "INVITE from 127.0.0.5 over $proto answered: '$r'"
 done
-sleep 0.5 # (the absence of a forward: give a wrong forward time to arrive)
+sleep 0.5 # scenario: an absence is checked; a wrong forward gets time to arrive
 [ "$(seen mcp untrusted-)" = 0 ] || die "an untrusted INVITE reached the MCP"
 v=$(metric "$HP" 'rm_bad_requests_total{reason="untrusted"}')
 [ "${v%.*}" -ge 2 ] || die "untrusted requests not counted: '$v'"
@@ -71,7 +71,7 @@ ok "INVITE from 127.0.0.5 over UDP and TCP: 403, not forwarded, counted ($v)"
 r=$(req MESSAGE "sip:sipserver@127.0.0.1:$SP" via-spoof-1 "" "" "127.0.0.1:$M1" | send 127.0.0.5 "$SP" udp)
 echo "$r" | grep -q '^SIP/2.0 403' || die "MESSAGE from 127.0.0.5 claiming the MCP's Via answered: '$r'"
 r=$(req MESSAGE "sip:sipserver@127.0.0.1:$SP" via-spoof-2 "" "" "127.0.0.1:$M1" | send 127.0.0.1 "$SP" udp)
-sleep 0.5
+sleep 0.5 # scenario: an absence is checked; a wrong forward gets time to arrive
 [ "$(seen sipserver via-spoof-)" = 0 ] || die "a MESSAGE with the MCP's Via was sent to the SIP Server"
 ok "MESSAGE whose Via claims the MCP: not sent to the SIP Server (127.0.0.5: 403; 127.0.0.1: '$r')"
 # Over TCP an MCP connects from an ephemeral port; on a host shared by an MCP and the
@@ -95,7 +95,7 @@ r=$(req BYE "sip:x@127.0.0.1:$X3" relay-dlg-BYE "$ROUTE" totag1 | send 127.0.0.1
 echo "$r" | grep -q '^SIP/2.0 403' || die "in-dialog BYE with a foreign Route answered '$r'"
 r=$(req OPTIONS "sip:x@127.0.0.1:$X3" relay-ruri | send 127.0.0.1 "$SP" udp)
 echo "$r" | grep -q '^SIP/2.0 403' || die "OPTIONS to a third host by request-URI answered '$r'"
-sleep 0.5
+sleep 0.5 # scenario: an absence is checked; a wrong relay gets time to arrive
 [ "$(seen third relay-)" = 0 ] || die "rm relayed $(seen third relay-) requests to a third host"
 v=$(metric "$HP" 'rm_bad_requests_total{reason="relay"}')
 ok "OPTIONS/BYE routed to a third host: 403, nothing relayed, counted ($v)"

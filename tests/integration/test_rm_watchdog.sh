@@ -5,12 +5,12 @@
 # How the SIP thread is stopped: a real stop of that one thread, nothing rm does for
 # the test. rm names it "rm-sip"; ptrace (PTRACE_SEIZE + PTRACE_INTERRUPT, the way gdb
 # stops one thread in non-stop mode) holds that thread while every other thread runs
-# (SIGSTOP would stop them all). tests/integration/thread_stop.py does it.
+# (SIGSTOP would stop them all). tests/integration/lib/thread_stop.py does it.
 #   1. /healthz 200 while idle;
 #   2. SIP thread held 3 s (http.watchdog_s 1): /healthz turns 503 within 2.5 s, and
 #      comes back to 200 once the thread runs again;
 #   3. held again, SIGTERM: rm exits within 4 s with a log line saying why.
-. "$(dirname "$0")/test_rm_cli.sh"
+. "$(dirname "$0")/lib/rm.sh"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port)
 rm_write_config "$T/rm.json" "$SP" "$HP" \
@@ -34,7 +34,7 @@ http_get "$HP" /healthz >/dev/null || die "/healthz is not 200 on an idle rm"
 ok "/healthz 200 while the SIP thread runs"
 
 # 2. hold the SIP thread for 3 s
-/usr/bin/python3 "$TOP/tests/integration/thread_stop.py" "$TID" 3 >"$T/stop1.log" 2>&1 &
+/usr/bin/python3 "$HELPERS/thread_stop.py" "$TID" 3 >"$T/stop1.log" 2>&1 &
 STOPPER=$!
 bg_pid $STOPPER
 t0=$(date +%s%N); seen=""
@@ -51,7 +51,7 @@ http_get "$HP" /healthz >/dev/null || die "/healthz did not come back once the S
 ok "/healthz back to 200 once the SIP thread runs"
 
 # 3. held SIP thread + SIGTERM: rm must exit by itself, with a reason in the log
-/usr/bin/python3 "$TOP/tests/integration/thread_stop.py" "$TID" 15 >"$T/stop2.log" 2>&1 &
+/usr/bin/python3 "$HELPERS/thread_stop.py" "$TID" 15 >"$T/stop2.log" 2>&1 &
 bg_pid $!
 for _ in $(seq 30); do http_get "$HP" /healthz >/dev/null || break; sleep 0.1; done
 # rm has exited when it is gone or a zombie: while thread_stop.py still traces the

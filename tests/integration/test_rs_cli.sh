@@ -2,7 +2,7 @@
 # rs command line: --help, --version, --check-config (good and bad configs name
 # file/key/reason), --init, and SIGTERM while a producer streams: exit 0, every
 # receipted record stored.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 "$BIN/rs" --help | grep -q -- "--check-config" || die "--help"
 for w in broker.mode consume client-individual broker.endpoints snmp.enabled snmp.base_oid \
 	RS_PG_URL etc/rs-consumer.json; do
@@ -46,14 +46,16 @@ wait_port "$sp" 10 || die "rs did not listen"
 "$BIN/../tools/stomp_load" -p "$sp" -n 1000000 -w 2000 -r 20000 -i T -o "$T/receipts" -q \
 	>"$T/load.log" 2>&1 &
 ld=$!; bg_pid $ld
-sleep 1.5
-kill -HUP $rs; sleep 0.2; kill -0 $rs || die "rs died on SIGHUP"
+wait_lines "$T/receipts" 2000 15 || die "the load is not streaming"
+kill -HUP $rs
+wait_log "$T/rs.log" "SIGHUP: log reopened" 1 5 || die "rs did not handle SIGHUP"
+kill -0 $rs || die "rs died on SIGHUP"
 kill -TERM $rs
 wait $rs; rc=$?
 [ $rc = 0 ] || die "rs exited $rc on SIGTERM"
 wait $ld || true
 n=$(wc -l <"$T/receipts")
 [ "$n" -gt 1000 ] || die "only $n receipts before SIGTERM"
-m=$(/usr/bin/python3 "$TOP/tests/integration/testlib.py" missing "sqlite:$T/rs.db" "$T/receipts")
+m=$(/usr/bin/python3 "$HELPERS/testlib.py" missing "sqlite:$T/rs.db" "$T/receipts")
 [ "$m" = 0 ] || die "$m receipted records missing"
 ok "SIGTERM while streaming: exit 0, all $n receipted records stored"

@@ -11,14 +11,14 @@
 #  5. ACK only after durable: PostgreSQL down and a tiny journal full -> the consumer
 #     cannot make records durable, so ACKs nothing; kill -9 it, start PostgreSQL and a
 #     restart that consumer -> every record arrives (the broker still had them).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 chmod 755 "$T"
 ap=$(free_port); pp=$(free_port)
 "$TOP/scripts/pg-start" "$T/pg" "$pp" || die "pg-start"
 "$TOP/scripts/activemq-start" "$T/amq" "$ap" || die "activemq-start"
 trap 'rc=$?; set +e; "$TOP/scripts/activemq-stop" "$T/amq"; "$TOP/scripts/pg-stop" "$T/pg"; (exit $rc); _cleanup' EXIT
-tl() { /usr/bin/python3 "$TOP/tests/integration/testlib.py" "$@"; }
-produce() { /usr/bin/python3 "$TOP/tests/integration/stomp_client.py" produce "$ap" "$@"; }
+tl() { /usr/bin/python3 "$HELPERS/testlib.py" "$@"; }
+produce() { /usr/bin/python3 "$HELPERS/stomp_client.py" produce "$ap" "$@"; }
 q() { psql -X -A -t -h 127.0.0.1 -p "$pp" -U postgres rs -c "$1"; }
 
 # rs_config I [extra top-level JSON members]
@@ -70,7 +70,9 @@ ok "3,000 records through ActiveMQ -> 3,000 rows once (rs1 took $r1, rs2 took $r
 # 2. kill -9 one consumer mid-run
 produce B 8000 800 >"$T/prodB.log" 2>&1 &
 pb=$!; bg_pid $pb
-sleep 4
+# mid-run: rs1 has taken a good share of B
+wait_metric "$h1" rs_records_received_total -ge $(( ${r1%.*} + 1000 )) 20 ||
+	die "rs1 got no records of B"
 before=$(metric "$h1" rs_records_received_total)
 kill -9 "$rs1"; wait "$rs1" 2>/dev/null || true
 wait $pb || die "producer B: $(cat "$T/prodB.log")"
@@ -123,7 +125,7 @@ produce D 300 >"$T/prodD.log" || die "producer D"
 for _ in $(seq 50); do
 	[ "$(metric "$h3" rs_records_received_total)" != 0 ] && break; sleep 0.1
 done
-sleep 1
+sleep 1 # scenario: an absence (of ACKs) is checked; a wrong ACK gets time to be sent
 a3=$(metric "$h3" rs_broker_acks_total); r3=$(metric "$h3" rs_records_received_total)
 j3=$(metric "$h3" rs_records_journaled_total)
 [ "${r3%.*}" -gt "${a3%.*}" ] || die "rs3 acked $a3 of $r3 received with the journal full"

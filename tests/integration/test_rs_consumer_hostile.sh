@@ -5,7 +5,7 @@
 # it drops the connection. rs must not crash: it NACKs what it cannot store, stores
 # the one good record once, reconnects each time (the first endpoint is refused:
 # nothing listens there, so the second is used), and still answers /healthz.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 dead=$(free_port); fb=$(free_port); sp=$(free_port); hp=$(free_port)
 cat >"$T/rs.json" <<JSON
 { "stomp": { "port": $sp, "max_frame_size": 65536 }, "http": { "port": $hp },

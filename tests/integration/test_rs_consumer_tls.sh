@@ -7,7 +7,7 @@
 #    stored;
 #  - rs trusting another CA never subscribes and logs "certificate verify failed";
 #  - rs without broker.tls against the TLS port never subscribes.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 chmod 755 "$T"
 for c in openssl keytool java; do command -v $c >/dev/null || die "$c is not installed"; done
 
@@ -62,7 +62,7 @@ for r in good other plain; do start_rs $r; done
 for _ in $(seq 100); do broker_up good && break; sleep 0.1; done
 broker_up good || die "rs did not subscribe over TLS: $(tail -5 "$T/good.log")"
 N=20
-/usr/bin/python3 "$TOP/tests/integration/stomp_client.py" produce "$ap" tls "$N" >"$T/produce.log" 2>&1 ||
+/usr/bin/python3 "$HELPERS/stomp_client.py" produce "$ap" tls "$N" >"$T/produce.log" 2>&1 ||
 	die "produce: $(cat "$T/produce.log")"
 n=0
 for _ in $(seq 100); do

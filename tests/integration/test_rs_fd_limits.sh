@@ -10,8 +10,8 @@
 #  - with the limit lowered under rs (accept() fails with EMFILE) 200 idle STOMP
 #    connections neither flood the log nor peg the CPU, and once they close rs
 #    accepts and receipts again.
-. "$(dirname "$0")/lib.sh"
-RAW="/usr/bin/python3 $TOP/tests/integration/stomp_raw.py"
+. "$(dirname "$0")/lib/common.sh"
+RAW="/usr/bin/python3 $HELPERS/stomp_raw.py"
 sp=$(free_port); hp=$(free_port)
 cat >"$T/rs.json" <<JSON
 { "stomp": { "listen": "127.0.0.1", "port": $sp, "connect_timeout_ms": 1500,

@@ -5,8 +5,8 @@
 #    3.5 s, still open, SEND with a receipt works; with 0,500 rs's beats arrive;
 #  - control: a client offering 1000,0 (it promises beats) and then silent is closed
 #    after the interval plus the margin (2 s).
-. "$(dirname "$0")/lib.sh"
-RAW="/usr/bin/python3 $TOP/tests/integration/stomp_raw.py"
+. "$(dirname "$0")/lib/common.sh"
+RAW="/usr/bin/python3 $HELPERS/stomp_raw.py"
 sp=$(free_port); hp=$(free_port)
 cat >"$T/rs.json" <<JSON
 { "stomp": { "listen": "127.0.0.1", "port": $sp, "heartbeat_ms": 1000,

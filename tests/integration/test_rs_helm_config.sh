@@ -7,7 +7,7 @@
 # so it is refused without env RS_PG_URL and accepted with it; and rs really runs
 # the rendered PostgreSQL config with the URL from RS_PG_URL (ports and paths moved to
 # free ones / the scratch dir), storing a record in that database.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 chmod 755 "$T"
 command -v go >/dev/null || die "go is not installed (scripts/install-deps)"
 /usr/bin/python3 -c 'import yaml' || die "python3-yaml is not installed"
@@ -75,9 +75,9 @@ export RS_PG_URL="postgresql://postgres@127.0.0.1:$pp/rs"
 rs=$!; bg_pid $rs
 wait_port "$sp" 10 || die "rs did not listen"
 STOMP_LOGIN=$RS_STOMP_LOGIN STOMP_PASSCODE=$RS_STOMP_PASSCODE \
-	/usr/bin/python3 "$TOP/tests/integration/stomp_client.py" send "$sp" H 10 >"$T/send.log" 2>&1 ||
+	/usr/bin/python3 "$HELPERS/stomp_client.py" send "$sp" H 10 >"$T/send.log" 2>&1 ||
 	die "send: $(cat "$T/send.log")"
-[ "$(/usr/bin/python3 "$TOP/tests/integration/testlib.py" count "pg:$pp" cdr)" = 10 ] ||
+[ "$(/usr/bin/python3 "$HELPERS/testlib.py" count "pg:$pp" cdr)" = 10 ] ||
 	die "records not in the PostgreSQL named by RS_PG_URL"
 grep -q '^{' "$T/rs.log" || die "json logging from the rendered config not in effect"
 ok "rendered PostgreSQL config runs: URL from RS_PG_URL, 10 records stored, JSON log lines"

@@ -8,9 +8,9 @@
 #     every backend): 5 records receipted within 5 s each, journal depth > 0,
 #     /readyz 200 with the journal reason, rs_db_up 0; after SIGCONT each record is
 #     stored exactly once.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 chmod 755 "$T"
-raw() { /usr/bin/python3 "$TOP/tests/integration/stomp_bytes.py" "$@"; }
+raw() { /usr/bin/python3 "$HELPERS/stomp_bytes.py" "$@"; }
 body() {
 	printf '{"id":"%s","schema":1,"call_id":"c-%s","node":"rm-1","start_ms":1700000000000,' \
 		"$2" "$2" >"$1"

@@ -4,7 +4,7 @@
 # journal replayed). Then: PostgreSQL down again, kill -9 rs while it journals,
 # restart rs with PostgreSQL up: the journal is replayed, every receipted record is in
 # PostgreSQL.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 chmod 755 "$T"
 pp=$(free_port); sp=$(free_port); hp=$(free_port)
 "$TOP/scripts/pg-start" "$T/pg" "$pp" || die "pg-start"
@@ -19,18 +19,18 @@ JSON
 "$BIN/rs" -c "$T/rs.json" >"$T/rs.log" 2>&1 &
 rs=$!; bg_pid $rs
 wait_port "$sp" 10 || die "rs did not listen"
-tl() { /usr/bin/python3 "$TOP/tests/integration/testlib.py" "$@"; }
+tl() { /usr/bin/python3 "$HELPERS/testlib.py" "$@"; }
 nrec() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
 
 # 2,000 records/s for 18 s.
 "$BIN/../tools/stomp_load" -p "$sp" -n 36000 -w 2000 -r 2000 -i O -o "$T/receipts" -q \
 	>"$T/load.log" 2>&1 &
 ld=$!; bg_pid $ld
-sleep 3
+wait_lines "$T/receipts" 4000 20 || die "the load is not streaming"
 "$TOP/scripts/pg-stop" "$T/pg"
 before=$(nrec "$T/receipts")
 for i in $(seq 10); do
-	sleep 1
+	sleep 1 # scenario: PostgreSQL stays down 10 s, /readyz sampled each second
 	http_get "$hp" /readyz >/dev/null || die "/readyz not 200 during the outage ($i s)"
 done
 during=$(nrec "$T/receipts")
@@ -53,7 +53,7 @@ ok "PostgreSQL back: journal replayed, 36,000 rows, each once"
 "$BIN/../tools/stomp_load" -p "$sp" -n 1000000 -w 2000 -r 5000 -i K -o "$T/receipts2" -q \
 	>"$T/load2.log" 2>&1 &
 ld=$!; bg_pid $ld
-sleep 3
+wait_lines "$T/receipts2" 8000 20 || die "no receipts while journaling"
 kill -9 $rs; wait $rs 2>/dev/null || true
 wait $ld 2>/dev/null || true
 n=$(nrec "$T/receipts2")

@@ -12,7 +12,7 @@
 #  5. a refused record in the journal (PostgreSQL down while it came): the replay
 #     quarantines it and stores the good one behind it; the journal drains;
 #  6. the same as 3 on SQLite (a trigger refuses the record).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 chmod 755 "$T"
 pp=$(free_port); sp=$(free_port); hp=$(free_port)
 "$TOP/scripts/pg-start" "$T/pg" "$pp" || die "pg-start"
@@ -31,7 +31,7 @@ wait_port "$sp" 10 || die "rs did not listen"
 for i in $(seq 100); do [ "$(metric "$hp" rs_db_up)" = 1 ] && break; sleep 0.1; done
 [ "$(metric "$hp" rs_db_up)" = 1 ] || die "rs never reached PostgreSQL"
 q() { psql -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pp" -U postgres rs -c "$1"; }
-raw() { /usr/bin/python3 "$TOP/tests/integration/stomp_bytes.py" "$sp" "$@"; }
+raw() { /usr/bin/python3 "$HELPERS/stomp_bytes.py" "$sp" "$@"; }
 # body FILE ID [CALL_ID] [CALLER] [START]: a CDR whose strings are written as given
 # (printf %b: \t is a raw TAB, \\\\u0000 an escape).
 body() {

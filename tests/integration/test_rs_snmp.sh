@@ -7,7 +7,7 @@
 #     the journal passing its high-water mark -> rsJournalHighWater (BASE.2.0.3);
 #     PostgreSQL back -> rsDbUp (BASE.2.0.2);
 #  3. snmpd restarted -> rs's objects answer again within 2 s.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 chmod 755 "$T"
 for c in snmpd snmpwalk snmpget snmptrapd; do
 	command -v $c >/dev/null || die "$c is not installed (scripts/install-deps)"
@@ -59,11 +59,11 @@ snmpval() { awk -v o=".$RS.1.$2.0" '$1 == o { print $NF }' <<<"$1"; }
 for _ in $(seq 50); do walk | grep -q "^.$RS.1.1.0 " && break; sleep 0.1; done
 
 # 1. traffic of every kind, then walk and compare with /metrics
-/usr/bin/python3 "$TOP/tests/integration/stomp_client.py" send "$sp" S 500 >>"$T/send.log" 2>&1 ||
+/usr/bin/python3 "$HELPERS/stomp_client.py" send "$sp" S 500 >>"$T/send.log" 2>&1 ||
 	die "send 500"
-/usr/bin/python3 "$TOP/tests/integration/stomp_client.py" send "$sp" S 100 >>"$T/send.log" 2>&1 ||
+/usr/bin/python3 "$HELPERS/stomp_client.py" send "$sp" S 100 >>"$T/send.log" 2>&1 ||
 	die "resend 100"
-/usr/bin/python3 "$TOP/tests/integration/stomp_client.py" bad "$sp" X >>"$T/send.log" 2>&1 ||
+/usr/bin/python3 "$HELPERS/stomp_client.py" bad "$sp" X >>"$T/send.log" 2>&1 ||
 	die "bad-record scenario"
 w=$(walk)
 echo "$w" >"$T/walk1.txt"
@@ -115,7 +115,7 @@ ok "/metrics: rs_ prefix everywhere, counters end in _total, rs_batch_seconds is
 
 # 2. traps: DB down (with reason), journal high water, DB up
 "$TOP/scripts/pg-stop" "$T/pg"
-/usr/bin/python3 "$TOP/tests/integration/stomp_client.py" send "$sp" D 300 >>"$T/send.log" 2>&1 ||
+/usr/bin/python3 "$HELPERS/stomp_client.py" send "$sp" D 300 >>"$T/send.log" 2>&1 ||
 	die "send while PostgreSQL is down"
 for _ in $(seq 50); do grep -q "$RS.0.3" "$T/traps.log" 2>/dev/null && break; sleep 0.1; done
 grep -q "\.$RS\.0\.1" "$T/traps.log" || die "no rsDbDown trap: $(cat "$T/traps.log")"

@@ -8,9 +8,9 @@
 #    Secret sets) is enough to start, and is enforced: a client without it is
 #    refused, one with it is served;
 #  - 127.0.0.1 without a login still starts (--check-config).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 RS_BIN="${RS_BIN:-$BIN/rs}"
-CLIENT=(/usr/bin/python3 "$TOP/tests/integration/stomp_tls_client.py")
+CLIENT=(/usr/bin/python3 "$HELPERS/stomp_tls_client.py")
 [ -x "$RS_BIN" ] || die "rs binary not built: $RS_BIN"
 
 # conf FILE LISTEN STOMP_PORT HTTP_PORT EXTRA_STOMP_KEYS

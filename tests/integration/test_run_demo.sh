@@ -2,7 +2,7 @@
 # The README's "run" command does what it says: scripts/run-demo (what `make run`
 # runs after building) starts rs, rm and three sipp MCPs, places real calls, and the
 # billing summary it prints from rs's database accounts for every call.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/common.sh"
 
 CALLS=150 CANCELS=10 RATE=50 HOLD_MS=300 DEMO_DIR="$T/demo" BUILD="$BUILD" \
 	bash "$TOP/scripts/run-demo" >"$T/demo.log" 2>&1 || { cat "$T/demo.log"; die "run-demo failed"; }

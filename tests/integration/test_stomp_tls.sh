@@ -10,9 +10,9 @@
 #    sipp MCPs): every call's row arrives; an rm trusting another CA never gets a
 #    session ("certificate verify failed").
 # rs's consumer toward a broker (broker.tls) is not covered here: see the README.
-. "$(dirname "$0")/test_billing_sqlite.sh"
+. "$(dirname "$0")/lib/billing.sh"
 command -v openssl >/dev/null || die "openssl CLI not installed"
-CLIENT=(/usr/bin/python3 "$TOP/tests/integration/stomp_tls_client.py")
+CLIENT=(/usr/bin/python3 "$HELPERS/stomp_tls_client.py")
 RS_BIN="${RS_BIN:-$BIN/rs}"
 
 # ---- certificates: a CA, rs's server certificate (IP 127.0.0.1), a client

@@ -1,10 +1,14 @@
 # Shared helpers for integration tests written in bash. Source it:
-#   . "$(dirname "$0")/lib.sh"
-# It sets TOP, BUILD, BIN (the built binaries), a per-test scratch dir T, and an EXIT
-# trap that kills every process registered with `bg_pid PID` (and removes T unless
-# KEEP=1).
+#   . "$(dirname "$0")/lib/common.sh"
+# (or lib/rm.sh, lib/rs.sh, lib/billing.sh, which source it). It sets TOP, BUILD, BIN
+# (the built binaries), HELPERS (this folder, where the python peers live), a per-test
+# scratch dir T, and an EXIT trap that kills every process registered with `bg_pid PID`
+# (and removes T unless KEEP=1). Sourcing it twice is harmless.
+[ -z "${_LIB_COMMON:-}" ] || return 0
+_LIB_COMMON=1
 set -euo pipefail
-TOP="${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+TOP="${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}"
+HELPERS="$TOP/tests/integration/lib"
 BUILD="${BUILD:-build}"
 case "$BUILD" in /*) BIN="$BUILD/bin" ;; *) BIN="$TOP/$BUILD/bin" ;; esac
 export PATH="/usr/sbin:/sbin:$PATH"
@@ -16,7 +20,7 @@ bg_pid() { _PIDS+=("$1"); }
 _cleanup() {
 	local rc=$?
 	for p in "${_PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-	sleep 0.2
+	sleep 0.2 # grace between SIGTERM and SIGKILL at exit
 	for p in "${_PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
 	if [ "$rc" -ne 0 ]; then
 		echo "--- test failed (exit $rc); logs in $T:"
@@ -123,4 +127,61 @@ wait_for() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# log_count FILE PATTERN: how many lines of FILE match the extended regex PATTERN (0
+# when the file does not exist yet).
+log_count() {
+	local n
+	n=$(grep -cE -- "$2" "$1" 2>/dev/null) || true
+	echo "${n:-0}"
+}
+
+# wait_log FILE PATTERN COUNT SECONDS: wait until FILE holds at least COUNT lines
+# matching PATTERN; 1 if it did not within SECONDS.
+wait_log() {
+	local f=$1 pat=$2 want=$3 limit=$4 i
+	for i in $(seq $((limit * 10))); do
+		[ "$(log_count "$f" "$pat")" -ge "$want" ] && return 0
+		sleep 0.1
+	done
+	echo "wait_log: $(log_count "$f" "$pat") lines of $f match '$pat', wanted $want" >&2
+	return 1
+}
+
+# wait_gone PID SECONDS: wait until process PID has exited (or is a zombie).
+wait_gone() {
+	local limit=$2 i s
+	for i in $(seq $((limit * 10))); do
+		s=$(ps -o stat= -p "$1" 2>/dev/null) || return 0
+		case "$s" in Z*) return 0 ;; esac
+		sleep 0.1
+	done
+	return 1
+}
+
+# udp_bound PORT: 0 if a UDP socket is bound to PORT (any local address), per /proc.
+udp_bound() {
+	local hex
+	hex=$(printf ':%04X ' "$1")
+	grep -q -- "$hex" /proc/net/udp /proc/net/udp6 2>/dev/null
+}
+
+# wait_udp PORT [SECONDS]: wait until something is bound to UDP PORT (a sipp peer has
+# opened its socket, say).
+wait_udp() {
+	wait_for "${2:-10}" udp_bound "$1"
+}
+
+# count_lines FILE: lines in FILE (0 when it does not exist yet).
+count_lines() {
+	if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi
+}
+
+# wait_lines FILE N SECONDS: wait until FILE has at least N lines (a receipts file
+# written as a load runs, say).
+wait_lines() {
+	local f=$1 want=$2
+	wait_for "$3" eval '[ "$(count_lines "'"$f"'")" -ge '"$want"' ]' ||
+		{ echo "wait_lines: $f has $(count_lines "$f") lines, wanted $want" >&2; return 1; }
 }
