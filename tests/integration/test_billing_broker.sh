@@ -48,7 +48,7 @@ killer=$!
 uac_run calls "$SP" uac_rr.xml "$N" 100 60 -d 300 || true
 wait $killer || true
 [ "$OK" = "$N" ] && [ "$FAILED" = 0 ] || die "$OK of $N calls succeeded, $FAILED failed"
-kill -0 "$RS1" 2>/dev/null && die "rs1 was not killed"
+wait_gone "$RS1" 5 || die "rs1 was not killed"
 ok "$N calls through rm, 0 failed; rs1 killed with -9 mid-run"
 
 wait_metric "$HP" rm_billing_published_total -ge "$N" 30 ||
