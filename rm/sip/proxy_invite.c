@@ -107,8 +107,6 @@ int proxy_new_invite(struct proxy *p, nta_incoming_t *irq, const sip_t *sip0)
 		return 483;
 	}
 	msg_destroy(msg);
-	if (!p->draining && proxy_overload_shed(p, irq))
-		return 0;
 	nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
 
 	if (p->draining)

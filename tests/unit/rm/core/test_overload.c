@@ -13,7 +13,7 @@ static unsigned offer(struct overload *o, unsigned n, int64_t t0, int64_t ms, si
 {
 	unsigned ok = 0;
 	for (unsigned i = 0; i < n; i++)
-		if (overload_admit(o, pending, t0 + (int64_t)i * ms / n) == OVERLOAD_ADMIT)
+		if (overload_admit(o, pending, 0, t0 + (int64_t)i * ms / n) == OVERLOAD_ADMIT)
 			ok++;
 	return ok;
 }
@@ -47,8 +47,8 @@ static void test_pending_guard(void **state)
 	(void)state;
 
 	overload_init(&o, &prm, 1);
-	assert_int_equal(overload_admit(&o, 99, 10), OVERLOAD_ADMIT);
-	assert_int_equal(overload_admit(&o, 100, 11), OVERLOAD_PENDING);
+	assert_int_equal(overload_admit(&o, 99, 0, 10), OVERLOAD_ADMIT);
+	assert_int_equal(overload_admit(&o, 100, 0, 11), OVERLOAD_PENDING);
 	assert_string_equal(overload_verdict_name(OVERLOAD_PENDING), "pending");
 	/* no rate limit at all */
 	assert_int_equal(offer(&o, 100000, 20, 1000, 0), 100000);
