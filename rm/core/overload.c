@@ -199,3 +199,31 @@ bool overload_recall(const struct overload_memory *m, uint64_t key, int64_t now_
 	size_t i = (size_t)(key % OVERLOAD_MEMORY_SLOTS);
 	return key && m->key[i] == key && now_ms - m->at_ms[i] <= OVERLOAD_MEMORY_MS;
 }
+
+uint32_t overload_filter_next(struct overload_filter *f, uint32_t queued, uint32_t max_queue,
+			      bool tick)
+{
+	uint32_t a = f->accept;
+
+	if (max_queue == 0)
+		return f->accept = OVERLOAD_FILTER_OFF;
+	if (a >= OVERLOAD_FILTER_OFF) {
+		if (queued <= max_queue * 2)
+			return a;
+		a = f->last ? f->last * 2 : OVERLOAD_FILTER_OFF / 2;
+		return f->accept = a < OVERLOAD_FILTER_OFF / 2 ? a : OVERLOAD_FILTER_OFF / 2;
+	}
+	if (!tick)
+		return a;
+	if (queued > max_queue)
+		a = a / 2 > OVERLOAD_FILTER_MIN ? a / 2 : OVERLOAD_FILTER_MIN;
+	else if (queued < max_queue / 8)
+		a = OVERLOAD_FILTER_OFF;
+	else if (queued < max_queue / 2)
+		a = a + a / 4 + OVERLOAD_FILTER_MIN;
+	if (a >= OVERLOAD_FILTER_OFF) {
+		f->last = f->accept;
+		a = OVERLOAD_FILTER_OFF;
+	}
+	return f->accept = a;
+}

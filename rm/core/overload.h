@@ -121,6 +121,26 @@ const char *overload_verdict_name(enum overload_verdict v);
  * counts them (about 2 KiB each on loopback), tens of ms of rm's work. */
 uint32_t overload_queue_limit(uint32_t rcvbuf);
 
+/* The kernel filter (udp_sock_filter_invites): the share of new INVITEs, per
+ * 65536, that the kernel lets through to rm at all. Engaged when more than twice
+ * the queue limit waits (rm cannot even refuse INVITEs as fast as they come), at
+ * twice the share last in force (half when none). Each tick: queue over the
+ * limit halves the share (at least OVERLOAD_FILTER_MIN), under half the limit
+ * raises it by a quarter, under an eighth lifts the filter (the load is gone:
+ * recovery must not wait for the share to climb back). */
+#define OVERLOAD_FILTER_OFF 65536u
+#define OVERLOAD_FILTER_MIN 656u /* 1% */
+
+struct overload_filter {
+	uint32_t accept; /* OVERLOAD_FILTER_OFF: not engaged */
+	uint32_t last;   /* the share when last lifted (0: never engaged) */
+};
+
+/* The share after seeing queued bytes (max_queue the limit) on a tick (tick) or on
+ * an INVITE (!tick: may only engage). f starts as { OVERLOAD_FILTER_OFF, 0 }. */
+uint32_t overload_filter_next(struct overload_filter *f, uint32_t queued, uint32_t max_queue,
+			      bool tick);
+
 /* Refused INVITEs, remembered so that their retransmissions (RFC 3261 Timer A:
  * from 500 ms on, for up to Timer B, 32 s) get the same answer without another
  * decision: a retransmission admitted later would open a second transaction for a

@@ -53,8 +53,11 @@ struct proxy_ov {
 	uint32_t tag_seq;      /* makes each SHED_TAG unique */
 	uint32_t queued;       /* bytes in the receive queue, read at queued_ms */
 	int64_t queued_ms;
+	struct overload_filter filter; /* share of INVITEs the kernel lets through */
+	int64_t filter_log_ms;
+	uint64_t filter_on;    /* times engaged since the last log line */
 	struct overload_memory mem; /* INVITEs refused lately (their retransmissions) */
-	metric_t *m_drops, *m_limit, *m_setup, *m_queued, *m_lag;
+	metric_t *m_drops, *m_limit, *m_setup, *m_queued, *m_lag, *m_filter;
 };
 
 static struct overload_params params_of(const struct proxy *p)
@@ -106,10 +109,14 @@ int proxy_overload_init(struct proxy *p)
 				    "Bytes waiting in the SIP UDP socket's receive queue", NULL);
 	o->m_lag = metrics_gauge(m, "rm_loop_lag_seconds",
 				 "How late the SIP thread's last tick ran", NULL);
+	o->m_filter = metrics_counter(m, "rm_overload_filter_total",
+				      "Times the kernel was told to drop INVITEs (rm could not "
+				      "even refuse them as fast as they came)", NULL);
 	p->ov = o;
 	size_socket(p, o);
 	prm = params_of(p);
 	overload_init(&o->ov, &prm, proxy_now_ms());
+	o->filter.accept = OVERLOAD_FILTER_OFF;
 	if (o->udp_fd >= 0 && udp_sock_stats(o->udp_fd, &st) == 0)
 		o->drops = st.drops;
 	metric_set(o->m_limit, overload_rate(&o->ov));
@@ -143,6 +150,37 @@ static uint32_t queued_now(struct proxy_ov *o, int64_t now)
 		o->queued_ms = now;
 	}
 	return o->queued;
+}
+
+/* The last resort (udp_sock.h, overload.h): past twice the queue limit rm cannot
+ * even refuse INVITEs as fast as they come, and a full buffer would drop the ACKs,
+ * BYEs and answers of admitted calls at random: the kernel drops a share of new
+ * INVITEs (they cost rm nothing then), adjusted each tick. */
+static void filter_update(struct proxy_ov *o, uint32_t queued, bool tick, int64_t now)
+{
+	uint32_t was = o->filter.accept;
+
+	if (o->max_queue == 0 || o->udp_fd < 0)
+		return;
+	uint32_t a = overload_filter_next(&o->filter, queued, o->max_queue, tick);
+	if (a == was)
+		return;
+	if (udp_sock_filter_invites(o->udp_fd, a) < 0) {
+		o->filter.accept = was;
+		return;
+	}
+	if (was < OVERLOAD_FILTER_OFF)
+		return;
+	metric_inc(o->m_filter);
+	o->filter_on++;
+	if (now - o->filter_log_ms >= 1000) {
+		log_warn("overload: %u bytes wait in the UDP socket; the kernel lets through "
+			 "%.0f%% of new INVITEs until rm catches up (engaged %llu times since "
+			 "the last report)", queued, a * 100.0 / OVERLOAD_FILTER_OFF,
+			 (unsigned long long)o->filter_on);
+		o->filter_log_ms = now;
+		o->filter_on = 0;
+	}
 }
 
 /* Answer msg (a new INVITE) statelessly with the overload refusal; msg consumed. */
@@ -191,7 +229,9 @@ bool proxy_overload_gate(struct proxy *p, nta_agent_t *agent, msg_t *msg, const 
 		refuse_stateless(p, o, agent, msg, sip); /* a retransmission */
 		return true;
 	}
-	v = overload_admit(&o->ov, o->in_setup, queued_now(o, now), now);
+	uint32_t queued = queued_now(o, now);
+	filter_update(o, queued, false, now);
+	v = overload_admit(&o->ov, o->in_setup, queued, now);
 	if (v == OVERLOAD_ADMIT)
 		return false;
 	overload_remember(&o->mem, key, now);
@@ -232,6 +272,7 @@ void proxy_overload_tick(struct proxy *p, int64_t now, int64_t period_ms)
 		if ((uint64_t)st.queued * QUEUE_FRACTION > st.rcvbuf)
 			congested = true;
 		metric_set(o->m_queued, st.queued);
+		filter_update(o, st.queued, true, now);
 	}
 	overload_signal(&o->ov, congested, now);
 	if (congested && now - o->last_behind_log_ms >= 1000) {
