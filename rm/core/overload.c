@@ -60,13 +60,16 @@ static void refill(struct overload *o, int64_t now_ms)
 	o->refill_ms = now_ms;
 }
 
-enum overload_verdict overload_admit(struct overload *o, size_t pending, int64_t now_ms)
+enum overload_verdict overload_admit(struct overload *o, size_t pending, uint32_t queued,
+				     int64_t now_ms)
 {
 	enum overload_verdict v = OVERLOAD_ADMIT;
 
 	roll_window(o, now_ms);
 	refill(o, now_ms);
-	if (o->prm.max_pending > 0 && pending >= (size_t)o->prm.max_pending)
+	if (o->prm.max_queue > 0 && queued > o->prm.max_queue)
+		v = OVERLOAD_QUEUE;
+	else if (o->prm.max_pending > 0 && pending >= (size_t)o->prm.max_pending)
 		v = OVERLOAD_PENDING;
 	else if (o->rate > 0 && o->tokens < 1.0)
 		v = OVERLOAD_RATE;
@@ -156,6 +159,71 @@ const char *overload_verdict_name(enum overload_verdict v)
 		return "rate";
 	case OVERLOAD_PENDING:
 		return "pending";
+	case OVERLOAD_QUEUE:
+		return "queue";
 	}
 	return "?";
+}
+
+uint32_t overload_queue_limit(uint32_t rcvbuf)
+{
+	uint32_t q = rcvbuf / 8;
+	return q < 65536 ? 65536 : q;
+}
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+	for (; s && *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+uint64_t overload_key(const char *call_id, const char *branch)
+{
+	uint64_t h = fnv1a(0xcbf29ce484222325ULL, call_id);
+	h = fnv1a(h ^ 0xff, branch); /* "ab"+"c" and "a"+"bc" differ */
+	return h ? h : 1;            /* 0 marks an empty slot */
+}
+
+void overload_remember(struct overload_memory *m, uint64_t key, int64_t now_ms)
+{
+	size_t i = (size_t)(key % OVERLOAD_MEMORY_SLOTS);
+	m->key[i] = key;
+	m->at_ms[i] = now_ms;
+}
+
+bool overload_recall(const struct overload_memory *m, uint64_t key, int64_t now_ms)
+{
+	size_t i = (size_t)(key % OVERLOAD_MEMORY_SLOTS);
+	return key && m->key[i] == key && now_ms - m->at_ms[i] <= OVERLOAD_MEMORY_MS;
+}
+
+uint32_t overload_filter_next(struct overload_filter *f, uint32_t queued, uint32_t max_queue,
+			      bool tick)
+{
+	uint32_t a = f->accept;
+
+	if (max_queue == 0)
+		return f->accept = OVERLOAD_FILTER_OFF;
+	if (a >= OVERLOAD_FILTER_OFF) {
+		if (queued <= max_queue * 2)
+			return a;
+		a = f->last ? f->last * 2 : OVERLOAD_FILTER_OFF / 2;
+		return f->accept = a < OVERLOAD_FILTER_OFF / 2 ? a : OVERLOAD_FILTER_OFF / 2;
+	}
+	if (!tick)
+		return a;
+	if (queued > max_queue)
+		a = a / 2 > OVERLOAD_FILTER_MIN ? a / 2 : OVERLOAD_FILTER_MIN;
+	else if (queued < max_queue / 8)
+		a = OVERLOAD_FILTER_OFF;
+	else if (queued < max_queue / 2)
+		a = a + a / 4 + OVERLOAD_FILTER_MIN;
+	if (a >= OVERLOAD_FILTER_OFF) {
+		f->last = f->accept;
+		a = OVERLOAD_FILTER_OFF;
+	}
+	return f->accept = a;
 }

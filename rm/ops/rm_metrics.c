@@ -98,6 +98,9 @@ static bool overload_series(rm_metrics_t *m)
 	ok &= !!GAUGE(udp_queued, "rm_udp_queued_bytes",
 		      "Bytes waiting in the SIP UDP socket's receive queue");
 	ok &= !!GAUGE(loop_lag, "rm_loop_lag_seconds", "How late the SIP thread's last tick ran");
+	ok &= !!CTR(overload_filter, "rm_overload_filter_total",
+		    "Times the kernel was told to drop INVITEs (rm could not even refuse them "
+		    "as fast as they came)");
 	return ok;
 }
 

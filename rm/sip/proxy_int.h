@@ -247,15 +247,17 @@ void keepalive_tick(struct keepalive *ka, int64_t now_ms);
 
 /* proxy_overload.c: overload control (overload.h decides, this feeds it).
  * init: after the listen socket exists (sizes it; 0, or -1 out of memory);
- * shed: a new INVITE over budget is answered (503 + Retry-After) and irq destroyed:
- *   returns true; false = go on with routing;
+ * gate: nta's message callback, before a transaction exists (sip_guard.c): a new
+ *   INVITE over budget, or a retransmission of one refused, is answered statelessly
+ *   (503 + Retry-After), the ACK of such an answer discarded; returns true (msg
+ *   consumed); false = go on (msg still the caller's);
  * tick: once per proxy tick (period_ms apart): loop lag, socket queue and drops;
  * busy_since: rm itself was behind at or after since_ms (monitor.c);
  * setup_begin/end: a routed INVITE enters / leaves setup (idempotent). */
 int proxy_overload_init(struct proxy *p);
 void proxy_overload_free(struct proxy *p);
 void proxy_overload_reload(struct proxy *p);
-bool proxy_overload_shed(struct proxy *p, nta_incoming_t *irq);
+bool proxy_overload_gate(struct proxy *p, nta_agent_t *agent, msg_t *msg, const sip_t *sip);
 void proxy_overload_tick(struct proxy *p, int64_t now, int64_t period_ms);
 bool proxy_overload_busy_since(const struct proxy *p, int64_t since_ms);
 void proxy_setup_begin(struct call *c);

@@ -89,8 +89,9 @@ int proxy_try_next(struct call *c)
 }
 
 /* At the door of a new INVITE: rm's own Route entries removed, Max-Forwards checked
- * (483), overload shedding (0: answered), then 100 Trying. -1 to go on, else the
- * value proxy_new_invite returns. */
+ * (483), then 100 Trying. -1 to go on, else the value proxy_new_invite returns.
+ * Overload shedding happened before: sip_guard.c refuses statelessly, before a
+ * transaction exists. */
 static int invite_door(struct proxy *p, nta_incoming_t *irq, msg_t *msg, sip_t *sip)
 {
 	proxy_strip_own_routes(p, msg, sip);
@@ -98,8 +99,6 @@ static int invite_door(struct proxy *p, nta_incoming_t *irq, msg_t *msg, sip_t *
 		metric_inc(p->m_bad);
 		return 483;
 	}
-	if (!p->draining && proxy_overload_shed(p, irq))
-		return 0;
 	nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
 	return -1;
 }

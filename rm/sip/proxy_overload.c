@@ -3,16 +3,30 @@
  * feeds it (INVITEs in setup, loop lag, the UDP socket's queue and drops), answers
  * shed INVITEs and publishes what it sees.
  *
- * A shed INVITE is answered before rm does anything else for it (no 100 Trying, no
- * profile mapping, no MCP choice) and gets no CDR: under overload every record would
- * be spooled to disk and published, costing I/O exactly when rm has none to spare,
- * and a SIP Server that retries after Retry-After would bill the same call once per
- * try. They are counted in rm_rejects_total{reason="overload"} instead.
+ * A new INVITE is judged in nta's message callback (sip_guard.c), before a server
+ * transaction exists: a shed one is answered statelessly (RFC 3261 16.3 lets a
+ * stateless element answer 503 itself) with Retry-After and a To tag of its own
+ * (SHED_TAG), and forgotten. No transaction, no 100 Trying, no timers, no
+ * retransmissions of the answer: if the 503 is lost the sender retransmits its
+ * INVITE, overload_recall finds it and it is answered again the same way. The
+ * ACK for the 503 carries SHED_TAG and is discarded unparsed further. (A silent
+ * drop would cost less per datagram but make every sender retransmit each INVITE
+ * up to 7 times over 32 s, and tell it nothing: answering is cheaper in total.)
+ *
+ * A shed INVITE gets no CDR: under overload every record would be spooled to disk
+ * and published, costing I/O exactly when rm has none to spare, and a SIP Server
+ * that retries after Retry-After would bill the same call once per try. They are
+ * counted in rm_rejects_total{reason="overload"} instead (retransmissions are not
+ * counted again).
  */
 #include "proxy_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sofia-sip/nta_stateless.h>
+#include <sofia-sip/sip_tag.h>
 
 #include "log.h"
 #include "overload.h"
@@ -23,6 +37,9 @@
  * datagrams, hundreds of ms of traffic; short bursts below it are not. */
 #define QUEUE_FRACTION 2
 
+/* The To tag of rm's stateless refusals: the ACK that answers one carries it. */
+#define SHED_TAG "rmshed"
+
 struct proxy_ov {
 	struct overload ov;
 	size_t in_setup;       /* routed INVITEs not finally answered */
@@ -32,12 +49,21 @@ struct proxy_ov {
 	int64_t last_log_ms;
 	int64_t last_behind_log_ms;
 	uint64_t shed_logged;  /* o->shed at the last log line */
-	metric_t *m_drops, *m_limit, *m_setup, *m_queued, *m_lag;
+	uint32_t max_queue;    /* receive-queue limit from the socket's size; 0 = none */
+	uint32_t tag_seq;      /* makes each SHED_TAG unique */
+	uint32_t queued;       /* bytes in the receive queue, read at queued_ms */
+	int64_t queued_ms;
+	struct overload_filter filter; /* share of INVITEs the kernel lets through */
+	int64_t filter_log_ms;
+	uint64_t filter_on;    /* times engaged since the last log line */
+	struct overload_memory mem; /* INVITEs refused lately (their retransmissions) */
+	metric_t *m_drops, *m_limit, *m_setup, *m_queued, *m_lag, *m_filter;
 };
 
-static struct overload_params params_of(const struct rm_config *cfg)
+static struct overload_params params_of(const struct proxy *p)
 {
-	struct overload_params prm = { cfg->overload_max_cps, cfg->overload_max_pending };
+	struct overload_params prm = { p->cfg->overload_max_cps, p->cfg->overload_max_pending,
+				       p->ov ? p->ov->max_queue : 0 };
 	return prm;
 }
 
@@ -55,35 +81,32 @@ static void size_socket(struct proxy *p, struct proxy_ov *o)
 	if (udp_sock_size(o->udp_fd, cfg->sip_udp_rmem, cfg->sip_udp_wmem, &rcv, &snd) < 0)
 		log_warn("UDP receive buffer is %d bytes, asked for %d: raise "
 			 "net.core.rmem_max or run with CAP_NET_ADMIN", rcv, cfg->sip_udp_rmem);
-	log_info("UDP socket buffers: receive %d bytes, send %d bytes (as the kernel counts)",
-		 rcv, snd);
-	metric_set(metrics_gauge(p->metrics, "rm_udp_rcvbuf_bytes",
-				 "Receive buffer of the SIP UDP socket (kernel view)", NULL), rcv);
+	if (rcv > 0)
+		o->max_queue = overload_queue_limit((uint32_t)rcv);
+	log_info("UDP socket buffers: receive %d bytes, send %d bytes (as the kernel counts); "
+		 "new INVITEs shed while more than %u bytes wait", rcv, snd, o->max_queue);
+	metric_set(p->rmm.udp_rcvbuf, rcv);
 }
 
 int proxy_overload_init(struct proxy *p)
 {
 	struct proxy_ov *o = calloc(1, sizeof *o);
-	metrics_t *m = p->metrics;
-	struct overload_params prm = params_of(p->cfg);
+	struct overload_params prm;
 	struct udp_sock_stats st;
 
 	if (!o)
 		return -1;
-	overload_init(&o->ov, &prm, proxy_now_ms());
-	o->m_drops = metrics_counter(m, "rm_udp_drops_total",
-				     "Datagrams the kernel dropped on the SIP UDP socket "
-				     "(receive buffer full)", NULL);
-	o->m_limit = metrics_gauge(m, "rm_overload_cps_limit",
-				   "New INVITEs per second rm admits now (0 = no limit)", NULL);
-	o->m_setup = metrics_gauge(m, "rm_calls_in_setup",
-				   "Routed INVITEs not yet finally answered", NULL);
-	o->m_queued = metrics_gauge(m, "rm_udp_queued_bytes",
-				    "Bytes waiting in the SIP UDP socket's receive queue", NULL);
-	o->m_lag = metrics_gauge(m, "rm_loop_lag_seconds",
-				 "How late the SIP thread's last tick ran", NULL);
+	o->m_drops = p->rmm.udp_drops;
+	o->m_limit = p->rmm.overload_cps_limit;
+	o->m_setup = p->rmm.calls_in_setup;
+	o->m_queued = p->rmm.udp_queued;
+	o->m_lag = p->rmm.loop_lag;
+	o->m_filter = p->rmm.overload_filter;
 	p->ov = o;
 	size_socket(p, o);
+	prm = params_of(p);
+	overload_init(&o->ov, &prm, proxy_now_ms());
+	o->filter.accept = OVERLOAD_FILTER_OFF;
 	if (o->udp_fd >= 0 && udp_sock_stats(o->udp_fd, &st) == 0)
 		o->drops = st.drops;
 	metric_set(o->m_limit, overload_rate(&o->ov));
@@ -98,29 +121,112 @@ void proxy_overload_free(struct proxy *p)
 
 void proxy_overload_reload(struct proxy *p)
 {
-	struct overload_params prm = params_of(p->cfg);
+	struct overload_params prm = params_of(p);
 
 	if (p->ov)
 		overload_set_params(&p->ov->ov, &prm, proxy_now_ms());
 }
 
-bool proxy_overload_shed(struct proxy *p, nta_incoming_t *irq)
+/* Bytes waiting in rm's UDP socket now (read at most once a millisecond: a system
+ * call per INVITE costs more than the rest of the decision); 0 when unknown. */
+static uint32_t queued_now(struct proxy_ov *o, int64_t now)
+{
+	struct udp_sock_stats st;
+
+	if (o->max_queue == 0)
+		return 0;
+	if (now != o->queued_ms) {
+		o->queued = udp_sock_stats(o->udp_fd, &st) == 0 ? st.queued : 0;
+		o->queued_ms = now;
+	}
+	return o->queued;
+}
+
+/* The last resort (udp_sock.h, overload.h): past twice the queue limit rm cannot
+ * even refuse INVITEs as fast as they come, and a full buffer would drop the ACKs,
+ * BYEs and answers of admitted calls at random: the kernel drops a share of new
+ * INVITEs (they cost rm nothing then), adjusted each tick. */
+static void filter_update(struct proxy_ov *o, uint32_t queued, bool tick, int64_t now)
+{
+	uint32_t was = o->filter.accept;
+
+	if (o->max_queue == 0 || o->udp_fd < 0)
+		return;
+	uint32_t a = overload_filter_next(&o->filter, queued, o->max_queue, tick);
+	if (a == was)
+		return;
+	if (udp_sock_filter_invites(o->udp_fd, a) < 0) {
+		o->filter.accept = was;
+		return;
+	}
+	if (was < OVERLOAD_FILTER_OFF)
+		return;
+	metric_inc(o->m_filter);
+	o->filter_on++;
+	if (now - o->filter_log_ms >= 1000) {
+		log_warn("overload: %u bytes wait in the UDP socket; the kernel lets through "
+			 "%.0f%% of new INVITEs until rm catches up (engaged %llu times since "
+			 "the last report)", queued, a * 100.0 / OVERLOAD_FILTER_OFF,
+			 (unsigned long long)o->filter_on);
+		o->filter_log_ms = now;
+		o->filter_on = 0;
+	}
+}
+
+/* Answer msg (a new INVITE) statelessly with the overload refusal; msg consumed. */
+static void refuse_stateless(struct proxy *p, struct proxy_ov *o, nta_agent_t *agent,
+			     msg_t *msg, const sip_t *sip)
+{
+	struct rm_reject rej = rm_config_reject(p->cfg, RM_REFUSE_OVERLOAD);
+	su_home_t *home = msg_home(msg);
+	sip_to_t *to = sip_to_dup(home, sip->sip_to);
+	char ra[16], tag[32];
+
+	snprintf(ra, sizeof ra, "%d", rej.retry_after);
+	snprintf(tag, sizeof tag, SHED_TAG "%x", ++o->tag_seq);
+	if (!to || sip_to_tag(home, to, tag) < 0) {
+		nta_msg_discard(agent, msg);
+		return;
+	}
+	nta_msg_treply(agent, msg, rej.code, sip_status_phrase(rej.code), SIPTAG_TO(to),
+		       TAG_IF(rej.retry_after > 0, SIPTAG_RETRY_AFTER_STR(ra)), TAG_END());
+}
+
+bool proxy_overload_gate(struct proxy *p, nta_agent_t *agent, msg_t *msg, const sip_t *sip)
 {
 	struct proxy_ov *o = p->ov;
+	sip_method_t method = sip->sip_request->rq_method;
 	enum overload_verdict v;
-	struct rm_reject rej;
 	int64_t now;
+	uint64_t key;
 
-	if (!o)
+	if (!o || !sip->sip_to || !sip->sip_call_id)
+		return false;
+	if (sip->sip_to->a_tag) {
+		/* the ACK for one of rm's stateless refusals: nothing to do */
+		if (method != sip_method_ack || strncmp(sip->sip_to->a_tag, SHED_TAG,
+							 sizeof SHED_TAG - 1) != 0)
+			return false;
+		nta_msg_discard(agent, msg);
+		return true;
+	}
+	if (method != sip_method_invite || p->draining || p->stopped)
 		return false;
 	now = proxy_now_ms();
-	v = overload_admit(&o->ov, o->in_setup, now);
+	key = overload_key(sip->sip_call_id->i_id,
+			   sip->sip_via ? sip->sip_via->v_branch : NULL);
+	if (overload_recall(&o->mem, key, now)) {
+		refuse_stateless(p, o, agent, msg, sip); /* a retransmission */
+		return true;
+	}
+	uint32_t queued = queued_now(o, now);
+	filter_update(o, queued, false, now);
+	v = overload_admit(&o->ov, o->in_setup, queued, now);
 	if (v == OVERLOAD_ADMIT)
 		return false;
-	rej = rm_config_reject(p->cfg, RM_REFUSE_OVERLOAD);
+	overload_remember(&o->mem, key, now);
 	proxy_count_reject(p, RM_REFUSE_OVERLOAD);
-	proxy_reply(irq, rej.code, rej.retry_after);
-	nta_incoming_destroy(irq);
+	refuse_stateless(p, o, agent, msg, sip);
 	if (now - o->last_log_ms >= 1000) {
 		log_warn("overload: shedding new INVITEs (%s): %llu refused since the last "
 			 "report, limit %.0f/s, %zu in setup", overload_verdict_name(v),
@@ -156,6 +262,7 @@ void proxy_overload_tick(struct proxy *p, int64_t now, int64_t period_ms)
 		if ((uint64_t)st.queued * QUEUE_FRACTION > st.rcvbuf)
 			congested = true;
 		metric_set(o->m_queued, st.queued);
+		filter_update(o, st.queued, true, now);
 	}
 	overload_signal(&o->ov, congested, now);
 	if (congested && now - o->last_behind_log_ms >= 1000) {

@@ -321,6 +321,9 @@ bool guard_accept(struct proxy *p, nta_agent_t *agent, msg_t *msg, sip_t *sip,
 	if (*origin == SIP_ORIGIN_CALLER && stream &&
 	    via_breaks_tie(g, sip->sip_via, family, addr))
 		*origin = SIP_ORIGIN_MCP;
+	/* overload: new INVITEs shed statelessly, before any transaction exists */
+	if (*origin != SIP_ORIGIN_MCP && proxy_overload_gate(p, agent, msg, sip))
+		return false;
 	return true;
 }
 

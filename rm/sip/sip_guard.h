@@ -6,6 +6,8 @@
  *   - validity: sip_check.h (framing, version, scheme, URI headers, Proxy-Require);
  *     refused requests are answered (never an ACK) and counted in
  *     rm_bad_requests_total{reason}.
+ *   - overload: new INVITEs over rm's budget are answered 503 statelessly, before
+ *     any transaction exists (proxy_overload_gate);
  * It also counts what nta refused before rm saw it (nta's bad-message counters,
  * reason "parser"), builds the Record-Route that names the transport rm received on
  * (two entries, RFC 5658, when the outbound transport differs) and says whether a
@@ -33,10 +35,12 @@ void guard_free(struct sip_guard *g);
  * resolve are logged and left out. Returns 0, or -1 on out of memory. */
 int guard_configure(struct sip_guard *g, const struct rm_config *cfg);
 
-/* Trust: a message nta matched to no transaction (msg, owned by the caller until
- * this returns false). Returns true for a request from a trusted source (*origin
- * says who); false when msg was a response or came from an untrusted source: then
- * msg was answered 403 (statelessly) or discarded, and is no longer the caller's. */
+/* Trust and overload: a message nta matched to no transaction (msg, owned by the
+ * caller until this returns false). Returns true for a request from a trusted source
+ * (*origin says who) that rm has room for; false when msg was a response, came from
+ * an untrusted source (answered 403 statelessly, or discarded), or was a new INVITE
+ * shed by overload control (answered statelessly, proxy_overload_gate): then msg is
+ * no longer the caller's. */
 bool guard_accept(struct proxy *p, nta_agent_t *agent, msg_t *msg, sip_t *sip,
 		  enum sip_origin *origin);
 

@@ -3,10 +3,12 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <linux/filter.h>
 #include <linux/sock_diag.h>
 
 #ifndef SO_MEMINFO
@@ -88,5 +90,34 @@ int udp_sock_stats(int fd, struct udp_sock_stats *st)
 	st->queued = mi[SK_MEMINFO_RMEM_ALLOC];
 	st->rcvbuf = mi[SK_MEMINFO_RCVBUF];
 	st->drops = mi[SK_MEMINFO_DROPS];
+	return 0;
+}
+
+/* The filter runs with the packet's data at the UDP header: the payload starts at
+ * offset 8. Loads past the end make a classic filter return 0 (drop), so short
+ * datagrams (CRLF keepalives) are accepted before anything is loaded. */
+int udp_sock_filter_invites(int fd, uint32_t accept)
+{
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 8 + 7, 0, 8),       /* short: accept */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 8),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x494e5649, 0, 6), /* "INVI" */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 11),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x49544520, 0, 4), /* "ITE " */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_RANDOM),
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xffff),
+		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, accept, 0, 1),     /* unlucky: drop */
+		BPF_STMT(BPF_RET | BPF_K, 0),
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
+	};
+	struct sock_fprog prog = { sizeof code / sizeof code[0], code };
+	int dummy = 0;
+
+	if (accept < 65536)
+		return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
+	if (setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &dummy, sizeof dummy) < 0 &&
+	    errno != ENOENT)
+		return -1;
 	return 0;
 }

@@ -6,6 +6,7 @@
 #ifndef RM_UDP_SOCK_H
 #define RM_UDP_SOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct udp_sock_stats {
@@ -27,5 +28,16 @@ int udp_sock_size(int fd, int rmem, int wmem, int *rcv, int *snd);
 
 /* Queue and drops of fd now. Returns 0, or -1 (unsupported kernel, bad fd). */
 int udp_sock_stats(int fd, struct udp_sock_stats *st);
+
+/* Tell the kernel to drop new INVITEs before they are queued (they then cost rm
+ * nothing: no wakeup, no copy, no parse): a classic BPF socket filter on fd that
+ * lets through a datagram whose payload starts with "INVITE " only with probability
+ * accept/65536 (the kernel's per-packet random number), and every other datagram.
+ * accept >= 65536 detaches the filter. The last resort of overload control, for
+ * when rm cannot even answer 503 as fast as INVITEs come: without it the full
+ * buffer drops datagrams at random, the ACKs, BYEs and answers of admitted calls
+ * among them. It drops re-INVITEs alike (they have a To tag, which a filter cannot
+ * look for cheaply); their senders retransmit them. Returns 0, or -1 (errno set). */
+int udp_sock_filter_invites(int fd, uint32_t accept);
 
 #endif

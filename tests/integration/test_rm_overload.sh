@@ -7,7 +7,9 @@
 #  - an MCP answering INVITEs after rm's attempt timeout while it answers OPTIONS is
 #    not marked down by the attempt timeouts, and its late 200s get ACK + BYE;
 #  - a caller that never ACKs the 200 does not hold the MCP's port: after
-#    session.ack_timeout_ms rm BYEs both sides and rm_calls_active returns to 0.
+#    session.ack_timeout_ms rm BYEs both sides and rm_calls_active returns to 0;
+#  - shed INVITEs are answered statelessly (503, Retry-After, To tag rmshed...) and a
+#    retransmission of one is refused again even once the bucket has tokens.
 . "$(dirname "$0")/lib/rm.sh"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)
@@ -85,3 +87,67 @@ done
 [ -n "$gone" ] || die "un-ACKed calls still hold MCP ports after 8 s (active $a, BYEs to MCP $b0 -> $b)"
 wait "$NOACK" || true
 ok "2 calls never ACKed (session.ack_timeout_ms 3000): ended with BYE to the MCP, rm_calls_active 0 after ${gone}s"
+
+# ---- stateless refusals: To tag, Retry-After, retransmissions ------------------------------
+# A burst of 40 INVITEs (the bucket holds 10): the shed ones are answered 503 statelessly,
+# with Retry-After and rm's own To tag; a retransmission of one of them, sent when the
+# bucket has tokens again, gets the same 503 (it is remembered), while a new INVITE then
+# is admitted (100 Trying). Admitted calls end by session.ack_timeout_ms.
+out=$(/usr/bin/python3 - "$SP" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+me = s.getsockname()[1]
+def invite(n, branch):
+    return (f"INVITE sip:svc@127.0.0.1:{port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{me};branch=z9hG4bK{branch}\r\n"
+            f"From: <sip:a@127.0.0.1>;tag=f{n}\r\nTo: <sip:svc@127.0.0.1:{port}>\r\n"
+            f"Call-ID: stateless-{n}@t\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n"
+            f"Contact: <sip:a@127.0.0.1:{me}>\r\nContent-Length: 0\r\n\r\n").encode()
+def collect(secs):
+    got, end = [], time.time() + secs
+    while time.time() < end:
+        s.settimeout(max(0.01, end - time.time()))
+        try:
+            got.append(s.recv(65535).decode(errors="replace"))
+        except socket.timeout:
+            break
+    return got
+def hdr(m, name):
+    for line in m.split("\r\n"):
+        if line.lower().startswith(name.lower() + ":"):
+            return line.split(":", 1)[1].strip()
+    return ""
+for n in range(40):
+    s.sendto(invite(n, f"b{n}"), ("127.0.0.1", port))
+shed = {}
+for m in collect(1.0):
+    if m.startswith("SIP/2.0 503"):
+        shed[hdr(m, "Call-ID")] = m
+if not shed:
+    print("FAIL no 503 among 40 INVITEs at once"); sys.exit()
+m = next(iter(shed.values()))
+if ";tag=rmshed" not in hdr(m, "To") or hdr(m, "Retry-After") != "2":
+    print("FAIL 503 without rm's To tag or Retry-After 2:\n" + m); sys.exit()
+n = int(hdr(m, "Call-ID").split("-")[1].split("@")[0])
+# the ACK for the 503 is absorbed; the retransmission gets the same answer
+s.sendto((f"ACK sip:svc@127.0.0.1:{port} SIP/2.0\r\n"
+          f"Via: SIP/2.0/UDP 127.0.0.1:{me};branch=z9hG4bKb{n}\r\n"
+          f"From: <sip:a@127.0.0.1>;tag=f{n}\r\nTo: {hdr(m, 'To')}\r\n"
+          f"Call-ID: stateless-{n}@t\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\n"
+          f"Content-Length: 0\r\n\r\n").encode(), ("127.0.0.1", port))
+collect(0.3) # the bucket refills meanwhile (50/s)
+s.sendto(invite(n, f"b{n}"), ("127.0.0.1", port))
+again = [x for x in collect(0.5) if hdr(x, "Call-ID") == f"stateless-{n}@t"]
+if not again or not again[0].startswith("SIP/2.0 503"):
+    print("FAIL retransmission of a shed INVITE not refused again: " + repr(again[:1])); sys.exit()
+s.sendto(invite(1000, "new1000"), ("127.0.0.1", port))
+new = [x for x in collect(0.5) if hdr(x, "Call-ID") == "stateless-1000@t"]
+if not new or new[0].startswith("SIP/2.0 503"):
+    print("FAIL a new INVITE after the burst was not admitted: " + repr(new[:1])); sys.exit()
+print(f"OK {len(shed)}")
+PY
+)
+case "$out" in OK*) ;; *) die "stateless refusal: $out" ;; esac
+ok "burst of 40 INVITEs: ${out#OK } shed statelessly (503, Retry-After, To tag rmshed), a retransmission refused again, a new INVITE admitted"

@@ -1,5 +1,6 @@
 /* Unit tests for rm/core/overload.c: fixed token bucket, in-flight guard, automatic rate
- * (cut on congestion, raise when calm, lift after a long calm) and loop lag. */
+ * (cut on congestion, raise when calm, lift after a long calm), receive-queue guard,
+ * refused-INVITE memory, kernel filter share and loop lag. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,7 +14,7 @@ static unsigned offer(struct overload *o, unsigned n, int64_t t0, int64_t ms, si
 {
 	unsigned ok = 0;
 	for (unsigned i = 0; i < n; i++)
-		if (overload_admit(o, pending, t0 + (int64_t)i * ms / n) == OVERLOAD_ADMIT)
+		if (overload_admit(o, pending, 0, t0 + (int64_t)i * ms / n) == OVERLOAD_ADMIT)
 			ok++;
 	return ok;
 }
@@ -47,8 +48,8 @@ static void test_pending_guard(void **state)
 	(void)state;
 
 	overload_init(&o, &prm, 1);
-	assert_int_equal(overload_admit(&o, 99, 10), OVERLOAD_ADMIT);
-	assert_int_equal(overload_admit(&o, 100, 11), OVERLOAD_PENDING);
+	assert_int_equal(overload_admit(&o, 99, 0, 10), OVERLOAD_ADMIT);
+	assert_int_equal(overload_admit(&o, 100, 0, 11), OVERLOAD_PENDING);
 	assert_string_equal(overload_verdict_name(OVERLOAD_PENDING), "pending");
 	/* no rate limit at all */
 	assert_int_equal(offer(&o, 100000, 20, 1000, 0), 100000);
@@ -126,6 +127,67 @@ static void test_auto_floor(void **state)
 	assert_in_range((long)overload_rate(&o), 349, 351);
 }
 
+/* The receive-queue guard: over max_queue bytes every new INVITE is refused. */
+static void test_queue_guard(void **state)
+{
+	struct overload_params prm = { .max_cps = -1, .max_pending = 0, .max_queue = 1000 };
+	struct overload o;
+	(void)state;
+
+	overload_init(&o, &prm, 1);
+	assert_int_equal(overload_admit(&o, 0, 1000, 10), OVERLOAD_ADMIT);
+	assert_int_equal(overload_admit(&o, 0, 1001, 11), OVERLOAD_QUEUE);
+	assert_string_equal(overload_verdict_name(OVERLOAD_QUEUE), "queue");
+	assert_int_equal(o.shed, 1);
+	assert_int_equal(overload_queue_limit(8 << 20), 1 << 20);
+	assert_int_equal(overload_queue_limit(4096), 65536);
+}
+
+/* Refused INVITEs are recalled by Call-ID + branch for OVERLOAD_MEMORY_MS. */
+static void test_memory(void **state)
+{
+	static struct overload_memory m;
+	uint64_t k = overload_key("call-1@h", "z9hG4bK1");
+	(void)state;
+
+	assert_true(k != overload_key("call-1@h", "z9hG4bK2"));
+	assert_true(overload_key("ab", "c") != overload_key("a", "bc"));
+	assert_false(overload_recall(&m, k, 100));
+	overload_remember(&m, k, 100);
+	assert_true(overload_recall(&m, k, 100 + OVERLOAD_MEMORY_MS));
+	assert_false(overload_recall(&m, k, 101 + OVERLOAD_MEMORY_MS));
+	assert_false(overload_recall(&m, overload_key("call-2@h", "z9hG4bK1"), 200));
+}
+
+/* The kernel filter's share: engaged past twice the limit, halved while over it,
+ * raised when short, lifted when nearly empty, re-engaged near the last share. */
+static void test_filter(void **state)
+{
+	struct overload_filter f = { OVERLOAD_FILTER_OFF, 0 };
+	const uint32_t q = 1000;
+	(void)state;
+
+	assert_int_equal(overload_filter_next(&f, 2000, q, false), OVERLOAD_FILTER_OFF);
+	assert_int_equal(overload_filter_next(&f, 2001, q, false), OVERLOAD_FILTER_OFF / 2);
+	/* between ticks an INVITE only engages it */
+	assert_int_equal(overload_filter_next(&f, 5000, q, false), OVERLOAD_FILTER_OFF / 2);
+	assert_int_equal(overload_filter_next(&f, 1500, q, true), OVERLOAD_FILTER_OFF / 4);
+	for (int i = 0; i < 20; i++)
+		overload_filter_next(&f, 1500, q, true);
+	assert_int_equal(f.accept, OVERLOAD_FILTER_MIN);
+	/* in between: kept */
+	assert_int_equal(overload_filter_next(&f, 700, q, true), OVERLOAD_FILTER_MIN);
+	/* short: raised by a quarter (and the minimum) */
+	assert_int_equal(overload_filter_next(&f, 400, q, true),
+			 OVERLOAD_FILTER_MIN + OVERLOAD_FILTER_MIN / 4 + OVERLOAD_FILTER_MIN);
+	/* nearly empty: lifted at once, and re-engaged at twice the last share */
+	uint32_t last = f.accept;
+	assert_int_equal(overload_filter_next(&f, 100, q, true), OVERLOAD_FILTER_OFF);
+	assert_int_equal(overload_filter_next(&f, 3000, q, false), last * 2);
+	/* no limit: never engaged */
+	assert_int_equal(overload_filter_next(&f, 1u << 30, 0, true), OVERLOAD_FILTER_OFF);
+}
+
 static void test_lag(void **state)
 {
 	(void)state;
@@ -143,6 +205,9 @@ int main(void)
 		cmocka_unit_test(test_auto),
 		cmocka_unit_test(test_auto_burst),
 		cmocka_unit_test(test_auto_floor),
+		cmocka_unit_test(test_queue_guard),
+		cmocka_unit_test(test_memory),
+		cmocka_unit_test(test_filter),
 		cmocka_unit_test(test_lag),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
