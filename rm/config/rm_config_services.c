@@ -10,6 +10,7 @@
 
 #include "cfg.h"
 #include "hostport.h"
+#include "oid.h"
 #include "record.h"
 
 /* Environment variable var, when set, replaces billing.<key> (credentials come from
@@ -117,23 +118,8 @@ int rmc_load_cluster(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
  * (rm serves BASE.1 and snmpsub roots have at most 16 parts). */
 static bool is_base_oid(const char *s)
 {
-	int parts = 0;
+	int parts = oid_parts(s);
 
-	while (*s) {
-		char *end;
-		if (*s < '0' || *s > '9')
-			return false;
-		errno = 0;
-		unsigned long long v = strtoull(s, &end, 10);
-		if (errno || v > 4294967295ULL)
-			return false;
-		parts++;
-		if (*end == '.' && end[1])
-			end++;
-		else if (*end)
-			return false;
-		s = end;
-	}
 	return parts >= 2 && parts <= 15;
 }
 

@@ -8,6 +8,7 @@
 
 #include "cfg.h"
 #include "hostport.h"
+#include "oid.h"
 #include "record.h"
 
 void rs_config_defaults(rs_config_t *c)
@@ -238,7 +239,6 @@ static int check_stomp_auth(cfg_ctx_t *x, rs_config_t *c)
 /* Checks across keys, after every key was read. */
 static int check_all(cfg_ctx_t *x, rs_config_t *c)
 {
-	const char *p;
 	int parts = 0;
 
 	if (check_stomp_auth(x, c))
@@ -262,22 +262,7 @@ static int check_all(cfg_ctx_t *x, rs_config_t *c)
 	if (!c->snmp_master[0])
 		return cfg_fail(x, "snmp", "master", "must not be empty");
 	/* A dotted numeric OID of 2..12 parts: rs adds .2.x.y.z under it. */
-	p = c->snmp_base_oid;
-	if (*p == '.')
-		p++;
-	for (bool digit = false;; p++) {
-		if (*p >= '0' && *p <= '9') {
-			digit = true;
-		} else if ((*p == '.' || *p == 0) && digit) {
-			parts++;
-			digit = false;
-			if (*p == 0)
-				break;
-		} else {
-			parts = -1;
-			break;
-		}
-	}
+	parts = oid_parts(c->snmp_base_oid);
 	if (parts < 2 || parts > 12)
 		return cfg_fail(x, "snmp", "base_oid",
 				"expected a dotted numeric OID of 2 to 12 parts, got \"%s\"",

@@ -204,7 +204,9 @@ ok "SIGHUP: MCP row 3 ($M3) and rmLrgMembers.1 = 3"
 # ---- rmL3LimitReached: the profile's hard limit (l3 = 2) is reached under load --------
 write_cfg "$LRGS2" "$(rm_default_profile ivr ', "limits": {"l3": 2}')$SNMPCFG"
 rm_reload
-uac_run l3 "$SP" uac_rr.xml 6 50 20 -d 1500 || true
+# the calls last 3 s: the trap samples usage once a second (README: a shorter peak
+# can be missed), and a loaded machine can delay a sample by more than one period
+uac_run l3 "$SP" uac_rr.xml 6 50 20 -d 3000 || true
 for _ in $(seq 1 20); do grep -q "\.$RMOID\.0\.4\b" "$T/traps.log" && break; sleep 0.1; done
 grep "\.$RMOID\.0\.4\b" "$T/traps.log" | grep -q "\.$RMOID\.4\.3\.0 = Gauge32: 2" ||
 	die "no rmL3LimitReached (limit 2) after $OK admitted of 6: $(cat "$T/traps.log")"
