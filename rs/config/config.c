@@ -88,6 +88,17 @@ static int str_opt(cfg_ctx_t *x, const cJSON *obj, const char *where, const char
 	return cfg_str(x, obj, where, key, false, def, out, outlen);
 }
 
+/* An optional int key into *field (kept when absent or invalid: cfg_int records the
+ * error). */
+static void int_opt(cfg_ctx_t *x, const cJSON *o, const char *where, const char *key,
+		    int *field, long long lo, long long hi)
+{
+	long long v;
+
+	if (!cfg_int(x, o, where, key, false, *field, lo, hi, &v))
+		*field = (int)v;
+}
+
 /* broker.endpoints: up to RS_BROKER_MAX_ENDPOINTS "host:port" strings. */
 static void read_broker_endpoints(cfg_ctx_t *x, rs_config_t *c, const cJSON *br)
 {
@@ -156,7 +167,6 @@ static void read_broker_dests(cfg_ctx_t *x, rs_config_t *c, const cJSON *br)
 
 static void read_broker(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
 {
-	long long v;
 	int e;
 
 	const cJSON *br = cfg_object(x, root, "", "broker", false);
@@ -169,17 +179,10 @@ static void read_broker(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
 	str_opt(x, br, "broker", "passcode", c->broker_passcode, sizeof(c->broker_passcode));
 	tls_config_read(x, br, "broker", "tls", TLS_CLIENT, &c->broker_tls);
 	read_broker_dests(x, c, br);
-	if (!cfg_int(x, br, "broker", "prefetch", false, c->broker_prefetch, 1, 100000, &v))
-		c->broker_prefetch = (int)v;
-	if (!cfg_int(x, br, "broker", "heartbeat_ms", false, c->broker_heartbeat_ms, 0,
-		     3600000, &v))
-		c->broker_heartbeat_ms = (int)v;
-	if (!cfg_int(x, br, "broker", "reconnect_min_ms", false, c->broker_reconnect_min_ms,
-		     10, 600000, &v))
-		c->broker_reconnect_min_ms = (int)v;
-	if (!cfg_int(x, br, "broker", "reconnect_max_ms", false, c->broker_reconnect_max_ms,
-		     10, 600000, &v))
-		c->broker_reconnect_max_ms = (int)v;
+	int_opt(x, br, "broker", "prefetch", &c->broker_prefetch, 1, 100000);
+	int_opt(x, br, "broker", "heartbeat_ms", &c->broker_heartbeat_ms, 0, 3600000);
+	int_opt(x, br, "broker", "reconnect_min_ms", &c->broker_reconnect_min_ms, 10, 600000);
+	int_opt(x, br, "broker", "reconnect_max_ms", &c->broker_reconnect_max_ms, 10, 600000);
 }
 
 static void read_snmp(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
@@ -310,56 +313,37 @@ static void read_log(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
 /* stomp: the listener rm (or a broker-less peer) sends records to. */
 static void read_stomp(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
 {
-	long long v;
-
 	const cJSON *st = cfg_object(x, root, "", "stomp", false);
 	cfg_no_unknown(x, st, "stomp", stomp_keys);
 	str_opt(x, st, "stomp", "listen", c->stomp_listen, sizeof(c->stomp_listen));
-	if (!cfg_int(x, st, "stomp", "port", false, c->stomp_port, 1, 65535, &v))
-		c->stomp_port = (int)v;
+	int_opt(x, st, "stomp", "port", &c->stomp_port, 1, 65535);
 	str_opt(x, st, "stomp", "login", c->stomp_login, sizeof(c->stomp_login));
 	str_opt(x, st, "stomp", "passcode", c->stomp_passcode, sizeof(c->stomp_passcode));
 	cfg_bool(x, st, "stomp", "allow_anonymous", false, c->stomp_allow_anonymous,
 		 &c->stomp_allow_anonymous);
 	tls_config_read(x, st, "stomp", "tls", TLS_SERVER, &c->stomp_tls);
-	if (!cfg_int(x, st, "stomp", "max_connections", false, c->stomp_max_connections, 0,
-		     100000, &v))
-		c->stomp_max_connections = (int)v;
-	if (!cfg_int(x, st, "stomp", "max_connections_per_source", false,
-		     c->stomp_max_connections_per_source, 0, 100000, &v))
-		c->stomp_max_connections_per_source = (int)v;
-	if (!cfg_int(x, st, "stomp", "connect_timeout_ms", false, c->stomp_connect_timeout_ms,
-		     100, 600000, &v))
-		c->stomp_connect_timeout_ms = (int)v;
+	int_opt(x, st, "stomp", "max_connections", &c->stomp_max_connections, 0, 100000);
+	int_opt(x, st, "stomp", "max_connections_per_source", &c->stomp_max_connections_per_source, 0, 100000);
+	int_opt(x, st, "stomp", "connect_timeout_ms", &c->stomp_connect_timeout_ms, 100, 600000);
 	cfg_int(x, st, "stomp", "max_frame_size", false, c->stomp_max_frame_size, 1024,
 		64LL * 1024 * 1024, &c->stomp_max_frame_size);
-	if (!cfg_int(x, st, "stomp", "heartbeat_ms", false, c->stomp_heartbeat_ms, 0,
-		     3600000, &v))
-		c->stomp_heartbeat_ms = (int)v;
-	if (!cfg_int(x, st, "stomp", "max_inflight", false, c->stomp_max_inflight, 1,
-		     1000000, &v))
-		c->stomp_max_inflight = (int)v;
+	int_opt(x, st, "stomp", "heartbeat_ms", &c->stomp_heartbeat_ms, 0, 3600000);
+	int_opt(x, st, "stomp", "max_inflight", &c->stomp_max_inflight, 1, 1000000);
 }
 
 /* http: the ops endpoints. */
 static void read_http(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
 {
-	long long v;
-
 	const cJSON *ht = cfg_object(x, root, "", "http", false);
 	cfg_no_unknown(x, ht, "http", http_keys);
 	str_opt(x, ht, "http", "listen", c->http_listen, sizeof(c->http_listen));
-	if (!cfg_int(x, ht, "http", "port", false, c->http_port, 0, 65535, &v))
-		c->http_port = (int)v;
-	if (!cfg_int(x, ht, "http", "max_connections", false, c->http_max_connections, 0,
-		     100000, &v))
-		c->http_max_connections = (int)v;
+	int_opt(x, ht, "http", "port", &c->http_port, 0, 65535);
+	int_opt(x, ht, "http", "max_connections", &c->http_max_connections, 0, 100000);
 }
 
 /* storage: the backend and its settings. */
 static void read_storage(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
 {
-	long long v;
 	int e;
 
 	const cJSON *sto = cfg_object(x, root, "", "storage", false);
@@ -373,39 +357,28 @@ static void read_storage(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
 	const cJSON *pg = cfg_object(x, sto, "storage", "postgresql", false);
 	cfg_no_unknown(x, pg, "storage.postgresql", pg_keys);
 	str_opt(x, pg, "storage.postgresql", "conninfo", c->pg_conninfo, sizeof(c->pg_conninfo));
-	if (!cfg_int(x, pg, "storage.postgresql", "statement_timeout_ms", false,
-		     c->pg_statement_timeout_ms, 100, 3600000, &v))
-		c->pg_statement_timeout_ms = (int)v;
+	int_opt(x, pg, "storage.postgresql", "statement_timeout_ms", &c->pg_statement_timeout_ms, 100, 3600000);
 }
 
 /* writer: batching and retry of the writer thread. */
 static void read_writer(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
 {
-	long long v;
-
 	const cJSON *wr = cfg_object(x, root, "", "writer", false);
 	cfg_no_unknown(x, wr, "writer", writer_keys);
-	if (!cfg_int(x, wr, "writer", "batch_max", false, c->batch_max, 1, 100000, &v))
-		c->batch_max = (int)v;
-	if (!cfg_int(x, wr, "writer", "queue_max", false, c->queue_max, 1, 10000000, &v))
-		c->queue_max = (int)v;
-	if (!cfg_int(x, wr, "writer", "retry_ms", false, c->retry_ms, 10, 600000, &v))
-		c->retry_ms = (int)v;
+	int_opt(x, wr, "writer", "batch_max", &c->batch_max, 1, 100000);
+	int_opt(x, wr, "writer", "queue_max", &c->queue_max, 1, 10000000);
+	int_opt(x, wr, "writer", "retry_ms", &c->retry_ms, 10, 600000);
 }
 
 /* journal: the local journal used while the database is away. */
 static void read_journal(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
 {
-	long long v;
-
 	const cJSON *jn = cfg_object(x, root, "", "journal", false);
 	cfg_no_unknown(x, jn, "journal", journal_keys);
 	str_opt(x, jn, "journal", "dir", c->journal_dir, sizeof(c->journal_dir));
 	cfg_int(x, jn, "journal", "max_bytes", false, c->journal_max_bytes, 4096,
 		1LL << 50, &c->journal_max_bytes);
-	if (!cfg_int(x, jn, "journal", "high_water_percent", false,
-		     c->journal_high_water_percent, 1, 100, &v))
-		c->journal_high_water_percent = (int)v;
+	int_opt(x, jn, "journal", "high_water_percent", &c->journal_high_water_percent, 1, 100);
 }
 
 int rs_config_from_json_env(rs_config_t *c, const void *rootv, const char *file,
