@@ -399,8 +399,32 @@ static void rec_put(struct rec_out *o, const char *s, size_t n)
 	o->pos += n;
 }
 
-/* Append s as a JSON string literal. Bytes >= 0x80 pass through (UTF-8 in, UTF-8
- * out); control characters become escapes. */
+/* Length of the well-formed UTF-8 sequence (RFC 3629: no overlongs, no surrogates,
+ * at most U+10FFFF) that starts at s, or 0 when there is none. */
+static size_t rec_utf8_len(const unsigned char *s)
+{
+	size_t n, i;
+	unsigned cp;
+
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
+	cp = s[0] & (0x7f >> n);
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0; /* also stops at the terminating NUL */
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* Append s as a JSON string literal. Well-formed UTF-8 passes through; control
+ * characters become escapes; a byte that is not part of well-formed UTF-8 (a SIP
+ * header may carry any octet) becomes U+FFFD, so that every record rm writes is one
+ * rs's strict intake accepts. */
 static void rec_put_json_str(struct rec_out *o, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -412,6 +436,17 @@ static void rec_put_json_str(struct rec_out *o, const char *s)
 		char esc[6];
 		size_t n = 2;
 
+		if (c >= 0x80) {
+			size_t u = rec_utf8_len((const unsigned char *)s);
+			if (u) {
+				s += u - 1;
+				continue;
+			}
+			rec_put(o, run, (size_t)(s - run));
+			rec_put(o, "\\ufffd", 6);
+			run = s + 1;
+			continue;
+		}
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
 		rec_put(o, run, (size_t)(s - run));
