@@ -423,8 +423,10 @@ static size_t rec_utf8_len(const unsigned char *s)
 
 /* Append s as a JSON string literal. Well-formed UTF-8 passes through; control
  * characters become escapes; a byte that is not part of well-formed UTF-8 (a SIP
- * header may carry any octet) becomes U+FFFD, so that every record rm writes is one
- * rs's strict intake accepts. */
+ * header may carry any octet, and a field cut to its size may end inside a sequence)
+ * becomes '?', so that every record rm writes is one rs's strict intake accepts. One
+ * byte for one byte: U+FFFD would take three and could push a field past its
+ * length limit (record.h). */
 static void rec_put_json_str(struct rec_out *o, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -443,7 +445,7 @@ static void rec_put_json_str(struct rec_out *o, const char *s)
 				continue;
 			}
 			rec_put(o, run, (size_t)(s - run));
-			rec_put(o, "\\ufffd", 6);
+			rec_put(o, "?", 1);
 			run = s + 1;
 			continue;
 		}

@@ -367,8 +367,9 @@ static void test_encode_roundtrip(void **state)
 }
 
 /* Any octet can reach a record from a SIP header: what is not well-formed UTF-8 must
- * come out as U+FFFD, so that rs's strict intake accepts every record rm writes (found
- * by fuzz_sip: a Call-ID with 0xe1 bytes made a record rs refused). */
+ * come out as '?', byte for byte, so that rs's strict intake accepts every record rm
+ * writes, also at a field's length limit (found by fuzz_sip: a Call-ID with 0xe1
+ * bytes, then a 127-byte From user of 0xfb bytes, made records rs refused). */
 static void test_encode_invalid_utf8(void **state)
 {
 	record_t a, b;
@@ -379,19 +380,20 @@ static void test_encode_invalid_utf8(void **state)
 				       sizeof(err)),
 			 0);
 	snprintf(a.call_id, sizeof a.call_id, "a\xe1\xe1" "b\xc3\xa9\xed\xa0\x80\xc0\xaf" "z\xf4\x90\x80\x80");
-	snprintf(a.caller, sizeof a.caller, "\xe2\x82");
+	memset(a.caller, 0xfb, sizeof a.caller - 1);
+	a.caller[sizeof a.caller - 1] = 0;
+	snprintf(a.dnis, sizeof a.dnis, "\xe2\x82");
 	n = record_encode(&a, out, sizeof(out));
 	assert_true(n > 0);
 	assert_int_equal(record_decode(out, (size_t)n, &b, field, sizeof(field), err,
 				       sizeof(err)),
 			 0);
-	/* a, 2 x U+FFFD, b, e-acute kept, a surrogate (3 bytes), an overlong (2 bytes),
-	 * z, and a code point past U+10FFFF (4 bytes), each bad byte one U+FFFD */
-	assert_string_equal(b.call_id, "a\xef\xbf\xbd\xef\xbf\xbd" "b\xc3\xa9"
-				       "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
-				       "\xef\xbf\xbd\xef\xbf\xbd" "z"
-				       "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
-	assert_string_equal(b.caller, "\xef\xbf\xbd\xef\xbf\xbd");
+	/* a, 2 bad bytes, b, e-acute kept, a surrogate (3 bytes), an overlong (2 bytes),
+	 * z, and a code point past U+10FFFF (4 bytes): each bad byte one '?' */
+	assert_string_equal(b.call_id, "a??b\xc3\xa9?????z????");
+	assert_int_equal(strlen(b.caller), sizeof a.caller - 1);
+	assert_int_equal(strspn(b.caller, "?"), sizeof a.caller - 1);
+	assert_string_equal(b.dnis, "??");
 }
 
 static void test_encode_exact_and_cap(void **state)
