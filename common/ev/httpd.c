@@ -35,6 +35,12 @@ struct httpd {
 	size_t nbevs, capbevs, max_conns;
 	httpd_ready_fn live; /* NULL: /healthz is 200 while the loop runs */
 	void *live_arg;
+	struct httpd_route {
+		char *path;
+		httpd_route_fn fn;
+		void *arg;
+	} routes[HTTPD_MAX_ROUTES];
+	size_t nroutes;
 };
 
 /* The listener's error callback gets evhttp as its argument: find our httpd. */
@@ -46,8 +52,30 @@ void httpd_set_live(httpd_t *h, httpd_ready_fn live, void *arg)
 	h->live_arg = arg;
 }
 
-static void reply(struct evhttp_request *req, int code, const char *reason,
-		  const char *ctype, const char *body, size_t len)
+int httpd_route(httpd_t *h, const char *path, httpd_route_fn fn, void *arg)
+{
+	if (h->nroutes == HTTPD_MAX_ROUTES || !(h->routes[h->nroutes].path = strdup(path)))
+		return -1;
+	h->routes[h->nroutes].fn = fn;
+	h->routes[h->nroutes++].arg = arg;
+	return 0;
+}
+
+/* The route for the path uri[0, len), or NULL. */
+static const struct httpd_route *route_for(const httpd_t *h, const char *uri, size_t len)
+{
+	for (size_t i = 0; i < h->nroutes; i++) {
+		const char *p = h->routes[i].path;
+		size_t n = strlen(p);
+		if (n && p[n - 1] == '/' ? len >= n && memcmp(uri, p, n) == 0
+					  : len == n && memcmp(uri, p, n) == 0)
+			return &h->routes[i];
+	}
+	return NULL;
+}
+
+void httpd_reply(struct evhttp_request *req, int code, const char *reason, const char *ctype,
+		 const char *body, size_t len)
 {
 	struct evbuffer *buf = evbuffer_new();
 	if (!buf) {
@@ -71,25 +99,26 @@ static void on_request(struct evhttp_request *req, void *arg)
 	const char *uri = evhttp_request_get_uri(req);
 	size_t plen = strcspn(uri, "?");
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	const struct httpd_route *r;
 
 	if (strlen(uri) > HTTPD_MAX_URL) {
-		reply(req, 414, "URI Too Long", "text/plain", "URI too long\n", 13);
+		httpd_reply(req, 414, "URI Too Long", "text/plain", "URI too long\n", 13);
 	} else if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-		reply(req, 405, "Method Not Allowed", "text/plain", "GET only\n", 9);
+		httpd_reply(req, 405, "Method Not Allowed", "text/plain", "GET only\n", 9);
 	} else if (path_is(uri, plen, "/healthz")) {
 		char why[160] = "", body[192];
 		if (!h->live || h->live(h->live_arg, why, sizeof why)) {
-			reply(req, 200, "OK", "text/plain", "ok\n", 3);
+			httpd_reply(req, 200, "OK", "text/plain", "ok\n", 3);
 			return;
 		}
 		int n = snprintf(body, sizeof body, "not live: %s\n", why);
-		reply(req, 503, "Service Unavailable", "text/plain", body,
+		httpd_reply(req, 503, "Service Unavailable", "text/plain", body,
 		      (size_t)n < sizeof body ? (size_t)n : sizeof body - 1);
 	} else if (path_is(uri, plen, "/readyz")) {
 		char why[160] = "", body[192];
 		bool ok = h->ready(h->arg, why, sizeof why);
 		int n = snprintf(body, sizeof body, "%s: %s\n", ok ? "ready" : "not ready", why);
-		reply(req, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", "text/plain", body,
+		httpd_reply(req, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", "text/plain", body,
 		      (size_t)n < sizeof body ? (size_t)n : sizeof body - 1);
 	} else if (path_is(uri, plen, "/metrics")) {
 		size_t len = 0;
@@ -98,10 +127,18 @@ static void on_request(struct evhttp_request *req, void *arg)
 			evhttp_send_error(req, 500, "out of memory");
 			return;
 		}
-		reply(req, 200, "OK", "text/plain; version=0.0.4", text, len);
+		httpd_reply(req, 200, "OK", "text/plain; version=0.0.4", text, len);
 		free(text);
+	} else if ((r = route_for(h, uri, plen))) {
+		char *path = strndup(uri, plen);
+		if (!path) {
+			evhttp_send_error(req, 500, "out of memory");
+			return;
+		}
+		r->fn(req, path, r->arg);
+		free(path);
 	} else {
-		reply(req, 404, "Not Found", "text/plain", "not found\n", 10);
+		httpd_reply(req, 404, "Not Found", "text/plain", "not found\n", 10);
 	}
 }
 
@@ -259,5 +296,7 @@ void httpd_stop(httpd_t *h)
 	if (h->sweep)
 		event_free(h->sweep);
 	accept_pause_free(h->ap);
+	for (size_t i = 0; i < h->nroutes; i++)
+		free(h->routes[i].path);
 	free(h);
 }
