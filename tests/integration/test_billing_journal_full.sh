@@ -34,19 +34,22 @@ wait_metric "$RHP" rs_db_up -eq 1 10 || die "rs did not reach PostgreSQL"
 stomp_send() {
 	/usr/bin/python3 - "$RSP" "$1" "$2" <<'PY'
 import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-body = sys.argv[3].encode()
-s.sendall(b"CONNECT\naccept-version:1.2\nhost:rs\nheart-beat:0,0\n\n\0")
-s.sendall(b"SEND\ndestination:%s\nreceipt:probe\ncontent-type:application/json\n"
-          b"content-length:%d\n\n%s\0" % (sys.argv[2].encode(), len(body), body))
 buf = b""
-while buf.count(b"\0") < 2:
-    d = s.recv(65536)
-    if not d:
-        break
-    buf += d
-frame = buf.split(b"\0")[1].lstrip(b"\n").split(b"\n\n")[0].decode().split("\n")
-print(" ".join([frame[0]] + sorted(l.replace(":", "=", 1) for l in frame[1:])))
+try:
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+    body = sys.argv[3].encode()
+    s.sendall(b"CONNECT\naccept-version:1.2\nhost:rs\nheart-beat:0,0\n\n\0")
+    s.sendall(b"SEND\ndestination:%s\nreceipt:probe\ncontent-type:application/json\n"
+              b"content-length:%d\n\n%s\0" % (sys.argv[2].encode(), len(body), body))
+    while buf.count(b"\0") < 2:
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+    frame = buf.split(b"\0")[1].lstrip(b"\n").split(b"\n\n")[0].decode().split("\n")
+    print(" ".join([frame[0]] + sorted(l.replace(":", "=", 1) for l in frame[1:])))
+except Exception as e:  # the caller's die names what came back instead
+    print("no answer (%r) after %r" % (e, buf))
 PY
 }
 a=$(stomp_send /queue/gvp.cdr '{"id":"probe-1","schema":1}')

@@ -97,10 +97,15 @@ json.dump(c, open(sys.argv[1], "w"))
 PY
 }
 
-# mval HTTP_PORT NAME: an rm/rs metric as an integer (0 if absent).
+# mval HTTP_PORT NAME: an rm/rs metric as an integer (0 if absent). A /metrics that
+# does not answer is asked again (three tries) before it counts as 0, so a slow answer
+# on a loaded machine does not pass for "the counter is 0".
 mval() {
-	local v
-	v=$(metric "$1" "$2" 2>/dev/null || true)
+	local v= i
+	for i in 1 2 3; do
+		v=$(metric "$1" "$2" 2>/dev/null) && break
+		v=
+	done
 	v=${v:-0}
 	printf '%.0f\n' "$v"
 }
