@@ -50,6 +50,8 @@ expect() {
 	before=$(bad "$reason"); before=${before%.*}
 	r=$(msg "$proto" "$@" | /usr/bin/python3 "$RAW" 127.0.0.1 "$SP" "$proto" 2)
 	echo "$r" | tr '\n' ' ' | grep -Eq "$want" || die "$name over $proto: want /$want/, got '$r'"
+	# nta's own refusals (reason parser) reach the counter on rm's one-second tick
+	wait_for 3 eval '[ "$(bad "$reason")" -gt "$before" ]' || true
 	after=$(bad "$reason"); after=${after%.*}
 	[ "$after" -gt "$before" ] || die "$name over $proto: reason=$reason not counted ($before -> $after)"
 	ok "$name over $proto -> $(echo "$r" | tr '\n' ' ')(reason=$reason $after)"
