@@ -1,5 +1,6 @@
 /* json_strict: see json_strict.h. A recursive-descent scanner over the bytes. */
 #include "json_strict.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -86,37 +87,6 @@ static void js_ws(js_t *s)
 	}
 }
 
-/* Length of the valid UTF-8 sequence (2..4 bytes) starting at pos, or 0. */
-static size_t js_utf8_seq(const js_t *s)
-{
-	const unsigned char *q = s->p + s->pos;
-	size_t left = s->len - s->pos, n;
-	unsigned char c = q[0], lo = 0x80, hi = 0xbf;
-
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (c == 0xe0)
-		lo = 0xa0; /* overlong */
-	else if (c == 0xed)
-		hi = 0x9f; /* UTF-16 surrogates */
-	else if (c == 0xf0)
-		lo = 0x90; /* overlong */
-	else if (c == 0xf4)
-		hi = 0x8f; /* above U+10FFFF */
-	if (left < n || q[1] < lo || q[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (q[i] < 0x80 || q[i] > 0xbf)
-			return 0;
-	return n;
-}
-
 static int js_hex4(js_t *s, unsigned *out)
 {
 	unsigned v = 0;
@@ -201,7 +171,7 @@ static int js_string(js_t *s, const unsigned char **start, size_t *n)
 			s->pos++;
 			continue;
 		}
-		size_t k = js_utf8_seq(s);
+		size_t k = utf8_seq_len(s->p + s->pos, s->len - s->pos);
 		if (!k)
 			return js_fail(s, "invalid UTF-8 in a string");
 		s->pos += k;
