@@ -3,7 +3,8 @@
  * schema, inserts idempotent on id with duplicates counted as n - inserted, a row the
  * database refuses (SQLSTATE class 23) reported as STORE_EROW with nothing of its
  * batch stored, any other failure as -1, the dead-letter table, and a server that
- * goes away and comes back (ping and insert fail, then reconnect). A libpq
+ * goes away and comes back (ping and insert fail, then reconnect), and a connection
+ * the server killed (an ok ping must mean a working connection). A libpq
  * connection of the test's own plays the DBA. $TOP (set by tests/run) or the current
  * directory finds scripts/. */
 #include <setjmp.h>
@@ -275,12 +276,42 @@ static void test_server_away(void **state)
 	store_close(s);
 }
 
+/* The server stays up but kills the store's connection (a DBA, a failover, an idle
+ * timeout in between): libpq still says CONNECTION_OK, so only a query shows it.
+ * store_ping may answer -1 once, but never "ok" on the dead connection: an ok ping
+ * means the next insert goes through at once. */
+static void test_dead_connection(void **state)
+{
+	char err[512] = "";
+	struct cdrs c;
+	size_t ins = 0;
+	rs_store_t *s = open_store();
+
+	make_cdrs(&c, 1, "dead");
+	assert_int_equal(store_ping(s, err, sizeof(err)), 0);
+	assert_int_equal(q_int("SELECT count(*) FROM (SELECT pg_terminate_backend(pid)"
+			       " FROM pg_stat_activity WHERE datname = 'rs'"
+			       " AND pid <> pg_backend_pid()) t"), 1);
+	int ok = store_ping(s, err, sizeof(err)), tries = 1;
+	for (; ok && tries < 20; tries++) { /* the store may wait out a back-off */
+		usleep(100000);
+		ok = store_ping(s, err, sizeof(err));
+	}
+	assert_int_equal(ok, 0);
+	if (store_insert_batch(s, c.rows, 1, &ins, err, sizeof(err)))
+		fail_msg("ping said ok (after %d pings) on a dead connection; insert: %s",
+			 tries, err);
+	assert_int_equal(ins, 1);
+	store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_schema, setup),
 		cmocka_unit_test_setup(test_idempotent, setup),
 		cmocka_unit_test_setup(test_row_fault, setup),
+		cmocka_unit_test_setup(test_dead_connection, setup),
 		cmocka_unit_test_setup(test_server_away, setup),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
