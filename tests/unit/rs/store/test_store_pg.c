@@ -236,6 +236,9 @@ static void test_row_fault(void **state)
 			 0);
 	dba("SELECT id || '|' || kind || '|' || error FROM cdr_dead_letter", v, sizeof(v));
 	assert_string_equal(v, "rf-2|cdr|row refused by the test");
+	/* the same record refused again (resent, or its batch retried): no second row */
+	assert_int_equal(store_quarantine(s, &c.rows[2], "refused again", err, sizeof(err)), 0);
+	assert_int_equal(q_int("SELECT count(*) FROM cdr_dead_letter WHERE id = 'rf-2'"), 1);
 
 	/* a failure that is not the row's (SQLSTATE P0001) is -1: retry later */
 	dba("CREATE TABLE fault (x int)", NULL, 0);
