@@ -463,6 +463,11 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 		char a[INET_ADDRSTRLEN];
 		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
 		snprintf(c->peer, sizeof(c->peer), "%s:%u", a, ntohs(in->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
+		char a[INET6_ADDRSTRLEN];
+		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
+		snprintf(c->peer, sizeof(c->peer), "[%s]:%u", a, ntohs(in6->sin6_port));
 	} else {
 		snprintf(c->peer, sizeof(c->peer), "#%llu", c->id);
 	}
