@@ -367,7 +367,9 @@ static void js_reason(const struct json_strict_fault *f, const char *text, size_
 	case JSF_VALUE_TRAILING:
 		snprintf(why, n, "unexpected text (expected a JSON value)");
 		break;
-	case JSF_DEPTH: snprintf(why, n, "nested deeper than %d levels", JSON_STRICT_MAX_DEPTH); break;
+	case JSF_DEPTH:
+		snprintf(why, n, "nested deeper than %d levels", JSON_STRICT_MAX_DEPTH);
+		break;
 	case JSF_KEY: snprintf(why, n, "expected a member name or '}'"); break;
 	case JSF_KEY_AFTER_COMMA:
 	case JSF_KEY_TRAILING: snprintf(why, n, "expected a member name after ','"); break;
