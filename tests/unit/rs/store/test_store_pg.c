@@ -250,6 +250,18 @@ static void test_row_fault(void **state)
 	store_close(s);
 }
 
+/* Ping up to max times, 100 ms apart (the store may wait out a back-off). The number
+ * of pings it took, or -1 (err says why). */
+static int ping_until_ok(rs_store_t *s, int max, char *err, size_t errlen)
+{
+	for (int i = 1; i <= max; i++) {
+		if (store_ping(s, err, errlen) == 0)
+			return i;
+		usleep(100000);
+	}
+	return -1;
+}
+
 /* The server stops: ping and insert answer -1 (nothing stored); it comes back: the
  * same store reconnects and the batch goes in. */
 static void test_server_away(void **state)
@@ -266,13 +278,8 @@ static void test_server_away(void **state)
 	assert_true(err[0] != 0);
 	assert_int_equal(store_insert_batch(s, c.rows, 2, &ins, err, sizeof(err)), -1);
 	assert_int_equal(pg_script("pg-start"), 0);
-	int ok = -1;
-	for (int i = 0; i < 50 && ok; i++) { /* the store may wait out a back-off */
-		ok = store_ping(s, err, sizeof(err));
-		if (ok)
-			usleep(100000);
-	}
-	assert_int_equal(ok, 0);
+	if (ping_until_ok(s, 50, err, sizeof(err)) < 0)
+		fail_msg("no ok ping in 5 s: %s", err);
 	assert_int_equal(store_insert_batch(s, c.rows, 2, &ins, err, sizeof(err)), 0);
 	assert_int_equal(ins, 2);
 	assert_int_equal(q_int("SELECT count(*) FROM cdr WHERE id LIKE 'away-%'"), 2);
@@ -295,12 +302,9 @@ static void test_dead_connection(void **state)
 	assert_int_equal(q_int("SELECT count(*) FROM (SELECT pg_terminate_backend(pid)"
 			       " FROM pg_stat_activity WHERE datname = 'rs'"
 			       " AND pid <> pg_backend_pid()) t"), 1);
-	int ok = store_ping(s, err, sizeof(err)), tries = 1;
-	for (; ok && tries < 20; tries++) { /* the store may wait out a back-off */
-		usleep(100000);
-		ok = store_ping(s, err, sizeof(err));
-	}
-	assert_int_equal(ok, 0);
+	int tries = ping_until_ok(s, 20, err, sizeof(err));
+	if (tries < 0)
+		fail_msg("no ok ping in 2 s: %s", err);
 	if (store_insert_batch(s, c.rows, 1, &ins, err, sizeof(err)))
 		fail_msg("ping said ok (after %d pings) on a dead connection; insert: %s",
 			 tries, err);
