@@ -2,9 +2,14 @@
  * jsonlint: find the first RFC 8259 syntax error in a text and say what was expected.
  *
  * cJSON tells only where it stopped. Config files are written by people, so cfg.c asks
- * this module, after cJSON refused a text, for "line:column: reason", e.g.
+ * this module, before cJSON builds the tree, for "line:column: reason", e.g.
  *   12:5: expected ',' or '}' after a member
- * Pure: no I/O, no allocation, no globals. Recursion is bounded by JSONLINT_MAX_DEPTH.
+ * The scanner is json_strict's (json_strict_scan), not in strict mode: RFC 8259 with
+ * no leading zeros and no raw control characters in strings, any other bytes
+ * allowed; this module only words its faults for a person (what was found, hints for
+ * comments, single quotes and trailing commas) and places them by line and column.
+ * Pure: no I/O, no allocation, no globals. Objects and arrays nest at most
+ * JSONLINT_MAX_DEPTH deep (so is the recursion bounded).
  * Lines and columns are 1-based; a column counts characters (UTF-8 continuation bytes
  * do not advance it), a tab counts as one.
  */

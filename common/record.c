@@ -7,6 +7,7 @@
 #include "record.h"
 
 #include "json_strict.h"
+#include "utf8.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -399,28 +400,6 @@ static void rec_put(struct rec_out *o, const char *s, size_t n)
 	o->pos += n;
 }
 
-/* Length of the well-formed UTF-8 sequence (RFC 3629: no overlongs, no surrogates,
- * at most U+10FFFF) that starts at s, or 0 when there is none. */
-static size_t rec_utf8_len(const unsigned char *s)
-{
-	size_t n, i;
-	unsigned cp;
-
-	if (s[0] < 0xc2 || s[0] > 0xf4)
-		return 0;
-	n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
-	cp = s[0] & (0x7f >> n);
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0; /* also stops at the terminating NUL */
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 /* Append s as a JSON string literal. Well-formed UTF-8 passes through; control
  * characters become escapes; a byte that is not part of well-formed UTF-8 (a SIP
  * header may carry any octet, and a field cut to its size may end inside a sequence)
@@ -439,7 +418,7 @@ static void rec_put_json_str(struct rec_out *o, const char *s)
 		size_t n = 2;
 
 		if (c >= 0x80) {
-			size_t u = rec_utf8_len((const unsigned char *)s);
+			size_t u = utf8_seq_len((const unsigned char *)s, strnlen(s, 4));
 			if (u) {
 				s += u - 1;
 				continue;

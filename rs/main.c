@@ -231,8 +231,8 @@ static void app_free(rs_app_t *a)
 		rs_metrics_free(&a->metrics);
 }
 
-/* Event base, metrics, the store (migrated, or left to the writer when PostgreSQL
- * is down), the journal and the writer (not started). 0, or -1 (logged); what was made
+/* Event base, metrics, the store (SQLite migrated; PostgreSQL left to the probe and
+ * the writer), the journal and the writer (not started). 0, or -1 (logged); what was made
  * is in a for app_free. */
 static int setup_storage(rs_app_t *a)
 {
@@ -251,12 +251,11 @@ static int setup_storage(rs_app_t *a)
 	a->store = store_open(cfg, err, sizeof(err));
 	if (!a->store)
 		goto fail;
-	/* PostgreSQL may be down now: the writer journals and migrates on contact. */
-	if (store_migrate(a->store, err, sizeof(err))) {
-		if (cfg->backend == RS_BACKEND_SQLITE)
-			goto fail;
-		log_warn("%s", err);
-	}
+	/* PostgreSQL is not contacted here: down or hung, it must not hold up the
+	 * listeners. The database probe migrates on contact (store_ping), the writer
+	 * journals until then. */
+	if (cfg->backend == RS_BACKEND_SQLITE && store_migrate(a->store, err, sizeof(err)))
+		goto fail;
 	a->journal = journal_open(cfg->journal_dir, err, sizeof(err));
 	if (!a->journal)
 		goto fail;

@@ -82,6 +82,20 @@ unsigned peer_count_get(const peer_count_t *t, const void *addr, size_t len)
 	return *pe ? (*pe)->count : 0;
 }
 
+size_t peer_count_longest_chain(const peer_count_t *t)
+{
+	size_t longest = 0;
+
+	for (size_t i = 0; i < NBUCKETS; i++) {
+		size_t n = 0;
+		for (const entry_t *e = t->b[i]; e; e = e->next)
+			n++;
+		if (n > longest)
+			longest = n;
+	}
+	return longest;
+}
+
 void peer_count_free(peer_count_t *t)
 {
 	if (!t)

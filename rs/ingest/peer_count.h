@@ -23,6 +23,9 @@ unsigned peer_count_add(peer_count_t *t, const void *addr, size_t len);
 void peer_count_del(peer_count_t *t, const void *addr, size_t len);
 /* The address's current count (0 when unknown). */
 unsigned peer_count_get(const peer_count_t *t, const void *addr, size_t len);
+/* The length of the longest hash chain: how well the sources spread over the table
+ * (a lookup walks one chain). For tests and debugging; O(table). */
+size_t peer_count_longest_chain(const peer_count_t *t);
 void peer_count_free(peer_count_t *t); /* NULL is allowed */
 
 #endif

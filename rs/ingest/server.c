@@ -83,44 +83,6 @@ static void update_hold(rs_server_t *s)
 		accept_pause_hold(s->ap, s->nconns >= limit);
 }
 
-bool server_utf8_valid(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s, *e = p + len;
-	while (p < e) {
-		unsigned char c = *p;
-		if (c < 0x80) {
-			p++;
-			continue;
-		}
-		size_t n;
-		unsigned cp;
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if ((size_t)(e - p) <= n)
-			return false;
-		for (size_t i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		p += n + 1;
-	}
-	return true;
-}
-
 static void conn_unref(conn_t *c)
 {
 	if (--c->refs > 0)
@@ -501,6 +463,11 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 		char a[INET_ADDRSTRLEN];
 		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
 		snprintf(c->peer, sizeof(c->peer), "%s:%u", a, ntohs(in->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
+		char a[INET6_ADDRSTRLEN];
+		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
+		snprintf(c->peer, sizeof(c->peer), "[%s]:%u", a, ntohs(in6->sin6_port));
 	} else {
 		snprintf(c->peer, sizeof(c->peer), "#%llu", c->id);
 	}

@@ -22,7 +22,6 @@
 #ifndef RS_SERVER_H
 #define RS_SERVER_H
 
-#include <stdbool.h>
 #include <stddef.h>
 
 #include <event2/event.h>
@@ -46,8 +45,5 @@ void server_quiesce(rs_server_t *s);
 void server_close_all(rs_server_t *s);
 size_t server_connections(const rs_server_t *s);
 void server_free(rs_server_t *s);
-
-/* Is s[0..len) valid UTF-8 (no overlongs, no surrogates)? Pure; exposed for tests. */
-bool server_utf8_valid(const char *s, size_t len);
 
 #endif

@@ -8,6 +8,12 @@
  * it does not, and calls report(arg, ok, why, started_us) from its thread after
  * every ping; started_us (util_mono_us) is when that ping began, so a caller can
  * tell an answer from before an event from one after it.
+ *
+ * The ping also creates or migrates the schema on first contact (store_ping), so a
+ * PostgreSQL that is away when rs starts gets it once it answers: rs/main.c does not
+ * wait for it. The cost of the design is one more PostgreSQL connection per rs;
+ * sharing the writer's would put two threads on one libpq connection, or the writer
+ * back behind a hung server.
  */
 #ifndef RS_DBPROBE_H
 #define RS_DBPROBE_H

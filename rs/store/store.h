@@ -63,7 +63,8 @@ int store_ping(rs_store_t *s, char *err, size_t errlen);
 void store_close(rs_store_t *s);
 
 /* Keep a refused row in the dead-letter table with why. 0, or -1 with err (the
- * database refused that too, or is unreachable). */
+ * database refused that too, or is unreachable). Idempotent on (id, kind, body): the
+ * same record refused again (resent, or its batch retried) adds no second row. */
 int store_quarantine(rs_store_t *s, const rs_row_t *row, const char *why, char *err,
 		     size_t errlen);
 

@@ -510,7 +510,9 @@ static int pg_quarantine(rs_store_t *b, const rs_row_t *row, const char *why,
 	vals[4] = received;
 	if (!PQsendQueryParams(s->conn,
 			       "INSERT INTO cdr_dead_letter (id, kind, body, error, received_ms)"
-			       " VALUES ($1, $2, $3, $4, $5)",
+			       " SELECT $1::text, $2::text, $3::bytea, $4::text, $5::bigint"
+			       " WHERE NOT EXISTS (SELECT 1 FROM cdr_dead_letter"
+			       " WHERE id = $1::text AND kind = $2::text AND body = $3::bytea)",
 			       5, NULL, vals, lens, fmts, 0)) {
 		const char *m = PQerrorMessage(s->conn);
 		snprintf(err, errlen, "postgresql: %.*s", (int)strcspn(m, "\n"), m);

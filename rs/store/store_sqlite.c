@@ -193,7 +193,8 @@ static int sq_quarantine(rs_store_t *b, const rs_row_t *row, const char *why,
 	if (!s->dead &&
 	    sqlite3_prepare_v2(s->db,
 			       "INSERT INTO cdr_dead_letter (id, kind, body, error, received_ms)"
-			       " VALUES (?,?,?,?,?)",
+			       " SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM"
+			       " cdr_dead_letter WHERE id = ?1 AND kind = ?2 AND body = ?3)",
 			       -1, &s->dead, NULL) != SQLITE_OK)
 		return fail_db(s, "preparing dead-letter insert", err, errlen);
 	sqlite3_reset(s->dead);

@@ -9,7 +9,10 @@
  *   {"id":"...","kind":"cdr","received_ms":N,"quarantined_ms":N,"error":"...",
  *    "body_hex":"7b22..."}
  * (id and error with bytes outside printable ASCII as \u00XX; the body as hex, so
- * any bytes survive). Each quarantined row is logged.
+ * any bytes survive). Each quarantined row is logged. The table keeps a record once
+ * (store_quarantine is idempotent on id, kind and body), however often it is resent
+ * or its batch retried; the file, written only when the database refuses even that,
+ * is append-only and may hold a record twice (its reader goes by id).
  *
  * Runs on the writer thread (it uses the store).
  */

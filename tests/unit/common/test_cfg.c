@@ -124,6 +124,9 @@ static void test_syntax_line_column(void **state)
 				  "(missing '\"')" },
 		{ "{ \"a\": 'x' }",
 		  "rm.json:1:8: expected a value; strings take double quotes, not '" },
+		/* a backslash as the last byte: the string is what is not closed */
+		{ "{ \"a\": \"x\\", "rm.json:1:8: a string is not closed before the end of the file "
+				   "(missing '\"')" },
 	};
 	cfg_ctx_t c;
 	char err[256];
@@ -135,6 +138,11 @@ static void test_syntax_line_column(void **state)
 		if (strcmp(err, cases[i].err) != 0)
 			fail_msg("case %zu: got \"%s\", want \"%s\"", i, err, cases[i].err);
 	}
+	/* A backslash before a NUL byte is no escape (a NUL must not pass for one). */
+	cfg_ctx_init(&c, "rm.json", err, sizeof(err));
+	assert_null(cfg_parse_text(&c, "{ \"a\": \"\\\0\" }", 11));
+	assert_string_equal(err, "rm.json:1:9: invalid escape in a string (valid: \\\" \\\\ "
+				 "\\/ \\b \\f \\n \\r \\t \\uXXXX)");
 }
 
 /* A repeated key anywhere is refused, naming its path; equal keys in different

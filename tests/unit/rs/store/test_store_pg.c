@@ -3,7 +3,8 @@
  * schema, inserts idempotent on id with duplicates counted as n - inserted, a row the
  * database refuses (SQLSTATE class 23) reported as STORE_EROW with nothing of its
  * batch stored, any other failure as -1, the dead-letter table, and a server that
- * goes away and comes back (ping and insert fail, then reconnect). A libpq
+ * goes away and comes back (ping and insert fail, then reconnect), and a connection
+ * the server killed (an ok ping must mean a working connection). A libpq
  * connection of the test's own plays the DBA. $TOP (set by tests/run) or the current
  * directory finds scripts/. */
 #include <setjmp.h>
@@ -235,6 +236,9 @@ static void test_row_fault(void **state)
 			 0);
 	dba("SELECT id || '|' || kind || '|' || error FROM cdr_dead_letter", v, sizeof(v));
 	assert_string_equal(v, "rf-2|cdr|row refused by the test");
+	/* the same record refused again (resent, or its batch retried): no second row */
+	assert_int_equal(store_quarantine(s, &c.rows[2], "refused again", err, sizeof(err)), 0);
+	assert_int_equal(q_int("SELECT count(*) FROM cdr_dead_letter WHERE id = 'rf-2'"), 1);
 
 	/* a failure that is not the row's (SQLSTATE P0001) is -1: retry later */
 	dba("CREATE TABLE fault (x int)", NULL, 0);
@@ -244,6 +248,18 @@ static void test_row_fault(void **state)
 	assert_int_equal(store_insert_batch(s, c.rows + 3, 1, &ins, err, sizeof(err)), 0);
 	assert_int_equal(ins, 1);
 	store_close(s);
+}
+
+/* Ping up to max times, 100 ms apart (the store may wait out a back-off). The number
+ * of pings it took, or -1 (err says why). */
+static int ping_until_ok(rs_store_t *s, int max, char *err, size_t errlen)
+{
+	for (int i = 1; i <= max; i++) {
+		if (store_ping(s, err, errlen) == 0)
+			return i;
+		usleep(100000);
+	}
+	return -1;
 }
 
 /* The server stops: ping and insert answer -1 (nothing stored); it comes back: the
@@ -262,16 +278,37 @@ static void test_server_away(void **state)
 	assert_true(err[0] != 0);
 	assert_int_equal(store_insert_batch(s, c.rows, 2, &ins, err, sizeof(err)), -1);
 	assert_int_equal(pg_script("pg-start"), 0);
-	int ok = -1;
-	for (int i = 0; i < 50 && ok; i++) { /* the store may wait out a back-off */
-		ok = store_ping(s, err, sizeof(err));
-		if (ok)
-			usleep(100000);
-	}
-	assert_int_equal(ok, 0);
+	if (ping_until_ok(s, 50, err, sizeof(err)) < 0)
+		fail_msg("no ok ping in 5 s: %s", err);
 	assert_int_equal(store_insert_batch(s, c.rows, 2, &ins, err, sizeof(err)), 0);
 	assert_int_equal(ins, 2);
 	assert_int_equal(q_int("SELECT count(*) FROM cdr WHERE id LIKE 'away-%'"), 2);
+	store_close(s);
+}
+
+/* The server stays up but kills the store's connection (a DBA, a failover, an idle
+ * timeout in between): libpq still says CONNECTION_OK, so only a query shows it.
+ * store_ping may answer -1 once, but never "ok" on the dead connection: an ok ping
+ * means the next insert goes through at once. */
+static void test_dead_connection(void **state)
+{
+	char err[512] = "";
+	struct cdrs c;
+	size_t ins = 0;
+	rs_store_t *s = open_store();
+
+	make_cdrs(&c, 1, "dead");
+	assert_int_equal(store_ping(s, err, sizeof(err)), 0);
+	assert_int_equal(q_int("SELECT count(*) FROM (SELECT pg_terminate_backend(pid)"
+			       " FROM pg_stat_activity WHERE datname = 'rs'"
+			       " AND pid <> pg_backend_pid()) t"), 1);
+	int tries = ping_until_ok(s, 20, err, sizeof(err));
+	if (tries < 0)
+		fail_msg("no ok ping in 2 s: %s", err);
+	if (store_insert_batch(s, c.rows, 1, &ins, err, sizeof(err)))
+		fail_msg("ping said ok (after %d pings) on a dead connection; insert: %s",
+			 tries, err);
+	assert_int_equal(ins, 1);
 	store_close(s);
 }
 
@@ -281,6 +318,7 @@ int main(void)
 		cmocka_unit_test_setup(test_schema, setup),
 		cmocka_unit_test_setup(test_idempotent, setup),
 		cmocka_unit_test_setup(test_row_fault, setup),
+		cmocka_unit_test_setup(test_dead_connection, setup),
 		cmocka_unit_test_setup(test_server_away, setup),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

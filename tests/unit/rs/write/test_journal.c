@@ -1,5 +1,5 @@
 /* Unit tests for rs/write/journal.c: append/replay order, consume/truncate, torn tails,
- * corruption, and server_utf8_valid. */
+ * corruption. (UTF-8 validity is common/utf8.c's: tests/unit/common/test_utf8.c.) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +13,6 @@
 #include <cmocka.h>
 
 #include "journal.h"
-#include "server.h"
 
 static char dir[64];
 
@@ -118,24 +117,12 @@ static void test_crc(void **state)
 	assert_int_equal(journal_crc32(0, "123456789", 9), 0xcbf43926u);
 }
 
-static void test_utf8(void **state)
-{
-	assert_true(server_utf8_valid("plain", 5));
-	assert_true(server_utf8_valid("\xc3\xa9t\xc3\xa9", 5));
-	assert_true(server_utf8_valid("\xf0\x9f\x98\x80", 4));
-	assert_false(server_utf8_valid("\xc3", 1));
-	assert_false(server_utf8_valid("\xc0\xaf", 2));          /* overlong */
-	assert_false(server_utf8_valid("\xed\xa0\x80", 3));      /* surrogate */
-	assert_false(server_utf8_valid("\xff", 1));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_append_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
 		cmocka_unit_test(test_crc),
-		cmocka_unit_test(test_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,9 +2,10 @@
  * temporary directory: group commit (what queued while a batch committed goes in the
  * next, up to batch_max), items handed back (receipts) only once durable, the journal
  * while the store fails and its replay when it is back, and a row the store refuses
- * quarantined while the rest of its batch is stored. A second sqlite3 connection
- * plays the DBA: it holds the write lock, or adds triggers that fail every insert or
- * refuse one row. The test thread plays rs's loop thread (submit, take_done). */
+ * quarantined while the rest of its batch is stored (once, however often it is
+ * resent). A second sqlite3 connection plays the DBA: it holds the write lock, or
+ * adds triggers that fail every insert or refuse one row. The test thread plays rs's
+ * loop thread (submit, take_done). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -321,6 +322,17 @@ static void test_quarantine(void **state)
 	assert_int_equal(metric_value(m.duplicates), 0);
 	assert_int_equal(metric_value(m.journaled), 0);
 	assert_true(writer_db_up(w));
+
+	/* The producer resends the batch (its RECEIPTs were lost): the good rows are
+	 * duplicates, the refused one is refused (and counted) again, but it stays one
+	 * row in cdr_dead_letter. */
+	submit_cdrs("q", 8);
+	assert_int_equal(take(16, 4000), 16);
+	assert_int_equal(metric_value(m.duplicates), 7);
+	assert_int_equal(metric_value(m.quarantined), 2);
+	long long dl = q_int("SELECT count(*) FROM cdr_dead_letter WHERE id = 'q-3'");
+	if (dl != 1)
+		fail_msg("the resent record is %lld times in cdr_dead_letter", dl);
 }
 
 int main(void)
