@@ -23,6 +23,7 @@
 #include "rs_metrics.h"
 #include "rs_preflight.h"
 #include "rs_snmp.h"
+#include "rt.h"
 #include "server.h"
 #include "store.h"
 #include "writer.h"
@@ -84,6 +85,7 @@ typedef struct rs_app {
 	rs_http_t *http;
 	rs_consumer_t *consumer; /* broker.mode consume only */
 	rs_snmp_t *snmp;         /* snmp.enabled only */
+	rt_t *rt;                /* real-time usage */
 	struct event *done_ev, *sig_term, *sig_int, *sig_hup, *stop_tick, *deadline;
 	int stopping;
 } rs_app_t;
@@ -114,6 +116,8 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
 	rs_item_t *l = writer_take_done(a->writer), *next;
 	for (; l; l = next) {
 		next = l->next;
+		if (l->durable)
+			rt_feed(a->rt, &l->row);
 		l->on_done(l);
 	}
 	server_on_done(a->server);
@@ -215,6 +219,7 @@ static void app_free(rs_app_t *a)
 {
 	rs_snmp_stop(a->snmp);
 	http_free(a->http);
+	rt_free(a->rt);
 	server_free(a->server);
 	consumer_free(a->consumer);
 	writer_free(a->writer);
@@ -256,6 +261,11 @@ static int setup_storage(rs_app_t *a)
 		if (cfg->backend == RS_BACKEND_SQLITE)
 			goto fail;
 		log_warn("%s", err);
+	}
+	a->rt = rt_new(a->base, cfg);
+	if (!a->rt) {
+		log_error("out of memory");
+		return -1;
 	}
 	a->journal = journal_open(cfg->journal_dir, err, sizeof(err));
 	if (!a->journal)
