@@ -23,7 +23,9 @@
 #include "rs_metrics.h"
 #include "rs_preflight.h"
 #include "rs_snmp.h"
+#include "api_auth.h"
 #include "rt.h"
+#include "rt_http.h"
 #include "server.h"
 #include "store.h"
 #include "writer.h"
@@ -86,6 +88,8 @@ typedef struct rs_app {
 	rs_consumer_t *consumer; /* broker.mode consume only */
 	rs_snmp_t *snmp;         /* snmp.enabled only */
 	rt_t *rt;                /* real-time usage */
+	api_auth_t *auth;        /* who may read /ems-rs */
+	rt_http_t *rt_http;      /* /ems-rs/RT/... (HTTP on only) */
 	struct event *done_ev, *sig_term, *sig_int, *sig_hup, *stop_tick, *deadline;
 	int stopping;
 } rs_app_t;
@@ -219,6 +223,8 @@ static void app_free(rs_app_t *a)
 {
 	rs_snmp_stop(a->snmp);
 	http_free(a->http);
+	rt_http_free(a->rt_http);
+	api_auth_free(a->auth);
 	rt_free(a->rt);
 	server_free(a->server);
 	consumer_free(a->consumer);
@@ -298,6 +304,17 @@ static int setup_listeners(rs_app_t *a)
 		a->http = http_new(a->base, cfg, a->writer, &a->metrics, err, sizeof(err));
 		if (!a->http)
 			goto fail;
+		/* The real-time routes are exact paths: they go before the reports'
+		 * "/ems-rs/" prefix (httpd's first matching route wins). */
+		a->auth = api_auth_new(cfg);
+		a->rt_http = a->auth ? rt_http_new(a->base, a->rt, a->auth, cfg) : NULL;
+		if (!a->rt_http || rt_http_register(a->rt_http, http_server(a->http))) {
+			log_error("cannot set up the /ems-rs/RT endpoints");
+			return -1;
+		}
+		if (!api_auth_loopback(cfg->http_listen) && cfg->api_ntokens == 0)
+			log_warn("http.listen %s is not loopback and api.tokens is empty: the"
+				 " /ems-rs API answers 401 to every request", cfg->http_listen);
 	}
 	a->sig_term = evsignal_new(a->base, SIGTERM, term_cb, a);
 	a->sig_int = evsignal_new(a->base, SIGINT, term_cb, a);
@@ -369,6 +386,8 @@ static int load_checked(rs_config_t *cfg, const char *path, char *err, size_t er
 
 	if (path ? rs_config_load(cfg, path, err, errlen)
 		 : rs_config_apply_env(cfg, url, err, errlen))
+		return -1;
+	if (rs_config_api_env(cfg, getenv("RS_API_TOKENS"), err, errlen))
 		return -1;
 	return rs_preflight(cfg, path, url && url[0], err, errlen);
 }

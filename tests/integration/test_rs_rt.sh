@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# rs real-time usage (/ems-rs/RT/...), SQLite, events and CDRs sent over raw-socket
+# STOMP with receipts (tests/integration/lib/rt_usage_peer.py has the scenario):
+#  - per tenant and per component the numbers equal the scenario's, duplicates and the
+#    CDR fallback for a lost call.end included;
+#  - CSV and XML by format= and by Accept; an unknown format is 400 naming it;
+#  - tokens: a tenant's token sees its tenant only (403 for another, 403 on
+#    components), an unknown token is 401, the admin token sees all;
+#  - the whole scenario sent again changes nothing;
+#  - after a restart the numbers are rebuilt from the database.
+. "$(dirname "$0")/lib/rs.sh"
+sp=$(free_port); hp=$(free_port)
+ADMIN=admin-token-0123456789; ACME=acme-token-0123456789
+cat >"$T/rs.json" <<JSON
+{ "stomp": { "listen": "127.0.0.1", "port": $sp },
+  "http": { "listen": "127.0.0.1", "port": $hp },
+  "storage": { "backend": "sqlite", "sqlite": { "path": "$T/rs.db" } },
+  "journal": { "dir": "$T/journal" },
+  "api": { "tokens": [ { "token": "$ADMIN", "tenant": "*" },
+                       { "token": "$ACME", "tenant": "acme" } ] } }
+JSON
+rs_start "$T/rs.json" "$sp"
+peer() { /usr/bin/python3 "$HELPERS/rt_usage_peer.py" "$@"; }
+# get PATH [curl args...]: "CODE BODY" of a GET
+get() {
+	local p=$1 out; shift
+	out=$(curl -s -m 5 -w '\n%{http_code}' "$@" "http://127.0.0.1:$hp$p")
+	echo "${out##*$'\n'} ${out%$'\n'*}" | tr '\r\n' '  '
+}
+
+t0=$(date +%s%3N)
+peer feed "$sp" s "$t0" || die "feeding the scenario"
+peer check "$hp" || die "numbers after the scenario (anonymous on loopback = admin)"
+peer check "$hp" "$ADMIN" || die "numbers with the admin token"
+ok "tenant and component usage equal the scenario's (duplicate event, CDR fallback)"
+
+r=$(get "/ems-rs/RT/tenants/usage?format=csv")
+case "$r" in "200 "*"tenant,in_progress,arrivals_this_hour,arrivals_today,peak_today,peak_today_at"*"acme,1,"*"beta,2,"*) ;;
+	*) die "CSV by format=: $r" ;; esac
+r=$(get /ems-rs/RT/components/usage -H "Accept: text/csv")
+case "$r" in "200 type,id,"*"RM,rm-1,3,"*) ;; *) die "CSV by Accept: $r" ;; esac
+r=$(get /ems-rs/RT/tenants/usage -H "Accept: application/xml")
+case "$r" in *'<tenant name="acme"><in_progress>1</in_progress>'*) ;; *) die "XML by Accept: $r" ;; esac
+r=$(get "/ems-rs/RT/components/usage?format=xml")
+case "$r" in *'<component type="MCP" id="sip:mcp2"><in_progress>1<'*) ;; *) die "XML by format=: $r" ;; esac
+r=$(get "/ems-rs/RT/tenants/usage?format=yaml")
+case "$r" in "400 "*"'format'"*) ;; *) die "unknown format: $r" ;; esac
+ok "CSV and XML by format= and Accept; format=yaml is 400 naming the parameter"
+
+r=$(get /ems-rs/RT/tenants/usage -H "Authorization: Bearer $ACME")
+case "$r" in "200 "*'"acme"'*) case "$r" in *beta*) die "acme's token saw beta: $r" ;; esac ;;
+	*) die "acme's token: $r" ;; esac
+r=$(get "/ems-rs/RT/tenants/usage?token=$ACME&tenant-id=beta")
+case "$r" in "403 "*) ;; *) die "acme's token asking for beta: $r" ;; esac
+r=$(get /ems-rs/RT/components/usage -H "Authorization: Bearer $ACME")
+case "$r" in "403 "*) ;; *) die "acme's token on components: $r" ;; esac
+r=$(get /ems-rs/RT/tenants/usage -H "Authorization: Bearer wrong-token-0123456789")
+case "$r" in "401 "*) ;; *) die "unknown token: $r" ;; esac
+r=$(get "/ems-rs/RT/tenants/usage?tenant-id=beta" -H "Authorization: Bearer $ADMIN")
+case "$r" in "200 "*'"beta"'*) case "$r" in *acme*) die "tenant-id=beta: $r" ;; esac ;;
+	*) die "admin with tenant-id=beta: $r" ;; esac
+ok "a tenant's token sees its tenant only; unknown token 401; admin sees all"
+
+peer feed "$sp" s "$t0" || die "feeding the scenario again"
+peer check "$hp" || die "the same records sent again changed the numbers"
+ok "the scenario sent again changes nothing"
+
+kill -TERM "$RS_PID"; wait "$RS_PID" || die "rs exited $? on SIGTERM"
+rs_start "$T/rs.json" "$sp" rs2
+grep -q "rebuilt from 8 events and 1 CDRs" "$T/rs2.log" || die "rebuild: $(grep rebuilt "$T/rs2.log")"
+peer check "$hp" || die "numbers after a restart"
+ok "after a restart the numbers are rebuilt from the database"
