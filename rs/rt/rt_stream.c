@@ -21,6 +21,8 @@ struct rt_sub {
 	struct evhttp_request *req;
 	struct evhttp_connection *conn;
 	char scope[64];
+	bool dirty;         /* an update is owed (skipped while output was pending) */
+	int64_t busy_since; /* mono us since output has been pending; 0 none */
 };
 
 struct rt_stream {
@@ -57,24 +59,41 @@ static void sub_drop(rt_stream_t *s, struct rt_sub *sub)
 	evhttp_connection_free(conn);
 }
 
-/* Queue text for sub, or drop it when too much is already waiting. true if kept. */
-static bool sub_send(rt_stream_t *s, struct rt_sub *sub, const char *text, size_t len)
+/* Bytes queued for sub and not yet taken by the kernel. */
+static size_t pending(const struct rt_sub *sub)
 {
 	struct bufferevent *bev = evhttp_connection_get_bufferevent(sub->conn);
-	struct evbuffer *buf;
+	return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
+}
 
-	if (bev && evbuffer_get_length(bufferevent_get_output(bev)) > RT_STREAM_MAX_BUFFERED) {
+/* Is sub still taking the previous message? Drops it when it has been for
+ * RT_STREAM_STALL_MS. true: busy (or dropped), send nothing now. */
+static bool sub_busy(rt_stream_t *s, struct rt_sub *sub)
+{
+	int64_t now = util_mono_us();
+
+	if (!pending(sub)) {
+		sub->busy_since = 0;
+		return false;
+	}
+	if (!sub->busy_since)
+		sub->busy_since = now;
+	if (now - sub->busy_since >= (int64_t)RT_STREAM_STALL_MS * 1000) {
 		s->dropped++;
 		log_info("stream: dropping a subscriber that reads too slowly");
 		sub_drop(s, sub);
-		return false;
 	}
-	if (!(buf = evbuffer_new()))
-		return true;
+	return true;
+}
+
+static void sub_send(struct rt_sub *sub, const char *text, size_t len)
+{
+	struct evbuffer *buf = evbuffer_new();
+	if (!buf)
+		return;
 	evbuffer_add(buf, text, len);
 	evhttp_send_reply_chunk(sub->req, buf);
 	evbuffer_free(buf);
-	return true;
 }
 
 /* "event: NAME\ndata: JSON\n\n" of scope's view, or NULL. */
@@ -114,30 +133,47 @@ static char *event_text(rt_stream_t *s, enum rt_scope scope, const char *only, s
 	return out;
 }
 
-/* Send the current numbers to sub. true if it is still subscribed. */
-static bool sub_update(rt_stream_t *s, struct rt_sub *sub)
+/* Send the current numbers to sub (it is not busy). */
+static void sub_update(rt_stream_t *s, struct rt_sub *sub)
 {
 	size_t len = 0;
 	char *t = event_text(s, RT_TENANT, sub->scope[0] ? sub->scope : NULL, &len);
-	bool kept = true;
 
+	sub->dirty = false;
 	if (t)
-		kept = sub_send(s, sub, t, len);
+		sub_send(sub, t, len);
 	free(t);
-	if (kept && !sub->scope[0] && (t = event_text(s, RT_MCP, NULL, &len))) {
-		kept = sub_send(s, sub, t, len);
+	if (!sub->scope[0] && (t = event_text(s, RT_MCP, NULL, &len))) {
+		sub_send(sub, t, len);
 		free(t);
 	}
-	return kept;
 }
 
+static void arm_flush(rt_stream_t *s)
+{
+	struct timeval tv = { 0, RT_STREAM_COALESCE_MS * 1000 };
+	if (!evtimer_pending(s->flush, NULL))
+		evtimer_add(s->flush, &tv);
+}
+
+/* Owed updates go to every subscriber that has taken the previous one; the others
+ * stay owed (and are checked again) or are dropped when stalled. */
 static void flush_cb(evutil_socket_t fd, short what, void *arg)
 {
 	rt_stream_t *s = arg;
+	bool owed = false;
+
 	for (struct rt_sub *sub = s->subs, *nx; sub; sub = nx) {
 		nx = sub->next;
-		sub_update(s, sub);
+		if (!sub->dirty)
+			continue;
+		if (!sub_busy(s, sub))
+			sub_update(s, sub);
+		else
+			owed = true; /* sub may be gone: do not touch it */
 	}
+	if (owed)
+		arm_flush(s);
 }
 
 static void heartbeat_cb(evutil_socket_t fd, short what, void *arg)
@@ -145,16 +181,18 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 	rt_stream_t *s = arg;
 	for (struct rt_sub *sub = s->subs, *nx; sub; sub = nx) {
 		nx = sub->next;
-		sub_send(s, sub, ": heartbeat\n\n", 13);
+		if (!sub_busy(s, sub))
+			sub_send(sub, ": heartbeat\n\n", 13);
 	}
 }
 
 static void on_change(void *arg)
 {
 	rt_stream_t *s = arg;
-	struct timeval tv = { 0, RT_STREAM_COALESCE_MS * 1000 };
-	if (s->subs && !evtimer_pending(s->flush, NULL))
-		evtimer_add(s->flush, &tv);
+	for (struct rt_sub *sub = s->subs; sub; sub = sub->next)
+		sub->dirty = true;
+	if (s->subs)
+		arm_flush(s);
 }
 
 rt_stream_t *rt_stream_new(struct event_base *base, rt_t *r, size_t max)
@@ -220,7 +258,7 @@ void rt_stream_subscribe(rt_stream_t *s, struct evhttp_request *req, const char 
 	sub->next = s->subs;
 	s->subs = sub;
 	s->n++;
-	sub_send(s, sub, "retry: 2000\n\n", 13);
+	sub_send(sub, "retry: 2000\n\n", 13);
 	sub_update(s, sub);
 }
 

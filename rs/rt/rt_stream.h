@@ -10,11 +10,12 @@
  * and a comment line ": heartbeat" every RT_STREAM_HEARTBEAT_S seconds so proxies
  * keep the connection open and a dead peer is found by the write timeout.
  *
- * Bounds: at most `max` subscribers (api.stream_max_subscribers; beyond, 503). A
- * subscriber with more than RT_STREAM_MAX_BUFFERED bytes still unsent when the next
- * message is due (so at most that plus one message is ever held for it), or whose
- * socket accepts nothing for RT_STREAM_WRITE_TIMEOUT_S, is dropped (its connection
- * closed): rs never buffers without bound for a slow reader.
+ * Bounds: at most `max` subscribers (api.stream_max_subscribers; beyond, 503). Each
+ * update is a whole snapshot, so a subscriber still taking the previous one is owed
+ * the latest instead of being queued more: rs holds at most one update (and its
+ * heartbeat) per subscriber. One whose output has stayed pending for
+ * RT_STREAM_STALL_MS, or whose socket accepts nothing for RT_STREAM_WRITE_TIMEOUT_S,
+ * is dropped (its connection closed).
  *
  * Threads: the loop's.
  */
@@ -29,7 +30,7 @@
 
 #define RT_STREAM_COALESCE_MS 250
 #define RT_STREAM_HEARTBEAT_S 15
-#define RT_STREAM_MAX_BUFFERED (256 * 1024)
+#define RT_STREAM_STALL_MS 5000
 #define RT_STREAM_WRITE_TIMEOUT_S 30
 
 struct evhttp_request;

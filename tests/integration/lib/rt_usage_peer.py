@@ -162,16 +162,25 @@ def open_stream(port, token, rcvbuf=None):
     return s
 
 
+_pending = {}
+
+
 def read_events(s, seconds, until):
-    """Feed SSE blocks to until(name, data, comment) until it returns True."""
-    buf, end = b"", time.monotonic() + seconds
+    """Feed SSE blocks to until(name, data, comment) until it returns True. Bytes read
+    past the block that satisfied it are kept for the next call on s."""
+    buf, end = _pending.pop(s, b""), time.monotonic() + seconds
+    first = True
     while time.monotonic() < end:
-        r, _, _ = select.select([s], [], [], 0.2)
-        if not r:
-            continue
-        d = s.recv(65536)
-        if not d:
-            return False
+        if first and buf:
+            d = b""
+        else:
+            r, _, _ = select.select([s], [], [], 0.2)
+            if not r:
+                continue
+            d = s.recv(65536)
+            if not d:
+                return False
+        first = False
         buf += d
         while b"\n\n" in buf:
             block, buf = buf.split(b"\n\n", 1)
@@ -186,6 +195,7 @@ def read_events(s, seconds, until):
                 elif line.startswith(":"):
                     comment = line
             if until(name, data, comment):
+                _pending[s] = buf
                 return True
     return False
 
@@ -203,6 +213,7 @@ def cmd_stream(port, token, tenant, want, seconds):
                     return True
         return False
     ok = read_events(s, float(seconds), until)
+    read_events(s, 0.5, lambda n, d, c: seen.append(n) if n else False)  # what follows
     print("events seen:", " ".join(seen))
     return 0 if ok else 1
 
