@@ -26,6 +26,7 @@
 #include "api_auth.h"
 #include "rt.h"
 #include "rt_http.h"
+#include "rt_web.h"
 #include "server.h"
 #include "store.h"
 #include "writer.h"
@@ -310,6 +311,12 @@ static int setup_listeners(rs_app_t *a)
 		a->rt_http = a->auth ? rt_http_new(a->base, a->rt, a->auth, cfg) : NULL;
 		if (!a->rt_http || rt_http_register(a->rt_http, http_server(a->http))) {
 			log_error("cannot set up the /ems-rs/RT endpoints");
+			return -1;
+		}
+		/* Other routes (the reports' "/ems-rs/") go here, between the two. */
+		/* The dashboard's "/" is a prefix that takes every path: it goes last. */
+		if (rt_web_register(http_server(a->http))) {
+			log_error("cannot set up the dashboard");
 			return -1;
 		}
 		if (!api_auth_loopback(cfg->http_listen) && cfg->api_ntokens == 0)

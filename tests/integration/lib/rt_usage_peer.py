@@ -16,6 +16,8 @@ bounded.
   rt_usage_peer.py stream HTTP_PORT TOKEN WANT_TENANT WANT_IN_PROGRESS SECONDS
         subscribe to /ems-rs/RT/stream; exit 0 once a "tenants" event shows
         WANT_TENANT with in_progress WANT_IN_PROGRESS, printing the event names seen
+  rt_usage_peer.py cdrs STOMP_PORT TENANT N
+        N CDRs of ended calls for TENANT (no events), receipted
   rt_usage_peer.py tenants STOMP_PORT N
         one call.start for each of N new tenants (tenant-00000...), receipted
   rt_usage_peer.py slow HTTP_PORT SECONDS
@@ -258,6 +260,10 @@ def main(a):
         recs = [("/queue/gvp.events",
                  event(f"x-{a[2]}-{now}-{i}", "call.start", f"x-{a[2]}-{now}-{i}", a[2],
                        now - 100, now - 100)) for i in range(int(a[3]))]
+        return send_all(int(a[1]), recs)
+    if a[0] == "cdrs":
+        recs = [("/queue/gvp.cdr", cdr(f"g-{now}-{i}", a[2], now - 60000 + i * 1000,
+                                       now - 30000 + i * 1000)) for i in range(int(a[3]))]
         return send_all(int(a[1]), recs)
     if a[0] == "tenants":
         recs = [("/queue/gvp.events",
