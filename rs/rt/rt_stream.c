@@ -43,11 +43,18 @@ static void sub_unlink(rt_stream_t *s, struct rt_sub *sub)
 	free(sub);
 }
 
-/* The peer went away (evhttp closes the connection and frees the request). */
+/* The connection is closing. When the peer went away (EOF, error, timeout) evhttp has
+ * detached our unfinished request from it and leaves it to us: evhttp_send_reply_end
+ * on a detached request frees it. Otherwise (evhttp_free at exit) the connection
+ * frees it. */
 static void on_close(struct evhttp_connection *conn, void *arg)
 {
 	struct rt_sub *sub = arg;
+	struct evhttp_request *req = sub->req;
+
 	sub_unlink(sub->s, sub);
+	if (!evhttp_request_get_connection(req))
+		evhttp_send_reply_end(req);
 }
 
 /* Close sub's connection now (slow subscriber, or shutdown). */
