@@ -46,7 +46,8 @@ static const char usage[] =
 	"\n"
 	"  -c, --config FILE     configuration (JSON; see etc/rs.json). Without it the\n"
 	"                        defaults apply: SQLite file rs.db, STOMP 127.0.0.1:61616,\n"
-	"                        HTTP 127.0.0.1:8080 (/healthz, /readyz, /metrics).\n"
+	"                        HTTP 127.0.0.1:8080 (/healthz, /readyz, /metrics, the\n"
+	"                        /ems-rs API and the dashboard at /).\n"
 	"      --init            create or migrate the database schema, then exit\n"
 	"      --check-config FILE  validate FILE (with env RS_PG_URL applied) and exit\n"
 	"                        (0 valid, 2 invalid)\n"
@@ -73,6 +74,8 @@ static const char usage[] =
 	"  RS_PG_URL   when set and non-empty, replaces storage.postgresql.conninfo\n"
 	"              (a libpq URL or key=value string; the helm chart sets it from a\n"
 	"              Secret).\n"
+	"  RS_API_TOKENS  when set and non-empty, replaces api.tokens: \"tenant:token,...\"\n"
+	"              (tenant * = admin).\n"
 	"\n"
 	"Signals: SIGTERM/SIGINT finish the batch in flight, send its receipts (and, in\n"
 	"consume mode, its ACKs) and exit 0; SIGHUP reopens the log file.\n";

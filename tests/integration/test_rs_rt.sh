@@ -7,7 +7,8 @@
 #  - tokens: a tenant's token sees its tenant only (403 for another, 403 on
 #    components), an unknown token is 401, the admin token sees all;
 #  - the whole scenario sent again changes nothing;
-#  - after a restart the numbers are rebuilt from the database.
+#  - after a restart the numbers are rebuilt from the database;
+#  - env RS_API_TOKENS replaces api.tokens (and a bad one is refused at start).
 . "$(dirname "$0")/lib/rs.sh"
 sp=$(free_port); hp=$(free_port)
 ADMIN=admin-token-0123456789; ACME=acme-token-0123456789
@@ -66,7 +67,16 @@ peer check "$hp" || die "the same records sent again changed the numbers"
 ok "the scenario sent again changes nothing"
 
 kill -TERM "$RS_PID"; wait "$RS_PID" || die "rs exited $? on SIGTERM"
-rs_start "$T/rs.json" "$sp" rs2
+BETA=beta-token-0123456789
+RS_API_TOKENS="beta:$BETA" rs_start "$T/rs.json" "$sp" rs2
 grep -q "rebuilt from 8 events and 1 CDRs" "$T/rs2.log" || die "rebuild: $(grep rebuilt "$T/rs2.log")"
 peer check "$hp" || die "numbers after a restart"
 ok "after a restart the numbers are rebuilt from the database"
+r=$(get /ems-rs/RT/tenants/usage -H "Authorization: Bearer $BETA")
+case "$r" in "200 "*'"beta"'*) case "$r" in *acme*) die "beta's token saw acme: $r" ;; esac ;;
+	*) die "beta's token from RS_API_TOKENS: $r" ;; esac
+r=$(get /ems-rs/RT/tenants/usage -H "Authorization: Bearer $ACME")
+case "$r" in "401 "*) ;; *) die "api.tokens should be replaced by RS_API_TOKENS: $r" ;; esac
+out=$(RS_API_TOKENS="acme:short" "$BIN/rs" --check-config "$T/rs.json" 2>&1) && die "a bad RS_API_TOKENS passed"
+case "$out" in *RS_API_TOKENS*) ;; *) die "bad RS_API_TOKENS: $out" ;; esac
+ok "env RS_API_TOKENS replaces api.tokens; a bad one is refused naming it"
