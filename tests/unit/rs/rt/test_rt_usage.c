@@ -174,6 +174,93 @@ static void test_many(void **state)
 	rt_usage_free(u);
 }
 
+/* Random calls (some ended, some not, some with their end only in a CDR), their
+ * events delivered in time order with duplicates: every number equals a brute-force
+ * count over the calls, the peak the most calls in progress at any instant (a call
+ * is in progress from start, inclusive, to end, exclusive). */
+struct pcall { long long start, end; int tenant, ended, cdr_only; };
+struct pev { long long ts; int call, kind; }; /* kind 0 start, 1 end (event), 2 CDR */
+
+static int by_ts(const void *a, const void *b)
+{
+	const struct pev *x = a, *y = b;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return (y->kind != 0) - (x->kind != 0); /* ends before starts at the same instant */
+}
+
+static void test_random_against_brute_force(void **state)
+{
+	enum { N = 400 };
+	struct pcall c[N];
+	struct pev ev_[3 * N];
+	long long base = DAY0 + 8 * H, now = DAY0 + 12 * H;
+	int ne = 0;
+	unsigned seed = 12345;
+
+	for (int round = 0; round < 20; round++) {
+		rt_usage_t *u = rt_usage_new();
+		ne = 0;
+		for (int i = 0; i < N; i++) {
+			seed = seed * 1103515245 + 12345;
+			c[i].start = base + (seed >> 8) % (3 * H);
+			seed = seed * 1103515245 + 12345;
+			c[i].end = c[i].start + (seed >> 8) % (20 * 60000);
+			c[i].tenant = (seed >> 4) % 3;
+			c[i].ended = (seed >> 12) % 4 != 0;
+			c[i].cdr_only = c[i].ended && (seed >> 16) % 5 == 0;
+			ev_[ne++] = (struct pev){ c[i].start, i, 0 };
+			if (c[i].ended)
+				ev_[ne++] = (struct pev){ c[i].end, i, c[i].cdr_only ? 2 : 1 };
+		}
+		qsort(ev_, (size_t)ne, sizeof(ev_[0]), by_ts);
+		for (int k = 0; k < ne; k++) {
+			struct pcall *p = &c[ev_[k].call];
+			char id[64], call[32], tn[16];
+			snprintf(call, sizeof call, "r%d-%d", round, ev_[k].call);
+			snprintf(tn, sizeof tn, "t%d", p->tenant);
+			snprintf(id, sizeof id, "%s-%d", call, ev_[k].kind);
+			for (int dup = 0; dup < 1 + (k % 7 == 0); dup++) {
+				if (ev_[k].kind == 2) {
+					record_t r = { 0 };
+					strcpy(r.node, "rm-1");
+					strcpy(r.call_id, call);
+					strcpy(r.tenant, tn);
+					r.start_ms = p->start;
+					rt_usage_cdr(u, &r, now);
+				} else {
+					ev(u, id, ev_[k].kind ? "call.end" : "call.start", call, tn,
+					   NULL, p->start, now);
+				}
+			}
+		}
+		for (int t = 0; t < 3; t++) {
+			long long ip = 0, arr = 0, arr_hour = 0, peak = 0;
+			char tn[16];
+			snprintf(tn, sizeof tn, "t%d", t);
+			for (int i = 0; i < N; i++) {
+				if (c[i].tenant != t)
+					continue;
+				arr++;
+				arr_hour += c[i].start / H == now / H;
+				ip += !c[i].ended;
+				long long at = 0;
+				for (int j = 0; j < N; j++) /* calls in progress at c[i].start */
+					at += c[j].tenant == t && c[j].start <= c[i].start &&
+					      (!c[j].ended || c[j].end > c[i].start);
+				if (at > peak)
+					peak = at;
+			}
+			rt_stat_t s = one(u, RT_TENANT, tn, now);
+			assert_int_equal(s.in_progress, ip);
+			assert_int_equal(s.arrivals_today, arr);
+			assert_int_equal(s.arrivals_this_hour, arr_hour);
+			assert_int_equal(s.peak_today, peak);
+		}
+		rt_usage_free(u);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -181,6 +268,7 @@ int main(void)
 		cmocka_unit_test(test_hour_day_and_forgetting),
 		cmocka_unit_test(test_bad_events),
 		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_random_against_brute_force),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
