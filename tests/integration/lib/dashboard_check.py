@@ -1,18 +1,19 @@
 #!/usr/bin/python3
 """Headless-Chromium check of rs's dashboard (selenium + Debian's chromium-driver).
 
-  dashboard_check.py HTTP_PORT OUT_DIR
+  dashboard_check.py HTTP_PORT OUT_DIR [--require-reports]
 
 Opens http://127.0.0.1:HTTP_PORT/, waits for the live usage table, saves
-OUT_DIR/dashboard.png, and asserts that the numbers shown for every tenant equal
-/ems-rs/RT/tenants/usage's. Then, for the report endpoints:
+OUT_DIR/dashboard.png, and asserts that the numbers shown for every tenant and every
+component equal /ems-rs/RT/tenants/usage's and /ems-rs/RT/components/usage's. Then, for the report endpoints:
   peaks  (/ems-rs/operations/peaks/RM): the chart's bucket count and highest peak equal
          the API's for the same range and granularity;
   cdrs   (/ems-rs/HIST/CDRs/RM/details): the rows shown (ids, in order) and the total
          equal the API's, page 1 and page 2 (cursor), and the CSV link answers text/csv.
-Those two run only when their endpoint answers 200 (it is built separately); otherwise
-the line "CONDITIONAL: <name> skipped (HTTP <code>)" is printed. Exit 0 when every
-assertion that ran held.
+Without --require-reports those two run only when their endpoint answers 200 (the
+report endpoints are built separately) and otherwise print "CONDITIONAL: <name>
+skipped (HTTP <code>)"; with it, an endpoint that does not answer 200 fails the check.
+Exit 0 when every assertion that ran held.
 """
 import json
 import os
@@ -26,6 +27,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
+REQUIRE = "--require-reports" in sys.argv
 NUMBERS = ["in_progress", "arrivals_this_hour", "arrivals_today", "peak_today", "peak_today_at"]
 
 
@@ -59,6 +61,27 @@ def shown_tenants(d):
     return rows
 
 
+def shown_components(d):
+    rows = {}
+    for tr in d.find_elements(By.CSS_SELECTOR, "#components tbody tr"):
+        # the table sits in a closed <details>: read textContent, not the visible text
+        rows[tr.get_attribute("data-component")] = {
+            n: tr.find_element(By.CSS_SELECTOR, "td." + n).get_attribute("textContent")
+            for n in NUMBERS}
+    return rows
+
+
+def check_components(d, port):
+    def same():
+        code, _, body = api(port, "/ems-rs/RT/components/usage")
+        assert code == 200, body
+        want = {c["type"] + " " + c["id"]: {n: str(c[n]) for n in NUMBERS}
+                for c in json.loads(body)["components"]}
+        return want if want and shown_components(d) == want else None
+    want = wait(same, 10, "the components table to equal /ems-rs/RT/components/usage")
+    print(f"components shown equal the API: {', '.join(sorted(want))}")
+
+
 def check_live(d, port):
     """The table equals the API's answer (retried while a stream update is in flight)."""
     def same():
@@ -80,6 +103,7 @@ def check_peaks(d, port, frm):
     q = urllib.parse.urlencode({"granularity": "HOUR", "from": frm + ":00Z"})
     code, _, body = api(port, "/ems-rs/operations/peaks/RM?" + q)
     if code != 200:
+        assert not REQUIRE, f"peaks endpoint: HTTP {code} {body[:200]}"
         print(f"CONDITIONAL: peaks skipped (HTTP {code})")
         return
     want = json.loads(body)
@@ -100,6 +124,7 @@ def check_cdrs(d, port, frm, out):
     base = {"from": frm + ":00Z", "limit": "2"}
     code, _, body = api(port, "/ems-rs/HIST/CDRs/RM/details?" + urllib.parse.urlencode(base))
     if code != 200:
+        assert not REQUIRE, f"CDR details endpoint: HTTP {code} {body[:200]}"
         print(f"CONDITIONAL: cdrs skipped (HTTP {code})")
         return
     page1 = json.loads(body)
@@ -144,6 +169,7 @@ def main(port, out):
         wait(lambda: "live" in d.find_element(By.ID, "live-state").get_attribute("class"),
              10, "the live stream")
         check_live(d, port)
+        check_components(d, port)
         d.save_screenshot(os.path.join(out, "dashboard.png"))
         print(f"screenshot: {out}/dashboard.png ({os.path.getsize(out + '/dashboard.png')} bytes)")
         errors = [e for e in d.get_log("browser") if e.get("level") == "SEVERE"
