@@ -16,8 +16,9 @@ bounded.
   rt_usage_peer.py stream HTTP_PORT TOKEN WANT_TENANT WANT_IN_PROGRESS SECONDS
         subscribe to /ems-rs/RT/stream; exit 0 once a "tenants" event shows
         WANT_TENANT with in_progress WANT_IN_PROGRESS, printing the event names seen
-  rt_usage_peer.py cdrs STOMP_PORT TENANT N
-        N CDRs of ended calls for TENANT (no events), receipted
+  rt_usage_peer.py cdrs STOMP_PORT TENANT N [NODE]
+        N CDRs of ended calls for TENANT (no events) from rm node NODE (rm-1),
+        receipted
   rt_usage_peer.py tenants STOMP_PORT N
         one call.start for each of N new tenants (tenant-00000...), receipted
   rt_usage_peer.py slow HTTP_PORT SECONDS
@@ -56,8 +57,8 @@ def event(eid, typ, call, tenant, start, ts, mcp=None):
     return e
 
 
-def cdr(call, tenant, start, end, mcp=""):
-    return {"id": "cdr-" + call, "schema": 1, "call_id": call, "node": "rm-1",
+def cdr(call, tenant, start, end, mcp="", node="rm-1"):
+    return {"id": "cdr-" + call, "schema": 1, "call_id": call, "node": node,
             "tenant": tenant, "mcp": mcp, "start_ms": start, "answer_ms": None,
             "end_ms": end, "duration_ms": 0, "disposition": "cancelled",
             "sip_status": 487, "ended_by": "caller", "attempts": 1}
@@ -262,8 +263,10 @@ def main(a):
                        now - 100, now - 100)) for i in range(int(a[3]))]
         return send_all(int(a[1]), recs)
     if a[0] == "cdrs":
+        node = a[4] if len(a) > 4 else "rm-1"
         recs = [("/queue/gvp.cdr", cdr(f"g-{now}-{i}", a[2], now - 60000 + i * 1000,
-                                       now - 30000 + i * 1000)) for i in range(int(a[3]))]
+                                       now - 30000 + i * 1000, node=node))
+                for i in range(int(a[3]))]
         return send_all(int(a[1]), recs)
     if a[0] == "tenants":
         recs = [("/queue/gvp.events",
