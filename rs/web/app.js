@@ -68,9 +68,18 @@ function fillUsage(tbody, rows, key) {
   }
 }
 
-function startStream() {
+async function startStream() {
   if (source) source.close();
   setState($("live-state"), "connecting");
+  /* EventSource hides HTTP errors: ask once with fetch so a refusal is explained */
+  try {
+    const d = await api("/ems-rs/RT/tenants/usage");
+    fillUsage(document.querySelector("#tenants tbody"), d.tenants, "tenant");
+  } catch (e) {
+    setState($("live-state"), e.message.startsWith("401")
+      ? e.message + ": enter an API token above" : e.message, "error");
+    return;
+  }
   source = new EventSource(withToken("/ems-rs/RT/stream"));
   source.addEventListener("tenants", (e) => {
     fillUsage(document.querySelector("#tenants tbody"), JSON.parse(e.data).tenants, "tenant");
