@@ -19,15 +19,17 @@ struct rt_ent {
 struct rt_ents {
 	struct rt_ent *v;
 	size_t n, cap;
+	size_t last; /* the entity found last: calls of one tenant come in runs */
 };
 
 /* A call remembered: in progress, or ended less than RT_KEEP_ENDED_MS ago. Entity
  * indexes into u->ents[scope] (-1: none, only for the MCP). */
 struct rt_call {
 	struct rt_call *next;
-	char *key; /* node \x1f call_id \x1f start_ms */
+	uint64_t hash;
 	int ent[3];
 	int64_t start_ms, ended_at; /* ended_at: now_ms when it ended; 0 in progress */
+	char key[]; /* node \x1f call_id \x1f start_ms, in the same allocation */
 };
 
 struct rt_usage {
@@ -65,7 +67,6 @@ void rt_usage_free(rt_usage_t *u)
 	for (size_t i = 0; i < u->nbuckets; i++)
 		for (struct rt_call *c = u->buckets[i], *nx; c; c = nx) {
 			nx = c->next;
-			free(c->key);
 			free(c);
 		}
 	free(u->buckets);
@@ -111,9 +112,11 @@ static void ent_roll(struct rt_ent *e, int64_t day_start)
 static int ent_find(rt_usage_t *u, int s, const char *name)
 {
 	struct rt_ents *es = &u->ents[s];
+	if (es->last < es->n && !strcmp(es->v[es->last].name, name))
+		return (int)es->last;
 	for (size_t i = 0; i < es->n; i++)
 		if (!strcmp(es->v[i].name, name))
-			return (int)i;
+			return (int)(es->last = i);
 	if (es->n == es->cap) {
 		size_t cap = es->cap ? es->cap * 2 : 16;
 		struct rt_ent *v = realloc(es->v, cap * sizeof(*v));
@@ -128,6 +131,7 @@ static int ent_find(rt_usage_t *u, int s, const char *name)
 		return -1;
 	e->day_start = u->day_start;
 	e->peak_at = u->day_start;
+	es->last = es->n;
 	return (int)es->n++;
 }
 
@@ -173,7 +177,7 @@ static int grow(rt_usage_t *u)
 	for (size_t i = 0; i < u->nbuckets; i++)
 		for (struct rt_call *c = u->buckets[i], *nx; c; c = nx) {
 			nx = c->next;
-			size_t h = hash(c->key) & (n - 1);
+			size_t h = c->hash & (n - 1);
 			c->next = b[h];
 			b[h] = c;
 		}
@@ -203,18 +207,22 @@ static int observe(rt_usage_t *u, const struct rt_obs *o, int64_t now_ms)
 	int changed = 0;
 
 	roll(u, now_ms);
-	snprintf(key, sizeof key, "%s\x1f%s\x1f%lld", o->node, o->call_id,
-		 (long long)o->start_ms);
-	size_t h = hash(key) & (u->nbuckets - 1);
-	for (c = u->buckets[h]; c && strcmp(c->key, key); c = c->next)
+	int klen = snprintf(key, sizeof key, "%s\x1f%s\x1f%lld", o->node, o->call_id,
+			    (long long)o->start_ms);
+	if (klen < 0 || (size_t)klen >= sizeof key)
+		klen = (int)sizeof key - 1; /* node and call_id are bounded well below */
+	uint64_t hv = hash(key);
+	size_t h = hv & (u->nbuckets - 1);
+	for (c = u->buckets[h]; c && (c->hash != hv || strcmp(c->key, key)); c = c->next)
 		;
 	if (!c) {
 		int t = ent_find(u, RT_TENANT, o->tenant ? o->tenant : "");
 		int r = ent_find(u, RT_RM, o->node);
-		if (t < 0 || r < 0 || !(c = calloc(1, sizeof(*c))) || !(c->key = strdup(key))) {
-			free(c);
+		if (t < 0 || r < 0 || !(c = malloc(sizeof(*c) + (size_t)klen + 1)))
 			return -1;
-		}
+		memset(c, 0, sizeof(*c));
+		memcpy(c->key, key, (size_t)klen + 1);
+		c->hash = hv;
 		c->start_ms = o->start_ms;
 		c->ent[RT_TENANT] = t;
 		c->ent[RT_RM] = r;
@@ -315,7 +323,6 @@ int rt_usage_tick(rt_usage_t *u, int64_t now_ms)
 			}
 			if (c->ended_at && c->ended_at < now_ms - RT_KEEP_ENDED_MS) {
 				*pp = c->next;
-				free(c->key);
 				free(c);
 				u->ncalls--;
 			} else {
