@@ -23,7 +23,8 @@ static void changed(rt_t *r)
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	rt_t *r = arg;
-	if (rt_usage_tick(r->usage, util_now_ms()) > 0)
+	/* a sixtieth of the calls each second: all of them each minute */
+	if (rt_usage_tick(r->usage, util_now_ms(), 60) > 0)
 		changed(r);
 }
 

@@ -37,6 +37,7 @@ struct rt_usage {
 	struct rt_call **buckets;
 	size_t nbuckets, ncalls;
 	int64_t day_start, hour;
+	size_t sweep_at; /* the next bucket rt_usage_tick looks at */
 };
 
 /* What one event or CDR says about a call. */
@@ -309,11 +310,14 @@ int rt_usage_cdr(rt_usage_t *u, const record_t *r, int64_t now_ms)
 	return observe(u, &ob, now_ms);
 }
 
-int rt_usage_tick(rt_usage_t *u, int64_t now_ms)
+int rt_usage_tick(rt_usage_t *u, int64_t now_ms, unsigned parts)
 {
 	int changed = roll(u, now_ms);
+	size_t n = parts > 1 ? (u->nbuckets + parts - 1) / parts : u->nbuckets;
 
-	for (size_t i = 0; i < u->nbuckets; i++) {
+	if (parts <= 1 || u->sweep_at >= u->nbuckets)
+		u->sweep_at = 0;
+	for (size_t i = u->sweep_at; n-- && i < u->nbuckets; i = ++u->sweep_at) {
 		struct rt_call **pp = &u->buckets[i];
 		while (*pp) {
 			struct rt_call *c = *pp;

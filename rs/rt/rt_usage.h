@@ -25,8 +25,10 @@
  *
  * Memory: an ended call is forgotten RT_KEEP_ENDED_MS after it ended (a duplicate
  * arriving later than that counts as a new arrival); a call in progress for longer
- * than RT_MAX_CALL_MS is taken as ended (its call.end and CDR were lost). Calls are
- * in a hash table; entities in arrays (tenants and components are few).
+ * than RT_MAX_CALL_MS is taken as ended (its call.end and CDR were lost); both when
+ * rt_usage_tick's sweep passes it. Calls are in a hash table; entities in arrays
+ * (tenants and components are few). Cost, measured: about 1 us per CDR and 2-3 us per
+ * event (the JSON parse) on the caller's thread, ~100 bytes per remembered call.
  *
  * Threads: none of its own; one thread at a time (rs's loop).
  */
@@ -70,9 +72,11 @@ int rt_usage_event(rt_usage_t *u, const char *body, size_t len, int64_t now_ms, 
  * changed, 0 not, -1 out of memory. */
 int rt_usage_cdr(rt_usage_t *u, const record_t *r, int64_t now_ms);
 
-/* Roll to now's day and hour and forget old calls (see above). 1 when a number
- * shown changed (a new hour or day, a stale call dropped), else 0. */
-int rt_usage_tick(rt_usage_t *u, int64_t now_ms);
+/* Roll to now's day and hour and forget old calls (see above) in 1/parts of the
+ * call table, the next part at each call (parts 1: all of it), so that a periodic
+ * tick never walks a large table at once. 1 when a number shown changed (a new hour
+ * or day, a stale call dropped), else 0. */
+int rt_usage_tick(rt_usage_t *u, int64_t now_ms, unsigned parts);
 
 /* The entities of one scope, sorted by name, as of now_ms; when only is not NULL,
  * only the entity of that name (for a tenant's token). *out is a new array the

@@ -101,7 +101,7 @@ static void test_hour_day_and_forgetting(void **state)
 	ev(u, "c", "call.end", "c2", "acme", NULL, t + 1, t + 2);
 	/* next hour, next day: arrivals restart, the peak restarts from the 1 call up */
 	long long n = DAY0 + 24 * H + 60000;
-	assert_int_equal(rt_usage_tick(u, n), 1);
+	assert_int_equal(rt_usage_tick(u, n, 1), 1);
 	rt_stat_t s = one(u, RT_TENANT, "acme", n);
 	assert_int_equal(s.in_progress, 1);
 	assert_int_equal(s.arrivals_today, 0);
@@ -118,9 +118,11 @@ static void test_hour_day_and_forgetting(void **state)
 	/* ended calls are forgotten after RT_KEEP_ENDED_MS; stale ones end after
 	 * RT_MAX_CALL_MS */
 	assert_int_equal(rt_usage_calls(u), 3);
-	rt_usage_tick(u, t + 2 + RT_KEEP_ENDED_MS + 1);
+	/* in parts: forgotten once the sweep has passed every part */
+	for (int i = 0; i < 4; i++)
+		rt_usage_tick(u, t + 2 + RT_KEEP_ENDED_MS + 1, 4);
 	assert_int_equal(rt_usage_calls(u), 2);
-	assert_int_equal(rt_usage_tick(u, t + 5 + RT_MAX_CALL_MS + 1), 1);
+	assert_int_equal(rt_usage_tick(u, t + 5 + RT_MAX_CALL_MS + 1, 1), 1);
 	assert_int_equal(one(u, RT_TENANT, "acme", t + 5 + RT_MAX_CALL_MS + 1).in_progress, 0);
 	rt_usage_free(u);
 }
