@@ -90,6 +90,7 @@ ok "the scenario sent again changes nothing"
 kill -TERM "$RS_PID"; wait "$RS_PID" || die "rs exited $? on SIGTERM"
 BETA=beta-token-0123456789
 RS_API_TOKENS="beta:$BETA" rs_start "$T/rs.json" "$sp" rs2
+wait_for 10 grep -q "real-time usage rebuilt" "$T/rs2.log" || die "no rebuild: $(grep real-time "$T/rs2.log")"
 grep -Eq "rebuilt from 8 events and [12] CDRs" "$T/rs2.log" || die "rebuild: $(grep rebuilt "$T/rs2.log")"
 peer check "$hp" || die "numbers after a restart"
 ok "after a restart the numbers are rebuilt from the database"

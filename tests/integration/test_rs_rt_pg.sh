@@ -22,13 +22,14 @@ peer check "$hp" || die "numbers after the scenario"
 ok "the scenario's numbers on PostgreSQL"
 kill -TERM "$RS_PID"; wait "$RS_PID" || die "rs exited $? on SIGTERM"
 rs_start "$T/rs.json" "$sp" rs2
+wait_for 10 grep -q "real-time usage rebuilt" "$T/rs2.log" || die "no rebuild: $(grep real-time "$T/rs2.log")"
 grep -q "rebuilt from 8 events and 1 CDRs" "$T/rs2.log" || die "rebuild: $(grep -i real-time "$T/rs2.log")"
 peer check "$hp" || die "numbers after a restart"
 ok "after a restart the numbers are rebuilt from PostgreSQL"
 kill -TERM "$RS_PID"; wait "$RS_PID" || die "rs exited $? on SIGTERM"
 "$TOP/scripts/pg-stop" "$T/pg"
 rs_start "$T/rs.json" "$sp" rs3
-grep -q "real-time usage starts from what it could read: postgresql" "$T/rs3.log" \
+wait_for 10 grep -q "real-time usage counts from rs's start only: postgresql" "$T/rs3.log" \
 	|| die "PostgreSQL down: $(grep -i real-time "$T/rs3.log")"
 r=$(http_get "$hp" /ems-rs/RT/tenants/usage) || die "usage with PostgreSQL down: $r"
 [ "$r" = '{"tenants":[]}' ] || die "usage with PostgreSQL down: $r"
