@@ -86,7 +86,21 @@ $(BUILD)/rm/%.o: rm/%.c
 $(LIBCOMMON): $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
-$(LIBRS): $(RS_OBJ)
+# rs's dashboard (rs/rt/rt_web.h): rs/web/ and uPlot (from npm, installed by
+# scripts/install-deps into UPLOT_DIR) are built into rs as C arrays.
+UPLOT_DIR ?= /usr/local/share/gvp-rs-web/node_modules/uplot
+WEB_FILES := rs/web/index.html rs/web/app.js rs/web/app.css \
+	     $(UPLOT_DIR)/dist/uPlot.iife.min.js $(UPLOT_DIR)/dist/uPlot.min.css
+$(BUILD)/gen/rt_web_assets.c: $(filter rs/web/%,$(WEB_FILES)) rs/web/embed.sh
+	@test -f $(UPLOT_DIR)/dist/uPlot.iife.min.js || { echo "rs dashboard: uPlot is" \
+	  "missing ($(UPLOT_DIR)/dist/uPlot.iife.min.js): run scripts/install-deps, which" \
+	  "installs it with npm (the npm registry must be reachable), or set UPLOT_DIR" >&2; exit 1; }
+	@mkdir -p $(dir $@)
+	sh rs/web/embed.sh $(WEB_FILES) >$@.tmp && mv $@.tmp $@
+$(BUILD)/gen/rt_web_assets.o: $(BUILD)/gen/rt_web_assets.c
+	$(CC) $(CFLAGS) $(RS_INC) -c $< -o $@
+
+$(LIBRS): $(RS_OBJ) $(BUILD)/gen/rt_web_assets.o
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 $(LIBRM): $(RM_OBJ)

@@ -23,6 +23,10 @@
 #include "rs_metrics.h"
 #include "rs_preflight.h"
 #include "rs_snmp.h"
+#include "api_auth.h"
+#include "rt.h"
+#include "rt_http.h"
+#include "rt_web.h"
 #include "server.h"
 #include "store.h"
 #include "writer.h"
@@ -42,7 +46,8 @@ static const char usage[] =
 	"\n"
 	"  -c, --config FILE     configuration (JSON; see etc/rs.json). Without it the\n"
 	"                        defaults apply: SQLite file rs.db, STOMP 127.0.0.1:61616,\n"
-	"                        HTTP 127.0.0.1:8080 (/healthz, /readyz, /metrics).\n"
+	"                        HTTP 127.0.0.1:8080 (/healthz, /readyz, /metrics, the\n"
+	"                        /ems-rs API and the dashboard at /).\n"
 	"      --init            create or migrate the database schema, then exit\n"
 	"      --check-config FILE  validate FILE (with env RS_PG_URL applied) and exit\n"
 	"                        (0 valid, 2 invalid)\n"
@@ -69,6 +74,8 @@ static const char usage[] =
 	"  RS_PG_URL   when set and non-empty, replaces storage.postgresql.conninfo\n"
 	"              (a libpq URL or key=value string; the helm chart sets it from a\n"
 	"              Secret).\n"
+	"  RS_API_TOKENS  when set and non-empty, replaces api.tokens: \"tenant:token,...\"\n"
+	"              (tenant * = admin).\n"
 	"\n"
 	"Signals: SIGTERM/SIGINT finish the batch in flight, send its receipts (and, in\n"
 	"consume mode, its ACKs) and exit 0; SIGHUP reopens the log file.\n";
@@ -84,6 +91,9 @@ typedef struct rs_app {
 	rs_http_t *http;
 	rs_consumer_t *consumer; /* broker.mode consume only */
 	rs_snmp_t *snmp;         /* snmp.enabled only */
+	rt_t *rt;                /* real-time usage */
+	api_auth_t *auth;        /* who may read /ems-rs */
+	rt_http_t *rt_http;      /* /ems-rs/RT/... (HTTP on only) */
 	struct event *done_ev, *sig_term, *sig_int, *sig_hup, *stop_tick, *deadline;
 	int stopping;
 } rs_app_t;
@@ -114,6 +124,8 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
 	rs_item_t *l = writer_take_done(a->writer), *next;
 	for (; l; l = next) {
 		next = l->next;
+		if (l->durable)
+			rt_feed(a->rt, &l->row);
 		l->on_done(l);
 	}
 	server_on_done(a->server);
@@ -215,6 +227,9 @@ static void app_free(rs_app_t *a)
 {
 	rs_snmp_stop(a->snmp);
 	http_free(a->http);
+	rt_http_free(a->rt_http);
+	api_auth_free(a->auth);
+	rt_free(a->rt);
 	server_free(a->server);
 	consumer_free(a->consumer);
 	writer_free(a->writer);
@@ -256,6 +271,11 @@ static int setup_storage(rs_app_t *a)
 	 * journals until then. */
 	if (cfg->backend == RS_BACKEND_SQLITE && store_migrate(a->store, err, sizeof(err)))
 		goto fail;
+	a->rt = rt_new(a->base, cfg);
+	if (!a->rt) {
+		log_error("out of memory");
+		return -1;
+	}
 	a->journal = journal_open(cfg->journal_dir, err, sizeof(err));
 	if (!a->journal)
 		goto fail;
@@ -287,6 +307,23 @@ static int setup_listeners(rs_app_t *a)
 		a->http = http_new(a->base, cfg, a->writer, &a->metrics, err, sizeof(err));
 		if (!a->http)
 			goto fail;
+		/* The real-time routes are exact paths: they go before the reports'
+		 * "/ems-rs/" prefix (httpd's first matching route wins). */
+		a->auth = api_auth_new(cfg);
+		a->rt_http = a->auth ? rt_http_new(a->base, a->rt, a->auth, cfg) : NULL;
+		if (!a->rt_http || rt_http_register(a->rt_http, http_server(a->http))) {
+			log_error("cannot set up the /ems-rs/RT endpoints");
+			return -1;
+		}
+		/* Other routes (the reports' "/ems-rs/") go here, between the two. */
+		/* The dashboard's "/" is a prefix that takes every path: it goes last. */
+		if (rt_web_register(http_server(a->http))) {
+			log_error("cannot set up the dashboard");
+			return -1;
+		}
+		if (!api_auth_loopback(cfg->http_listen) && cfg->api_ntokens == 0)
+			log_warn("http.listen %s is not loopback and api.tokens is empty: the"
+				 " /ems-rs API answers 401 to every request", cfg->http_listen);
 	}
 	a->sig_term = evsignal_new(a->base, SIGTERM, term_cb, a);
 	a->sig_int = evsignal_new(a->base, SIGINT, term_cb, a);
@@ -358,6 +395,8 @@ static int load_checked(rs_config_t *cfg, const char *path, char *err, size_t er
 
 	if (path ? rs_config_load(cfg, path, err, errlen)
 		 : rs_config_apply_env(cfg, url, err, errlen))
+		return -1;
+	if (rs_config_api_env(cfg, getenv("RS_API_TOKENS"), err, errlen))
 		return -1;
 	return rs_preflight(cfg, path, url && url[0], err, errlen);
 }

@@ -7,13 +7,16 @@ FROM debian:12-slim AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential pkg-config \
-      libevent-dev libcjson-dev libpq-dev libsqlite3-dev libsnmp-dev libssl-dev \
+      libevent-dev libcjson-dev libpq-dev libsqlite3-dev libsnmp-dev libssl-dev npm \
  && rm -rf /var/lib/apt/lists/*
+# the dashboard's chart library, built into rs (scripts/install-deps pins the version)
+RUN cd /tmp && npm install --prefix /opt/uplot --no-package-lock --no-save --no-audit \
+      --no-fund uplot@1.6.32
 WORKDIR /src
 COPY Makefile VERSION ./
 COPY common/ common/
 COPY rs/ rs/
-RUN make BUILD=build build/bin/rs \
+RUN make BUILD=build UPLOT_DIR=/opt/uplot/node_modules/uplot build/bin/rs \
  && strip build/bin/rs
 
 FROM debian:12-slim
@@ -34,7 +37,7 @@ USER 10001:10001
 # working directory on the data volume: the default config's relative paths
 # (rs.db, rs-journal) land there
 WORKDIR /var/lib/rs
-# STOMP, HTTP (/healthz /readyz /metrics, reporting API)
+# STOMP, HTTP (/healthz /readyz /metrics, reporting API, dashboard at /)
 EXPOSE 61616/tcp 8080/tcp
 VOLUME ["/var/lib/rs"]
 ENTRYPOINT ["/usr/local/bin/rs"]

@@ -50,10 +50,11 @@ void rs_config_defaults(rs_config_t *c)
 	c->snmp_enabled = false;
 	strcpy(c->snmp_master, "tcp:127.0.0.1:1705");
 	strcpy(c->snmp_base_oid, "1.3.6.1.4.1.99999.1");
+	c->api_stream_max = 32;
 }
 
 static const char *const top_keys[] = { "log",     "stomp",  "http", "storage", "writer",
-					"journal", "broker", "snmp", NULL };
+					"journal", "broker", "snmp", "api", NULL };
 static const char *const broker_keys[] = { "mode", "endpoints", "login", "passcode",
 					   "tls",
 					   "destinations", "prefetch", "heartbeat_ms",
@@ -61,6 +62,8 @@ static const char *const broker_keys[] = { "mode", "endpoints", "login", "passco
 static const char *const broker_modes[] = { "listen", "consume", NULL };
 static const char *const known_dests[] = { REC_DEST_CDR, REC_DEST_EVENTS,
 					   REC_DEST_METRICS, NULL };
+static const char *const api_keys[] = { "tokens", "stream_max_subscribers", NULL };
+static const char *const api_token_keys[] = { "token", "tenant", NULL };
 static const char *const snmp_keys[] = { "enabled", "master", "base_oid", NULL };
 static const char *const log_keys[] = { "file", "level", "json", NULL };
 static const char *const stomp_keys[] = { "listen", "port", "login", "passcode",
@@ -381,6 +384,98 @@ static void read_journal(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
 	int_opt(x, jn, "journal", "high_water_percent", &c->journal_high_water_percent, 1, 100);
 }
 
+/* An API token: 16..127 printable ASCII characters, none of them ',' or a space (the
+ * env form separates entries with ','). NULL when valid, else why not. */
+static const char *api_token_bad(const char *t)
+{
+	size_t n = strlen(t);
+	if (n < 16 || n > 127)
+		return "expected 16 to 127 characters";
+	for (; *t; t++)
+		if (*t <= ' ' || *t > '~' || *t == ',')
+			return "expected printable characters without ',' or spaces";
+	return NULL;
+}
+
+/* Store one token (tenant "*" for an admin). 0, or -1 via cfg_fail. */
+static int api_token_add(cfg_ctx_t *x, rs_config_t *c, const char *where, const char *token,
+			 const char *tenant)
+{
+	const char *why = api_token_bad(token);
+	if (why)
+		return cfg_fail(x, where, "token", "%s", why);
+	if (!tenant[0] || strlen(tenant) >= sizeof(c->api_tokens[0].tenant))
+		return cfg_fail(x, where, "tenant", "expected 1 to %zu characters (\"*\": admin)",
+				sizeof(c->api_tokens[0].tenant) - 1);
+	if (c->api_ntokens == RS_API_MAX_TOKENS)
+		return cfg_fail(x, where, "token", "at most %d tokens", RS_API_MAX_TOKENS);
+	for (int i = 0; i < c->api_ntokens; i++)
+		if (!strcmp(c->api_tokens[i].token, token))
+			return cfg_fail(x, where, "token", "the same token is given twice");
+	snprintf(c->api_tokens[c->api_ntokens].token, sizeof(c->api_tokens[0].token), "%s", token);
+	snprintf(c->api_tokens[c->api_ntokens++].tenant, sizeof(c->api_tokens[0].tenant), "%s",
+		 tenant);
+	return 0;
+}
+
+/* api: tokens of the /ems-rs API and the stream's subscriber cap. */
+static void read_api(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
+{
+	const cJSON *api = cfg_object(x, root, "", "api", false);
+	cfg_no_unknown(x, api, "api", api_keys);
+	int_opt(x, api, "api", "stream_max_subscribers", &c->api_stream_max, 1, 10000);
+	const cJSON *toks = cfg_array(x, api, "api", "tokens", false), *it;
+	int i = 0;
+	if (!toks || x->failed)
+		return;
+	if (!cJSON_IsArray(toks)) {
+		cfg_fail(x, "api", "tokens", "expected an array of {\"token\", \"tenant\"}");
+		return;
+	}
+	c->api_ntokens = 0;
+	cJSON_ArrayForEach(it, toks) {
+		char where[32], tok[160], ten[80];
+		snprintf(where, sizeof where, "api.tokens[%d]", i++);
+		if (!cJSON_IsObject(it)) {
+			cfg_fail(x, "api", where + 4, "expected an object {\"token\", \"tenant\"}");
+			return;
+		}
+		cfg_no_unknown(x, it, where, api_token_keys);
+		if (cfg_str(x, it, where, "token", true, "", tok, sizeof tok) ||
+		    cfg_str(x, it, where, "tenant", true, "", ten, sizeof ten) ||
+		    api_token_add(x, c, where, tok, ten))
+			return;
+	}
+}
+
+int rs_config_api_env(rs_config_t *c, const char *tokens, char *err, size_t errlen)
+{
+	cfg_ctx_t x;
+	const char *p = tokens;
+
+	cfg_ctx_init(&x, "env", err, errlen);
+	if (!tokens || !tokens[0])
+		return 0;
+	c->api_ntokens = 0;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		char entry[256], *colon;
+		if (n >= sizeof entry)
+			return cfg_fail(&x, "", "RS_API_TOKENS", "an entry is longer than %zu bytes",
+					sizeof entry - 1);
+		snprintf(entry, sizeof entry, "%.*s", (int)n, p);
+		colon = strchr(entry, ':');
+		if (!colon || colon == entry)
+			return cfg_fail(&x, "", "RS_API_TOKENS",
+					"expected \"tenant:token\" entries separated by ','");
+		*colon = 0;
+		if (api_token_add(&x, c, "RS_API_TOKENS", colon + 1, entry))
+			return -1;
+		p += n + (p[n] == ',');
+	}
+	return 0;
+}
+
 int rs_config_from_json_env(rs_config_t *c, const void *rootv, const char *file,
 			    const char *pg_url, char *err, size_t errlen)
 {
@@ -399,6 +494,7 @@ int rs_config_from_json_env(rs_config_t *c, const void *rootv, const char *file,
 	read_journal(&x, c, root);
 	read_broker(&x, c, root);
 	read_snmp(&x, c, root);
+	read_api(&x, c, root);
 
 	if (x.failed)
 		return -1;

@@ -38,6 +38,13 @@
  *   snmp     {enabled false, master "tcp:127.0.0.1:1705", base_oid
  *            "1.3.6.1.4.1.99999.1"}: AgentX subagent serving BASE.2
  *            (etc/mibs/GVP-RS-MIB.txt)
+ *   api      {tokens [{token, tenant}] ([]), stream_max_subscribers 32}: who may read
+ *            the /ems-rs API (rs/rt/api_auth.h). tenant "*" is an admin token (sees
+ *            every tenant); any other tenant's token sees only that tenant. Tokens
+ *            are 16..127 printable characters without ',' or spaces. Env
+ *            RS_API_TOKENS ("tenant:token,tenant:token", e.g. from a Secret), when
+ *            set and non-empty, replaces api.tokens (rs_config_api_env). Without a
+ *            token, requests are refused (401) unless http.listen is loopback.
  */
 #ifndef RS_CONFIG_H
 #define RS_CONFIG_H
@@ -109,6 +116,14 @@ typedef struct rs_config {
 	bool snmp_enabled;
 	char snmp_master[256];
 	char snmp_base_oid[128];  /* BASE; rs serves BASE.2 */
+	/* api */
+#define RS_API_MAX_TOKENS 64
+	struct rs_api_token {
+		char token[128];
+		char tenant[64]; /* "*" = admin */
+	} api_tokens[RS_API_MAX_TOKENS];
+	int api_ntokens;
+	int api_stream_max;       /* /ems-rs/RT/stream subscribers at once */
 } rs_config_t;
 
 /* Fill every field with its default. */
@@ -131,5 +146,10 @@ int rs_config_from_json_env(rs_config_t *c, const void *root, const char *file,
 /* Apply env RS_PG_URL to a config that was not loaded from a file, and check that a
  * PostgreSQL backend has a conninfo. 0, or -1 with err. */
 int rs_config_apply_env(rs_config_t *c, const char *pg_url, char *err, size_t errlen);
+
+/* Apply env RS_API_TOKENS (tokens, may be NULL or ""): when set and non-empty, its
+ * comma-separated "tenant:token" entries replace api.tokens. 0, or -1 with
+ * "env: RS_API_TOKENS: reason" in err. Pure (main passes getenv's value). */
+int rs_config_api_env(rs_config_t *c, const char *tokens, char *err, size_t errlen);
 
 #endif
