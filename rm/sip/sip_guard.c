@@ -49,6 +49,8 @@ struct sip_guard {
 	struct sip_trust base;         /* numeric peers and sip.trusted */
 	struct guard_name *names;      /* malloc'd */
 	size_t n_names, cap_names;
+	struct guard_name *old_names;  /* during guard_configure: the previous list */
+	size_t n_old_names;
 	int64_t names_next_ms;         /* next look at the names */
 	bool drop_untrusted;
 	bool udp, tcp;                 /* rm's own transports */
@@ -76,6 +78,7 @@ void guard_free(struct sip_guard *g)
 		return;
 	free(g->targets);
 	free(g->names);
+	free(g->old_names); /* set only if a configure ran out of memory */
 	free(g);
 }
 
@@ -111,6 +114,11 @@ static int trust_host(struct sip_guard *g, enum sip_trust_kind kind, const char 
 	}
 	struct guard_name *n = &g->names[g->n_names++];
 	memset(n, 0, sizeof *n);
+	/* a name kept across a reload keeps its addresses until it is looked at again */
+	for (size_t i = 0; i < g->n_old_names; i++)
+		if (g->old_names[i].kind == kind && g->old_names[i].port == port &&
+		    strcasecmp(g->old_names[i].host, host) == 0)
+			*n = g->old_names[i];
 	snprintf(n->host, sizeof n->host, "%s", host);
 	n->kind = kind;
 	n->port = (uint16_t)port;
@@ -218,7 +226,10 @@ int guard_configure(struct sip_guard *g, const struct rm_config *cfg)
 	free(g->targets);
 	g->targets = NULL;
 	g->n_targets = 0;
-	g->n_names = 0;
+	g->old_names = g->names;
+	g->n_old_names = g->n_names;
+	g->names = NULL;
+	g->n_names = g->cap_names = 0;
 	g->drop_untrusted = cfg->sip_untrusted_drop;
 	g->udp = cfg->sip_udp;
 	g->tcp = cfg->sip_tcp;
@@ -240,6 +251,9 @@ int guard_configure(struct sip_guard *g, const struct rm_config *cfg)
 	}
 	/* names: trusted as guard_refresh finds their addresses (it runs right after) */
 	trust_rebuild(g);
+	free(g->old_names);
+	g->old_names = NULL;
+	g->n_old_names = 0;
 	return 0;
 }
 
