@@ -138,6 +138,11 @@ static void trust_rebuild(struct sip_guard *g)
 					 g->names[i].host, g->names[i].addrs[a]);
 }
 
+static int addr_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
 static bool addrs_equal(char (*a)[RESOLVE_ADDR_MAX], size_t na,
 			char (*b)[RESOLVE_ADDR_MAX], size_t nb)
 {
@@ -167,6 +172,8 @@ void guard_refresh(struct proxy *p, int64_t now_ms, bool force)
 							 RESOLVE_ADDRS_MAX, &na);
 		if (rc == RESOLVE_PENDING)
 			continue; /* keep what it had until the lookup ends */
+		/* a set: DNS round robin reorders the same addresses */
+		qsort(addrs, na, sizeof addrs[0], addr_cmp);
 		if (rc == RESOLVE_FAIL && ratelog_allow(&n->rl, now_ms, GUARD_NAME_LOG_MS, &held))
 			log_warn("%s %s does not resolve: requests from it are not trusted "
 				 "until it does (or list its address in sip.trusted)%s", n->what,
