@@ -269,7 +269,8 @@ static int conn_cmp(const void *a, const void *b)
 
 static bool conn_known(const struct proxy_ov *o, const struct tcp_conn *c)
 {
-	const struct tcp_conn *k = bsearch(c, o->prev, o->n_prev, sizeof *c, conn_cmp);
+	const struct tcp_conn *k = o->n_prev ? bsearch(c, o->prev, o->n_prev, sizeof *c,
+						       conn_cmp) : NULL;
 	return k && k->peer == c->peer;
 }
 
@@ -305,7 +306,8 @@ static uint64_t tcp_watch(struct proxy *p, struct proxy_ov *o, int64_t now)
 			return o->tcp_queued;
 		o->cap = nc;
 	}
-	qsort(o->conns, c.n, sizeof *o->conns, conn_cmp);
+	if (c.n)
+		qsort(o->conns, c.n, sizeof *o->conns, conn_cmp);
 	size_t n = c.n;
 	for (size_t i = c.n; i-- > 0 && n > limit;) {
 		if (conn_known(o, &o->conns[i]) || tcp_sock_shut(cfg->sip_port, &o->conns[i]) < 0)
