@@ -48,7 +48,8 @@
  *                              ack_timeout_ms [32000] (64*T1; 1000..300000)}
  *   sip.udp_rmem, sip.udp_wmem  UDP socket buffers, bytes [4194304] (64 KiB..1 GiB)
  *   overload                  {max_cps [-1 = off; 0 = automatic], max_pending [1000]
- *                              (0 = off), lag_ms [200]}; refused INVITEs get
+ *                              (0 = off), lag_ms [200], max_tcp_connections
+ *                              [1000] (0 = no limit)}; refused INVITEs get
  *                              reject.reasons.overload [503, retry_after 2]
  *   http                      {listen [127.0.0.1], port [8300], watchdog_s [5]}
  *   billing                   {mode [stomp]: stomp|spool-only|off,
@@ -208,6 +209,7 @@ struct rm_config {
 	int overload_max_cps;     /* > 0 fixed; 0 automatic; -1 off (default, see README) */
 	int overload_max_pending; /* routed INVITEs in setup at most; 0 = no limit */
 	int overload_lag_ms;      /* a tick this late means rm is behind */
+	int overload_max_tcp;     /* accepted SIP TCP connections at most; 0 = no limit */
 
 	/* resources and applications */
 	struct rm_lrg *lrgs;

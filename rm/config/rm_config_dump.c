@@ -119,6 +119,7 @@ static void dump_overload_snmp(cJSON *r, const struct rm_config *cfg)
 	cJSON_AddNumberToObject(ov, "max_cps", cfg->overload_max_cps);
 	cJSON_AddNumberToObject(ov, "max_pending", cfg->overload_max_pending);
 	cJSON_AddNumberToObject(ov, "lag_ms", cfg->overload_lag_ms);
+	cJSON_AddNumberToObject(ov, "max_tcp_connections", cfg->overload_max_tcp);
 	cJSON *sn = cJSON_AddObjectToObject(r, "snmp");
 	cJSON_AddBoolToObject(sn, "enabled", cfg->snmp_enabled);
 	cJSON_AddStringToObject(sn, "master", cfg->snmp_master);

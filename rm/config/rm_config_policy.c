@@ -98,7 +98,8 @@ int rmc_load_failover(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
  * (2 s: the SIP Server retries soon, spread by its own timers), not the section's. */
 int rmc_load_overload(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 {
-	static const char *const known[] = {"max_cps", "max_pending", "lag_ms", NULL};
+	static const char *const known[] = {"max_cps", "max_pending", "lag_ms",
+					     "max_tcp_connections", NULL};
 	const cJSON *o = cfg_object(c, root, "", "overload", false);
 	const cJSON *rj = cJSON_GetObjectItemCaseSensitive(root, "reject");
 	const cJSON *rs = rj ? cJSON_GetObjectItemCaseSensitive(rj, "reasons") : NULL;
@@ -111,6 +112,8 @@ int rmc_load_overload(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 	cfg->overload_max_pending = (int)v;
 	cfg_int(c, o, "overload", "lag_ms", false, 200, 10, 60000, &v);
 	cfg->overload_lag_ms = (int)v;
+	cfg_int(c, o, "overload", "max_tcp_connections", false, 1000, 0, 1000000, &v);
+	cfg->overload_max_tcp = (int)v;
 	if (!rs || !cJSON_GetObjectItemCaseSensitive(rs, "overload"))
 		cfg->reject[RM_REFUSE_OVERLOAD] = (struct rm_reject){ 503, 2 };
 	return c->failed ? -1 : 0;

@@ -101,6 +101,12 @@ static bool overload_series(rm_metrics_t *m)
 	ok &= !!CTR(overload_filter, "rm_overload_filter_total",
 		    "Times the kernel was told to drop INVITEs (rm could not even refuse them "
 		    "as fast as they came)");
+	ok &= !!GAUGE(tcp_connections, "rm_tcp_connections",
+		      "SIP TCP connections accepted and open (last census)");
+	ok &= !!GAUGE(tcp_queued, "rm_tcp_queued_bytes",
+		      "Bytes the SIP TCP connections hold unread (last census)");
+	ok &= !!CTR(tcp_refused, "rm_tcp_refused_total",
+		    "SIP TCP connections closed because overload.max_tcp_connections were open");
 	return ok;
 }
 

@@ -50,7 +50,8 @@ typedef struct rm_metrics {
 	metric_t *keepalive_sent, *keepalive_failed;
 	/* overload control (rm/sip/proxy_overload.c) */
 	metric_t *udp_rcvbuf, *udp_drops, *overload_cps_limit, *calls_in_setup,
-		*udp_queued, *loop_lag, *overload_filter;
+		*udp_queued, *loop_lag, *overload_filter, *tcp_connections, *tcp_queued,
+		*tcp_refused;
 	/* billing (rm/billing/billing.c) */
 	metric_t *spool_depth, *spool_usage_percent, *spool_high_water, *spool_bytes;
 	metric_t *billing_records, *billing_lost, *billing_published, *billing_rejected,

@@ -425,6 +425,7 @@ static void proxy_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 
 	proxy_tick_calls(p, now);
 	guard_tick(p);
+	guard_refresh(p, now, false);
 	proxy_overload_tick(p, now, TICK_MS);
 
 	if (now - p->last_expiry_ms >= 1000) {
@@ -567,6 +568,7 @@ struct proxy *proxy_create(su_root_t *root, struct rm_config *cfg, metrics_t *me
 		goto fail;
 	}
 	proxy_dns_configure(p, cfg);
+	guard_refresh(p, proxy_now_ms(), true);
 	if (proxy_overload_init(p) < 0)
 		log_error("overload control off: out of memory");
 	p->mon = monitor_new(p);
@@ -612,6 +614,7 @@ void proxy_reload(struct proxy *p, struct rm_config *cfg)
 	free(p->cfg);
 	p->cfg = cfg;
 	proxy_dns_configure(p, cfg);
+	guard_refresh(p, proxy_now_ms(), true);
 	monitor_reload(p->mon);
 	proxy_overload_reload(p);
 	proxy_mcp_metrics(p);

@@ -30,12 +30,20 @@
 
 #include "log.h"
 #include "overload.h"
+#include "ratelog.h"
+#include "tcp_sock.h"
 #include "udp_sock.h"
 
 /* The receive queue holding more than 1/QUEUE_FRACTION of the buffer counts as
  * congestion: with 4 MiB (8 MiB as the kernel counts) that is thousands of
  * datagrams, hundreds of ms of traffic; short bursts below it are not. */
 #define QUEUE_FRACTION 2
+
+/* TCP: the queue guard's limit for the bytes rm's connections hold unread when rm has
+ * no UDP socket to size it from (about a thousand INVITEs: rm is a second behind). */
+#define TCP_QUEUE_LIMIT (1024 * 1024)
+/* TCP connections are counted (tcp_sock_census) this often. */
+#define TCP_CENSUS_MS 200
 
 /* The To tag of rm's stateless refusals: the ACK that answers one carries it. */
 #define SHED_TAG "rmshed"
@@ -58,6 +66,13 @@ struct proxy_ov {
 	uint64_t filter_on;    /* times engaged since the last log line */
 	struct overload_memory mem; /* INVITEs refused lately (their retransmissions) */
 	metric_t *m_drops, *m_limit, *m_setup, *m_queued, *m_lag, *m_filter;
+	/* TCP (tcp_sock.h): the last census, sorted by descriptor */
+	struct tcp_conn *conns, *prev;
+	size_t n_prev, cap;
+	uint64_t tcp_queued;   /* bytes unread in the connections at the last census */
+	int64_t census_ms;
+	bool refusing;         /* the listener refuses new connections */
+	ratelog_t tcp_log;
 };
 
 static struct overload_params params_of(const struct proxy *p)
@@ -73,6 +88,8 @@ static void size_socket(struct proxy *p, struct proxy_ov *o)
 	int rcv = 0, snd = 0;
 
 	o->udp_fd = cfg->sip_udp ? udp_sock_find(cfg->sip_port) : -1;
+	if (!cfg->sip_udp)
+		o->max_queue = TCP_QUEUE_LIMIT;
 	if (o->udp_fd < 0) {
 		if (cfg->sip_udp)
 			log_warn("overload: cannot find rm's UDP socket; no queue/drop watch");
@@ -115,6 +132,10 @@ int proxy_overload_init(struct proxy *p)
 
 void proxy_overload_free(struct proxy *p)
 {
+	if (!p->ov)
+		return;
+	free(p->ov->conns);
+	free(p->ov->prev);
 	free(p->ov);
 	p->ov = NULL;
 }
@@ -136,10 +157,12 @@ static uint32_t queued_now(struct proxy_ov *o, int64_t now)
 	if (o->max_queue == 0)
 		return 0;
 	if (now != o->queued_ms) {
-		o->queued = udp_sock_stats(o->udp_fd, &st) == 0 ? st.queued : 0;
+		o->queued = o->udp_fd >= 0 && udp_sock_stats(o->udp_fd, &st) == 0 ? st.queued : 0;
 		o->queued_ms = now;
 	}
-	return o->queued;
+	/* TCP: as of the last census (TCP_CENSUS_MS old at most) */
+	uint64_t q = o->queued + o->tcp_queued;
+	return q > UINT32_MAX ? UINT32_MAX : (uint32_t)q;
 }
 
 /* The last resort (udp_sock.h, overload.h): past twice the queue limit rm cannot
@@ -238,6 +261,82 @@ bool proxy_overload_gate(struct proxy *p, nta_agent_t *agent, msg_t *msg, const 
 	return true;
 }
 
+static int conn_cmp(const void *a, const void *b)
+{
+	const struct tcp_conn *x = a, *y = b;
+	return x->fd < y->fd ? -1 : x->fd > y->fd;
+}
+
+static bool conn_known(const struct proxy_ov *o, const struct tcp_conn *c)
+{
+	const struct tcp_conn *k = o->n_prev ? bsearch(c, o->prev, o->n_prev, sizeof *c,
+						       conn_cmp) : NULL;
+	return k && k->peer == c->peer;
+}
+
+/* TCP, every TCP_CENSUS_MS: count the accepted connections and what they hold
+ * unread (the queue guard adds it to the UDP queue). Past
+ * overload.max_tcp_connections, connections that were not there at the last census
+ * are shut down (the newest first: a SIP Server's long-lived connection stays), and
+ * while the limit is reached the listener refuses new ones in the kernel. Returns
+ * the bytes unread. */
+static uint64_t tcp_watch(struct proxy *p, struct proxy_ov *o, int64_t now)
+{
+	const struct rm_config *cfg = p->cfg;
+	struct tcp_census c;
+	size_t limit = cfg->overload_max_tcp > 0 ? (size_t)cfg->overload_max_tcp : SIZE_MAX;
+	unsigned closed = 0, held;
+
+	if (!cfg->sip_tcp || now - o->census_ms < TCP_CENSUS_MS)
+		return o->tcp_queued;
+	o->census_ms = now;
+	for (;;) {
+		if (tcp_sock_census(cfg->sip_port, &c, o->conns, o->cap) < 0)
+			return o->tcp_queued;
+		if (c.n <= o->cap)
+			break;
+		size_t nc = c.n + c.n / 2 + 16;
+		struct tcp_conn *a = realloc(o->conns, nc * sizeof *a);
+		struct tcp_conn *b = a ? realloc(o->prev, nc * sizeof *b) : NULL;
+		if (a)
+			o->conns = a;
+		if (b)
+			o->prev = b;
+		if (!a || !b)
+			return o->tcp_queued;
+		o->cap = nc;
+	}
+	if (c.n)
+		qsort(o->conns, c.n, sizeof *o->conns, conn_cmp);
+	size_t n = c.n;
+	for (size_t i = c.n; i-- > 0 && n > limit;) {
+		if (conn_known(o, &o->conns[i]) || tcp_sock_shut(cfg->sip_port, &o->conns[i]) < 0)
+			continue;
+		o->conns[i].fd = -1;
+		n--;
+		closed++;
+	}
+	o->n_prev = 0;
+	for (size_t i = 0; i < c.n; i++)
+		if (o->conns[i].fd >= 0)
+			o->prev[o->n_prev++] = o->conns[i];
+	if (closed)
+		metric_add(p->rmm.tcp_refused, closed);
+	bool refuse = n >= limit && c.listen_fd >= 0;
+	if (refuse != o->refusing && c.listen_fd >= 0 &&
+	    tcp_sock_refuse_new(c.listen_fd, refuse) == 0)
+		o->refusing = refuse;
+	if ((closed || refuse) && ratelog_allow(&o->tcp_log, now, 10000, &held))
+		log_warn("overload: %zu SIP TCP connections open (overload.max_tcp_connections "
+			 "%d): %u new ones closed, new connections refused until fewer are "
+			 "open (%u more such reports held back)", n, cfg->overload_max_tcp,
+			 closed, held);
+	metric_set(p->rmm.tcp_connections, (double)n);
+	metric_set(p->rmm.tcp_queued, (double)c.queued);
+	o->tcp_queued = c.queued;
+	return c.queued;
+}
+
 void proxy_overload_tick(struct proxy *p, int64_t now, int64_t period_ms)
 {
 	struct proxy_ov *o = p->ov;
@@ -264,6 +363,10 @@ void proxy_overload_tick(struct proxy *p, int64_t now, int64_t period_ms)
 		metric_set(o->m_queued, st.queued);
 		filter_update(o, st.queued, true, now);
 	}
+	/* TCP: rm is behind when its connections hold more than half the queue limit */
+	uint64_t tq = tcp_watch(p, o, now);
+	if (o->max_queue && tq * 2 > o->max_queue)
+		congested = true;
 	overload_signal(&o->ov, congested, now);
 	if (congested && now - o->last_behind_log_ms >= 1000) {
 		log_info("overload: rm is behind (tick %lld ms late, %u bytes queued of %u, "

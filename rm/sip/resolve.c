@@ -19,7 +19,7 @@
 #include "log.h"
 
 #define RES_HOST_MAX 256
-#define RES_ADDR_MAX 64
+#define RES_ADDR_MAX RESOLVE_ADDR_MAX
 #define RES_CACHE_MAX 512  /* names remembered */
 #define RES_INFLIGHT_MAX 64 /* lookups running (incl. abandoned ones) */
 #define RES_POLL_MS 10     /* look at running lookups this often */
@@ -43,6 +43,8 @@ struct lookup {
 struct entry {
 	char name[RES_HOST_MAX];
 	char addr[RES_ADDR_MAX]; /* last good numeric address, "" if none */
+	char all[RESOLVE_ADDRS_MAX][RES_ADDR_MAX]; /* every address of that answer */
+	size_t n_all;
 	int64_t good_until;      /* addr is fresh until then */
 	int64_t keep_until;      /* addr may be used until then (grace) */
 	int64_t fail_until;      /* negative cache */
@@ -177,6 +179,36 @@ static int pick_addr(const struct addrinfo *res, char *out, size_t outlen)
 	return 0;
 }
 
+/* Every distinct address of res (IPv4 first, as pick_addr), at most max. */
+static size_t all_addrs(const struct addrinfo *res, char (*out)[RES_ADDR_MAX], size_t max)
+{
+	char tmp[INET6_ADDRSTRLEN], a[RES_ADDR_MAX];
+	size_t n = 0;
+
+	for (int pass = 0; pass < 2; pass++)
+		for (const struct addrinfo *ai = res; ai && n < max; ai = ai->ai_next) {
+			if (pass == 0 && ai->ai_family == AF_INET) {
+				const struct sockaddr_in *sin = (const void *)ai->ai_addr;
+				if (!inet_ntop(AF_INET, &sin->sin_addr, tmp, sizeof tmp))
+					continue;
+				snprintf(a, sizeof a, "%s", tmp);
+			} else if (pass == 1 && ai->ai_family == AF_INET6) {
+				const struct sockaddr_in6 *sin6 = (const void *)ai->ai_addr;
+				if (!inet_ntop(AF_INET6, &sin6->sin6_addr, tmp, sizeof tmp))
+					continue;
+				snprintf(a, sizeof a, "[%s]", tmp);
+			} else {
+				continue;
+			}
+			size_t k = 0;
+			while (k < n && strcmp(out[k], a) != 0)
+				k++;
+			if (k == n)
+				memcpy(out[n++], a, sizeof a);
+		}
+	return n;
+}
+
 static void timer_arm(struct resolver *r);
 
 /* ---- lookups ---------------------------------------------------------------------- */
@@ -243,6 +275,7 @@ static void entry_done(struct resolver *r, struct entry *e, int rc,
 		if (strcmp(addr, e->addr) != 0)
 			log_info("dns: %s is %s", e->name, addr);
 		snprintf(e->addr, sizeof e->addr, "%s", addr);
+		e->n_all = all_addrs(res, e->all, RESOLVE_ADDRS_MAX);
 		e->good_until = now + (int64_t)r->cfg.cache_s * 1000;
 		e->keep_until = e->good_until + (int64_t)r->cfg.grace_s * 1000;
 		e->fail_until = 0;
@@ -355,17 +388,17 @@ void resolver_free(struct resolver *r)
 	free(r);
 }
 
-enum resolve_rc resolver_lookup(struct resolver *r, const char *host, char *out,
-				size_t outlen, int *status)
+/* The cache entry answering host now (*e; NULL for a numeric host), or why not. */
+static enum resolve_rc lookup_entry(struct resolver *r, const char *host,
+				    struct entry **ep, int *status)
 {
 	int64_t now = res_now_ms();
 	struct entry *e;
 	int st = 503;
 
-	if (resolve_is_numeric(host)) {
-		snprintf(out, outlen, "%s", host);
+	*ep = NULL;
+	if (resolve_is_numeric(host))
 		return RESOLVE_OK;
-	}
 	if (r->cfg.off || strlen(host) >= RES_HOST_MAX)
 		goto fail;
 	e = entry_find(r, host);
@@ -374,7 +407,7 @@ enum resolve_rc resolver_lookup(struct resolver *r, const char *host, char *out,
 		if (e->addr[0] && now < e->keep_until) {
 			if (now >= e->good_until && now >= e->fail_until)
 				lookup_start(r, e); /* refresh in the background */
-			snprintf(out, outlen, "%s", e->addr);
+			*ep = e;
 			return RESOLVE_OK;
 		}
 		if (e->lk)
@@ -394,6 +427,36 @@ fail:
 	if (status)
 		*status = st;
 	return RESOLVE_FAIL;
+}
+
+enum resolve_rc resolver_lookup(struct resolver *r, const char *host, char *out,
+				size_t outlen, int *status)
+{
+	struct entry *e;
+	enum resolve_rc rc = lookup_entry(r, host, &e, status);
+
+	if (rc == RESOLVE_OK)
+		snprintf(out, outlen, "%s", e ? e->addr : host);
+	return rc;
+}
+
+enum resolve_rc resolver_lookup_all(struct resolver *r, const char *host,
+				    char (*out)[RESOLVE_ADDR_MAX], size_t max, size_t *n)
+{
+	struct entry *e;
+	enum resolve_rc rc = lookup_entry(r, host, &e, NULL);
+
+	*n = 0;
+	if (rc != RESOLVE_OK)
+		return rc;
+	if (!e) {
+		if (max > 0)
+			snprintf(out[(*n)++], RESOLVE_ADDR_MAX, "%s", host);
+		return rc;
+	}
+	for (size_t i = 0; i < e->n_all && *n < max; i++)
+		memcpy(out[(*n)++], e->all[i], RESOLVE_ADDR_MAX);
+	return rc;
 }
 
 int resolver_wait(struct resolver *r, const char *host, resolve_fn fn, void *arg)

@@ -24,6 +24,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define RESOLVE_ADDR_MAX 48 /* a numeric host, IPv6 in brackets, with its NUL */
+#define RESOLVE_ADDRS_MAX 8 /* addresses kept per name */
+
 struct su_root_s;
 struct resolver;
 
@@ -62,6 +65,13 @@ void resolver_free(struct resolver *r);
  * already running). RESOLVE_FAIL: *status (may be NULL) is the SIP status to answer. */
 enum resolve_rc resolver_lookup(struct resolver *r, const char *host, char *out,
 				size_t outlen, int *status);
+
+/* Like resolver_lookup, for a name that stands for every address it has (a trusted
+ * peer): RESOLVE_OK fills out[0..*n) with up to max numeric hosts (IPv4 first, IPv6
+ * in brackets; a numeric host is its own only address). The same cache, TTL refresh
+ * and grace as resolver_lookup; never blocks. *n is 0 unless RESOLVE_OK. */
+enum resolve_rc resolver_lookup_all(struct resolver *r, const char *host,
+				    char (*out)[RESOLVE_ADDR_MAX], size_t max, size_t *n);
 
 /* Call fn(arg, status) once the lookup of host ends: status 0 = resolved (look it up
  * again), or the SIP status to answer. Only after RESOLVE_PENDING. fn runs on the SIP

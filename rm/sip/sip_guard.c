@@ -5,7 +5,6 @@
 #include "sip_guard.h"
 
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,11 @@
 #include <sofia-sip/url_tag.h>
 
 #include "log.h"
+#include "ratelog.h"
+#include "resolve.h"
+
+#define GUARD_NAMES_MS 250       /* trusted names are looked at this often */
+#define GUARD_NAME_LOG_MS 60000  /* "not trusted until it resolves": once a minute */
 
 /* A configured next hop: an MCP or a SIP Server, as written in the config. */
 struct guard_target {
@@ -28,8 +32,26 @@ struct guard_target {
 	unsigned port;
 };
 
+/* A trusted peer configured by name: its addresses are trusted once the resolver
+ * (resolve.h) has them, and follow the name as it is re-resolved (sip.dns.cache_s). */
+struct guard_name {
+	char host[RM_HOST_MAX];
+	enum sip_trust_kind kind;
+	uint16_t port;
+	const char *what;            /* the config key, a static string */
+	char addrs[RESOLVE_ADDRS_MAX][RESOLVE_ADDR_MAX]; /* trusted now */
+	size_t n_addrs;
+	ratelog_t rl;
+};
+
 struct sip_guard {
-	struct sip_trust trust;
+	struct sip_trust trust;        /* base + every name's current addresses */
+	struct sip_trust base;         /* numeric peers and sip.trusted */
+	struct guard_name *names;      /* malloc'd */
+	size_t n_names, cap_names;
+	struct guard_name *old_names;  /* during guard_configure: the previous list */
+	size_t n_old_names;
+	int64_t names_next_ms;         /* next look at the names */
 	bool drop_untrusted;
 	bool udp, tcp;                 /* rm's own transports */
 	struct guard_target *targets;  /* malloc'd */
@@ -55,6 +77,8 @@ void guard_free(struct sip_guard *g)
 	if (!g)
 		return;
 	free(g->targets);
+	free(g->names);
+	free(g->old_names); /* set only if a configure ran out of memory */
 	free(g);
 }
 
@@ -65,35 +89,106 @@ static unsigned url_port_num(const url_t *u)
 	return u->url_type == url_sips ? 5061 : 5060;
 }
 
-/* Add host (numeric, or a name resolved here) of `kind` to the trust table. */
-static void trust_host(struct sip_guard *g, enum sip_trust_kind kind, const char *host,
-		       unsigned port, const char *what)
+/* Add host of `kind` to the trust table: a numeric one now, a name to the list that
+ * guard_refresh resolves (never here: this runs on the SIP thread, at start and on
+ * SIGHUP, and a nameserver may never answer). */
+static int trust_host(struct sip_guard *g, enum sip_trust_kind kind, const char *host,
+		      unsigned port, const char *what)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *res = NULL, *ai;
-	char buf[INET6_ADDRSTRLEN];
-	int added = 0;
+	if (resolve_is_numeric(host)) {
+		if (sip_trust_add_host(&g->base, kind, host, (uint16_t)port) < 0)
+			log_warn("%s %s: trust table full, not trusted", what, host);
+		return 0;
+	}
+	for (size_t i = 0; i < g->n_names; i++)
+		if (g->names[i].kind == kind && g->names[i].port == port &&
+		    strcasecmp(g->names[i].host, host) == 0)
+			return 0;
+	if (g->n_names == g->cap_names) {
+		size_t nc = g->cap_names ? g->cap_names * 2 : 8;
+		struct guard_name *nn = realloc(g->names, nc * sizeof *nn);
+		if (!nn)
+			return -1;
+		g->names = nn;
+		g->cap_names = nc;
+	}
+	struct guard_name *n = &g->names[g->n_names++];
+	memset(n, 0, sizeof *n);
+	/* a name kept across a reload keeps its addresses until it is looked at again */
+	for (size_t i = 0; i < g->n_old_names; i++)
+		if (g->old_names[i].kind == kind && g->old_names[i].port == port &&
+		    strcasecmp(g->old_names[i].host, host) == 0)
+			*n = g->old_names[i];
+	snprintf(n->host, sizeof n->host, "%s", host);
+	n->kind = kind;
+	n->port = (uint16_t)port;
+	n->what = what;
+	return 0;
+}
 
-	if (sip_trust_add_host(&g->trust, kind, host, (uint16_t)port) == 0)
+/* trust = base + the addresses every name has now. */
+static void trust_rebuild(struct sip_guard *g)
+{
+	g->trust = g->base;
+	for (size_t i = 0; i < g->n_names; i++)
+		for (size_t a = 0; a < g->names[i].n_addrs; a++)
+			if (sip_trust_add_host(&g->trust, g->names[i].kind, g->names[i].addrs[a],
+					       g->names[i].port) < 0)
+				log_warn("%s %s: trust table full, %s not trusted", g->names[i].what,
+					 g->names[i].host, g->names[i].addrs[a]);
+}
+
+static int addr_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static bool addrs_equal(char (*a)[RESOLVE_ADDR_MAX], size_t na,
+			char (*b)[RESOLVE_ADDR_MAX], size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return false;
+	return true;
+}
+
+void guard_refresh(struct proxy *p, int64_t now_ms, bool force)
+{
+	struct sip_guard *g = p->guard;
+	char addrs[RESOLVE_ADDRS_MAX][RESOLVE_ADDR_MAX];
+	bool changed = false;
+
+	if (!g || !p->dns || !g->n_names || (!force && now_ms < g->names_next_ms))
 		return;
-	/* A name (the chart names peers by Kubernetes DNS names): resolved once here,
-	 * when the configuration is applied, never per request. */
-	if (getaddrinfo(host, NULL, &hints, &res) != 0) {
-		log_warn("%s %s does not resolve: requests from it will not be trusted "
-			 "(list its address in sip.trusted)", what, host);
-		return;
-	}
-	for (ai = res; ai; ai = ai->ai_next) {
-		const void *a = ai->ai_family == AF_INET
-					? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
-					: (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
-		if (!inet_ntop(ai->ai_family, a, buf, sizeof buf))
+	g->names_next_ms = now_ms + GUARD_NAMES_MS;
+	for (size_t i = 0; i < g->n_names; i++) {
+		struct guard_name *n = &g->names[i];
+		size_t na = 0;
+		unsigned held;
+		/* cached: no lookup; past sip.dns.cache_s: refreshed in the background */
+		enum resolve_rc rc = resolver_lookup_all(p->dns, n->host, addrs,
+							 RESOLVE_ADDRS_MAX, &na);
+		if (rc == RESOLVE_PENDING)
+			continue; /* keep what it had until the lookup ends */
+		/* a set: DNS round robin reorders the same addresses */
+		qsort(addrs, na, sizeof addrs[0], addr_cmp);
+		if (rc == RESOLVE_FAIL && ratelog_allow(&n->rl, now_ms, GUARD_NAME_LOG_MS, &held))
+			log_warn("%s %s does not resolve: requests from it are not trusted "
+				 "until it does (or list its address in sip.trusted)%s", n->what,
+				 n->host, held ? " (repeated)" : "");
+		if (addrs_equal(addrs, na, n->addrs, n->n_addrs))
 			continue;
-		if (sip_trust_add_host(&g->trust, kind, buf, (uint16_t)port) == 0)
-			added++;
+		if (na)
+			log_info("%s %s: trusting %s%s", n->what, n->host, addrs[0],
+				 na > 1 ? " and more" : "");
+		memcpy(n->addrs, addrs, sizeof addrs);
+		n->n_addrs = na;
+		changed = true;
 	}
-	freeaddrinfo(res);
-	if (!added)
-		log_warn("%s %s: no usable address, not trusted", what, host);
+	if (changed)
+		trust_rebuild(g);
 }
 
 /* Record one configured URI as a trusted peer and a valid next hop. */
@@ -108,7 +203,10 @@ static int add_peer(struct sip_guard *g, size_t *cap, const char *uri,
 		return 0;
 	}
 	unsigned port = url_port_num(u);
-	trust_host(g, kind, u->url_host, kind == SIP_TRUST_MCP ? port : 0, what);
+	if (trust_host(g, kind, u->url_host, kind == SIP_TRUST_MCP ? port : 0, what) < 0) {
+		su_home_deinit(home);
+		return -1;
+	}
 	if (g->n_targets == *cap) {
 		size_t nc = *cap ? *cap * 2 : 8;
 		struct guard_target *nt = realloc(g->targets, nc * sizeof *nt);
@@ -131,10 +229,14 @@ int guard_configure(struct sip_guard *g, const struct rm_config *cfg)
 	size_t cap = 0;
 	char err[160];
 
-	sip_trust_init(&g->trust);
+	sip_trust_init(&g->base);
 	free(g->targets);
 	g->targets = NULL;
 	g->n_targets = 0;
+	g->old_names = g->names;
+	g->n_old_names = g->n_names;
+	g->names = NULL;
+	g->n_names = g->cap_names = 0;
 	g->drop_untrusted = cfg->sip_untrusted_drop;
 	g->udp = cfg->sip_udp;
 	g->tcp = cfg->sip_tcp;
@@ -151,9 +253,14 @@ int guard_configure(struct sip_guard *g, const struct rm_config *cfg)
 		struct sip_trust_entry e;
 		/* validated at load (rm_config.c); a failure here is a table overflow */
 		if (sip_trust_parse_cidr(cfg->sip_trusted[i], &e, err, sizeof err) < 0 ||
-		    sip_trust_add(&g->trust, &e) < 0)
+		    sip_trust_add(&g->base, &e) < 0)
 			log_warn("sip.trusted[%zu] ignored: %s", i, cfg->sip_trusted[i]);
 	}
+	/* names: trusted as guard_refresh finds their addresses (it runs right after) */
+	trust_rebuild(g);
+	free(g->old_names);
+	g->old_names = NULL;
+	g->n_old_names = 0;
 	return 0;
 }
 

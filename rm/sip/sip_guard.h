@@ -14,8 +14,12 @@
  * next hop is a configured target (MCP or SIP Server): rm is not a relay.
  *
  * Only rm/proxy*.c call it, on the SIP thread. Names in sip.sip_servers and LRG
- * members are resolved when the configuration is applied (getaddrinfo; numeric
- * addresses need no lookup).
+ * members go through rm's resolver (resolve.h), never a blocking lookup: a name's
+ * addresses are trusted once it has resolved, follow it as it is re-resolved
+ * (sip.dns.cache_s, the last good ones kept for sip.dns.grace_s while it fails), and
+ * until then requests from them are refused like any stranger's (a warning, at most
+ * once a minute per name, says so). A nameserver that never answers therefore stalls
+ * neither a reload nor the SIP thread; numeric peers are trusted at once.
  */
 #ifndef RM_SIP_GUARD_H
 #define RM_SIP_GUARD_H
@@ -31,9 +35,15 @@ struct sip_guard;
 struct sip_guard *guard_new(struct proxy *p);
 void guard_free(struct sip_guard *g);
 
-/* (Re)build the trust table and the target list from cfg. Names that do not
- * resolve are logged and left out. Returns 0, or -1 on out of memory. */
+/* (Re)build the trust table and the target list from cfg: numeric peers and
+ * sip.trusted at once, names by guard_refresh. Never blocks. Returns 0, or -1 on
+ * out of memory. */
 int guard_configure(struct sip_guard *g, const struct rm_config *cfg);
+
+/* Bring the trusted names' addresses up to date from p->dns (cache only; lookups are
+ * started in the background, never waited for). Runs every GUARD_NAMES_MS from the
+ * proxy's tick; force: now (after a configure). */
+void guard_refresh(struct proxy *p, int64_t now_ms, bool force);
 
 /* Trust and overload: a message nta matched to no transaction (msg, owned by the
  * caller until this returns false). Returns true for a request from a trusted source

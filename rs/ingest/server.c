@@ -63,7 +63,7 @@ struct rs_server {
 	unsigned long long next_id;
 	accept_pause_t *ap;       /* pauses accepting when accept() fails (EMFILE) */
 	peer_count_t *peers;      /* open connections per source address */
-	ratelog_t refuse_rl, deadline_rl;
+	ratelog_t refuse_rl, deadline_rl, tls_rl;
 };
 
 /* Connections refused at accept still hold a descriptor until their ERROR is
@@ -355,6 +355,7 @@ static void conn_close_cb(stomp_conn_t *sc, enum stomp_conn_end why, const char 
 			  void *arg)
 {
 	conn_t *c = arg;
+	unsigned held;
 
 	switch (why) {
 	case STOMP_CONN_HB_TIMEOUT:
@@ -363,8 +364,10 @@ static void conn_close_cb(stomp_conn_t *sc, enum stomp_conn_end why, const char 
 	case STOMP_CONN_WRITE_TIMEOUT:
 		log_info("stomp %s: peer does not read; closing", c->peer);
 		break;
-	case STOMP_CONN_TLS_ERROR:
-		log_info("stomp %s: TLS: %s; closing", c->peer, detail);
+	case STOMP_CONN_TLS_ERROR: /* one line a second: a flood must not fill the disk */
+		if (ratelog_allow(&c->srv->tls_rl, util_mono_us() / 1000, 1000, &held))
+			log_info("stomp %s: TLS: %s; closing (%u more held back in the last "
+				 "second)", c->peer, detail, held);
 		break;
 	case STOMP_CONN_ERROR:
 		log_debug("stomp %s: %s", c->peer, detail);
