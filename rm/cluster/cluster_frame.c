@@ -95,8 +95,9 @@ size_t cluster_frame_encode(char *out, size_t cap, const struct cluster_msg *m,
 {
 	char inc[24], seq[24], ts[24], mac[MAC_HEX + 1];
 
+	bool any = m->cmd == STOMP_CMD_CONNECT && strcmp(m->to, CLUSTER_TO_ANY) == 0;
 	if (!type_fits(m->cmd, m->type) || !cluster_node_valid(m->from) ||
-	    !cluster_node_valid(m->to) || mac_hex(m, key, keylen, mac) < 0)
+	    (!any && !cluster_node_valid(m->to)) || mac_hex(m, key, keylen, mac) < 0)
 		return 0;
 	snprintf(inc, sizeof inc, "%" PRIu64, m->inc);
 	snprintf(seq, sizeof seq, "%" PRIu64, m->seq);
@@ -144,6 +145,17 @@ static int node_copy(char *dst, const char *src)
 	return 0;
 }
 
+/* "to" is a node id, or "*" in a dialer's CONNECT (it does not know yet whom it
+ * reached; the CONNECTED answer says). */
+static int to_copy(enum stomp_command cmd, char *dst, const char *src)
+{
+	if (cmd == STOMP_CMD_CONNECT && src && strcmp(src, CLUSTER_TO_ANY) == 0) {
+		snprintf(dst, CLUSTER_NODE_MAX, "%s", src);
+		return 0;
+	}
+	return node_copy(dst, src);
+}
+
 enum cluster_drop cluster_frame_decode(const stomp_frame_t *f, const unsigned char *key,
 				       size_t keylen, const char *me, struct cluster_msg *out)
 {
@@ -156,7 +168,7 @@ enum cluster_drop cluster_frame_decode(const stomp_frame_t *f, const unsigned ch
 	out->type = type ? type_parse(type) : CLUSTER_T_NONE;
 	if (!type_fits(out->cmd, out->type) ||
 	    node_copy(out->from, stomp_frame_header(f, "from")) < 0 ||
-	    node_copy(out->to, stomp_frame_header(f, "to")) < 0 ||
+	    to_copy(out->cmd, out->to, stomp_frame_header(f, "to")) < 0 ||
 	    u64_parse(stomp_frame_header(f, "inc"), &out->inc) < 0 ||
 	    u64_parse(stomp_frame_header(f, "seq"), &out->seq) < 0 ||
 	    u64_parse(stomp_frame_header(f, "ts"), &out->ts) < 0)
@@ -169,7 +181,8 @@ enum cluster_drop cluster_frame_decode(const stomp_frame_t *f, const unsigned ch
 	    CRYPTO_memcmp(mac, want, MAC_HEX) != 0)
 		return CLUSTER_DROP_BAD_MAC;
 	/* after the MAC: an unauthenticated sender learns nothing from the reason */
-	if (me && (strcmp(out->to, me) != 0 || strcmp(out->from, me) == 0))
+	bool any = strcmp(out->to, CLUSTER_TO_ANY) == 0;
+	if (me && ((!any && strcmp(out->to, me) != 0) || strcmp(out->from, me) == 0))
 		return CLUSTER_DROP_WRONG_NODE;
 	return CLUSTER_DROP_NONE;
 }

@@ -7,7 +7,8 @@
  * One frame:
  *   CONNECT | CONNECTED | SEND
  *   type:hello|hb|state|delta|resync     (hello on CONNECT/CONNECTED, others on SEND)
- *   from:<node>     sender's node id      to:<node>   the receiver's node id
+ *   from:<node>     sender's node id      to:<node>   the receiver's node id ("*"
+ *                   in the dialer's CONNECT: it learns who answered from CONNECTED)
  *   inc:<u64>       sender's incarnation (its start time, ms since the epoch)
  *   seq:<u64>       per (sender, receiver) sequence number, +1 a frame, kept across
  *                   reconnects within an incarnation
@@ -38,6 +39,7 @@
 #include "stomp.h"
 
 #define CLUSTER_NODE_MAX 64   /* node id incl. NUL */
+#define CLUSTER_TO_ANY "*"    /* "to" of a dialer's CONNECT */
 #define CLUSTER_KEY_MIN 16    /* bytes of shared key, at least */
 #define CLUSTER_KEY_MAX 256
 /* A frame's bound (STOMP parser limit): a full state of CLUSTER_BOARD_CAP keys of
@@ -89,8 +91,10 @@ bool cluster_node_valid(const char *s);
 size_t cluster_frame_encode(char *out, size_t cap, const struct cluster_msg *m,
 			    const unsigned char *key, size_t keylen);
 
-/* Check a received frame: the headers above, from != me, to == me (when to_me is not
- * NULL) and the MAC. Fills *out (body points into f) and returns CLUSTER_DROP_NONE,
+/* Check a received frame: the headers above, the MAC, then (me not NULL) from != me
+ * and to == me (or "*" on CONNECT). Hello frames (CONNECT/CONNECTED) carry no state:
+ * callers do not run them through cluster_seq_check (a hello to "*" could otherwise
+ * be replayed to another node to push its sequence state ahead). Fills *out (body points into f) and returns CLUSTER_DROP_NONE,
  * or the reason to drop it. */
 enum cluster_drop cluster_frame_decode(const stomp_frame_t *f, const unsigned char *key,
 				       size_t keylen, const char *me, struct cluster_msg *out);

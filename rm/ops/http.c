@@ -83,6 +83,12 @@ void rm_http_set_listening(struct rm_http *h, bool listening)
 		h->listening = listening;
 }
 
+int rm_http_route(struct rm_http *h, const char *path,
+		  void (*fn)(struct evhttp_request *req, const char *path, void *arg), void *arg)
+{
+	return h ? httpd_route(h->httpd, path, fn, arg) : -1;
+}
+
 void rm_http_stop(struct rm_http *h)
 {
 	if (!h)
