@@ -512,6 +512,7 @@ static int setup_cluster(struct rm_main *rm, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory at start-up");
 		return -1;
 	}
+	rm->board->strict_nodes = rm->cfg->cluster_strict ? rm->cfg->cluster_nodes : 0;
 	rm->cluster = cluster_new(rm->base, rm->cfg, rm->board, rm->metrics, err, errlen);
 	if (!rm->cluster)
 		return -1;

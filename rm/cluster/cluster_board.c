@@ -82,9 +82,17 @@ static void hook_local(void *arg, enum route_usage_kind kind, const char *name, 
 	cluster_board_local_add(arg, kind, name, delta);
 }
 
+static int hook_share(void *arg, int l3)
+{
+	const struct cluster_board *b = arg;
+
+	return l3 / b->strict_nodes;
+}
+
 void cluster_board_hook(struct cluster_board *b, struct route_usage_hook *h)
 {
 	h->remote = hook_remote;
 	h->local = hook_local;
+	h->share = b->strict_nodes > 0 ? hook_share : NULL;
 	h->arg = b;
 }

@@ -45,6 +45,7 @@ struct cluster_board {
 	atomic_uint generation; /* bumped on every local change */
 	atomic_uint used;       /* slots claimed */
 	atomic_uint full;       /* keys refused because the board is full */
+	int strict_nodes;       /* cluster.limits strict: shares of 1/N; 0 = normal */
 };
 
 /* calloc'd board; free() it. NULL on out of memory. */
@@ -62,7 +63,9 @@ void cluster_board_local_add(struct cluster_board *b, enum route_usage_kind kind
 int cluster_board_remote(struct cluster_board *b, enum route_usage_kind kind,
 			 const char *name);
 
-/* route.h's hook on this board (arg = b). */
+/* route.h's hook on this board (arg = b); with b->strict_nodes > 0 (set before),
+ * the share of a limit l3 is l3 / strict_nodes, rounded down (the remainder is
+ * left unused: a share must never depend on who is reachable). */
 void cluster_board_hook(struct cluster_board *b, struct route_usage_hook *h);
 
 #endif

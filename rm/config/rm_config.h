@@ -68,7 +68,10 @@
  *                              connect; at most 16), key [""] (>= 16 bytes; env
  *                              RM_CLUSTER_KEY replaces it), heartbeat_ms [150]
  *                              (20..10000), dead_after_ms [850] (> 2 heartbeats,
- *                              <= 60000), publish_ms [10] (1..1000)}: peering runs
+ *                              <= 60000), publish_ms [10] (1..1000), limits
+ *                              ["normal"] | "strict" (each node admits at most
+ *                              l3 / nodes of a hard limit), nodes (the cluster's
+ *                              size, 2..16; required with strict)}: peering runs
  *                              when the section is present and a key is set (else
  *                              rm logs a warning and runs standalone); README
  *                              "Cluster"
@@ -274,6 +277,8 @@ struct rm_config {
 	int cluster_heartbeat_ms;  /* a heartbeat frame to each peer this often */
 	int cluster_dead_after_ms; /* no valid frame for this long: the peer is down */
 	int cluster_publish_ms;    /* usage changes are sent at most this late */
+	bool cluster_strict;       /* limits "strict": per-node shares of 1/cluster_nodes */
+	int cluster_nodes;         /* the cluster's size (strict shares); 0 = not given */
 
 	/* SNMP AgentX subagent (rm_snmp.h) */
 	bool snmp_enabled;

@@ -50,10 +50,11 @@ int rmc_load_cluster(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 {
 	static const char *const known[] = { "node", "listen", "port", "peers", "key",
 					     "heartbeat_ms", "dead_after_ms", "publish_ms",
-					     NULL };
+					     "limits", "nodes", NULL };
 	const cJSON *o = cfg_object(c, root, "", "cluster", false);
 	const char *env = getenv("RM_CLUSTER_KEY");
-	long long port, hb, dead, pub;
+	long long port, hb, dead, pub, nodes;
+	char limits[16];
 
 	cfg->cluster_present = o != NULL;
 	cfg_no_unknown(c, o, "cluster", known);
@@ -65,12 +66,22 @@ int rmc_load_cluster(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 	cfg_int(c, o, "cluster", "heartbeat_ms", false, 150, 20, 10000, &hb);
 	cfg_int(c, o, "cluster", "dead_after_ms", false, 850, 50, 60000, &dead);
 	cfg_int(c, o, "cluster", "publish_ms", false, 10, 1, 1000, &pub);
+	cfg_str(c, o, "cluster", "limits", false, "normal", limits, sizeof limits);
+	cfg_int(c, o, "cluster", "nodes", false, 0, 0, CLUSTER_PEERS_MAX + 1, &nodes);
 	if (c->failed)
 		return -1;
 	cfg->cluster_port = (int)port;
 	cfg->cluster_heartbeat_ms = (int)hb;
 	cfg->cluster_dead_after_ms = (int)dead;
 	cfg->cluster_publish_ms = (int)pub;
+	cfg->cluster_nodes = (int)nodes;
+	if (strcmp(limits, "strict") != 0 && strcmp(limits, "normal") != 0)
+		return cfg_fail(c, "cluster", "limits", "expected one of normal, strict; got \"%s\"",
+				limits);
+	cfg->cluster_strict = strcmp(limits, "strict") == 0;
+	if (cfg->cluster_strict && nodes < 2)
+		return cfg_fail(c, "cluster", "nodes", "limits \"strict\" needs the cluster's "
+				"size (2..%d) to split every limit into shares", CLUSTER_PEERS_MAX + 1);
 	if (!cfg->cluster_listen[0])
 		return cfg_fail(c, "cluster", "listen", "must not be empty");
 	if (!node_id_ok(cfg->cluster_node))

@@ -461,6 +461,12 @@ static int usage_remote(enum route_usage_kind k, const char *name)
 	return n > 0 ? n : 0;
 }
 
+/* Strict mode: has this node's own count reached its share of l's hard limit? */
+static bool over_share(int local, const struct rm_limits *l)
+{
+	return usage_hook.share && l->l3 > 0 && local >= usage_hook.share(usage_hook.arg, l->l3);
+}
+
 static void usage_local(enum route_usage_kind k, const char *name, int delta)
 {
 	if (usage_hook.local && name && name[0])
@@ -495,14 +501,14 @@ enum rm_refuse route_admit(struct route_state *st, struct route_profile *p, bool
 	}
 	enum route_level pl =
 		level_for(p->active + usage_remote(ROUTE_USAGE_PROFILE, p->name), &p->limits);
-	if (pl == ROUTE_LEVEL_NONE) {
+	if (pl == ROUTE_LEVEL_NONE || over_share(p->active, &p->limits)) {
 		p->refused++;
 		return RM_REFUSE_PROFILE_LIMIT;
 	}
 	struct route_tenant *tn = p->tenant;
 	enum route_level tl =
 		level_for(tn->active + usage_remote(ROUTE_USAGE_TENANT, tn->name), &tn->limits);
-	if (tl == ROUTE_LEVEL_NONE) {
+	if (tl == ROUTE_LEVEL_NONE || over_share(tn->active, &tn->limits)) {
 		p->refused++;
 		tn->refused++;
 		return RM_REFUSE_TENANT_LIMIT;

@@ -161,6 +161,10 @@ enum route_usage_kind {
 struct route_usage_hook {
 	int (*remote)(void *arg, enum route_usage_kind kind, const char *name);
 	void (*local)(void *arg, enum route_usage_kind kind, const char *name, int delta);
+	/* Strict limits (may be NULL): this node's share of a hard limit l3 > 0. Admission
+	 * then also refuses when this node's own count reaches its share, whatever the
+	 * peers say (a partition cannot make the shares add up to more than l3). */
+	int (*share)(void *arg, int l3);
 	void *arg;
 };
 /* h is copied; NULL removes the hook. */

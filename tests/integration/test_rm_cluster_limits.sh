@@ -51,8 +51,8 @@ import json, sys
 for p in json.load(sys.stdin)["peers"]:
     if p["node"] == "rm-b": print(p.get("usage", {}).get("tenant:acme", 0))'
 }
-wait_for 3 test "$(rusage)" = 15 || true
-[ "$(rusage)" = 15 ] || die "rm-a holds $(rusage) calls of rm-b, want 15"
+rusage_is() { [ "$(rusage)" = "$1" ]; }
+wait_for 3 rusage_is 15 || die "rm-a holds $(rusage) calls of rm-b, want 15"
 cluster_uac five_a 127.0.0.2 "$SP" uac_rr.xml 10 100 20 -d 500 || true
 [ "$OK" = 5 ] || die "with 15 calls on rm-b, rm-a admitted $OK of 10 (want 5)"
 ok "rm-b holds 15: rm-a sees them in /cluster and admits 5 of 10"
