@@ -1,5 +1,5 @@
 /*
- * cluster: rm's peering on TCP 9801 (README "Cluster"), on the service thread's
+ * cluster: rm's peering on TCP 9801 (README "rm cluster"), on the service thread's
  * libevent loop (never the SIP thread: ARCHITECTURE.md "Threads and loops").
  *
  * Links. Each node dials every configured peer address (an "out" link: stomp_conn

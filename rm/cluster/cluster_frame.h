@@ -1,5 +1,5 @@
 /*
- * cluster_frame: the messages rm nodes exchange on TCP 9801 (README "Cluster"), as
+ * cluster_frame: the messages rm nodes exchange on TCP 9801 (README "rm cluster"), as
  * STOMP 1.2 frames (common/stomp.h), each authenticated with HMAC-SHA256. Pure: no
  * sockets, no clocks, no event loop; the caller passes the key, the times and the
  * per-sender state in.

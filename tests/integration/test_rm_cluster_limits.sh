@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # rm cluster-wide limits (issue 13): a tenant with l3 20 on two nodes. 60 long calls
 # offered at once, 30 to each node: the cluster admits between 20 and the documented
-# bound (README "Cluster": l3 + the calls the other node admits within one
+# bound (README "rm cluster": l3 + the calls the other node admits within one
 # replication window, publish_ms + latency; here 2), not 40 as two standalone nodes
 # would. Then a peer's death: rm-b holds 15 live calls, so rm-a admits only 5 of 10;
 # kill -9 rm-b, and once rm-a has declared it down its 15 calls no longer count:
