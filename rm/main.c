@@ -520,6 +520,7 @@ static int setup_cluster(struct rm_main *rm, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot add the /cluster page");
 		return -1;
 	}
+	rm_http_set_ready_check(rm->http, cluster_ready, rm->cluster);
 	cluster_board_hook(rm->board, &hook);
 	route_set_usage_hook(&hook);
 	return 0;

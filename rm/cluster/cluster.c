@@ -462,6 +462,7 @@ struct cluster *cluster_new(struct event_base *base, const struct rm_config *cfg
 	cl->keylen = strlen(cfg->cluster_key);
 	memcpy(cl->key, cfg->cluster_key, cl->keylen);
 	cl->inc = wall_ms();
+	cl->started_ms = cluster_mono_ms();
 	cl->hb_ms = cfg->cluster_heartbeat_ms;
 	cl->dead_ms = cfg->cluster_dead_after_ms;
 	snprintf(cl->listen_at, sizeof cl->listen_at, "%s:%d", cfg->cluster_listen,

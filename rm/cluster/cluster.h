@@ -32,6 +32,7 @@
 #ifndef RM_CLUSTER_H
 #define RM_CLUSTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "metrics.h"
@@ -55,6 +56,12 @@ struct cluster *cluster_new(struct event_base *base, const struct rm_config *cfg
 
 /* Close every link and the listener. NULL is allowed. */
 void cluster_free(struct cluster *cl);
+
+/* /readyz's cluster check (rm_http_set_ready_check; arg = the cluster): false, with
+ * the reason, while a peer is syncing, and during the first dead_after_ms after start
+ * until every configured peer address answered and its state was applied (a peer
+ * that stays unreachable does not hold readiness back longer than that). */
+bool cluster_ready(void *arg, char *why, size_t len);
 
 /* GET /cluster (common/ev/httpd.h route; arg = the cluster): JSON
  *   {"node", "address", "incarnation", "state": "up",

@@ -66,6 +66,7 @@ struct cluster {
 	unsigned char key[RM_SECRET_MAX];
 	size_t keylen;
 	uint64_t inc;
+	int64_t started_ms; /* monotonic */
 	int hb_ms, dead_ms;
 	char listen_at[RM_HOST_MAX + 16];
 	struct evconnlistener *lis;

@@ -199,6 +199,36 @@ void cluster_peers_check(struct cluster *cl, int64_t now)
 	metric_set(cl->mm.cluster_peers_up, up);
 }
 
+static const struct peer *peer_find(const struct cluster *cl, const char *node)
+{
+	for (int i = 0; i < CLUSTER_MAX_PEERS; i++)
+		if (cl->peer[i].used && strcmp(cl->peer[i].node, node) == 0)
+			return &cl->peer[i];
+	return NULL;
+}
+
+bool cluster_ready(void *arg, char *why, size_t len)
+{
+	const struct cluster *cl = arg;
+
+	for (int i = 0; i < CLUSTER_MAX_PEERS; i++)
+		if (cl->peer[i].used && cl->peer[i].state == PEER_SYNCING) {
+			snprintf(why, len, "cluster: syncing with %s", cl->peer[i].node);
+			return false;
+		}
+	if (cluster_mono_ms() - cl->started_ms > cl->dead_ms)
+		return true;
+	for (size_t k = 0; k < cl->n_out; k++) {
+		const struct out_link *l = &cl->out[k];
+		const struct peer *p = l->node[0] ? peer_find(cl, l->node) : NULL;
+		if (!l->self && (!p || p->state != PEER_UP)) {
+			snprintf(why, len, "cluster: waiting for peer %s", l->addr);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* The configured address of node, if an out link reached it. */
 static const struct out_link *link_of(const struct cluster *cl, const char *node)
 {

@@ -4,7 +4,8 @@
 # frames from a python socket that are unauthenticated, forged, replayed, of an old
 # incarnation or meant for another node are dropped and counted by reason; kill -9 of
 # one node is reported by the other within dead_after_ms (850) + one tick, i.e. under
-# 1 s; the restarted node is up again on both sides.
+# 1 s; the restarted node is up again on both sides. /readyz is 503 while a peer is
+# syncing (it sent frames but not yet its state).
 . "$(dirname "$0")/lib/rm_cluster.sh"
 
 SP=$(free_port); CP=$(free_port); HA=$(free_port); HB=$(free_port); M1=$(free_port)
@@ -12,13 +13,15 @@ PEERS='["127.0.0.2:'$CP'", "127.0.0.3:'$CP'"]'
 LRGS='[{"name":"g","members":[{"uri":"sip:127.0.0.1:'$M1'"}]}]'
 cluster_write_config "$T/a.json" rm-a 127.0.0.2 "$SP" "$HA" "$CP" "$PEERS" "$LRGS" "$(rm_default_profile g)"
 cluster_write_config "$T/b.json" rm-b 127.0.0.3 "$SP" "$HB" "$CP" "$PEERS" "$LRGS" "$(rm_default_profile g)"
+uas_start m1 "$M1" uas_rr.xml
 cluster_start a "$T/a.json" "$HA"
 cluster_start b "$T/b.json" "$HB"
 wait_for 5 cluster_is "$HA" rm-b up || die "rm-a does not see rm-b up: $(http_get "$HA" /cluster)"
 wait_for 5 cluster_is "$HB" rm-a up || die "rm-b does not see rm-a up: $(http_get "$HB" /cluster)"
 grep -q "is this node: not dialed again" "$T/a.log" || die "rm-a did not recognise itself in peers"
 wait_metric "$HA" rm_cluster_peers_up -eq 1 3 || die "rm_cluster_peers_up on rm-a"
-ok "two nodes: each sees the other up in /cluster, rm_cluster_peers_up 1"
+wait_for 5 http_get "$HA" /readyz || die "rm-a not ready: $(http_get "$HA" /readyz)"
+ok "two nodes: each sees the other up in /cluster, rm_cluster_peers_up 1, /readyz 200"
 
 # A hostile peer on rm-a's cluster port.
 PY=$(cluster_peer_py)
@@ -52,6 +55,21 @@ http_get "$HA" /healthz >/dev/null || die "rm-a not healthy after the hostile fr
 cluster_is "$HA" rm-b up || die "rm-b no longer up on rm-a after the hostile frames"
 ok "python peer: unauthenticated 1, bad-mac 2, replay 2, old-incarnation 1, wrong-node 2 dropped; its one good frame accepted"
 wait_for 3 cluster_is "$HA" py down || die "the python peer never went down on rm-a"
+
+# A peer that heartbeats but has not sent its state: syncing, and rm-a not ready.
+/usr/bin/python3 - "$PY" "$CP" "$CLUSTER_KEY" <<'EOF_PY' || die "python peer failed"
+import sys, time, importlib.util
+spec = importlib.util.spec_from_file_location("cp", sys.argv[1]); cp = importlib.util.module_from_spec(spec); spec.loader.exec_module(cp)
+s = cp.connect("127.0.0.2", int(sys.argv[2]))
+s.sendall(cp.frame(sys.argv[3].encode(), "SEND", "hb", "py2", "rm-a", int(time.time() * 1000), 1))
+time.sleep(0.2)
+s.close()
+EOF_PY
+cluster_is "$HA" py2 syncing || die "py2 is not syncing on rm-a: $(http_get "$HA" /cluster)"
+why=$(http_get "$HA" /readyz) && die "rm-a ready while py2 syncs: $why"
+echo "$why" | grep -q "syncing with py2" || die "/readyz does not say why: $why"
+wait_for 3 http_get "$HA" /readyz || die "rm-a not ready again after py2 went away"
+ok "a peer syncing (frames, no state yet): /readyz 503 \"$why\"; ready again once it is down"
 deaths0=$(mval "$HA" rm_cluster_peer_deaths_total)
 
 # kill -9 rm-b: rm-a's log stamps the moment it declares rm-b down.
