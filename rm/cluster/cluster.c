@@ -74,6 +74,7 @@ static int frame_send(struct cluster *cl, stomp_conn_t *sc, enum stomp_command c
 	n = cluster_frame_encode(buf, cap, &m, cl->key, cl->keylen);
 	if (n > 0 && n < cap && stomp_conn_send_raw(sc, buf, n) == 0) {
 		metric_inc(cl->mm.cluster_frames_sent);
+		metric_add(cl->mm.cluster_bytes_sent, n);
 		rc = 0;
 	}
 	if (buf != stackbuf)

@@ -144,6 +144,8 @@ static bool cluster_series(rm_metrics_t *m)
 	ok &= !!GAUGE(cluster_peers_up, "rm_cluster_peers_up", "Cluster peer nodes up");
 	ok &= !!CTR(cluster_frames_sent, "rm_cluster_frames_sent_total",
 		    "Cluster frames sent to peers");
+	ok &= !!CTR(cluster_bytes_sent, "rm_cluster_bytes_sent_total",
+		    "Bytes of the cluster frames sent to peers");
 	ok &= !!CTR(cluster_frames_received, "rm_cluster_frames_received_total",
 		    "Cluster frames received and accepted (authenticated, in sequence)");
 	for (int d = 1; d < CLUSTER_DROP_COUNT; d++)

@@ -61,6 +61,7 @@ typedef struct rm_metrics {
 	/* cluster on 9801 (rm/cluster/) */
 	metric_t *cluster_peers_up;        /* gauge: peer nodes up (state applied, heard) */
 	metric_t *cluster_frames_sent, *cluster_frames_received; /* received = accepted */
+	metric_t *cluster_bytes_sent;      /* bytes of those frames */
 	metric_t *cluster_dropped[RM_METRICS_CLUSTER_DROPS]; /* by enum cluster_drop (0: NULL) */
 	metric_t *cluster_deaths;          /* peers declared down after dead_after_ms */
 	metric_t *cluster_resyncs;         /* state requests sent (gap, or state lost) */
