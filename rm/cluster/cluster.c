@@ -270,6 +270,19 @@ static void out_on_frame(stomp_conn_t *sc, const stomp_frame_t *f, void *arg)
 		cluster_out_reset(l);
 		return;
 	}
+	for (size_t k = 0; k < cl->n_out; k++) {
+		struct out_link *o = &cl->out[k];
+		if (o != l && o->open && strcmp(o->node, m.from) == 0) {
+			/* two entries of peers reach one node (an address and a name): one
+			 * stream only, or its sequence numbers would interleave */
+			log_warn("cluster: peer %s is node %s, already reached through %s: "
+				 "not used", l->addr, m.from, o->addr);
+			snprintf(l->node, sizeof l->node, "%s", m.from);
+			l->fails = 16; /* retried at the longest delay, in case o goes */
+			cluster_out_reset(l);
+			return;
+		}
+	}
 	stomp_conn_deadline(sc, 0);
 	if (strcmp(l->node, m.from) != 0)
 		log_info("cluster: peer %s is node %s", l->addr, m.from);

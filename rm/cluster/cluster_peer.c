@@ -232,10 +232,13 @@ bool cluster_ready(void *arg, char *why, size_t len)
 /* The configured address of node, if an out link reached it. */
 static const struct out_link *link_of(const struct cluster *cl, const char *node)
 {
+	const struct out_link *found = NULL;
+
 	for (size_t k = 0; k < cl->n_out; k++)
-		if (cl->out[k].node[0] && strcmp(cl->out[k].node, node) == 0)
-			return &cl->out[k];
-	return NULL;
+		if (cl->out[k].node[0] && strcmp(cl->out[k].node, node) == 0 &&
+		    (!found || cl->out[k].open))
+			found = &cl->out[k];
+	return found;
 }
 
 static const char *link_state(const struct out_link *l)

@@ -11,7 +11,9 @@
 SP=$(free_port); CP=$(free_port); HA=$(free_port); HB=$(free_port); M1=$(free_port)
 PEERS='["127.0.0.2:'$CP'", "127.0.0.3:'$CP'"]'
 LRGS='[{"name":"g","members":[{"uri":"sip:127.0.0.1:'$M1'"}]}]'
-cluster_write_config "$T/a.json" rm-a 127.0.0.2 "$SP" "$HA" "$CP" "$PEERS" "$LRGS" "$(rm_default_profile g)"
+# rm-a lists rm-b twice: one stream only must reach rm-b
+PEERS_A='["127.0.0.2:'$CP'", "127.0.0.3:'$CP'", "127.0.0.3:'$CP'"]'
+cluster_write_config "$T/a.json" rm-a 127.0.0.2 "$SP" "$HA" "$CP" "$PEERS_A" "$LRGS" "$(rm_default_profile g)"
 cluster_write_config "$T/b.json" rm-b 127.0.0.3 "$SP" "$HB" "$CP" "$PEERS" "$LRGS" "$(rm_default_profile g)"
 uas_start m1 "$M1" uas_rr.xml
 cluster_start a "$T/a.json" "$HA"
@@ -21,6 +23,9 @@ wait_for 5 cluster_is "$HB" rm-a up || die "rm-b does not see rm-a up: $(http_ge
 grep -q "is this node: not dialed again" "$T/a.log" || die "rm-a did not recognise itself in peers"
 wait_metric "$HA" rm_cluster_peers_up -eq 1 3 || die "rm_cluster_peers_up on rm-a"
 wait_for 5 http_get "$HA" /readyz || die "rm-a not ready: $(http_get "$HA" /readyz)"
+grep -q "is node rm-b, already reached through" "$T/a.log" || die "rm-a uses both entries for rm-b"
+[ "$(mval "$HB" 'rm_cluster_frames_dropped_total{reason="replay"}')" = 0 ] ||
+	die "rm-b drops replays from rm-a's two links"
 ok "two nodes: each sees the other up in /cluster, rm_cluster_peers_up 1, /readyz 200"
 
 # A hostile peer on rm-a's cluster port.
