@@ -19,6 +19,7 @@
 #include "hostport.h"
 #include "log.h"
 #include "stomp_conn.h"
+#include "tls.h"
 
 int64_t cluster_mono_ms(void)
 {
@@ -296,11 +297,14 @@ static void out_on_close(stomp_conn_t *sc, enum stomp_conn_end why, const char *
 			 void *arg)
 {
 	struct out_link *l = arg;
+	char reason[sizeof l->last_err];
 
-	if (l->open || l->fails == 0)
-		log_info("cluster: link to %s (%s) closed: %s%s%s", l->addr,
-			 l->node[0] ? l->node : "?", why == STOMP_CONN_EOF ? "peer closed" : "error",
-			 detail && *detail ? ": " : "", detail ? detail : "");
+	snprintf(reason, sizeof reason, "%s%s%s", why == STOMP_CONN_EOF ? "peer closed" : "error",
+		 detail && *detail ? ": " : "", detail ? detail : "");
+	if (l->open || strcmp(reason, l->last_err) != 0) /* not once per retry */
+		log_info("cluster: link to %s (%s) closed: %s", l->addr, l->node[0] ? l->node : "?",
+			 reason);
+	snprintf(l->last_err, sizeof l->last_err, "%s", reason);
 	l->sc = NULL; /* freed by the layer */
 	cluster_out_reset(l);
 }
@@ -319,8 +323,8 @@ static void out_dial(struct out_link *l)
 	if (!cl->dns) /* names are resolved at every dial: a Service's pods come and go */
 		cl->dns = evdns_base_new(cl->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
 	l->open = false;
-	l->sc = stomp_conn_connect(cl->base, cl->dns, NULL, l->host, l->port, &o, &cbs, l, err,
-				   sizeof err);
+	l->sc = stomp_conn_connect(cl->base, cl->dns, cl->tls_cli, l->host, l->port, &o, &cbs, l,
+				   err, sizeof err);
 	if (!l->sc) {
 		log_warn("cluster: cannot dial %s: %s", l->addr, err);
 		cluster_out_reset(l);
@@ -424,7 +428,7 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, in->addr,
 			  sizeof in->addr);
 	conn_opts(&o, &lim);
-	in->sc = stomp_conn_accept(cl->base, NULL, fd, &o, &cbs, in);
+	in->sc = stomp_conn_accept(cl->base, cl->tls_srv, fd, &o, &cbs, in);
 	if (!in->sc) {
 		in->used = false;
 		cl->n_in--;
@@ -489,6 +493,18 @@ struct cluster *cluster_new(struct event_base *base, const struct rm_config *cfg
 			 cfg->cluster_listen);
 		goto fail;
 	}
+	if (cfg->cluster_tls.enabled) {
+		tls_config_t srv;
+		char why[384];
+		rm_config_cluster_tls_server(&cfg->cluster_tls, &srv);
+		cl->tls_srv = tls_ctx_new(&srv, TLS_SERVER, NULL, why, sizeof why);
+		if (cl->tls_srv)
+			cl->tls_cli = tls_ctx_new(&cfg->cluster_tls, TLS_CLIENT, NULL, why, sizeof why);
+		if (!cl->tls_srv || !cl->tls_cli) {
+			snprintf(err, errlen, "cluster.tls: %s", why);
+			goto fail;
+		}
+	}
 	cl->lis = evconnlistener_new_bind(base, accept_cb, cl,
 					  LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
 						  LEV_OPT_CLOSE_ON_EXEC,
@@ -522,9 +538,9 @@ struct cluster *cluster_new(struct event_base *base, const struct rm_config *cfg
 	}
 	for (size_t k = 0; k < cl->n_out; k++)
 		out_dial(&cl->out[k]);
-	log_info("cluster: node %s (incarnation %llu) on %s, %zu peers, heartbeat %d ms, "
-		 "dead after %d ms", cl->me, (unsigned long long)cl->inc, at, cl->n_out,
-		 cl->hb_ms, cl->dead_ms);
+	log_info("cluster: node %s (incarnation %llu) on %s%s, %zu peers, heartbeat %d ms, "
+		 "dead after %d ms", cl->me, (unsigned long long)cl->inc, at,
+		 cl->tls_srv ? " (TLS)" : "", cl->n_out, cl->hb_ms, cl->dead_ms);
 	return cl;
 fail:
 	cluster_free(cl);
@@ -552,5 +568,7 @@ void cluster_free(struct cluster *cl)
 		evconnlistener_free(cl->lis);
 	if (cl->dns)
 		evdns_base_free(cl->dns, 0);
+	tls_ctx_free(cl->tls_srv);
+	tls_ctx_free(cl->tls_cli);
 	free(cl);
 }

@@ -31,6 +31,7 @@ struct out_link {
 	uint64_t seq;           /* last seq sent to this node (this incarnation) */
 	int64_t last_sent_ms;   /* monotonic */
 	char node[CLUSTER_NODE_MAX]; /* who answered; "" = not yet */
+	char last_err[160];     /* why the last attempt ended (logged when it changes) */
 };
 
 /* A connection a peer dialed; what arrives on it is from that peer. */
@@ -70,6 +71,7 @@ struct cluster {
 	int hb_ms, dead_ms;
 	char listen_at[RM_HOST_MAX + 16];
 	struct evconnlistener *lis;
+	struct ssl_ctx_st *tls_srv, *tls_cli; /* cluster.tls; NULL = plain TCP */
 	struct event *tick;
 	bool stopping;
 	struct out_link out[CLUSTER_MAX_PEERS];

@@ -71,7 +71,10 @@
  *                              <= 60000), publish_ms [10] (1..1000), limits
  *                              ["normal"] | "strict" (each node admits at most
  *                              l3 / nodes of a hard limit), nodes (the cluster's
- *                              size, 2..16; required with strict)}: peering runs
+ *                              size, 2..16; required with strict), tls {enabled
+ *                              [false], cert_file, key_file (both required when
+ *                              enabled), ca_file, verify [true]: mutual TLS when
+ *                              ca_file is set}}: peering runs
  *                              when the section is present and a key is set (else
  *                              rm logs a warning and runs standalone); README
  *                              "Cluster"
@@ -279,6 +282,9 @@ struct rm_config {
 	int cluster_publish_ms;    /* usage changes are sent at most this late */
 	bool cluster_strict;       /* limits "strict": per-node shares of 1/cluster_nodes */
 	int cluster_nodes;         /* the cluster's size (strict shares); 0 = not given */
+	tls_config_t cluster_tls;  /* both roles: a node dials and is dialed (client keys;
+				      verify with ca_file also makes the listener require
+				      and check the dialer's certificate) */
 
 	/* SNMP AgentX subagent (rm_snmp.h) */
 	bool snmp_enabled;
@@ -336,5 +342,9 @@ struct rm_reject rm_config_reject(const struct rm_config *cfg, enum rm_refuse re
 /* A JSON document with every default filled in (for --dump-defaults / docs).
  * Returns a malloc'd string the caller frees, or NULL on out of memory. */
 char *rm_config_defaults_json(void);
+
+/* The listener's side of cluster.tls (t: cfg->cluster_tls): the same files, and
+ * require_client_cert when verify is on and ca_file is set. */
+void rm_config_cluster_tls_server(const tls_config_t *t, tls_config_t *srv);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "cfg.h"
 #include "hostport.h"
+#include "tls.h"
 
 #define CLUSTER_PEERS_MAX 16
 #define CLUSTER_KEY_MIN_LEN 16
@@ -46,11 +47,33 @@ static int load_peers(cfg_ctx_t *c, const cJSON *o, struct rm_config *cfg)
 	return 0;
 }
 
+/* cluster.tls: read with the client's keys (tls.h); a node also listens, so it needs
+ * a certificate, and with verify + ca_file its listener checks dialers' certificates. */
+static int load_tls(cfg_ctx_t *c, const cJSON *o, struct rm_config *cfg)
+{
+	tls_config_t *t = &cfg->cluster_tls;
+	tls_config_t srv;
+	const char *bad = NULL;
+	char err[512];
+
+	tls_config_defaults(t, TLS_CLIENT);
+	if (tls_config_read(c, o, "cluster", "tls", TLS_CLIENT, t) < 0)
+		return -1;
+	if (!t->enabled)
+		return 0;
+	rm_config_cluster_tls_server(t, &srv);
+	struct ssl_ctx_st *ctx = tls_ctx_new(&srv, TLS_SERVER, &bad, err, sizeof err);
+	if (!ctx)
+		return cfg_fail(c, "cluster.tls", bad ? bad : "enabled", "%s", err);
+	tls_ctx_free(ctx);
+	return 0;
+}
+
 int rmc_load_cluster(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 {
 	static const char *const known[] = { "node", "listen", "port", "peers", "key",
 					     "heartbeat_ms", "dead_after_ms", "publish_ms",
-					     "limits", "nodes", NULL };
+					     "limits", "nodes", "tls", NULL };
 	const cJSON *o = cfg_object(c, root, "", "cluster", false);
 	const char *env = getenv("RM_CLUSTER_KEY");
 	long long port, hb, dead, pub, nodes;
@@ -101,8 +124,14 @@ int rmc_load_cluster(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 	if (cfg->cluster_key[0] && strlen(cfg->cluster_key) < CLUSTER_KEY_MIN_LEN)
 		return cfg_fail(c, "cluster", "key", "must be at least %d bytes (a shared secret); "
 				"got %zu", CLUSTER_KEY_MIN_LEN, strlen(cfg->cluster_key));
-	if (load_peers(c, o, cfg) < 0)
+	if (load_peers(c, o, cfg) < 0 || load_tls(c, o, cfg) < 0)
 		return -1;
 	cfg->cluster_enabled = cfg->cluster_present && cfg->cluster_key[0];
 	return 0;
+}
+
+void rm_config_cluster_tls_server(const tls_config_t *t, tls_config_t *srv)
+{
+	*srv = *t;
+	srv->verify = t->verify && t->ca_file[0];
 }

@@ -182,6 +182,14 @@ static void test_config(void **state)
 	rm_config_free(&cfg);
 	assert_int_equal(parse("{\"peers\": [\"nohost\"]}", err, sizeof err, &cfg), -1);
 	rm_config_free(&cfg);
+	/* a node listens too: TLS needs its certificate */
+	assert_int_equal(parse("{\"tls\": {\"enabled\": true}}", err, sizeof err, &cfg), -1);
+	assert_non_null(strstr(err, "cluster.tls.cert_file"));
+	rm_config_free(&cfg);
+	assert_int_equal(parse("{\"tls\": {\"enabled\": true, \"cert_file\": \"/nonexistent.crt\", "
+			       "\"key_file\": \"/nonexistent.key\"}}", err, sizeof err, &cfg), -1);
+	assert_non_null(strstr(err, "cluster.tls.cert_file"));
+	rm_config_free(&cfg);
 }
 
 int main(void)
