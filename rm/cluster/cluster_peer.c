@@ -13,6 +13,31 @@
 
 static const char *const state_names[] = { "down", "syncing", "up" };
 
+/* The table is full: forget the peer down the longest, if down for PEER_FORGET_MS
+ * (pods replaced under new names must not lock the table for good). Its replay
+ * state goes with it: a frame of it replayed later is taken as a new incarnation
+ * and, without fresh frames behind it, is down again after dead_after_ms. */
+#define PEER_FORGET_MS 60000
+static struct peer *peer_evict(struct cluster *cl)
+{
+	struct peer *old = NULL;
+	int64_t now = cluster_mono_ms();
+
+	for (int i = 0; i < CLUSTER_MAX_PEERS; i++) {
+		struct peer *p = &cl->peer[i];
+		if (p->state == PEER_DOWN && now - p->last_ms > PEER_FORGET_MS &&
+		    (!old || p->last_ms < old->last_ms))
+			old = p;
+	}
+	if (!old)
+		return NULL;
+	log_info("cluster: forgetting peer %s (down for %lld s) to make room", old->node,
+		 (long long)(now - old->last_ms) / 1000);
+	free(old->contrib); /* all zero: dropped when it went down */
+	memset(old, 0, sizeof *old);
+	return old;
+}
+
 static struct peer *peer_get(struct cluster *cl, const char *node)
 {
 	struct peer *free_slot = NULL;
@@ -24,6 +49,8 @@ static struct peer *peer_get(struct cluster *cl, const char *node)
 		if (!p->used && !free_slot)
 			free_slot = p;
 	}
+	if (!free_slot)
+		free_slot = peer_evict(cl);
 	if (!free_slot)
 		return NULL;
 	free_slot->contrib = calloc(CLUSTER_BOARD_CAP, sizeof(int));
