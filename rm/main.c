@@ -28,6 +28,8 @@
 
 #include "billing.h"
 #include "bridge.h"
+#include "cluster.h"
+#include "cluster_board.h"
 #include "fdlimit.h"
 #include "http.h"
 #include "log.h"
@@ -37,6 +39,7 @@
 #include "rm_metrics.h"
 #include "rm_preflight.h"
 #include "rm_snmp.h"
+#include "route.h"
 #include "sofia_log.h"
 #include "watchdog.h"
 
@@ -51,6 +54,10 @@ struct rm_main {
 	struct event_base *base;
 	struct rm_http *http;
 	struct rm_snmp *snmp; /* AgentX subagent (idle unless snmp.enabled) */
+	/* cluster (cluster.h): NULL when off; the board is shared with the SIP thread's
+	 * admission through route.h's usage hook, and freed after the SIP thread ends */
+	struct cluster *cluster;
+	struct cluster_board *board;
 	int exit_code;
 	bool draining;
 	/* billing: the spool and publisher live on this (service) thread; the SIP
@@ -486,10 +493,36 @@ static int setup_config(struct rm_main *rm)
 		log_warn("sip.listen is %s and neither sip.advertise nor POD_IP is set: "
 			 "Record-Route will carry an address nobody can reach",
 			 rm->cfg->sip_listen);
-	if (rm->cfg->cluster_present)
-		log_warn("cluster: peering on %s:%d with %zu peers is NOT implemented yet; "
-			 "this node runs standalone", rm->cfg->cluster_listen,
-			 rm->cfg->cluster_port, rm->cfg->n_cluster_peers);
+	if (rm->cfg->cluster_present && !rm->cfg->cluster_enabled)
+		log_warn("cluster: no key (cluster.key or RM_CLUSTER_KEY): this node runs "
+			 "standalone");
+	return 0;
+}
+
+/* The cluster on the service thread, and the usage hook admission calls on the SIP
+ * thread (set before that thread starts). 0, or -1 with err. */
+static int setup_cluster(struct rm_main *rm, char *err, size_t errlen)
+{
+	struct route_usage_hook hook;
+
+	if (!rm->cfg->cluster_enabled)
+		return 0;
+	rm->board = cluster_board_new();
+	if (!rm->board) {
+		snprintf(err, errlen, "out of memory at start-up");
+		return -1;
+	}
+	rm->board->strict_nodes = rm->cfg->cluster_strict ? rm->cfg->cluster_nodes : 0;
+	rm->cluster = cluster_new(rm->base, rm->cfg, rm->board, rm->metrics, err, errlen);
+	if (!rm->cluster)
+		return -1;
+	if (rm_http_route(rm->http, "/cluster", cluster_http, rm->cluster) < 0) {
+		snprintf(err, errlen, "cannot add the /cluster page");
+		return -1;
+	}
+	rm_http_set_ready_check(rm->http, cluster_ready, rm->cluster);
+	cluster_board_hook(rm->board, &hook);
+	route_set_usage_hook(&hook);
 	return 0;
 }
 
@@ -528,6 +561,8 @@ static int setup_services(struct rm_main *rm)
 	if (!rm->billing)
 		goto fail;
 	rm->billing_on = cfg->billing_mode != RM_BILLING_OFF;
+	if (setup_cluster(rm, err, sizeof err) < 0)
+		goto fail;
 	rm->m_lost_cdr = billing_lost_metric(rm->metrics, BILLING_CDR);
 	rm->m_lost_ev = billing_lost_metric(rm->metrics, BILLING_EVENT);
 	return 0;
@@ -589,6 +624,7 @@ static void teardown(struct rm_main *rm)
 			event_free(rm->sev[i]);
 	if (rm->svc_tick)
 		event_free(rm->svc_tick);
+	cluster_free(rm->cluster);
 	rm_http_stop(rm->http);
 	rm_snmp_free(rm->snmp);
 	billing_free(rm->billing);
@@ -596,6 +632,8 @@ static void teardown(struct rm_main *rm)
 	if (rm->base)
 		event_base_free(rm->base);
 	metrics_free(rm->metrics);
+	route_set_usage_hook(NULL); /* the SIP thread has ended (joined in run) */
+	free(rm->board);
 	free_config(rm->cfg); /* NULL once the SIP thread's proxy took it */
 	rm->cfg = NULL;
 	if (rm->log_on)

@@ -64,10 +64,21 @@
  *                              rate_per_s [20]: lines per message per second}
  *   sip.dns                   "on" | "off" | {mode [on], timeout_ms [2000],
  *                              cache_s [30], grace_s [300]} (rm_config_robust.c)
- *   cluster                   {listen [0.0.0.0], port [9801], peers [] of "host:port"}
- *                             accepted and validated only: peering on 9801 is not
- *                             implemented yet (rm logs a warning at start when the
- *                             section is present)
+ *   cluster                   {node [node], listen [0.0.0.0], port [9801],
+ *                              peers [] of "host:port" (names re-resolved at each
+ *                              connect; at most 16), key [""] (>= 16 bytes; env
+ *                              RM_CLUSTER_KEY replaces it), heartbeat_ms [150]
+ *                              (20..10000), dead_after_ms [850] (> 2 heartbeats,
+ *                              <= 60000), publish_ms [10] (1..1000), limits
+ *                              ["normal"] | "strict" (each node admits at most
+ *                              l3 / nodes of a hard limit), nodes (the cluster's
+ *                              size, 2..16; required with strict), tls {enabled
+ *                              [false], cert_file, key_file (both required when
+ *                              enabled), ca_file, verify [true]: mutual TLS when
+ *                              ca_file is set}}: peering runs
+ *                              when the section is present and a key is set (else
+ *                              rm logs a warning and runs standalone); README
+ *                              "Cluster"
  *   snmp                      {enabled [false], master ["tcp:127.0.0.1:1705"]
  *                              (net-snmp transport), base_oid ["1.3.6.1.4.1.99999.1"]
  *                              (dotted numeric; rm serves BASE.1, see etc/mibs)}
@@ -259,12 +270,23 @@ struct rm_config {
 	char billing_passcode[RM_SECRET_MAX];
 	tls_config_t billing_tls; /* client role (common/ev/tls.h) */
 
-	/* cluster peers: validated only, peering is not implemented yet */
+	/* cluster on 9801 (rm/cluster/cluster.h; rm_config_cluster.c) */
 	bool cluster_present; /* the section was given */
+	bool cluster_enabled; /* present and a key is set: peering runs */
+	char cluster_node[RM_NAME_MAX]; /* "" = node */
 	char cluster_listen[RM_HOST_MAX];
 	int cluster_port;
 	char (*cluster_peers)[RM_HOST_MAX]; /* "host:port" */
 	size_t n_cluster_peers;
+	char cluster_key[RM_SECRET_MAX]; /* shared HMAC key; env RM_CLUSTER_KEY wins */
+	int cluster_heartbeat_ms;  /* a heartbeat frame to each peer this often */
+	int cluster_dead_after_ms; /* no valid frame for this long: the peer is down */
+	int cluster_publish_ms;    /* usage changes are sent at most this late */
+	bool cluster_strict;       /* limits "strict": per-node shares of 1/cluster_nodes */
+	int cluster_nodes;         /* the cluster's size (strict shares); 0 = not given */
+	tls_config_t cluster_tls;  /* both roles: a node dials and is dialed (client keys;
+				      verify with ca_file also makes the listener require
+				      and check the dialer's certificate) */
 
 	/* SNMP AgentX subagent (rm_snmp.h) */
 	bool snmp_enabled;
@@ -322,5 +344,9 @@ struct rm_reject rm_config_reject(const struct rm_config *cfg, enum rm_refuse re
 /* A JSON document with every default filled in (for --dump-defaults / docs).
  * Returns a malloc'd string the caller frees, or NULL on out of memory. */
 char *rm_config_defaults_json(void);
+
+/* The listener's side of cluster.tls (t: cfg->cluster_tls): the same files, and
+ * require_client_cert when verify is on and ca_file is set. */
+void rm_config_cluster_tls_server(const tls_config_t *t, tls_config_t *srv);
 
 #endif

@@ -111,6 +111,10 @@ static void dump_services(cJSON *r, const struct rm_config *cfg)
 	cJSON_AddStringToObject(cl, "listen", cfg->cluster_listen);
 	cJSON_AddNumberToObject(cl, "port", cfg->cluster_port);
 	cJSON_AddArrayToObject(cl, "peers");
+	cJSON_AddNumberToObject(cl, "heartbeat_ms", cfg->cluster_heartbeat_ms);
+	cJSON_AddNumberToObject(cl, "dead_after_ms", cfg->cluster_dead_after_ms);
+	cJSON_AddNumberToObject(cl, "publish_ms", cfg->cluster_publish_ms);
+	cJSON_AddStringToObject(cl, "limits", cfg->cluster_strict ? "strict" : "normal");
 }
 
 static void dump_overload_snmp(cJSON *r, const struct rm_config *cfg)

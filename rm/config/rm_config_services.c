@@ -80,40 +80,6 @@ int rmc_load_billing(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 	return 0;
 }
 
-/* cluster: peering on 9801 is not implemented yet; the keys the helm chart renders
- * are accepted and validated so that a config written for it loads unchanged. */
-int rmc_load_cluster(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
-{
-	static const char *const known[] = {"listen", "port", "peers", NULL};
-	const cJSON *o = cfg_object(c, root, "", "cluster", false);
-	long long port;
-	char *buf = NULL;
-	size_t n = 0;
-
-	cfg->cluster_present = o != NULL;
-	cfg_no_unknown(c, o, "cluster", known);
-	cfg_str(c, o, "cluster", "listen", false, "0.0.0.0", cfg->cluster_listen,
-		sizeof(cfg->cluster_listen));
-	cfg_int(c, o, "cluster", "port", false, 9801, 1, 65535, &port);
-	cfg->cluster_port = (int)port;
-	if (c->failed)
-		return -1;
-	if (!cfg->cluster_listen[0])
-		return cfg_fail(c, "cluster", "listen", "must not be empty");
-	if (rmc_read_str_list(c, o, "cluster", "peers", NULL, RM_HOST_MAX, &buf, &n) != 0) {
-		free(buf);
-		return -1;
-	}
-	cfg->cluster_peers = (char(*)[RM_HOST_MAX])buf;
-	cfg->n_cluster_peers = n;
-	for (size_t i = 0; i < n; i++)
-		if (!hostport_valid(cfg->cluster_peers[i]))
-			return cfg_fail(c, "cluster", "peers",
-					"item %zu: expected \"host:port\"; got \"%s\"", i,
-					cfg->cluster_peers[i]);
-	return 0;
-}
-
 /* snmp.base_oid: 2..15 dotted unsigned 32-bit numbers, e.g. 1.3.6.1.4.1.99999.1
  * (rm serves BASE.1 and snmpsub roots have at most 16 parts). */
 static bool is_base_oid(const char *s)

@@ -5,8 +5,8 @@
  * Checks: sip.listen and http.listen are numeric addresses of this host; the log
  * file (logging.file) can be opened for writing; billing.spool_dir (unless billing
  * is off) is or can be made a writable directory. Not checked: whether the ports
- * are free (a running instance may hold them), cluster.listen (clustering is not
- * implemented, nothing binds it), billing endpoints and SNMP master (connected to
+ * are free (a running instance may hold them), cluster.listen (the cluster binds it
+ * at start and fails there with the reason), billing endpoints and SNMP master (connected to
  * later, with retries).
  */
 #ifndef RM_PREFLIGHT_H

@@ -442,6 +442,37 @@ int route_select(const struct route_state *st, const struct route_request *rq,
 
 /* ---- admission -------------------------------------------------------------------- */
 
+/* The cluster usage hook (route.h): set once before the SIP thread starts, read only
+ * afterwards, so a plain static is enough. */
+static struct route_usage_hook usage_hook;
+
+void route_set_usage_hook(const struct route_usage_hook *h)
+{
+	if (h)
+		usage_hook = *h;
+	else
+		memset(&usage_hook, 0, sizeof usage_hook);
+}
+
+static int usage_remote(enum route_usage_kind k, const char *name)
+{
+	int n = usage_hook.remote ? usage_hook.remote(usage_hook.arg, k, name) : 0;
+
+	return n > 0 ? n : 0;
+}
+
+/* Strict mode: has this node's own count reached its share of l's hard limit? */
+static bool over_share(int local, const struct rm_limits *l)
+{
+	return usage_hook.share && l->l3 > 0 && local >= usage_hook.share(usage_hook.arg, l->l3);
+}
+
+static void usage_local(enum route_usage_kind k, const char *name, int delta)
+{
+	if (usage_hook.local && name && name[0])
+		usage_hook.local(usage_hook.arg, k, name, delta);
+}
+
 /* Level a new call would enter at, given `count` calls already admitted; NONE when
  * the hard limit is reached. */
 static enum route_level level_for(int count, const struct rm_limits *l)
@@ -468,14 +499,16 @@ enum rm_refuse route_admit(struct route_state *st, struct route_profile *p, bool
 		p->refused++;
 		return RM_REFUSE_DRAINING;
 	}
-	enum route_level pl = level_for(p->active, &p->limits);
-	if (pl == ROUTE_LEVEL_NONE) {
+	enum route_level pl =
+		level_for(p->active + usage_remote(ROUTE_USAGE_PROFILE, p->name), &p->limits);
+	if (pl == ROUTE_LEVEL_NONE || over_share(p->active, &p->limits)) {
 		p->refused++;
 		return RM_REFUSE_PROFILE_LIMIT;
 	}
 	struct route_tenant *tn = p->tenant;
-	enum route_level tl = level_for(tn->active, &tn->limits);
-	if (tl == ROUTE_LEVEL_NONE) {
+	enum route_level tl =
+		level_for(tn->active + usage_remote(ROUTE_USAGE_TENANT, tn->name), &tn->limits);
+	if (tl == ROUTE_LEVEL_NONE || over_share(tn->active, &tn->limits)) {
 		p->refused++;
 		tn->refused++;
 		return RM_REFUSE_TENANT_LIMIT;
@@ -491,6 +524,10 @@ enum rm_refuse route_admit(struct route_state *st, struct route_profile *p, bool
 	t->profile_level = pl;
 	t->tenant_level = tl;
 	t->level = pl > tl ? pl : tl;
+	snprintf(t->lrg, sizeof t->lrg, "%s", route_profile_lrg_name(p));
+	usage_local(ROUTE_USAGE_PROFILE, p->name, +1);
+	usage_local(ROUTE_USAGE_TENANT, tn->name, +1);
+	usage_local(ROUTE_USAGE_LRG, t->lrg, +1);
 	return RM_REFUSE_NONE;
 }
 
@@ -529,7 +566,7 @@ static struct route_member *pick_member(struct route_lrg *l, const struct route_
 		if (!m->up || tried(t, m->id))
 			continue;
 		*any_up = true;
-		if (m->active >= m->max_ports)
+		if (m->active + usage_remote(ROUTE_USAGE_MCP, m->uri) >= m->max_ports)
 			continue;
 		switch (l->scheme) {
 		case RM_SCHEME_ROUND_ROBIN:
@@ -583,6 +620,7 @@ enum rm_refuse route_pick(struct route_state *st, struct route_ticket *t)
 	m->active++;
 	m->refs++;
 	m->picks++;
+	usage_local(ROUTE_USAGE_MCP, m->uri, +1);
 	t->mcp = m;
 	t->tried[t->n_tried++] = m->id;
 	t->attempts++;
@@ -594,6 +632,7 @@ void route_release_mcp(struct route_ticket *t)
 	if (!t->mcp)
 		return;
 	t->mcp->active--;
+	usage_local(ROUTE_USAGE_MCP, t->mcp->uri, -1);
 	mcp_unref(t->mcp);
 	t->mcp = NULL;
 }
@@ -603,12 +642,16 @@ void route_release(struct route_ticket *t)
 	route_release_mcp(t);
 	if (t->profile) {
 		t->profile->active--;
+		usage_local(ROUTE_USAGE_PROFILE, t->profile->name, -1);
 		profile_unref(t->profile);
 	}
 	if (t->tenant) {
 		t->tenant->active--;
+		usage_local(ROUTE_USAGE_TENANT, t->tenant->name, -1);
 		tenant_unref(t->tenant);
 	}
+	if (t->profile || t->tenant)
+		usage_local(ROUTE_USAGE_LRG, t->lrg, -1);
 	memset(t, 0, sizeof(*t));
 }
 

@@ -137,7 +137,38 @@ struct route_ticket {
 	int attempts;                  /* route_pick calls that chose an MCP */
 	unsigned tried[RM_MAX_ATTEMPTS]; /* ids of MCPs already tried (exclusion set) */
 	int n_tried;
+	char lrg[RM_NAME_MAX];         /* group counted at admission (usage hook) */
 };
+
+/*
+ * Cluster usage hook (rm/cluster/cluster_board.h implements it). Without one, rm
+ * counts only its own calls. With one:
+ *  - admission adds remote(TENANT, name) / remote(PROFILE, name) (the live calls the
+ *    other nodes hold) to the local count before comparing with the limits, and an
+ *    MCP is full when its local active count plus remote(MCP, uri) reaches max_ports;
+ *  - every change of a local count (admit, pick, release) is told to local(kind,
+ *    name, +1 / -1), so that the hook can publish this node's contribution.
+ * Set once at start, before any route_* call (rm/main.c, before the SIP thread
+ * starts); the functions are then called on the SIP thread. They must not block.
+ */
+enum route_usage_kind {
+	ROUTE_USAGE_TENANT = 0,
+	ROUTE_USAGE_PROFILE,
+	ROUTE_USAGE_LRG,
+	ROUTE_USAGE_MCP,
+	ROUTE_USAGE_KINDS,
+};
+struct route_usage_hook {
+	int (*remote)(void *arg, enum route_usage_kind kind, const char *name);
+	void (*local)(void *arg, enum route_usage_kind kind, const char *name, int delta);
+	/* Strict limits (may be NULL): this node's share of a hard limit l3 > 0. Admission
+	 * then also refuses when this node's own count reaches its share, whatever the
+	 * peers say (a partition cannot make the shares add up to more than l3). */
+	int (*share)(void *arg, int l3);
+	void *arg;
+};
+/* h is copied; NULL removes the hook. */
+void route_set_usage_hook(const struct route_usage_hook *h);
 
 struct route_state;
 

@@ -15,6 +15,8 @@ struct rm_http {
 	metric_t *mcps_up, *draining;
 	bool listening;
 	const struct watchdog *wd;
+	bool (*extra)(void *arg, char *why, size_t len); /* rm_http_set_ready_check */
+	void *extra_arg;
 };
 
 static bool live(void *arg, char *why, size_t len)
@@ -46,6 +48,8 @@ static bool ready(void *arg, char *why, size_t len)
 		snprintf(why, len, "draining");
 	else if (up < 1)
 		snprintf(why, len, "no MCP up");
+	else if (h->extra && !h->extra(h->extra_arg, why, len))
+		return false;
 	else {
 		snprintf(why, len, "%d MCPs up", (int)up);
 		return true;
@@ -81,6 +85,21 @@ void rm_http_set_listening(struct rm_http *h, bool listening)
 {
 	if (h)
 		h->listening = listening;
+}
+
+void rm_http_set_ready_check(struct rm_http *h, bool (*fn)(void *arg, char *why, size_t len),
+			     void *arg)
+{
+	if (h) {
+		h->extra = fn;
+		h->extra_arg = arg;
+	}
+}
+
+int rm_http_route(struct rm_http *h, const char *path,
+		  void (*fn)(struct evhttp_request *req, const char *path, void *arg), void *arg)
+{
+	return h ? httpd_route(h->httpd, path, fn, arg) : -1;
 }
 
 void rm_http_stop(struct rm_http *h)

@@ -28,4 +28,14 @@ struct watchdog;
 void rm_http_set_watchdog(struct rm_http *h, const struct watchdog *wd);
 void rm_http_stop(struct rm_http *h);
 
+/* /readyz also asks fn(arg, why, len) once the checks above pass (the cluster: not
+ * ready while syncing). fn NULL removes it. */
+void rm_http_set_ready_check(struct rm_http *h, bool (*fn)(void *arg, char *why, size_t len),
+			     void *arg);
+
+/* Serve GET path with fn (common/ev/httpd.h httpd_route: /cluster). 0 / -1. */
+struct evhttp_request;
+int rm_http_route(struct rm_http *h, const char *path,
+		  void (*fn)(struct evhttp_request *req, const char *path, void *arg), void *arg);
+
 #endif

@@ -1,6 +1,8 @@
 /* rm_metrics: the one place rm's series are named (see rm_metrics.h). */
 #include "rm_metrics.h"
 
+#include "cluster_frame.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -140,6 +142,30 @@ static bool billing_series(rm_metrics_t *m)
 	return ok;
 }
 
+static bool cluster_series(rm_metrics_t *m)
+{
+	bool ok = true;
+
+	_Static_assert(RM_METRICS_CLUSTER_DROPS == CLUSTER_DROP_COUNT, "cluster drop reasons");
+	ok &= !!GAUGE(cluster_peers_up, "rm_cluster_peers_up", "Cluster peer nodes up");
+	ok &= !!CTR(cluster_frames_sent, "rm_cluster_frames_sent_total",
+		    "Cluster frames sent to peers");
+	ok &= !!CTR(cluster_bytes_sent, "rm_cluster_bytes_sent_total",
+		    "Bytes of the cluster frames sent to peers");
+	ok &= !!CTR(cluster_frames_received, "rm_cluster_frames_received_total",
+		    "Cluster frames received and accepted (authenticated, in sequence)");
+	for (int d = 1; d < CLUSTER_DROP_COUNT; d++)
+		ok &= !!(m->cluster_dropped[d] =
+				 labelled(m->reg, false, "rm_cluster_frames_dropped_total",
+					  "Cluster frames dropped, by reason", "reason",
+					  cluster_drop_name((enum cluster_drop)d)));
+	ok &= !!CTR(cluster_deaths, "rm_cluster_peer_deaths_total",
+		    "Peers declared down after cluster.dead_after_ms of silence");
+	ok &= !!CTR(cluster_resyncs, "rm_cluster_resyncs_total",
+		    "Full states asked of peers (a sequence gap, or their state was dropped)");
+	return ok;
+}
+
 static bool log_series(rm_metrics_t *m)
 {
 	static const char *const level[RM_METRICS_LOG_LEVELS] = { "error", "warn", "info",
@@ -167,6 +193,7 @@ int rm_metrics_init(rm_metrics_t *m, metrics_t *reg)
 	ok &= overload_series(m);
 	ok &= billing_series(m);
 	ok &= log_series(m);
+	ok &= cluster_series(m);
 	return ok ? 0 : -1;
 }
 

@@ -28,7 +28,8 @@
 #include "session.h"
 
 #define RM_METRICS_DISP 5 /* enum record_disposition: REC_ANSWERED .. REC_TIMED_OUT */
-#define RM_METRICS_LOG_LEVELS 4 /* error, warn, info, debug (log.h order) */
+#define RM_METRICS_LOG_LEVELS 4
+#define RM_METRICS_CLUSTER_DROPS 8 /* enum cluster_drop: CLUSTER_DROP_COUNT */ /* error, warn, info, debug (log.h order) */
 
 typedef struct rm_metrics {
 	metrics_t *reg;
@@ -58,6 +59,13 @@ typedef struct rm_metrics {
 		*billing_dead_letter, *billing_events, *billing_events_lost,
 		*billing_connected;
 	metric_t *billing_delivery; /* histogram: call end -> RECEIPT */
+	/* cluster on 9801 (rm/cluster/) */
+	metric_t *cluster_peers_up;        /* gauge: peer nodes up (state applied, heard) */
+	metric_t *cluster_frames_sent, *cluster_frames_received; /* received = accepted */
+	metric_t *cluster_bytes_sent;      /* bytes of those frames */
+	metric_t *cluster_dropped[RM_METRICS_CLUSTER_DROPS]; /* by enum cluster_drop (0: NULL) */
+	metric_t *cluster_deaths;          /* peers declared down after dead_after_ms */
+	metric_t *cluster_resyncs;         /* state requests sent (gap, or state lost) */
 	/* logging (rm/main.c) */
 	metric_t *log_messages[RM_METRICS_LOG_LEVELS];
 	metric_t *log_suppressed;

@@ -47,7 +47,7 @@ LRGS="[{\"name\":\"ivr\",\"scheme\":\"least-used\",\"members\":[{\"uri\":\"sip:1
         {\"uri\":\"sip:127.0.0.1:$M2\",\"max_ports\":70}]},
       {\"name\":\"solo\",\"members\":[{\"uri\":\"sip:127.0.0.1:$M1\",\"max_ports\":50}]}]"
 SNMPCFG=", \"snmp\": {\"enabled\": true, \"master\": \"tcp:127.0.0.1:$AX\", \"base_oid\": \"$BASE\"}"
-# the chart's cluster section is accepted; peering itself is not implemented (warned)
+# the chart's cluster section without a key is accepted; rm runs standalone (warned)
 SNMPCFG+=", \"cluster\": {\"listen\": \"127.0.0.1\", \"port\": $(free_port), \"peers\": [\"127.0.0.1:9\"]}"
 # billing to a closed port with a 16 KiB spool: the spool fills past its high-water
 # mark (80 %) during the calls, so rmSpoolDepth/Usage are non-zero and
@@ -235,6 +235,6 @@ kill -TERM "$RM_PID"
 for _ in $(seq 1 50); do kill -0 "$RM_PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$RM_PID" 2>/dev/null && die "rm did not exit on SIGTERM"
 wait "$RM_PID" || die "rm exited with $?"
-grep -q "cluster: peering .* NOT implemented" "$T/rm.log" || die "no warning that peering is not implemented"
+grep -q "cluster: no key .* standalone" "$T/rm.log" || die "no warning that the cluster has no key"
 grep -q "snmp: subagent rm serving $RMOID via" "$T/rm.log" || die "rm did not log its SNMP start"
 ok "rm stopped cleanly"

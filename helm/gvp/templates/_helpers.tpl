@@ -26,6 +26,10 @@ chart name. The rm/rs suffixes are added by the callers, so keep room for them. 
 {{- .Values.stompCredentials.existingSecret | default (printf "%s-stomp" (include "gvp.fullname" .)) -}}
 {{- end -}}
 
+{{- define "gvp.rm.clusterSecret" -}}
+{{- .Values.clusterKey.existingSecret | default (printf "%s-rm-cluster" (include "gvp.fullname" .)) -}}
+{{- end -}}
+
 {{- define "gvp.chart" -}}
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
 {{- end -}}

@@ -226,6 +226,14 @@ def main():
     check(rs_cfg.get("stomp", {}).get("port") == 61616, "rs.json stomp.port 61616")
     check(rs_cfg.get("http", {}).get("port") == 8080, "rs.json http.port 8080")
 
+    # ---- the cluster key from a Secret (RM_CLUSTER_KEY)
+    ck = [e for e in rmc.get("env") or [] if e.get("name") == "RM_CLUSTER_KEY"]
+    ref = ck and ck[0].get("valueFrom", {}).get("secretKeyRef") or {}
+    check(ref.get("name") == "gvp-rm-cluster" and ref.get("key") == "key",
+          "rm: RM_CLUSTER_KEY from secretKeyRef gvp-rm-cluster/key")
+    check(any(d["metadata"]["name"] == "gvp-rm-cluster" and len(d.get("data", {}).get("key", "")) >= 24
+              for d in by_kind(docs, "Secret")), "a Secret gvp-rm-cluster holds a key")
+
     # ---- PostgreSQL from a Secret
     def pg_env(c):
         return [e for e in (c or {}).get("env") or [] if e.get("name") == "RS_PG_URL"]

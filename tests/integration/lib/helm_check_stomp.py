@@ -101,7 +101,8 @@ def main():
     rsc, rmc = containers(rs), containers(rm)
     init = containers(rs, True).get("init-db", {})
     rsj, rmj = config(docs, "rs.json"), config(docs, "rm.json")
-    secrets = [d for d in docs if d.get("kind") == "Secret"]
+    secrets = [d for d in docs if d.get("kind") == "Secret"
+               and not d["metadata"]["name"].endswith("-rm-cluster")]  # the cluster key
     if mode == "default":
         s = one(docs, "Secret", "-stomp")
         name = s.get("metadata", {}).get("name")

@@ -1,0 +1,574 @@
+/* cluster: peering on 9801 (cluster.h). Links, frames in and out, the tick. */
+#include "cluster.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "backoff.h"
+#include "cluster_board.h"
+#include "cluster_frame.h"
+#include "cluster_int.h"
+#include "hostport.h"
+#include "log.h"
+#include "stomp_conn.h"
+#include "tls.h"
+
+int64_t cluster_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void conn_opts(stomp_conn_opts_t *o, stomp_limits_t *lim)
+{
+	stomp_limits_default(lim);
+	lim->max_frame_size = CLUSTER_FRAME_MAX;
+	memset(o, 0, sizeof *o);
+	o->limits = lim;
+	o->deadline_ms = 5000; /* connect + CONNECT/CONNECTED */
+	o->write_timeout_ms = 5000;
+	o->flush_timeout_ms = 1000;
+}
+
+/* ---- sending ----------------------------------------------------------------------- */
+
+/* Encode and queue one frame on sc. 0, or -1 (not sent). */
+static int frame_send(struct cluster *cl, stomp_conn_t *sc, enum stomp_command cmd,
+		      enum cluster_type type, const char *to, uint64_t seq, const char *body,
+		      size_t body_len)
+{
+	struct cluster_msg m = { 0 };
+	size_t cap = body_len + 1024, n;
+	char stackbuf[1024];
+	char *buf = cap <= sizeof stackbuf ? stackbuf : malloc(cap);
+	int rc = -1;
+
+	if (!buf)
+		return -1;
+	m.cmd = cmd;
+	m.type = type;
+	snprintf(m.from, sizeof m.from, "%s", cl->me);
+	snprintf(m.to, sizeof m.to, "%s", to);
+	m.inc = cl->inc;
+	m.seq = seq;
+	m.ts = wall_ms();
+	m.body = body;
+	m.body_len = body_len;
+	n = cluster_frame_encode(buf, cap, &m, cl->key, cl->keylen);
+	if (n > 0 && n < cap && stomp_conn_send_raw(sc, buf, n) == 0) {
+		metric_inc(cl->mm.cluster_frames_sent);
+		metric_add(cl->mm.cluster_bytes_sent, n);
+		rc = 0;
+	}
+	if (buf != stackbuf)
+		free(buf);
+	return rc;
+}
+
+/* One frame on an out link, with its next seq. 0, or -1: the link is then closed and
+ * redialed (a full state follows). */
+static int out_send(struct out_link *l, enum stomp_command cmd, enum cluster_type type,
+		    const char *body, size_t body_len)
+{
+	if (!l->sc)
+		return -1;
+	if (frame_send(l->cl, l->sc, cmd, type, l->open ? l->node : CLUSTER_TO_ANY, ++l->seq,
+		       body, body_len) < 0) {
+		cluster_out_reset(l);
+		return -1;
+	}
+	l->last_sent_ms = cluster_mono_ms();
+	if (stomp_conn_output_pending(l->sc) > CLUSTER_MAX_PENDING) {
+		log_warn("cluster: peer %s does not read (%zu bytes queued): reconnecting",
+			 l->addr, stomp_conn_output_pending(l->sc));
+		cluster_out_reset(l);
+		return -1;
+	}
+	return 0;
+}
+
+/* The board's whole local contribution as usage lines (what was last published).
+ * Returns a malloc'd body (its length in *len), or NULL. */
+static char *state_body(struct cluster *cl, size_t *len)
+{
+	size_t cap = 4096;
+	char *buf = malloc(cap);
+
+	*len = 0;
+	for (int i = 0; buf && i < CLUSTER_BOARD_CAP; i++) {
+		if (cl->published[i] <= 0)
+			continue;
+		const struct cluster_board_slot *s = &cl->board->slot[i];
+		while (cluster_usage_put(buf, cap, len, s->kind, cl->published[i], s->name) < 0) {
+			char *nb = cap < CLUSTER_FRAME_MAX ? realloc(buf, cap * 2) : NULL;
+			if (!nb) {
+				free(buf);
+				return NULL;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	return buf;
+}
+
+static void send_state(struct out_link *l)
+{
+	size_t len;
+	char *body = state_body(l->cl, &len);
+
+	if (!body) {
+		log_error("cluster: out of memory building the state for %s", l->addr);
+		return;
+	}
+	if (out_send(l, STOMP_CMD_SEND, CLUSTER_T_STATE, body, len) == 0)
+		l->need_full = false;
+	free(body);
+}
+
+/* Changed local counts since the last publish, as one delta to every synced link. */
+static void publish(struct cluster *cl)
+{
+	unsigned gen = atomic_load_explicit(&cl->board->generation, memory_order_acquire);
+	size_t cap = 4096, len = 0;
+	char *buf;
+	bool overflow = false;
+
+	if (gen == cl->published_gen)
+		return;
+	cl->published_gen = gen;
+	buf = malloc(cap);
+	for (int i = 0; i < CLUSTER_BOARD_CAP; i++) {
+		const struct cluster_board_slot *s = &cl->board->slot[i];
+		if (atomic_load_explicit(&s->state, memory_order_acquire) != 2)
+			continue;
+		int v = atomic_load_explicit(&s->local, memory_order_relaxed);
+		if (v < 0)
+			v = 0;
+		if (v == cl->published[i])
+			continue;
+		cl->published[i] = v;
+		while (buf && !overflow &&
+		       cluster_usage_put(buf, cap, &len, s->kind, v, s->name) < 0) {
+			char *nb = cap < CLUSTER_FRAME_MAX / 2 ? realloc(buf, cap * 2) : NULL;
+			if (!nb)
+				overflow = true; /* send full states instead */
+			else
+				buf = nb, cap *= 2;
+		}
+	}
+	for (size_t k = 0; k < cl->n_out; k++) {
+		struct out_link *l = &cl->out[k];
+		if (!l->open)
+			continue;
+		if (overflow || !buf)
+			l->need_full = true;
+		else if (!l->need_full && len > 0)
+			out_send(l, STOMP_CMD_SEND, CLUSTER_T_DELTA, buf, len);
+	}
+	free(buf);
+}
+
+/* Ask node for its state again, on our out link to it (at most once a heartbeat). */
+void cluster_ask_resync(struct cluster *cl, struct peer *p)
+{
+	int64_t now = cluster_mono_ms();
+
+	if (p->resync_asked_ms && now - p->resync_asked_ms < cl->hb_ms)
+		return;
+	for (size_t k = 0; k < cl->n_out; k++) {
+		struct out_link *l = &cl->out[k];
+		if (l->open && strcmp(l->node, p->node) == 0) {
+			p->resync_asked_ms = now;
+			metric_inc(cl->mm.cluster_resyncs);
+			out_send(l, STOMP_CMD_SEND, CLUSTER_T_RESYNC, NULL, 0);
+			return;
+		}
+	}
+}
+
+/* A peer asked for our state (resync): its link sends it at the next tick. */
+void cluster_resync_asked(struct cluster *cl, const char *node)
+{
+	for (size_t k = 0; k < cl->n_out; k++)
+		if (cl->out[k].open && strcmp(cl->out[k].node, node) == 0)
+			cl->out[k].need_full = true;
+}
+
+/* ---- out links ----------------------------------------------------------------------- */
+
+static void out_dial(struct out_link *l);
+
+static void out_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	out_dial(arg);
+}
+
+/* Drop the connection and dial again after the backoff delay. */
+void cluster_out_reset(struct out_link *l)
+{
+	struct cluster *cl = l->cl;
+
+	if (l->sc) {
+		stomp_conn_close(l->sc);
+		l->sc = NULL;
+	}
+	l->open = false;
+	l->need_full = true;
+	if (l->self || cl->stopping)
+		return;
+	unsigned ms = backoff_delay_ms(cl->hb_ms, 2000, ++l->fails, true);
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	evtimer_add(l->retry, &tv);
+}
+
+static void out_on_open(stomp_conn_t *sc, void *arg)
+{
+	struct out_link *l = arg;
+
+	out_send(l, STOMP_CMD_CONNECT, CLUSTER_T_HELLO, NULL, 0);
+}
+
+static void out_on_frame(stomp_conn_t *sc, const stomp_frame_t *f, void *arg)
+{
+	struct out_link *l = arg;
+	struct cluster *cl = l->cl;
+	struct cluster_msg m;
+	enum cluster_drop d;
+
+	if (l->open)
+		return; /* nothing is expected after CONNECTED */
+	d = cluster_frame_decode(f, cl->key, cl->keylen, cl->me, &m);
+	if (d == CLUSTER_DROP_WRONG_NODE && m.cmd == STOMP_CMD_CONNECTED &&
+	    strcmp(m.from, cl->me) == 0) {
+		log_info("cluster: peer %s is this node: not dialed again", l->addr);
+		l->self = true;
+		cluster_out_reset(l);
+		return;
+	}
+	if (d != CLUSTER_DROP_NONE || m.cmd != STOMP_CMD_CONNECTED) {
+		metric_inc(cl->mm.cluster_dropped[d ? d : CLUSTER_DROP_MALFORMED]);
+		log_warn("cluster: %s answered our CONNECT with a frame we drop (%s)", l->addr,
+			 cluster_drop_name(d ? d : CLUSTER_DROP_MALFORMED));
+		cluster_out_reset(l);
+		return;
+	}
+	for (size_t k = 0; k < cl->n_out; k++) {
+		struct out_link *o = &cl->out[k];
+		if (o != l && o->open && strcmp(o->node, m.from) == 0) {
+			/* two entries of peers reach one node (an address and a name): one
+			 * stream only, or its sequence numbers would interleave */
+			log_warn("cluster: peer %s is node %s, already reached through %s: "
+				 "not used", l->addr, m.from, o->addr);
+			snprintf(l->node, sizeof l->node, "%s", m.from);
+			l->fails = 16; /* retried at the longest delay, in case o goes */
+			cluster_out_reset(l);
+			return;
+		}
+	}
+	stomp_conn_deadline(sc, 0);
+	if (strcmp(l->node, m.from) != 0)
+		log_info("cluster: peer %s is node %s", l->addr, m.from);
+	snprintf(l->node, sizeof l->node, "%s", m.from);
+	l->open = true;
+	l->fails = 0;
+	send_state(l);
+}
+
+static void out_on_close(stomp_conn_t *sc, enum stomp_conn_end why, const char *detail,
+			 void *arg)
+{
+	struct out_link *l = arg;
+	char reason[sizeof l->last_err];
+
+	snprintf(reason, sizeof reason, "%s%s%s", why == STOMP_CONN_EOF ? "peer closed" : "error",
+		 detail && *detail ? ": " : "", detail ? detail : "");
+	if (l->open || strcmp(reason, l->last_err) != 0) /* not once per retry */
+		log_info("cluster: link to %s (%s) closed: %s", l->addr, l->node[0] ? l->node : "?",
+			 reason);
+	snprintf(l->last_err, sizeof l->last_err, "%s", reason);
+	l->sc = NULL; /* freed by the layer */
+	cluster_out_reset(l);
+}
+
+static void out_dial(struct out_link *l)
+{
+	struct cluster *cl = l->cl;
+	stomp_limits_t lim;
+	stomp_conn_opts_t o;
+	char err[256];
+	static const stomp_conn_cbs_t cbs = { .on_open = out_on_open,
+					      .on_frame = out_on_frame,
+					      .on_close = out_on_close };
+
+	conn_opts(&o, &lim);
+	if (!cl->dns) /* names are resolved at every dial: a Service's pods come and go */
+		cl->dns = evdns_base_new(cl->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+	l->open = false;
+	l->sc = stomp_conn_connect(cl->base, cl->dns, cl->tls_cli, l->host, l->port, &o, &cbs, l,
+				   err, sizeof err);
+	if (!l->sc) {
+		log_warn("cluster: cannot dial %s: %s", l->addr, err);
+		cluster_out_reset(l);
+	}
+}
+
+/* ---- in links ------------------------------------------------------------------------ */
+
+static void in_free(struct in_link *in)
+{
+	struct cluster *cl = in->cl;
+
+	if (in->sc)
+		stomp_conn_close(in->sc);
+	in->sc = NULL;
+	in->used = false;
+	cl->n_in--;
+}
+
+static void in_on_frame(stomp_conn_t *sc, const stomp_frame_t *f, void *arg)
+{
+	struct in_link *in = arg;
+	struct cluster *cl = in->cl;
+	struct cluster_msg m;
+	enum cluster_drop d = cluster_frame_decode(f, cl->key, cl->keylen, cl->me, &m);
+
+	if (d == CLUSTER_DROP_WRONG_NODE && m.cmd == STOMP_CMD_CONNECT &&
+	    strcmp(m.from, cl->me) == 0) {
+		/* our own dial (the peers list names this node too): tell it so */
+		frame_send(cl, sc, STOMP_CMD_CONNECTED, CLUSTER_T_HELLO, cl->me, 0, NULL, 0);
+		stomp_conn_end(sc);
+		return;
+	}
+	if (d != CLUSTER_DROP_NONE) {
+		metric_inc(cl->mm.cluster_dropped[d]);
+		log_debug("cluster: frame from %s dropped: %s", in->addr, cluster_drop_name(d));
+		return;
+	}
+	if (m.cmd == STOMP_CMD_CONNECT) {
+		/* hello: answer who we are; no state, no sequence check (cluster_frame.h) */
+		metric_inc(cl->mm.cluster_frames_received);
+		stomp_conn_deadline(sc, 0);
+		stomp_conn_heartbeat(sc, 0, (unsigned)cl->hb_ms);
+		frame_send(cl, sc, STOMP_CMD_CONNECTED, CLUSTER_T_HELLO, m.from, 0, NULL, 0);
+		return;
+	}
+	if (m.cmd != STOMP_CMD_SEND) {
+		metric_inc(cl->mm.cluster_dropped[CLUSTER_DROP_MALFORMED]);
+		return;
+	}
+	cluster_peer_frame(cl, &m, in->addr);
+}
+
+static void in_on_close(stomp_conn_t *sc, enum stomp_conn_end why, const char *detail,
+			void *arg)
+{
+	struct in_link *in = arg;
+
+	in->sc = NULL;
+	in_free(in);
+}
+
+static void in_on_bad_input(stomp_conn_t *sc, const char *err, void *arg)
+{
+	struct in_link *in = arg;
+
+	metric_inc(in->cl->mm.cluster_dropped[CLUSTER_DROP_MALFORMED]);
+	log_warn("cluster: %s sent something that is not STOMP (%s): closed", in->addr, err);
+	in_free(in);
+}
+
+static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
+		      int salen, void *arg)
+{
+	struct cluster *cl = arg;
+	struct in_link *in = NULL;
+	stomp_limits_t lim;
+	stomp_conn_opts_t o;
+	static const stomp_conn_cbs_t cbs = { .on_frame = in_on_frame,
+					      .on_bad_input = in_on_bad_input,
+					      .on_close = in_on_close };
+
+	for (int i = 0; i < CLUSTER_MAX_IN; i++)
+		if (!cl->in[i].used) {
+			in = &cl->in[i];
+			break;
+		}
+	if (!in) {
+		log_warn("cluster: %d inbound links already: connection refused", CLUSTER_MAX_IN);
+		evutil_closesocket(fd);
+		return;
+	}
+	memset(in, 0, sizeof *in);
+	in->cl = cl;
+	in->used = true;
+	cl->n_in++;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, in->addr,
+			  sizeof in->addr);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, in->addr,
+			  sizeof in->addr);
+	conn_opts(&o, &lim);
+	in->sc = stomp_conn_accept(cl->base, cl->tls_srv, fd, &o, &cbs, in);
+	if (!in->sc) {
+		in->used = false;
+		cl->n_in--;
+	}
+}
+
+/* ---- tick and lifetime ------------------------------------------------------------------ */
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cluster *cl = arg;
+	int64_t now = cluster_mono_ms();
+
+	publish(cl);
+	for (size_t k = 0; k < cl->n_out; k++) {
+		struct out_link *l = &cl->out[k];
+		if (!l->open)
+			continue;
+		if (l->need_full)
+			send_state(l);
+		else if (now - l->last_sent_ms >= cl->hb_ms)
+			out_send(l, STOMP_CMD_SEND, CLUSTER_T_HB, NULL, 0);
+	}
+	cluster_peers_check(cl, now);
+}
+
+struct cluster *cluster_new(struct event_base *base, const struct rm_config *cfg,
+			    struct cluster_board *board, metrics_t *metrics, char *err,
+			    size_t errlen)
+{
+	struct cluster *cl = calloc(1, sizeof *cl);
+	struct sockaddr_storage ss;
+	int sslen = sizeof ss;
+	char at[RM_HOST_MAX + 16];
+
+	if (!cl || rm_metrics_init(&cl->mm, metrics) < 0) {
+		snprintf(err, errlen, "out of memory");
+		free(cl);
+		return NULL;
+	}
+	cl->base = base;
+	cl->board = board;
+	snprintf(cl->me, sizeof cl->me, "%s", cfg->cluster_node[0] ? cfg->cluster_node : cfg->node);
+	if (!cluster_node_valid(cl->me)) {
+		snprintf(err, errlen, "cluster: node id \"%s\" (cluster.node, else node) may hold "
+			 "only letters, digits, '.', '_' and '-'", cl->me);
+		goto fail;
+	}
+	cl->keylen = strlen(cfg->cluster_key);
+	memcpy(cl->key, cfg->cluster_key, cl->keylen);
+	cl->inc = wall_ms();
+	cl->started_ms = cluster_mono_ms();
+	cl->hb_ms = cfg->cluster_heartbeat_ms;
+	cl->dead_ms = cfg->cluster_dead_after_ms;
+	snprintf(cl->listen_at, sizeof cl->listen_at, "%s:%d", cfg->cluster_listen,
+		 cfg->cluster_port);
+	snprintf(at, sizeof at, "%s%s%s:%d", strchr(cfg->cluster_listen, ':') ? "[" : "",
+		 cfg->cluster_listen, strchr(cfg->cluster_listen, ':') ? "]" : "",
+		 cfg->cluster_port);
+	if (evutil_parse_sockaddr_port(at, (struct sockaddr *)&ss, &sslen) < 0) {
+		snprintf(err, errlen, "cluster.listen: \"%s\" is not a numeric address",
+			 cfg->cluster_listen);
+		goto fail;
+	}
+	if (cfg->cluster_tls.enabled) {
+		tls_config_t srv;
+		char why[384];
+		rm_config_cluster_tls_server(&cfg->cluster_tls, &srv);
+		cl->tls_srv = tls_ctx_new(&srv, TLS_SERVER, NULL, why, sizeof why);
+		if (cl->tls_srv)
+			cl->tls_cli = tls_ctx_new(&cfg->cluster_tls, TLS_CLIENT, NULL, why, sizeof why);
+		if (!cl->tls_srv || !cl->tls_cli) {
+			snprintf(err, errlen, "cluster.tls: %s", why);
+			goto fail;
+		}
+	}
+	cl->lis = evconnlistener_new_bind(base, accept_cb, cl,
+					  LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+						  LEV_OPT_CLOSE_ON_EXEC,
+					  64, (struct sockaddr *)&ss, sslen);
+	if (!cl->lis) {
+		snprintf(err, errlen, "cluster: cannot listen on %s: %s", at,
+			 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		goto fail;
+	}
+	cl->n_out = cfg->n_cluster_peers;
+	for (size_t k = 0; k < cl->n_out; k++) {
+		struct out_link *l = &cl->out[k];
+		l->cl = cl;
+		snprintf(l->addr, sizeof l->addr, "%s", cfg->cluster_peers[k]);
+		if (hostport_split(l->addr, l->host, sizeof l->host, &l->port) < 0) {
+			snprintf(err, errlen, "cluster.peers: \"%s\" is not host:port", l->addr);
+			goto fail;
+		}
+		l->retry = evtimer_new(base, out_retry_cb, l);
+		if (!l->retry) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
+	cl->tick = event_new(base, -1, EV_PERSIST, tick_cb, cl);
+	struct timeval tv = { cfg->cluster_publish_ms / 1000,
+			      (cfg->cluster_publish_ms % 1000) * 1000 };
+	if (!cl->tick || event_add(cl->tick, &tv) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (size_t k = 0; k < cl->n_out; k++)
+		out_dial(&cl->out[k]);
+	log_info("cluster: node %s (incarnation %llu) on %s%s, %zu peers, heartbeat %d ms, "
+		 "dead after %d ms", cl->me, (unsigned long long)cl->inc, at,
+		 cl->tls_srv ? " (TLS)" : "", cl->n_out, cl->hb_ms, cl->dead_ms);
+	return cl;
+fail:
+	cluster_free(cl);
+	return NULL;
+}
+
+void cluster_free(struct cluster *cl)
+{
+	if (!cl)
+		return;
+	cl->stopping = true;
+	for (size_t k = 0; k < cl->n_out; k++) {
+		stomp_conn_close(cl->out[k].sc);
+		if (cl->out[k].retry)
+			event_free(cl->out[k].retry);
+	}
+	for (int i = 0; i < CLUSTER_MAX_IN; i++)
+		if (cl->in[i].used)
+			in_free(&cl->in[i]);
+	for (int i = 0; i < CLUSTER_MAX_PEERS; i++)
+		free(cl->peer[i].contrib);
+	if (cl->tick)
+		event_free(cl->tick);
+	if (cl->lis)
+		evconnlistener_free(cl->lis);
+	if (cl->dns)
+		evdns_base_free(cl->dns, 0);
+	tls_ctx_free(cl->tls_srv);
+	tls_ctx_free(cl->tls_cli);
+	free(cl);
+}

@@ -1,0 +1,75 @@
+/*
+ * cluster: rm's peering on TCP 9801 (README "rm cluster"), on the service thread's
+ * libevent loop (never the SIP thread: ARCHITECTURE.md "Threads and loops").
+ *
+ * Links. Each node dials every configured peer address (an "out" link: stomp_conn
+ * client, names re-resolved by evdns at every connect, reconnect delays from
+ * common/backoff.h) and sends on it only: CONNECT (hello, to "*"), and once the
+ * CONNECTED answer named the node, its state, then deltas, heartbeats and resync
+ * requests. What a node hears from a peer arrives on the link the peer dialed (an
+ * "in" link). One TCP connection per direction keeps each a plain ordered stream:
+ * no tie-breaking of simultaneous dials. A CONNECTED from this very node (the peers
+ * list names every pod, this one included) marks the address as self; it is not
+ * dialed again.
+ *
+ * Membership. A peer node is known by the node id of its authenticated frames. It is
+ * "syncing" from its first valid frame until its full state is applied, "up" while
+ * valid frames keep coming within dead_after_ms (heartbeats every heartbeat_ms), and
+ * "down" after that: its usage contribution is dropped at that moment. A new
+ * incarnation (restart) drops the old contribution at once. A gap in sequence numbers
+ * or any frame from a peer whose state we do not hold makes us ask for its state
+ * (resync), at most once a heartbeat.
+ *
+ * Usage. Every publish_ms the board's local counts are compared with what was last
+ * sent; changed keys go out as one delta to every synced link. The board's remote
+ * counts are the sum of the contributions of the peers that are up or syncing.
+ *
+ * Limits: CLUSTER_MAX_PEERS nodes known at once (frames from more: dropped,
+ * "peers-full"), CLUSTER_MAX_IN inbound connections, frames up to CLUSTER_FRAME_MAX,
+ * CLUSTER_MAX_PENDING bytes queued per link (beyond: the link is closed and redialed
+ * with a full state).
+ */
+#ifndef RM_CLUSTER_H
+#define RM_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "metrics.h"
+#include "rm_config.h"
+
+struct event_base;
+struct evhttp_request;
+struct cluster_board;
+struct cluster;
+
+#define CLUSTER_MAX_PEERS 16
+#define CLUSTER_MAX_IN (2 * CLUSTER_MAX_PEERS + 8)
+#define CLUSTER_MAX_PENDING (4 * 1024 * 1024)
+
+/* Start listening on cfg->cluster_listen:port and dialing cfg's peers (cfg must have
+ * cluster_enabled; it is copied). board (borrowed, must outlive the cluster) is the
+ * table the SIP thread's admission shares. NULL with a sentence in err. */
+struct cluster *cluster_new(struct event_base *base, const struct rm_config *cfg,
+			    struct cluster_board *board, metrics_t *metrics, char *err,
+			    size_t errlen);
+
+/* Close every link and the listener. NULL is allowed. */
+void cluster_free(struct cluster *cl);
+
+/* /readyz's cluster check (rm_http_set_ready_check; arg = the cluster): false, with
+ * the reason, while a peer is syncing, and during the first dead_after_ms after start
+ * until every configured peer address answered and its state was applied (a peer
+ * that stays unreachable does not hold readiness back longer than that). */
+bool cluster_ready(void *arg, char *why, size_t len);
+
+/* GET /cluster (common/ev/httpd.h route; arg = the cluster): JSON
+ *   {"node", "address", "incarnation", "state": "up",
+ *    "peers": [{"node", "address", "state": up|down|syncing,
+ *               "last_heartbeat_age_ms" (-1: never), "replication_lag_ms",
+ *               "link": connected|connecting|idle|none,
+ *               "usage": {"tenant:NAME"|"profile:NAME"|"lrg:NAME"|"mcp:URI": n}}]}
+ * usage: the peer's live calls as this node counts them (non-zero keys only). */
+void cluster_http(struct evhttp_request *req, const char *path, void *arg);
+
+#endif

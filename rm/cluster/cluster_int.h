@@ -1,0 +1,97 @@
+/*
+ * cluster_int: what cluster.c (links, sending, the tick) and cluster_peer.c (peer
+ * nodes, applying their usage, GET /cluster) share. Not a contract for anyone else.
+ */
+#ifndef RM_CLUSTER_INT_H
+#define RM_CLUSTER_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cluster.h"
+#include "cluster_board.h"
+#include "cluster_frame.h"
+#include "rm_metrics.h"
+#include "stomp_conn.h"
+
+struct cluster;
+
+/* A configured peer address we dial and send on. */
+struct out_link {
+	struct cluster *cl;
+	char addr[RM_HOST_MAX]; /* as configured */
+	char host[RM_HOST_MAX];
+	int port;
+	stomp_conn_t *sc;       /* NULL: idle (waiting for retry) */
+	bool open;              /* CONNECTED received: node is known */
+	bool self;              /* the address reaches this node: never dialed again */
+	bool need_full;         /* send the whole state before any delta */
+	unsigned fails;         /* consecutive failed dials (backoff) */
+	struct event *retry;
+	uint64_t seq;           /* last seq sent to this node (this incarnation) */
+	int64_t last_sent_ms;   /* monotonic */
+	char node[CLUSTER_NODE_MAX]; /* who answered; "" = not yet */
+	char last_err[160];     /* why the last attempt ended (logged when it changes) */
+};
+
+/* A connection a peer dialed; what arrives on it is from that peer. */
+struct in_link {
+	struct cluster *cl;
+	stomp_conn_t *sc;
+	bool used;
+	char addr[64]; /* peer IP */
+};
+
+enum peer_state { PEER_DOWN = 0, PEER_SYNCING, PEER_UP };
+
+/* A peer node, known by the node id of its authenticated frames. */
+struct peer {
+	bool used;
+	char node[CLUSTER_NODE_MAX];
+	char addr[64];            /* where its frames come from */
+	struct cluster_seq seq;   /* replay state; kept while down */
+	enum peer_state state;
+	bool synced;              /* contrib holds its whole state */
+	int64_t last_ms;          /* monotonic time of its last valid frame; 0 never */
+	int64_t lag_ms;           /* receive wall time - its ts, of its last usage frame */
+	int64_t resync_asked_ms;
+	int *contrib;             /* [CLUSTER_BOARD_CAP]: its count per board slot */
+};
+
+struct cluster {
+	struct event_base *base;
+	struct evdns_base *dns;
+	struct cluster_board *board;
+	rm_metrics_t mm;
+	char me[CLUSTER_NODE_MAX];
+	unsigned char key[RM_SECRET_MAX];
+	size_t keylen;
+	uint64_t inc;
+	int64_t started_ms; /* monotonic */
+	int hb_ms, dead_ms;
+	char listen_at[RM_HOST_MAX + 16];
+	struct evconnlistener *lis;
+	struct ssl_ctx_st *tls_srv, *tls_cli; /* cluster.tls; NULL = plain TCP */
+	struct event *tick;
+	bool stopping;
+	struct out_link out[CLUSTER_MAX_PEERS];
+	size_t n_out;
+	struct in_link in[CLUSTER_MAX_IN];
+	int n_in;
+	struct peer peer[CLUSTER_MAX_PEERS];
+	/* publisher: what every synced link was last told, per board slot */
+	int published[CLUSTER_BOARD_CAP];
+	unsigned published_gen;
+};
+
+int64_t cluster_mono_ms(void);
+void cluster_out_reset(struct out_link *l);
+void cluster_ask_resync(struct cluster *cl, struct peer *p);
+void cluster_resync_asked(struct cluster *cl, const char *node);
+
+/* cluster_peer.c: an authenticated SEND frame from a peer (from the in link at addr). */
+void cluster_peer_frame(struct cluster *cl, const struct cluster_msg *m, const char *addr);
+/* Mark peers silent for dead_after_ms down (dropping their usage); update gauges. */
+void cluster_peers_check(struct cluster *cl, int64_t now);
+
+#endif

@@ -1,0 +1,350 @@
+/* cluster_peer: peer nodes as their frames make them known; their usage summed into
+ * the board's remote counts; death by silence; GET /cluster. See cluster.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "cluster_int.h"
+#include "httpd.h"
+#include "log.h"
+
+static const char *const state_names[] = { "down", "syncing", "up" };
+
+/* The table is full: forget the peer down the longest, if down for PEER_FORGET_MS
+ * (pods replaced under new names must not lock the table for good). Its replay
+ * state goes with it: a frame of it replayed later is taken as a new incarnation
+ * and, without fresh frames behind it, is down again after dead_after_ms. */
+#define PEER_FORGET_MS 60000
+static struct peer *peer_evict(struct cluster *cl)
+{
+	struct peer *old = NULL;
+	int64_t now = cluster_mono_ms();
+
+	for (int i = 0; i < CLUSTER_MAX_PEERS; i++) {
+		struct peer *p = &cl->peer[i];
+		if (p->state == PEER_DOWN && now - p->last_ms > PEER_FORGET_MS &&
+		    (!old || p->last_ms < old->last_ms))
+			old = p;
+	}
+	if (!old)
+		return NULL;
+	log_info("cluster: forgetting peer %s (down for %lld s) to make room", old->node,
+		 (long long)(now - old->last_ms) / 1000);
+	free(old->contrib); /* all zero: dropped when it went down */
+	memset(old, 0, sizeof *old);
+	return old;
+}
+
+static struct peer *peer_get(struct cluster *cl, const char *node)
+{
+	struct peer *free_slot = NULL;
+
+	for (int i = 0; i < CLUSTER_MAX_PEERS; i++) {
+		struct peer *p = &cl->peer[i];
+		if (p->used && strcmp(p->node, node) == 0)
+			return p;
+		if (!p->used && !free_slot)
+			free_slot = p;
+	}
+	if (!free_slot)
+		free_slot = peer_evict(cl);
+	if (!free_slot)
+		return NULL;
+	free_slot->contrib = calloc(CLUSTER_BOARD_CAP, sizeof(int));
+	if (!free_slot->contrib)
+		return NULL;
+	free_slot->used = true;
+	snprintf(free_slot->node, sizeof free_slot->node, "%s", node);
+	return free_slot;
+}
+
+/* The peer's count on board slot i becomes v; the board's remote sum follows. */
+static void set_contrib(struct cluster *cl, struct peer *p, int i, int v)
+{
+	int diff = v - p->contrib[i];
+
+	if (diff) {
+		atomic_fetch_add_explicit(&cl->board->slot[i].remote, diff, memory_order_relaxed);
+		p->contrib[i] = v;
+	}
+}
+
+static void drop_contrib(struct cluster *cl, struct peer *p)
+{
+	for (int i = 0; i < CLUSTER_BOARD_CAP; i++)
+		set_contrib(cl, p, i, 0);
+	p->synced = false;
+}
+
+struct apply {
+	struct cluster *cl;
+	struct peer *p;
+	int *state; /* a full state being collected; NULL: a delta, applied line by line */
+};
+
+static void apply_line(void *arg, enum route_usage_kind k, int value, const char *name)
+{
+	struct apply *a = arg;
+	int i = cluster_board_find(a->cl->board, k, name, true);
+
+	if (i < 0)
+		return; /* board full: counted there */
+	if (a->state)
+		a->state[i] = value;
+	else
+		set_contrib(a->cl, a->p, i, value);
+}
+
+static void apply_state(struct cluster *cl, struct peer *p, const struct cluster_msg *m)
+{
+	struct apply a = { cl, p, calloc(CLUSTER_BOARD_CAP, sizeof(int)) };
+
+	if (!a.state) {
+		log_error("cluster: out of memory applying %s's state", p->node);
+		return;
+	}
+	if (cluster_usage_parse(m->body, m->body_len, apply_line, &a) < 0) {
+		metric_inc(cl->mm.cluster_dropped[CLUSTER_DROP_MALFORMED]);
+		log_warn("cluster: %s sent a state we cannot read: asking again", p->node);
+		free(a.state);
+		p->synced = false;
+		cluster_ask_resync(cl, p);
+		return;
+	}
+	for (int i = 0; i < CLUSTER_BOARD_CAP; i++)
+		set_contrib(cl, p, i, a.state[i]);
+	free(a.state);
+	p->synced = true;
+	if (p->state != PEER_UP)
+		log_info("cluster: peer %s up (state applied)", p->node);
+	p->state = PEER_UP;
+}
+
+static void apply_delta(struct cluster *cl, struct peer *p, const struct cluster_msg *m)
+{
+	struct apply a = { cl, p, NULL };
+
+	if (!p->synced) {
+		cluster_ask_resync(cl, p);
+		return;
+	}
+	if (cluster_usage_parse(m->body, m->body_len, apply_line, &a) < 0) {
+		metric_inc(cl->mm.cluster_dropped[CLUSTER_DROP_MALFORMED]);
+		p->synced = false;
+		cluster_ask_resync(cl, p);
+	}
+}
+
+static int64_t wall_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void cluster_peer_frame(struct cluster *cl, const struct cluster_msg *m, const char *addr)
+{
+	struct peer *p = peer_get(cl, m->from);
+	bool was_known;
+
+	if (!p) {
+		metric_inc(cl->mm.cluster_dropped[CLUSTER_DROP_PEERS_FULL]);
+		return;
+	}
+	was_known = p->seq.known;
+	switch (cluster_seq_check(&p->seq, m->inc, m->seq)) {
+	case CLUSTER_SEQ_REPLAY:
+		metric_inc(cl->mm.cluster_dropped[CLUSTER_DROP_REPLAY]);
+		return;
+	case CLUSTER_SEQ_OLD_INC:
+		metric_inc(cl->mm.cluster_dropped[CLUSTER_DROP_OLD_INCARNATION]);
+		return;
+	case CLUSTER_SEQ_NEW_INC:
+		if (was_known)
+			log_info("cluster: peer %s restarted (incarnation %llu)", p->node,
+				 (unsigned long long)m->inc);
+		drop_contrib(cl, p);
+		break;
+	case CLUSTER_SEQ_GAP:
+		p->synced = false; /* frames were lost: its state again, please */
+		break;
+	case CLUSTER_SEQ_NEXT:
+		break;
+	}
+	metric_inc(cl->mm.cluster_frames_received);
+	p->last_ms = cluster_mono_ms();
+	p->lag_ms = wall_now_ms() - (int64_t)m->ts;
+	if (p->lag_ms < 0)
+		p->lag_ms = 0;
+	snprintf(p->addr, sizeof p->addr, "%s", addr);
+	if (p->state == PEER_DOWN) {
+		log_info("cluster: peer %s heard from %s (syncing)", p->node, addr);
+		p->state = PEER_SYNCING;
+	}
+	switch (m->type) {
+	case CLUSTER_T_STATE:
+		apply_state(cl, p, m);
+		break;
+	case CLUSTER_T_DELTA:
+		apply_delta(cl, p, m);
+		break;
+	case CLUSTER_T_RESYNC:
+		cluster_resync_asked(cl, p->node);
+		break;
+	default:
+		if (!p->synced)
+			cluster_ask_resync(cl, p);
+		break;
+	}
+	if (!p->synced && p->state == PEER_UP)
+		p->state = PEER_SYNCING;
+}
+
+void cluster_peers_check(struct cluster *cl, int64_t now)
+{
+	int up = 0;
+
+	for (int i = 0; i < CLUSTER_MAX_PEERS; i++) {
+		struct peer *p = &cl->peer[i];
+		if (!p->used || p->state == PEER_DOWN)
+			continue;
+		if (now - p->last_ms > cl->dead_ms) {
+			log_warn("cluster: peer %s down: no frame for %lld ms; its usage is "
+				 "dropped", p->node, (long long)(now - p->last_ms));
+			p->state = PEER_DOWN;
+			drop_contrib(cl, p);
+			metric_inc(cl->mm.cluster_deaths);
+			continue;
+		}
+		if (p->state == PEER_UP)
+			up++;
+	}
+	metric_set(cl->mm.cluster_peers_up, up);
+}
+
+static const struct peer *peer_find(const struct cluster *cl, const char *node)
+{
+	for (int i = 0; i < CLUSTER_MAX_PEERS; i++)
+		if (cl->peer[i].used && strcmp(cl->peer[i].node, node) == 0)
+			return &cl->peer[i];
+	return NULL;
+}
+
+bool cluster_ready(void *arg, char *why, size_t len)
+{
+	const struct cluster *cl = arg;
+
+	for (int i = 0; i < CLUSTER_MAX_PEERS; i++)
+		if (cl->peer[i].used && cl->peer[i].state == PEER_SYNCING) {
+			snprintf(why, len, "cluster: syncing with %s", cl->peer[i].node);
+			return false;
+		}
+	if (cluster_mono_ms() - cl->started_ms > cl->dead_ms)
+		return true;
+	for (size_t k = 0; k < cl->n_out; k++) {
+		const struct out_link *l = &cl->out[k];
+		const struct peer *p = l->node[0] ? peer_find(cl, l->node) : NULL;
+		if (!l->self && (!p || p->state != PEER_UP)) {
+			snprintf(why, len, "cluster: waiting for peer %s", l->addr);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The configured address of node, if an out link reached it. */
+static const struct out_link *link_of(const struct cluster *cl, const char *node)
+{
+	const struct out_link *found = NULL;
+
+	for (size_t k = 0; k < cl->n_out; k++)
+		if (cl->out[k].node[0] && strcmp(cl->out[k].node, node) == 0 &&
+		    (!found || cl->out[k].open))
+			found = &cl->out[k];
+	return found;
+}
+
+static const char *link_state(const struct out_link *l)
+{
+	if (!l)
+		return "none";
+	if (l->self)
+		return "self";
+	return l->open ? "connected" : l->sc ? "connecting" : "idle";
+}
+
+/* "usage": {"tenant:acme": 3, "mcp:sip:...": 1, ...}: the peer's contribution as
+ * held here (non-zero keys). */
+static void add_usage(const struct cluster *cl, const struct peer *p, cJSON *o)
+{
+	static const char *const kinds[ROUTE_USAGE_KINDS] = { "tenant", "profile", "lrg", "mcp" };
+	cJSON *u = cJSON_AddObjectToObject(o, "usage");
+	char key[RM_URI_MAX + 16];
+
+	for (int i = 0; u && i < CLUSTER_BOARD_CAP; i++) {
+		if (!p->contrib[i])
+			continue;
+		const struct cluster_board_slot *s = &cl->board->slot[i];
+		snprintf(key, sizeof key, "%s:%s", kinds[s->kind], s->name);
+		cJSON_AddNumberToObject(u, key, p->contrib[i]);
+	}
+}
+
+void cluster_http(struct evhttp_request *req, const char *path, void *arg)
+{
+	struct cluster *cl = arg;
+	int64_t now = cluster_mono_ms();
+	cJSON *r = cJSON_CreateObject(), *peers;
+	char *body;
+
+	cJSON_AddStringToObject(r, "node", cl->me);
+	cJSON_AddStringToObject(r, "address", cl->listen_at);
+	cJSON_AddNumberToObject(r, "incarnation", (double)cl->inc);
+	cJSON_AddStringToObject(r, "state", "up");
+	peers = cJSON_AddArrayToObject(r, "peers");
+	for (int i = 0; i < CLUSTER_MAX_PEERS; i++) {
+		const struct peer *p = &cl->peer[i];
+		if (!p->used)
+			continue;
+		const struct out_link *l = link_of(cl, p->node);
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "node", p->node);
+		cJSON_AddStringToObject(o, "address", l ? l->addr : p->addr);
+		cJSON_AddStringToObject(o, "state", state_names[p->state]);
+		cJSON_AddNumberToObject(o, "last_heartbeat_age_ms",
+					p->last_ms ? (double)(now - p->last_ms) : -1);
+		cJSON_AddNumberToObject(o, "replication_lag_ms", (double)p->lag_ms);
+		cJSON_AddStringToObject(o, "link", link_state(l));
+		add_usage(cl, p, o);
+		cJSON_AddItemToArray(peers, o);
+	}
+	/* addresses not (yet) answered by any node, except this node's own */
+	for (size_t k = 0; k < cl->n_out; k++) {
+		const struct out_link *l = &cl->out[k];
+		bool known = false;
+		for (int i = 0; i < CLUSTER_MAX_PEERS && l->node[0]; i++)
+			known |= cl->peer[i].used && strcmp(cl->peer[i].node, l->node) == 0;
+		if (known || l->self)
+			continue;
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "node", l->node);
+		cJSON_AddStringToObject(o, "address", l->addr);
+		cJSON_AddStringToObject(o, "state", "down");
+		cJSON_AddNumberToObject(o, "last_heartbeat_age_ms", -1);
+		cJSON_AddNumberToObject(o, "replication_lag_ms", 0);
+		cJSON_AddStringToObject(o, "link", link_state(l));
+		cJSON_AddItemToArray(peers, o);
+	}
+	body = cJSON_PrintUnformatted(r);
+	cJSON_Delete(r);
+	if (!body) {
+		httpd_reply(req, 500, "Internal Server Error", "text/plain", "out of memory\n", 14);
+		return;
+	}
+	httpd_reply(req, 200, "OK", "application/json", body, strlen(body));
+	free(body);
+}

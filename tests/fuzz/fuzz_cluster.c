@@ -1,0 +1,155 @@
+/*
+ * libFuzzer target for rm's cluster frames (rm/cluster/cluster_frame.c).
+ *
+ * First byte = mode:
+ *  0: the rest is a byte stream from a peer: every STOMP frame it holds goes through
+ *     cluster_frame_decode (as rm does), and the body of any frame through
+ *     cluster_usage_parse; each line parsed is written again with cluster_usage_put
+ *     and must parse back to the same kind, value and name.
+ *  1: the rest makes a message (type, ids, numbers, body) that is encoded with
+ *     cluster_frame_encode; when that succeeds, the frame must parse and decode to
+ *     exactly the same message, and one flipped byte of its body must be refused.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster_frame.h"
+
+static const unsigned char KEY[] = "fuzzing-key-0123456789";
+#define KEYLEN (sizeof KEY - 1)
+
+struct got {
+	int n, k, v;
+	char name[RM_URI_MAX];
+};
+
+static void got_line(void *a, enum route_usage_kind k, int v, const char *name)
+{
+	struct got *g = a;
+
+	g->n++;
+	g->k = k;
+	g->v = v;
+	snprintf(g->name, sizeof g->name, "%s", name);
+}
+
+/* A line rm accepted: written again, it must read back the same. */
+static void on_line(void *arg, enum route_usage_kind k, int value, const char *name)
+{
+	char buf[RM_URI_MAX + 32];
+	size_t len = 0;
+	struct got g = { 0 };
+
+	(void)arg;
+	if (cluster_usage_put(buf, sizeof buf, &len, k, value, name) < 0)
+		return; /* a name the writer refuses: never sent */
+	if (cluster_usage_parse(buf, len, got_line, &g) != 1 || g.k != (int)k || g.v != value ||
+	    strcmp(g.name, name) != 0)
+		abort();
+}
+
+static void stream(const uint8_t *d, size_t n)
+{
+	stomp_parser_t *p = stomp_parser_new(NULL);
+	stomp_frame_t f;
+	size_t used;
+	char err[256];
+
+	while (p && n > 0) {
+		enum stomp_status st = stomp_parser_feed(p, (const char *)d, n, &used, &f, NULL, err,
+							 sizeof err);
+		if (st != STOMP_FRAME)
+			break;
+		struct cluster_msg m;
+		cluster_frame_decode(&f, KEY, KEYLEN, "rm-a", &m);
+		cluster_usage_parse(f.body, f.body_len, on_line, NULL);
+		d += used;
+		n -= used;
+	}
+	stomp_parser_free(p);
+}
+
+/* Take up to max bytes of d as a NUL-terminated string. */
+static size_t take(const uint8_t **d, size_t *n, char *out, size_t max)
+{
+	size_t k = *n ? (**d % max) : 0;
+
+	if (*n)
+		(*d)++, (*n)--;
+	if (k > *n)
+		k = *n;
+	memcpy(out, *d, k);
+	out[k] = '\0';
+	*d += k;
+	*n -= k;
+	return k;
+}
+
+static void roundtrip(const uint8_t *d, size_t n)
+{
+	struct cluster_msg m = { 0 }, got;
+	static const enum stomp_command cmds[] = { STOMP_CMD_CONNECT, STOMP_CMD_CONNECTED,
+						   STOMP_CMD_SEND };
+	if (n < 4)
+		return;
+	m.cmd = cmds[d[0] % 3];
+	m.type = (enum cluster_type)(d[1] % 7);
+	d += 2, n -= 2;
+	take(&d, &n, m.from, CLUSTER_NODE_MAX);
+	take(&d, &n, m.to, CLUSTER_NODE_MAX);
+	if (n >= 8) {
+		memcpy(&m.inc, d, 8);
+		d += 8, n -= 8;
+	}
+	m.seq = n;
+	m.body = (const char *)d;
+	m.body_len = n;
+	size_t cap = n + 2048;
+	char *buf = malloc(cap);
+	size_t len = cluster_frame_encode(buf, cap, &m, KEY, KEYLEN);
+	if (len == 0 || len >= cap) {
+		free(buf);
+		return;
+	}
+	stomp_parser_t *p = stomp_parser_new(NULL);
+	stomp_frame_t f;
+	size_t used;
+	char err[256];
+	if (stomp_parser_feed(p, buf, len, &used, &f, NULL, err, sizeof err) != STOMP_FRAME)
+		abort();
+	const char *me = m.to;
+	if (cluster_frame_decode(&f, KEY, KEYLEN, strcmp(m.from, me) ? me : NULL, &got) !=
+		    CLUSTER_DROP_NONE ||
+	    got.cmd != m.cmd || got.type != m.type || strcmp(got.from, m.from) ||
+	    strcmp(got.to, m.to) || got.inc != m.inc || got.seq != m.seq ||
+	    got.body_len != m.body_len || memcmp(got.body, m.body, m.body_len))
+		abort();
+	stomp_parser_free(p);
+	if (m.body_len > 0) { /* one flipped body byte must break the MAC */
+		/* the frame ends with the body and its NUL */
+		size_t at = len - 1 - m.body_len + m.body_len / 2;
+		if (buf[at] != '\0' && buf[at] != '\x01') {
+			buf[at] ^= 0x01;
+			p = stomp_parser_new(NULL);
+			if (stomp_parser_feed(p, buf, len, &used, &f, NULL, err, sizeof err) ==
+				    STOMP_FRAME &&
+			    cluster_frame_decode(&f, KEY, KEYLEN, NULL, &got) == CLUSTER_DROP_NONE)
+				abort();
+			stomp_parser_free(p);
+		}
+	}
+	free(buf);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	if (data[0] & 1)
+		roundtrip(data + 1, size - 1);
+	else
+		stream(data + 1, size - 1);
+	return 0;
+}
