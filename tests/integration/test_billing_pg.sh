@@ -4,14 +4,11 @@
 # (rs journals and keeps receipting, then replays): the final count equals the
 # completed calls, each stored once, with its tenant and profile.
 . "$(dirname "$0")/lib/billing.sh"
-chmod 755 "$T"
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port); M2=$(free_port)
 RSP=$(free_port); RHP=$(free_port); PP=$(free_port)
 N=1500
-"$TOP/scripts/pg-start" "$T/pg" "$PP" || die "pg-start"
-# set +e: under errexit, (exit $rc) would end the trap before _cleanup kills anything
-trap 'rc=$?; set +e; "$TOP/scripts/pg-stop" "$T/pg"; (exit $rc); _cleanup' EXIT
+pg_up "$PP"
 pq() { psql -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PP" -U postgres rs -c "$1"; }
 
 cat >"$T/rs.json" <<JSON

@@ -12,34 +12,15 @@
 # sip.dns.timeout_ms (+ slack); a normal call then completes within 3 s; /healthz is
 # 200; the log stays small (no sofia-sip resolver loop); SIGTERM stops rm within the
 # drain bound. A third check: with sip.dns "off" a named MCP is refused at load.
-if [ "${RM_DNS_NS:-}" != 1 ]; then
-	command -v unshare >/dev/null || { echo "FAIL: unshare missing" >&2; exit 1; }
-	exec unshare -n -m env RM_DNS_NS=1 bash "$0" "$@"
-fi
+. "$(dirname "$0")/lib/netns.sh"
+netns_enter "$@"
 . "$(dirname "$0")/lib/rm.sh"
 
-ip link set lo up
-mount --make-rprivate /
-printf '127.0.0.1 localhost\n127.0.0.1 mcp.test.internal\n' >"$T/hosts"
-: >"$T/resolv.conf"
-mount --bind "$T/hosts" /etc/hosts
-mount --bind "$T/resolv.conf" /etc/resolv.conf
+netns_names $'127.0.0.1 localhost\n127.0.0.1 mcp.test.internal' ""
 getent hosts mcp.test.internal | grep -q 127.0.0.1 || die "the namespace's /etc/hosts is not used"
 
 # a DNS server that reads and never answers
-cat >"$T/dns_stub.py" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.53", 53))
-n = 0
-while True:
-    s.recvfrom(4096)
-    n += 1
-    with open(sys.argv[1], "w") as f:
-        f.write(str(n))
-PY
-/usr/bin/python3 "$T/dns_stub.py" "$T/dns_queries" &
-bg_pid $!
+dns_silent 127.0.0.53 "$T/dns_queries"
 # a DNS server that answers every query NXDOMAIN (no such name)
 cat >"$T/dns_nx.py" <<'PY'
 import socket

@@ -8,27 +8,12 @@
 #  - rm's memory does not grow with the second flood (lookups and cache are bounded);
 #  - the log stays small (log.c writes at most 10 lines a second per call site);
 #  - a normal call (MCP by numeric address) completes afterwards.
-if [ "${RM_DNS_NS:-}" != 1 ]; then
-	command -v unshare >/dev/null || { echo "FAIL: unshare missing" >&2; exit 1; }
-	exec unshare -n -m env RM_DNS_NS=1 bash "$0" "$@"
-fi
+. "$(dirname "$0")/lib/netns.sh"
+netns_enter "$@"
 . "$(dirname "$0")/lib/rm.sh"
 
-ip link set lo up
-mount --make-rprivate /
-printf '127.0.0.1 localhost\n' >"$T/hosts"
-echo "nameserver 127.0.0.53" >"$T/resolv.conf"
-mount --bind "$T/hosts" /etc/hosts
-mount --bind "$T/resolv.conf" /etc/resolv.conf
-cat >"$T/dns_stub.py" <<'PY'
-import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.53", 53))
-while True:
-    s.recvfrom(4096)
-PY
-/usr/bin/python3 "$T/dns_stub.py" &
-bg_pid $!
+netns_names "127.0.0.1 localhost" "nameserver 127.0.0.53"
+dns_silent 127.0.0.53
 
 SP=$(free_port); HP=$(free_port); M1=$(free_port)
 rm_write_config "$T/rm.json" "$SP" "$HP" "[

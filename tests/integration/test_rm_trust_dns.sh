@@ -11,33 +11,14 @@
 #    is applied within 1 s while a sipp SIP Server on 127.0.0.1 (numeric) keeps
 #    completing every call, and the "not trusted until it resolves" line is logged
 #    at most once per interval.
-if [ "${RM_DNS_NS:-}" != 1 ]; then
-	command -v unshare >/dev/null || { echo "FAIL: unshare missing" >&2; exit 1; }
-	exec unshare -n -m env RM_DNS_NS=1 bash "$0" "$@"
-fi
+. "$(dirname "$0")/lib/netns.sh"
+netns_enter "$@"
 . "$(dirname "$0")/lib/rm.sh"
 
-ip link set lo up
-mount --make-rprivate /
-printf '127.0.0.1 localhost\n127.0.0.7 ss.test.internal\n' >"$T/hosts"
-echo "nameserver 127.0.0.53" >"$T/resolv.conf"
-mount --bind "$T/hosts" /etc/hosts
-mount --bind "$T/resolv.conf" /etc/resolv.conf
+netns_names $'127.0.0.1 localhost\n127.0.0.7 ss.test.internal' "nameserver 127.0.0.53"
 getent hosts ss.test.internal | grep -q 127.0.0.7 || die "the namespace's /etc/hosts is not used"
 
-cat >"$T/dns_stub.py" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.0.53", 53))
-n = 0
-while True:
-    s.recvfrom(4096)
-    n += 1
-    with open(sys.argv[1], "w") as f:
-        f.write(str(n))
-PY
-/usr/bin/python3 "$T/dns_stub.py" "$T/dns_queries" &
-bg_pid $!
+dns_silent 127.0.0.53 "$T/dns_queries"
 
 RAW="$HELPERS/sip_raw.py"
 SP=$(free_port); HP=$(free_port); M1=$(free_port); SS=$(free_port)

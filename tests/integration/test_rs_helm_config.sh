@@ -8,7 +8,6 @@
 # the rendered PostgreSQL config with the URL from RS_PG_URL (ports and paths moved to
 # free ones / the scratch dir), storing a record in that database.
 . "$(dirname "$0")/lib/common.sh"
-chmod 755 "$T"
 command -v go >/dev/null || die "go is not installed (scripts/install-deps)"
 /usr/bin/python3 -c 'import yaml' || die "python3-yaml is not installed"
 case "$BUILD" in /*) tools="$BUILD/tools" ;; *) tools="$TOP/$BUILD/tools" ;; esac
@@ -60,8 +59,7 @@ ok "override (PostgreSQL Secret): refused without RS_PG_URL ($(cat "$T/check2.lo
 
 # Run it for real: the rendered config, ports and paths moved, URL from RS_PG_URL.
 pp=$(free_port); sp=$(free_port); hp=$(free_port)
-"$TOP/scripts/pg-start" "$T/pg" "$pp" || die "pg-start"
-trap 'rc=$?; set +e; "$TOP/scripts/pg-stop" "$T/pg"; (exit $rc); _cleanup' EXIT
+pg_up "$pp"
 /usr/bin/python3 - "$T/pg.json" "$T/run.json" "$sp" "$hp" "$T" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))

@@ -3,10 +3,8 @@
 # python3-stomp -> exactly 10,000 rows; sent again -> still 10,000, duplicates counted;
 # then 50,000 more from stomp_load.
 . "$(dirname "$0")/lib/common.sh"
-chmod 755 "$T"
 pp=$(free_port); sp=$(free_port); hp=$(free_port)
-"$TOP/scripts/pg-start" "$T/pg" "$pp" || die "pg-start"
-trap 'rc=$?; set +e; "$TOP/scripts/pg-stop" "$T/pg"; (exit $rc); _cleanup' EXIT
+pg_up "$pp"
 cat >"$T/rs.json" <<JSON
 { "stomp": { "port": $sp }, "http": { "port": $hp },
   "storage": { "backend": "postgresql",

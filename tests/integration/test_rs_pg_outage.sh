@@ -5,10 +5,8 @@
 # restart rs with PostgreSQL up: the journal is replayed, every receipted record is in
 # PostgreSQL.
 . "$(dirname "$0")/lib/common.sh"
-chmod 755 "$T"
 pp=$(free_port); sp=$(free_port); hp=$(free_port)
-"$TOP/scripts/pg-start" "$T/pg" "$pp" || die "pg-start"
-trap 'rc=$?; set +e; "$TOP/scripts/pg-stop" "$T/pg"; (exit $rc); _cleanup' EXIT
+pg_up "$pp"
 cat >"$T/rs.json" <<JSON
 { "stomp": { "port": $sp }, "http": { "port": $hp },
   "storage": { "backend": "postgresql",

@@ -13,10 +13,8 @@
 #     quarantines it and stores the good one behind it; the journal drains;
 #  6. the same as 3 on SQLite (a trigger refuses the record).
 . "$(dirname "$0")/lib/common.sh"
-chmod 755 "$T"
 pp=$(free_port); sp=$(free_port); hp=$(free_port)
-"$TOP/scripts/pg-start" "$T/pg" "$pp" || die "pg-start"
-trap 'rc=$?; set +e; "$TOP/scripts/pg-stop" "$T/pg"; (exit $rc); _cleanup' EXIT
+pg_up "$pp"
 cat >"$T/rs.json" <<JSON
 { "stomp": { "port": $sp }, "http": { "port": $hp },
   "storage": { "backend": "postgresql",

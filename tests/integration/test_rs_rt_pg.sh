@@ -4,10 +4,8 @@
 # rebuilt from PostgreSQL's events and cdr tables (rt_load's PostgreSQL path); with
 # PostgreSQL down at start rs still starts, logs why, and counts from empty.
 . "$(dirname "$0")/lib/rs.sh"
-chmod 755 "$T"
 pp=$(free_port); sp=$(free_port); hp=$(free_port)
-"$TOP/scripts/pg-start" "$T/pg" "$pp" || die "pg-start"
-trap 'rc=$?; set +e; "$TOP/scripts/pg-stop" "$T/pg"; (exit $rc); _cleanup' EXIT
+pg_up "$pp"
 cat >"$T/rs.json" <<JSON
 { "stomp": { "port": $sp }, "http": { "port": $hp },
   "storage": { "backend": "postgresql",

@@ -8,7 +8,6 @@
 #     PostgreSQL back -> rsDbUp (BASE.2.0.2);
 #  3. snmpd restarted -> rs's objects answer again within 2 s.
 . "$(dirname "$0")/lib/common.sh"
-chmod 755 "$T"
 for c in snmpd snmpwalk snmpget snmptrapd; do
 	command -v $c >/dev/null || die "$c is not installed (scripts/install-deps)"
 done
@@ -16,8 +15,7 @@ BASE=1.3.6.1.4.1.99999.1
 RS=$BASE.2
 pp=$(free_port); sp=$(free_port); hp=$(free_port)
 snmp=$(free_port); ax=$(free_port); trap_port=$(free_port)
-"$TOP/scripts/pg-start" "$T/pg" "$pp" || die "pg-start"
-trap 'rc=$?; set +e; "$TOP/scripts/pg-stop" "$T/pg"; (exit $rc); _cleanup' EXIT
+pg_up "$pp"
 
 echo "disableAuthorization yes" >"$T/snmptrapd.conf"
 snmptrapd -f -C -c "$T/snmptrapd.conf" -m '' -n -On -Lf "$T/traps.log" \

@@ -97,6 +97,15 @@ json.dump(c, open(sys.argv[1], "w"))
 PY
 }
 
+# pg_up PORT: a throwaway PostgreSQL 15 in $T/pg on 127.0.0.1:PORT (scripts/pg-start,
+# database rs, user postgres), stopped when the test exits, however it exits.
+pg_up() {
+	chmod 755 "$T" # initdb runs as the postgres user when the test runs as root
+	"$TOP/scripts/pg-start" "$T/pg" "$1" || die "pg-start"
+	# set +e: under errexit, (exit $rc) would end the trap before _cleanup kills anything
+	trap 'rc=$?; set +e; "$TOP/scripts/pg-stop" "$T/pg"; (exit $rc); _cleanup' EXIT
+}
+
 # mval HTTP_PORT NAME: an rm/rs metric as an integer (0 if absent). A /metrics that
 # does not answer is asked again (three tries) before it counts as 0, so a slow answer
 # on a loaded machine does not pass for "the counter is 0".
