@@ -163,13 +163,17 @@ static struct rm_config *load_checked_config(const char *path, char *err, size_t
 
 /* ---- SIP thread ------------------------------------------------------------------- */
 
-/* SIP thread: a CDR or call event goes to the service thread. If the bridge is full
- * the item is lost (counted): calls keep flowing whatever billing does. */
+/* SIP thread: a CDR or call event goes to the service thread, one wake-up per batch
+ * (bridge.h): a CDR before the SIP loop reads anything else, an event within
+ * BRIDGE_BATCH_MS. If the bridge is full the item is lost (counted): calls keep
+ * flowing whatever billing does. */
 static void billing_post(void *arg, struct billing_item *it)
 {
 	struct rm_main *rm = arg;
 
-	if (bridge_to_service(rm->bridge, BRIDGE_BILLING, 0, it) < 0) {
+	if (bridge_to_service_batched(rm->bridge, BRIDGE_BILLING, 0, it,
+				      it->kind == BILLING_CDR ? BRIDGE_WAKE_LOOP
+							      : BRIDGE_WAKE_LATER) < 0) {
 		metric_inc(it->kind == BILLING_CDR ? rm->m_lost_cdr : rm->m_lost_ev);
 		if (it->kind == BILLING_CDR)
 			log_warn("billing: bridge full, record lost: %.200s", it->body);
