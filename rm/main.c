@@ -57,6 +57,7 @@ struct rm_main {
 	 * thread only posts items through the bridge (billing.h explains why) */
 	struct billing *billing;
 	bool billing_on;
+	bool billing_events; /* billing.events: all */
 	metric_t *m_lost_cdr, *m_lost_ev; /* items the bridge refused (queue full) */
 	/* SIP thread only */
 	su_root_t *root;
@@ -171,6 +172,10 @@ static void billing_post(void *arg, struct billing_item *it)
 {
 	struct rm_main *rm = arg;
 
+	if (it->kind == BILLING_EVENT && !rm->billing_events) { /* billing.events: none */
+		free(it);
+		return;
+	}
 	if (bridge_to_service_batched(rm->bridge, BRIDGE_BILLING, 0, it,
 				      it->kind == BILLING_CDR ? BRIDGE_WAKE_LOOP
 							      : BRIDGE_WAKE_LATER) < 0) {
@@ -532,6 +537,7 @@ static int setup_services(struct rm_main *rm)
 	if (!rm->billing)
 		goto fail;
 	rm->billing_on = cfg->billing_mode != RM_BILLING_OFF;
+	rm->billing_events = cfg->billing_events;
 	rm->m_lost_cdr = billing_lost_metric(rm->metrics, BILLING_CDR);
 	rm->m_lost_ev = billing_lost_metric(rm->metrics, BILLING_EVENT);
 	return 0;

@@ -10,6 +10,8 @@
 #               receipted), and rs's rows are counted against rm's records.
 #   spool-only  records spooled to disk only (rm alone as a proxy).
 #   off         no records (not a deployed configuration; for comparison).
+#   MODE:none   (stomp:none, spool-only:none) the same with billing.events none: one
+#               record per call, no call.start/answer/end events.
 # For each run it prints calls/s, failed calls, CPU microseconds per call
 # (utime+stime of every thread/process of the proxy, from /proc, before/after),
 # peak RSS (VmHWM, summed over processes), sipp's INVITE->200 time, and for rm its
@@ -76,8 +78,9 @@ PY
 # rm_run ROUND MODE [CALLS RATE]: rm with billing MODE in front of a sipp MCP (and,
 # for stomp, a real rs on SQLite); one row. Sets LAST_FAILED.
 rm_run() {
-	local rnd=$1 mode=$2 calls=${3:-$CALLS} rate=${4:-$RATE} name="rm-$2" extra=""
-	local up sp hp rsp rhp c0 c1 rc0 rc1 t0 t1 rss built stored depth
+	local rnd=$1 mode=${2%%:*} calls=${3:-$CALLS} rate=${4:-$RATE} name="rm-$2" extra=""
+	local up sp hp rsp rhp c0 c1 rc0 rc1 t0 t1 rss built stored depth ev=""
+	case "$2" in *:*) ev=", \"events\": \"${2#*:}\"" ;; esac
 	[ "$rnd" = cap ] && name="cap-rm-$rate"
 	up=$(port); sp=$(port); hp=$(port)
 	start_uas "$name" "$up"
@@ -94,10 +97,10 @@ JSON
 		RSPID=$!; PIDS+=($RSPID)
 		bench_wait 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$rsp" ||
 			{ echo "bench_rm: rs did not start:"; tail "$D/$name.rs.log"; return 1; }
-		RM_BILLING="{ \"mode\": \"stomp\", \"endpoints\": [\"127.0.0.1:$rsp\"], \"spool_dir\": \"$D/$name.spool\" }" \
+		RM_BILLING="{ \"mode\": \"stomp\", \"endpoints\": [\"127.0.0.1:$rsp\"], \"spool_dir\": \"$D/$name.spool\"$ev }" \
 			start_rm "$name" "$sp" "$hp" "$up" ;;
 	spool-only)
-		RM_BILLING="{ \"mode\": \"spool-only\", \"spool_dir\": \"$D/$name.spool\" }" \
+		RM_BILLING="{ \"mode\": \"spool-only\", \"spool_dir\": \"$D/$name.spool\"$ev }" \
 			start_rm "$name" "$sp" "$hp" "$up" ;;
 	*)	start_rm "$name" "$sp" "$hp" "$up" ;;
 	esac
