@@ -15,7 +15,8 @@
 # For each run it prints calls/s, failed calls, CPU microseconds per call
 # (utime+stime of every thread/process of the proxy, from /proc, before/after),
 # peak RSS (VmHWM, summed over processes), sipp's INVITE->200 time, and for rm its
-# own state per live call (session, dialog, billing) beside what sofia-sip holds;
+# own state per call (session, dialog, call, billing: struct sizes from the binary's
+# debug information, with gdb) beside what the rest of the peak RSS is per call;
 # then, per mode, the rm/Kamailio ratios of that round. With RUNS > 1 every round
 # runs every configuration and the summary gives medians.
 #
@@ -79,7 +80,7 @@ PY
 # for stomp, a real rs on SQLite); one row. Sets LAST_FAILED.
 rm_run() {
 	local rnd=$1 mode=${2%%:*} calls=${3:-$CALLS} rate=${4:-$RATE} name="rm-$2" extra=""
-	local up sp hp rsp rhp c0 c1 rc0 rc1 t0 t1 rss built stored depth ev=""
+	local up sp hp rsp rhp c0 c1 rc0 rc1 t0 t1 rss built stored depth ev="" base
 	case "$2" in *:*) ev=", \"events\": \"${2#*:}\"" ;; esac
 	[ "$rnd" = cap ] && name="cap-rm-$rate"
 	up=$(port); sp=$(port); hp=$(port)
@@ -110,6 +111,7 @@ JSON
 			{ echo "bench_rm: rm did not connect to rs" >&2; return 1; }
 		rc0=$(cpu_us "$RSPID")
 	fi
+	base=$(rss_kb "$RMPID")
 	c0=$(cpu_us "$RMPID"); t0=$EPOCHREALTIME
 	sipp_run "$name" "$sp" "$calls" "$rate"
 	t1=$EPOCHREALTIME
@@ -119,12 +121,13 @@ JSON
 	fi
 	c1=$(cpu_us "$RMPID")
 	rss=$(rss_kb "$RMPID")
-	extra="$(rm_state "$hp")"
+	depth=$(metric "$hp" rm_spool_depth); depth=${depth%.*}
+	extra="$(rm_state "$base" "$rss" "$calls" "$rate" "${depth:-0}")"
 	if [ "$mode" = stomp ]; then
 		rc1=$(cpu_us "$RSPID")
-		built=$(metric "$hp" rm_billing_records_total); depth=$(metric "$hp" rm_spool_depth)
+		built=$(metric "$hp" rm_billing_records_total)
 		stored=$(sqlite3 -cmd ".timeout 10000" "$D/$name.db" "select count(*) from cdr" 2>/dev/null || echo "?")
-		extra="${extra:+$extra; }records built ${built%.*}, in rs ${stored}, spool depth ${depth%.*}; rs cpu/call $(( (rc1 - rc0) / calls )) us"
+		extra="${extra:+$extra; }records built ${built%.*}, in rs ${stored}, spool depth ${depth}; rs cpu/call $(( (rc1 - rc0) / calls )) us"
 	fi
 	row "$rnd" "$name" "$((c1 - c0))" "$rss" "$t0" "$t1" "${extra:+
                $extra}"
@@ -154,23 +157,35 @@ metric_is() {
 	[ -n "$v" ] && awk -v a="$v" -v b="$3" 'BEGIN { exit !(a == b) }'
 }
 
-# rm_state HTTP_PORT: one line on what rm holds per live call, from its metrics
-# (rm_state_*: bytes of rm's own structures per call, and sofia-sip's transactions),
-# if this rm exports them.
+# Sizes of rm's own per-call structures, from the binary's debug information (gdb;
+# empty if gdb or the information is missing): "session dialog call track ent".
+rm_sizes() {
+	command -v gdb >/dev/null || return 0
+	gdb -batch -ex 'print sizeof(struct session)' -ex 'print sizeof(struct dialog)' \
+		-ex 'print sizeof(struct call)' -ex 'print sizeof(struct track)' \
+		-ex 'print sizeof(struct ent)' "$RM" 2>/dev/null | awk '/^\$/ {printf "%s ", $3}'
+}
+SIZES=$(rm_sizes)
+
+# rm_state BASE_KB PEAK_KB CALLS RATE DEPTH: one line on rm's own state per call
+# (session and dialog while the call is live, struct call while its transactions are
+# held: ack_timeout 32 s after the 2xx; billing per unreleased record) beside the rest
+# of the peak RSS growth, which is sofia-sip's transactions and messages (and the
+# allocator's slack), per call held.
 rm_state() {
-	/usr/bin/python3 - "$1" <<'PY' || true
-import sys, urllib.request
-try:
-    body = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=3).read().decode()
-except Exception:
-    sys.exit(0)
-m = {}
-for l in body.splitlines():
-    if l.startswith("rm_state_") and " " in l:
-        k, v = l.rsplit(" ", 1)
-        m[k] = float(v)
-if m:
-    print("state: " + ", ".join(f"{k[len('rm_state_'):]} {v:.0f}" for k, v in sorted(m.items())))
+	[ -n "$SIZES" ] || return 0
+	/usr/bin/python3 - "$@" $SIZES <<'PY'
+import sys
+base, peak, calls, rate, depth, ses, dlg, call, track, ent = (int(float(x)) for x in sys.argv[1:11])
+held = min(calls, 32 * rate)              # calls whose transactions rm and nta still hold
+own = held * call + depth * (track + ent)  # bytes; live dialogs are few (calls are short)
+rest = (peak - base) * 1024 - own
+print(f"rm's own state: session {ses} B + dialog {dlg} B (+ its header strings) per live call,"
+      f" call {call} B per call held (32 s after its 2xx), billing {track + ent} B per"
+      f" unreleased record: {own / 1048576:.1f} MB for {held} calls held and {depth}"
+      f" records; the rest (sofia-sip: transactions, messages, the INVITE copy a call holds; and the allocator): {rest / 1048576:.1f} MB ="
+      f" {rest / max(held, 1) / 1024:.1f} KB per call held (RSS {base / 1024:.0f} MB idle,"
+      f" {peak / 1024:.0f} MB peak)")
 PY
 }
 
