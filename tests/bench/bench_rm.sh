@@ -83,6 +83,8 @@ rm_run() {
 	local up sp hp rsp rhp c0 c1 rc0 rc1 t0 t1 rss built stored depth ev="" base
 	case "$2" in *:*) ev=", \"events\": \"${2#*:}\"" ;; esac
 	[ "$rnd" = cap ] && name="cap-rm-$rate"
+	local dir="$D/$name.$rnd" # spool, database, journal: fresh for every run
+	mkdir -p "$dir"
 	up=$(port); sp=$(port); hp=$(port)
 	start_uas "$name" "$up"
 	case "$mode" in
@@ -91,17 +93,17 @@ rm_run() {
 		cat >"$D/$name.rs.json" <<JSON
 { "stomp": { "listen": "127.0.0.1", "port": $rsp },
   "http": { "listen": "127.0.0.1", "port": $rhp },
-  "storage": { "backend": "sqlite", "sqlite": { "path": "$D/$name.db" } },
-  "journal": { "dir": "$D/$name.journal" } }
+  "storage": { "backend": "sqlite", "sqlite": { "path": "$dir/rs.db" } },
+  "journal": { "dir": "$dir/journal" } }
 JSON
 		"$RS" -c "$D/$name.rs.json" >"$D/$name.rs.log" 2>&1 &
 		RSPID=$!; PIDS+=($RSPID)
 		bench_wait 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$rsp" ||
 			{ echo "bench_rm: rs did not start:"; tail "$D/$name.rs.log"; return 1; }
-		RM_BILLING="{ \"mode\": \"stomp\", \"endpoints\": [\"127.0.0.1:$rsp\"], \"spool_dir\": \"$D/$name.spool\"$ev }" \
+		RM_BILLING="{ \"mode\": \"stomp\", \"endpoints\": [\"127.0.0.1:$rsp\"], \"spool_dir\": \"$dir/spool\"$ev }" \
 			start_rm "$name" "$sp" "$hp" "$up" ;;
 	spool-only)
-		RM_BILLING="{ \"mode\": \"spool-only\", \"spool_dir\": \"$D/$name.spool\"$ev }" \
+		RM_BILLING="{ \"mode\": \"spool-only\", \"spool_dir\": \"$dir/spool\"$ev }" \
 			start_rm "$name" "$sp" "$hp" "$up" ;;
 	*)	start_rm "$name" "$sp" "$hp" "$up" ;;
 	esac
@@ -126,7 +128,7 @@ JSON
 	if [ "$mode" = stomp ]; then
 		rc1=$(cpu_us "$RSPID")
 		built=$(metric "$hp" rm_billing_records_total)
-		stored=$(sqlite3 -cmd ".timeout 10000" "$D/$name.db" "select count(*) from cdr" 2>/dev/null || echo "?")
+		stored=$(sqlite3 -cmd ".timeout 10000" "$dir/rs.db" "select count(*) from cdr" 2>/dev/null || echo "?")
 		extra="${extra:+$extra; }records built ${built%.*}, in rs ${stored}, spool depth ${depth}; rs cpu/call $(( (rc1 - rc0) / calls )) us"
 	fi
 	row "$rnd" "$name" "$((c1 - c0))" "$rss" "$t0" "$t1" "${extra:+
