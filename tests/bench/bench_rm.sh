@@ -24,8 +24,8 @@
 # at each rate in CAP_RATES (CAP_SECS seconds of calls each) until a rate fails; the
 # highest rate with 0 failed calls is printed for each.
 #
-# Env: BUILD (default build), CALLS (10000), RATE (1000), RUNS (1), MODES ("stomp
-# spool-only"), CAPACITY (0), CAP_RATES ("1000 1500 2000 2500 3000 4000"), CAP_SECS
+# Env: BUILD (default build), CALLS (10000), RATE (1000), RUNS (1; 0 with CAPACITY=1
+# runs only the search), MODES ("stomp spool-only"), CAPACITY (0), CAP_RATES ("1000 1500 2000 2500 3000 4000"), CAP_SECS
 # (5), BENCH_DIR, KEEP=1 keeps the scratch directory.
 set -euo pipefail
 TOP="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -201,7 +201,7 @@ done
 
 # Summary: per rm configuration, the median of its CPU per call, of its ratio to
 # Kamailio's in the same round, failures per round, and the median peak RSS ratio.
-/usr/bin/python3 - "$D/rows" "$RUNS" <<'PY'
+[ -s "$D/rows" ] && /usr/bin/python3 - "$D/rows" "$RUNS" <<'PY'
 import statistics as st, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if "\t" in l]
 by = {}
