@@ -32,6 +32,7 @@ struct queue {
 struct bridge {
 	struct queue to_sip, to_svc;
 	struct event *ev;      /* service side */
+	unsigned long svc_wakeups;
 	su_root_t *root;       /* SIP side */
 	int sip_index;         /* su_root_register index */
 	/* batched posts to the service side (SIP thread only) */
@@ -152,7 +153,13 @@ void bridge_free(struct bridge *b)
 static void svc_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct bridge *b = arg;
+	b->svc_wakeups++;
 	queue_drain(&b->to_svc);
+}
+
+unsigned long bridge_service_wakeups(const struct bridge *b)
+{
+	return b->svc_wakeups;
 }
 
 int bridge_attach_service(struct bridge *b, struct event_base *base, bridge_fn fn, void *arg)

@@ -82,4 +82,8 @@ enum bridge_wake { BRIDGE_WAKE_NOW = 0, BRIDGE_WAKE_LOOP, BRIDGE_WAKE_LATER };
 int bridge_to_service_batched(struct bridge *b, enum bridge_type type, long num, void *ptr,
 			      enum bridge_wake wake);
 
+/* How many times the service loop has been woken for the bridge (deliveries of one
+ * or more messages). Service thread. */
+unsigned long bridge_service_wakeups(const struct bridge *b);
+
 #endif
