@@ -40,6 +40,7 @@
 #define COMMON_RECORD_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define RECORD_SCHEMA 1
@@ -100,6 +101,14 @@ int record_validate(const record_t *r, char *field, size_t fieldlen, char *err,
 /* Encode as compact JSON into out (capacity cap). Returns the length written
  * (excluding the NUL), or -1 if cap is too small. Strings are JSON-escaped. */
 int record_encode(const record_t *r, char *out, size_t cap);
+
+/* Encode a call event (rm's /queue/gvp.events body) from r's fields as compact JSON:
+ * id, schema, type, node, call_id, session_id, tenant, profile, mcp (empty strings
+ * left out), start_ms, answer_ms (with_answer), end_ms, duration_ms, disposition,
+ * sip_status, ended_by (with_end), ts_ms. Same writer and escaping as record_encode;
+ * returns the length, or -1 if cap is too small. */
+int record_encode_event(const record_t *r, const char *type, long long ts_ms,
+			bool with_answer, bool with_end, char *out, size_t cap);
 
 /* Validate the envelope of an event or metrics body: a JSON object with `id` and
  * `schema`. Copies the id into id (idlen >= 129). 0, or -1 as record_decode. */

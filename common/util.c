@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,13 +61,45 @@ static void util_random(unsigned char *buf, size_t len)
 	}
 }
 
+/* xoshiro256** (Blackman & Vigna): a fast generator, one state per thread, seeded
+ * once from util_random (getrandom): ids cost no system call each (issue 12). Its
+ * 256-bit state makes a repeat within a process, or between processes seeded from
+ * the kernel, as unlikely as for getrandom's own bytes. */
+static __thread uint64_t rng_s[4];
+static __thread bool rng_seeded;
+
+static uint64_t rng_rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t rng_next(void)
+{
+	uint64_t *s = rng_s, r = rng_rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rng_rotl(s[3], 45);
+	return r;
+}
+
 void util_uuid4(char out[37])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char b[16];
 	size_t pos = 0;
 
-	util_random(b, sizeof(b));
+	while (!rng_seeded) {
+		util_random((unsigned char *)rng_s, sizeof rng_s);
+		rng_seeded = (rng_s[0] | rng_s[1] | rng_s[2] | rng_s[3]) != 0;
+	}
+	for (int i = 0; i < 2; i++) {
+		uint64_t v = rng_next();
+		memcpy(b + 8 * i, &v, 8);
+	}
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
 	for (int i = 0; i < 16; i++) {

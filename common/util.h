@@ -10,7 +10,8 @@ int64_t util_now_ms(void);
 /* Monotonic clock in microseconds (for latencies and timers). */
 int64_t util_mono_us(void);
 /* Random version-4 UUID, lowercase, 36 chars + NUL into out (needs 37 bytes).
- * Uses getrandom(2); never fails. */
+ * A per-thread generator seeded once from getrandom(2): no system call per id;
+ * never fails. */
 void util_uuid4(char out[37]);
 /* Write the whole buffer or fail (handles EINTR and short writes). 0 / -1. */
 int util_write_all(int fd, const void *buf, size_t len);

@@ -4,12 +4,15 @@
  */
 #define SU_ROOT_MAGIC_T void
 #define SU_WAKEUP_ARG_T void
+#define SU_PREPOLL_MAGIC_T struct bridge
+#define SU_TIMER_ARG_T struct bridge
 #include <sofia-sip/su_wait.h>
 
 #include "bridge.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
@@ -29,8 +32,15 @@ struct queue {
 struct bridge {
 	struct queue to_sip, to_svc;
 	struct event *ev;      /* service side */
+	unsigned long svc_wakeups;
 	su_root_t *root;       /* SIP side */
 	int sip_index;         /* su_root_register index */
+	/* batched posts to the service side (SIP thread only) */
+	bool prepoll;          /* our prepoll is installed on root */
+	su_timer_t *batch;     /* BRIDGE_WAKE_LATER deadline */
+	bool wake_loop;        /* posted with BRIDGE_WAKE_LOOP since the last wake-up */
+	bool batch_armed;      /* batch timer running */
+	bool unsignalled;      /* to_svc holds messages nobody has woken it for */
 };
 
 static int queue_init(struct queue *q, size_t cap)
@@ -57,9 +67,18 @@ static void queue_fini(struct queue *q)
 	pthread_mutex_destroy(&q->lock);
 }
 
-static int queue_push(struct queue *q, enum bridge_type type, long num, void *ptr)
+static void queue_signal(struct queue *q)
 {
 	uint64_t one = 1;
+	ssize_t w = write(q->efd, &one, sizeof one);
+	(void)w;
+}
+
+/* Append; wake the receiver if signal, or if the queue is a quarter full (*woke
+ * tells). 0, or -1 when full. */
+static int queue_push(struct queue *q, enum bridge_type type, long num, void *ptr, bool signal,
+		      bool *woke)
+{
 	int rc = -1;
 
 	pthread_mutex_lock(&q->lock);
@@ -70,12 +89,14 @@ static int queue_push(struct queue *q, enum bridge_type type, long num, void *pt
 		m->ptr = ptr;
 		q->n++;
 		rc = 0;
+		if (q->n >= q->cap / 4)
+			signal = true;
 	}
 	pthread_mutex_unlock(&q->lock);
-	if (rc == 0) {
-		ssize_t w = write(q->efd, &one, sizeof one);
-		(void)w;
-	}
+	if (rc == 0 && signal)
+		queue_signal(q);
+	if (woke)
+		*woke = rc == 0 && signal;
 	return rc;
 }
 
@@ -132,7 +153,13 @@ void bridge_free(struct bridge *b)
 static void svc_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct bridge *b = arg;
+	b->svc_wakeups++;
 	queue_drain(&b->to_svc);
+}
+
+unsigned long bridge_service_wakeups(const struct bridge *b)
+{
+	return b->svc_wakeups;
 }
 
 int bridge_attach_service(struct bridge *b, struct event_base *base, bridge_fn fn, void *arg)
@@ -144,6 +171,8 @@ int bridge_attach_service(struct bridge *b, struct event_base *base, bridge_fn f
 		return -1;
 	return 0;
 }
+
+static void sip_prepoll(struct bridge *b, su_root_t *root);
 
 static int sip_cb(void *magic, su_wait_t *w, void *arg)
 {
@@ -166,11 +195,47 @@ int bridge_attach_sip(struct bridge *b, su_root_t *root, bridge_fn fn, void *arg
 		return -1;
 	}
 	b->root = root;
+	/* Batching needs both; without them every post wakes at once. */
+	b->batch = su_timer_create(su_root_task(root), BRIDGE_BATCH_MS);
+	b->prepoll = b->batch && su_root_add_prepoll(root, sip_prepoll, b) == 0;
 	return 0;
+}
+
+/* Wake the service loop for what batched posts left unsignalled. SIP thread. */
+static void flush_batched(struct bridge *b)
+{
+	if (b->unsignalled)
+		queue_signal(&b->to_svc);
+	b->unsignalled = b->wake_loop = false;
+	if (b->batch_armed) {
+		su_timer_reset(b->batch);
+		b->batch_armed = false;
+	}
+}
+
+/* su_root: the SIP loop is about to wait for input. */
+static void sip_prepoll(struct bridge *b, su_root_t *root)
+{
+	if (b->wake_loop)
+		flush_batched(b);
+}
+
+static void batch_expired(su_root_magic_t *m, su_timer_t *t, struct bridge *b)
+{
+	b->batch_armed = false;
+	flush_batched(b);
 }
 
 void bridge_detach_sip(struct bridge *b)
 {
+	if (b->root) {
+		flush_batched(b);
+		if (b->prepoll)
+			su_root_remove_prepoll(b->root);
+		su_timer_destroy(b->batch);
+	}
+	b->batch = NULL;
+	b->prepoll = false;
 	if (b->root && b->sip_index >= 0)
 		su_root_deregister(b->root, b->sip_index);
 	b->root = NULL;
@@ -179,10 +244,33 @@ void bridge_detach_sip(struct bridge *b)
 
 int bridge_to_sip(struct bridge *b, enum bridge_type type, long num, void *ptr)
 {
-	return queue_push(&b->to_sip, type, num, ptr);
+	return queue_push(&b->to_sip, type, num, ptr, true, NULL);
 }
 
 int bridge_to_service(struct bridge *b, enum bridge_type type, long num, void *ptr)
 {
-	return queue_push(&b->to_svc, type, num, ptr);
+	return queue_push(&b->to_svc, type, num, ptr, true, NULL);
+}
+
+int bridge_to_service_batched(struct bridge *b, enum bridge_type type, long num, void *ptr,
+			      enum bridge_wake wake)
+{
+	bool woke;
+
+	if (!b->prepoll)
+		wake = BRIDGE_WAKE_NOW;
+	if (queue_push(&b->to_svc, type, num, ptr, wake == BRIDGE_WAKE_NOW, &woke) < 0)
+		return -1;
+	if (woke) { /* everything before it rides this wake-up */
+		flush_batched(b);
+		return 0;
+	}
+	b->unsignalled = true;
+	if (wake == BRIDGE_WAKE_LOOP)
+		b->wake_loop = true;
+	else if (!b->batch_armed && su_timer_set(b->batch, batch_expired, b) == 0)
+		b->batch_armed = true;
+	else if (!b->batch_armed)
+		b->wake_loop = true; /* no timer: fall back to the loop's end */
+	return 0;
 }

@@ -7,6 +7,20 @@
  *
  * Messages carry a type, an integer and a pointer; ownership of what the pointer
  * points to passes to the receiver (document it per type where it is defined).
+ *
+ * Wake-ups (issue 12): a wake-up costs an eventfd write, a thread switch and a read,
+ * more than the message itself. bridge_to_sip/bridge_to_service wake the receiver at
+ * once (control messages). The SIP thread posts billing items with
+ * bridge_to_service_batched: the service loop is woken once per batch, not per item:
+ *   BRIDGE_WAKE_LOOP   before the SIP loop next waits for input (su_root prepoll):
+ *                      every item posted while handling one batch of packets rides
+ *                      one wake-up, and the item leaves the SIP thread before it reads
+ *                      anything else (a CDR is out of its memory before the BYE's
+ *                      answer is relayed, as with an immediate wake-up);
+ *   BRIDGE_WAKE_LATER  within BRIDGE_BATCH_MS (a SIP-side timer), or with any earlier
+ *                      wake-up (call events: a few ms late in rs is harmless).
+ * Either wakes at once when the queue is a quarter full. FIFO order holds across all
+ * kinds of post.
  */
 #ifndef RM_BRIDGE_H
 #define RM_BRIDGE_H
@@ -57,5 +71,19 @@ void bridge_detach_sip(struct bridge *b);
  * signals are retried by the next signal, results are logged). Any thread. */
 int bridge_to_sip(struct bridge *b, enum bridge_type type, long num, void *ptr);
 int bridge_to_service(struct bridge *b, enum bridge_type type, long num, void *ptr);
+
+#define BRIDGE_BATCH_MS 10
+
+enum bridge_wake { BRIDGE_WAKE_NOW = 0, BRIDGE_WAKE_LOOP, BRIDGE_WAKE_LATER };
+
+/* SIP thread only, once bridge_attach_sip has succeeded (before that, or after
+ * bridge_detach_sip, it wakes at once): post to the service thread and wake it as
+ * wake says (above). 0, or -1 when the queue is full. */
+int bridge_to_service_batched(struct bridge *b, enum bridge_type type, long num, void *ptr,
+			      enum bridge_wake wake);
+
+/* How many times the service loop has been woken for the bridge (deliveries of one
+ * or more messages). Service thread. */
+unsigned long bridge_service_wakeups(const struct bridge *b);
 
 #endif

@@ -172,6 +172,7 @@ struct billing {
 	char login[RM_SECRET_MAX], passcode[RM_SECRET_MAX]; /* "" login: none sent */
 	struct tracker tr;
 	struct event *tick;
+	struct event *batch; /* end of a batch of billing_take: write and publish once */
 
 	/* shutdown */
 	struct event *grace;
@@ -183,6 +184,8 @@ struct billing {
 		*m_rejected, *m_events, *m_events_lost, *m_connected, *m_delivery,
 		*m_dead_letter;
 };
+
+static void on_batch(evutil_socket_t fd, short what, void *arg);
 
 static void update_gauges(struct billing *b)
 {
@@ -356,6 +359,7 @@ struct billing *billing_new(struct event_base *base, const struct rm_config *cfg
 		}
 		publisher_start(b->pub);
 	}
+	b->batch = event_new(base, -1, 0, on_batch, b);
 	b->tick = event_new(base, -1, EV_PERSIST, on_tick, b);
 	struct timeval tv = { 0, TICK_MS * 1000 };
 	if (!b->tick || event_add(b->tick, &tv) < 0) {
@@ -374,6 +378,22 @@ struct billing *billing_new(struct event_base *base, const struct rm_config *cfg
 fail:
 	billing_free(b);
 	return NULL;
+}
+
+/* After a batch of billing_take: the batch is submitted to the publisher first (it
+ * reads the entries from the spool's buffer, not back from the file: spool.h allows
+ * publishing before the flush), then written with one write, out of this process's
+ * memory (survives kill -9), and fsync'd by the spool's policy. */
+static void on_batch(evutil_socket_t fd, short what, void *arg)
+{
+	struct billing *b = arg;
+
+	if (b->pub)
+		publisher_submit(b->pub, 0);
+	if (spool_flush_due(b->spool, util_mono_us() / 1000))
+		spool_flush(b->spool);
+	else
+		spool_write(b->spool);
 }
 
 void billing_take(struct billing *b, struct billing_item *it)
@@ -401,13 +421,12 @@ void billing_take(struct billing *b, struct billing_item *it)
 		metric_inc(b->m_events);
 	track_add(&b->tr, seq, it->kind, it->end_ms);
 	free(it);
-	/* out of this process's memory at once (survives kill -9); fsync by policy */
-	if (spool_flush_due(b->spool, util_mono_us() / 1000))
-		spool_flush(b->spool);
-	else
-		spool_write(b->spool);
-	if (b->pub)
-		publisher_submit(b->pub, seq);
+	/* the bridge delivers a batch of items in one callback: write and publish once
+	 * after the last of them (on_batch runs before the loop waits again) */
+	if (!b->batch)
+		on_batch(-1, 0, b);
+	else if (!event_pending(b->batch, EV_TIMEOUT, NULL))
+		event_active(b->batch, EV_TIMEOUT, 0);
 }
 
 static void grace_check(evutil_socket_t fd, short what, void *arg)
@@ -460,6 +479,8 @@ void billing_free(struct billing *b)
 		event_free(b->grace);
 	if (b->tick)
 		event_free(b->tick);
+	if (b->batch)
+		event_free(b->batch);
 	publisher_free(b->pub);
 	b->pub = NULL;
 	tls_ctx_free(b->tls);

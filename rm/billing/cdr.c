@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
 
 #include "session.h"
 #include "util.h"
@@ -164,53 +163,18 @@ const char *cdr_event_name(enum cdr_event_type t)
 	}
 }
 
-static void add_str(cJSON *o, const char *k, const char *v)
-{
-	if (v && *v)
-		cJSON_AddStringToObject(o, k, v);
-}
-
 int cdr_event_json(const struct cdr_input *in, const char *node,
 		   enum cdr_event_type type, char *out, size_t cap)
 {
-	char id[129];
-	int len = -1;
 	record_t r;
+	int64_t ts;
+	bool answer = type != CDR_EV_START && in->answer_ms > 0;
 
 	if (cdr_from_input(in, node, &r) < 0 || cap < 2)
 		return -1;
-	cJSON *o = cJSON_CreateObject();
-	if (!o)
-		return -1;
+	ts = type == CDR_EV_END ? r.end_ms : answer ? r.answer_ms : r.start_ms;
 	cdr_make_id(r.node, type == CDR_EV_START ? r.start_ms
-				: type == CDR_EV_ANSWER ? r.answer_ms : r.end_ms, id);
-	cJSON_AddStringToObject(o, "id", id);
-	cJSON_AddNumberToObject(o, "schema", RECORD_SCHEMA);
-	cJSON_AddStringToObject(o, "type", cdr_event_name(type));
-	cJSON_AddStringToObject(o, "node", r.node);
-	cJSON_AddStringToObject(o, "call_id", r.call_id);
-	add_str(o, "session_id", r.session_id);
-	add_str(o, "tenant", r.tenant);
-	add_str(o, "profile", r.profile);
-	add_str(o, "mcp", r.mcp);
-	cJSON_AddNumberToObject(o, "start_ms", (double)r.start_ms);
-	int64_t ts = r.start_ms;
-	if (type != CDR_EV_START && in->answer_ms > 0) {
-		cJSON_AddNumberToObject(o, "answer_ms", (double)r.answer_ms);
-		ts = r.answer_ms;
-	}
-	if (type == CDR_EV_END) {
-		cJSON_AddNumberToObject(o, "end_ms", (double)r.end_ms);
-		cJSON_AddNumberToObject(o, "duration_ms", (double)r.duration_ms);
-		cJSON_AddStringToObject(o, "disposition", record_disposition_name(r.disposition));
-		cJSON_AddNumberToObject(o, "sip_status", r.sip_status);
-		cJSON_AddStringToObject(o, "ended_by", record_ended_by_name(r.ended_by));
-		ts = r.end_ms;
-	}
-	cJSON_AddNumberToObject(o, "ts_ms", (double)ts);
-	/* cJSON wants 5 spare bytes in a preallocated buffer */
-	if (cap > 5 && cJSON_PrintPreallocated(o, out, (int)(cap - 5), 0))
-		len = (int)strlen(out);
-	cJSON_Delete(o);
-	return len;
+				: type == CDR_EV_ANSWER ? r.answer_ms : r.end_ms, r.id);
+	return record_encode_event(&r, cdr_event_name(type), (long long)ts, answer,
+				   type == CDR_EV_END, out, cap);
 }

@@ -6,8 +6,11 @@
  * Life of an entry
  *   spool_append()   gives it the next sequence number and buffers it in memory;
  *   spool_flush()    writes every buffered entry (and every buffered release) and
- *                    fsyncs; the caller drives the policy with spool_flush_due()
- *                    (every N entries or T ms, from spool_opts_t);
+ *                    fsyncs the entries; the caller drives the policy with
+ *                    spool_flush_due() (every N entries or T ms, from spool_opts_t).
+ *                    Releases are fsync'd at most once a second (and at close):
+ *                    written, they survive a crash of rm; a release a power cut
+ *                    loses only re-sends its record, which rs absorbs (idempotent);
  *   spool_release()  when rs's RECEIPT for it arrives, or once a permanently
  *                    refused entry is in the dead-letter file (deadletter.h);
  *                    releases may come in any order.
@@ -125,8 +128,8 @@ bool spool_flush_due(const spool_t *s, int64_t now_ms);
 
 /* Mark entry seq as released (rs has it, or it is in the dead-letter file). Out of
  * order is fine. Returns 0, or -1 when seq is not an unreleased entry (duplicate receipt).
- * The release is made durable by the next spool_flush; a fully released sealed
- * segment is deleted at once. */
+ * The release is written by the next spool_flush (fsync'd within a second, see
+ * above); a fully released sealed segment is deleted at once. */
 int spool_release(spool_t *s, uint64_t seq);
 
 /* The first unreleased entry with a sequence number greater than after, or 0 when

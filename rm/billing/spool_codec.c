@@ -21,17 +21,49 @@ static void crc_init(void)
 	crc_ready = true;
 }
 
-uint32_t spool_crc32c(uint32_t crc, const void *data, size_t len)
+static uint32_t crc_soft(uint32_t crc, const unsigned char *p, size_t len)
 {
-	const unsigned char *p = data;
-
 	if (!crc_ready)
 		crc_init();
-	crc = ~crc;
 	while (len--)
 		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-	return ~crc;
+	return crc;
 }
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* SSE4.2's crc32 instruction computes exactly this CRC (Castagnoli, reflected), 8
+ * bytes per instruction: about 10x the table's speed (every spool entry is
+ * checksummed when written and when read back; issue 12). */
+__attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t crc, const unsigned char *p,
+							 size_t len)
+{
+	uint64_t c = crc;
+
+	for (; len >= 8; p += 8, len -= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		c = __builtin_ia32_crc32di(c, w);
+	}
+	crc = (uint32_t)c;
+	while (len--)
+		crc = __builtin_ia32_crc32qi(crc, *p++);
+	return crc;
+}
+
+static int crc_hw_ok = -1;
+
+uint32_t spool_crc32c(uint32_t crc, const void *data, size_t len)
+{
+	if (crc_hw_ok < 0)
+		crc_hw_ok = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+	return ~(crc_hw_ok ? crc_hw(~crc, data, len) : crc_soft(~crc, data, len));
+}
+#else
+uint32_t spool_crc32c(uint32_t crc, const void *data, size_t len)
+{
+	return ~crc_soft(~crc, data, len);
+}
+#endif
 
 /* ---- little-endian helpers ---- */
 

@@ -29,6 +29,7 @@ struct seg {
 	bool sealed;
 	unsigned char *ackbuf; /* buffered ack records, SPCODEC_ACK_REC bytes each */
 	size_t acklen, ackcap;
+	bool ack_unsynced;     /* ack records written to ack_fd but not fsync'd yet */
 };
 
 struct ent {
@@ -38,6 +39,9 @@ struct ent {
 	uint32_t len; /* payload bytes */
 	bool released;
 };
+
+/* Ack files are fsync'd at most this often (spool.c spool_flush). */
+#define SPOOL_ACK_SYNC_MS 1000
 
 struct spool {
 	char dir[PATH_MAX - 32];
@@ -55,6 +59,9 @@ struct spool {
 	bool unsynced;          /* spool_write wrote entries that are not fsync'd yet */
 	size_t pending_acks;
 	int64_t pending_since_ms; /* monotonic ms of the oldest buffered item; 0 none */
+	int64_t acks_synced_ms;   /* monotonic ms of the last fsync of the ack files */
+	bool acks_unsynced;       /* some ack file has records written, not fsync'd */
+	bool closing;             /* spool_close: fsync everything */
 	bool dir_dirty;
 
 	uint64_t next_seq;
@@ -92,7 +99,8 @@ int spseg_create(spool_t *s, uint32_t id, uint64_t base_seq);
 int spseg_flush_data(spool_t *s);
 /* Append s's buffered entries at the end of g, fsync'd if sync. 0, or -1 (logged). */
 int spseg_append_buffer(spool_t *s, struct seg *g, bool sync);
-/* Append and fsync g's buffered release records. 0, or -1 (logged). */
-int spseg_flush_acks(spool_t *s, struct seg *g);
+/* Append g's buffered release records (write(2): they survive kill -9), and fsync
+ * the ack file if sync (and anything written unsynced before). 0, or -1 (logged). */
+int spseg_flush_acks(spool_t *s, struct seg *g, bool sync);
 
 #endif

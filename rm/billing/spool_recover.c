@@ -358,6 +358,7 @@ void spool_close(spool_t *s)
 {
 	if (!s)
 		return;
+	s->closing = true;
 	if (spool_flush(s) < 0)
 		log_error("spool %s: records buffered at close may be lost", s->dir);
 	spool_free(s);

@@ -205,11 +205,11 @@ int spseg_flush_data(spool_t *s)
 	return 0;
 }
 
-int spseg_flush_acks(spool_t *s, struct seg *g)
+int spseg_flush_acks(spool_t *s, struct seg *g, bool sync)
 {
 	char path[PATH_MAX];
 
-	if (g->acklen == 0)
+	if (g->acklen == 0 && !(sync && g->ack_unsynced))
 		return 0;
 	if (g->ack_fd < 0) {
 		spseg_path(s, g->id, "ack", path, sizeof(path));
@@ -221,7 +221,8 @@ int spseg_flush_acks(spool_t *s, struct seg *g)
 		}
 		s->dir_dirty = true;
 	}
-	if (util_write_all(g->ack_fd, g->ackbuf, g->acklen) < 0 || fsync(g->ack_fd) < 0) {
+	if ((g->acklen && util_write_all(g->ack_fd, g->ackbuf, g->acklen) < 0) ||
+	    (sync && fsync(g->ack_fd) < 0)) {
 		log_error("spool %s: cannot write releases of segment %09u: %s", s->dir,
 			  g->id, strerror(errno));
 		/* The file may now end in a partial record; the reader ignores it but
@@ -234,5 +235,6 @@ int spseg_flush_acks(spool_t *s, struct seg *g)
 	}
 	s->pending_acks -= g->acklen / SPCODEC_ACK_REC;
 	g->acklen = 0;
+	g->ack_unsynced = !sync;
 	return 0;
 }

@@ -264,6 +264,7 @@ struct rm_config {
 	char (*billing_endpoints)[RM_HOST_MAX]; /* "host:port" */
 	size_t n_billing_endpoints;
 	char billing_destination[RM_NAME_MAX];
+	bool billing_events; /* billing.events: "all" (call.start/answer/end) or "none" */
 	char billing_spool_dir[RM_PATH_MAX];
 	long long billing_spool_max_bytes;
 	char billing_login[RM_SECRET_MAX];    /* "" = no login/passcode in CONNECT */

@@ -100,6 +100,7 @@ static void dump_services(cJSON *r, const struct rm_config *cfg)
 	cJSON *eps = cJSON_AddArrayToObject(b, "endpoints");
 	cJSON_AddItemToArray(eps, cJSON_CreateString(cfg->billing_endpoints[0]));
 	cJSON_AddStringToObject(b, "destination", cfg->billing_destination);
+	cJSON_AddStringToObject(b, "events", cfg->billing_events ? "all" : "none");
 	cJSON_AddStringToObject(b, "spool_dir", cfg->billing_spool_dir);
 	cJSON_AddNumberToObject(b, "spool_max_bytes", (double)cfg->billing_spool_max_bytes);
 	cJSON *lg = cJSON_AddObjectToObject(r, "logging");

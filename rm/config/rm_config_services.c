@@ -33,7 +33,10 @@ int rmc_load_billing(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 {
 	static const char *const known[] = {"mode",	 "endpoints",	    "destination",
 					    "spool_dir", "spool_max_bytes", "login",
-					    "passcode",  "tls",		    NULL};
+					    "passcode",  "tls",		    "events",
+					    NULL};
+	static const char *const events_names[] = {"all", "none", NULL};
+	int events;
 	const cJSON *o = cfg_object(c, root, "", "billing", false);
 	int mode;
 	char *buf;
@@ -42,6 +45,8 @@ int rmc_load_billing(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 	cfg_no_unknown(c, o, "billing", known);
 	cfg_enum(c, o, "billing", "mode", false, RM_BILLING_STOMP, rmc_billing_names, &mode);
 	cfg->billing_mode = (enum rm_billing_mode)mode;
+	cfg_enum(c, o, "billing", "events", false, 0, events_names, &events);
+	cfg->billing_events = events == 0;
 	cfg_str(c, o, "billing", "destination", false, REC_DEST_CDR,
 		cfg->billing_destination, sizeof(cfg->billing_destination));
 	cfg_str(c, o, "billing", "spool_dir", false, "/var/spool/rm", cfg->billing_spool_dir,

@@ -506,6 +506,15 @@ static int setup_listen(struct proxy *p, const struct rm_config *cfg, char *err,
 				    NTATAG_EXTRA_100(0), NTATAG_PASS_100(1),
 				    NTATAG_TIMEOUT_408(1), NTATAG_USE_NAPTR(0),
 				    NTATAG_USE_SRV(0),
+				    /* T4 (timers I and K) past session.ack_timeout_ms's 32 s:
+				     * rm holds an answered INVITE's server transaction until
+				     * then; once Timer I fires nta parks it on a list it walks
+				     * whole on every timer tick (13% of rm's CPU at 1,000
+				     * calls/s, 2x the CPU per call at 500/s; issue 12). Cost:
+				     * finished client BYEs linger 33 s, not 5 s (+~10% RSS).
+				     * Drop this once rm lets the transaction go when the ACK
+				     * has passed. */
+				    NTATAG_SIP_T4(33000),
 				    TPTAG_UDP_RMEM(cfg->sip_udp_rmem),
 				    TPTAG_UDP_WMEM(cfg->sip_udp_wmem),
 				    /* no STUN on the SIP port: rm has no use for it, and

@@ -81,6 +81,19 @@ rss_kb() {
 	done
 	echo "$t"
 }
+# metric HTTP_PORT NAME: the value of rm's metric NAME (exact series), or empty.
+metric() {
+	/usr/bin/python3 - "$1" "$2" <<'PY'
+import sys, urllib.request
+try:
+    body = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=3).read().decode()
+except Exception:
+    sys.exit(1)
+for l in body.splitlines():
+    if l.startswith(sys.argv[2] + " "):
+        print(l.split()[-1]); break
+PY
+}
 
 # start_uas NAME PORT: a sipp MCP (etc/sipp/uas_rr.xml) answering every call; its
 # statistics (calls completed with ACK and BYE) in $D/uas_NAME.csv every second.
@@ -90,15 +103,16 @@ start_uas() {
 	PIDS+=($!)
 }
 
-# start_rm NAME SIP_PORT HTTP_PORT MCP_PORT [EXTRA_JSON]: rm in front of one MCP with
-# billing off (pid in RMPID, log in $D/NAME.log); waits for its HTTP port.
+# start_rm NAME SIP_PORT HTTP_PORT MCP_PORT [EXTRA_JSON]: rm in front of one MCP (pid in
+# RMPID, log in $D/NAME.log); waits for its HTTP port. Billing: RM_BILLING, a JSON
+# object for the "billing" key (default { "mode": "off" }).
 start_rm() {
-	local name=$1 sp=$2 hp=$3 up=$4 extra=${5:-}
+	local name=$1 sp=$2 hp=$3 up=$4 extra=${5:-} billing=${RM_BILLING:-'{ "mode": "off" }'}
 	cat >"$D/$name.json" <<JSON
 { "sip": { "listen": "127.0.0.1", "port": $sp, "transports": ["udp", "tcp"] },
   "lrgs": [ { "name": "g", "members": [ { "uri": "sip:127.0.0.1:$up", "max_ports": 100000 } ] } ],
   "profiles": [ { "name": "p", "tenant": "t", "lrg": "g" } ], "default_profile": "p",
-  "http": { "listen": "127.0.0.1", "port": $hp }, "billing": { "mode": "off" },
+  "http": { "listen": "127.0.0.1", "port": $hp }, "billing": $billing,
   "logging": { "level": "${RM_LOG_LEVEL:-warn}" }$extra }
 JSON
 	"$RM" -c "$D/$name.json" >"$D/$name.log" 2>&1 &
@@ -106,14 +120,15 @@ JSON
 	for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$hp") 2>/dev/null && break; sleep 0.1; done
 }
 
-# start_kamailio PROXY_PORT MCP_PORT: the reference proxy (etc/kamailio/kamailio.cfg,
-# one worker); pid in KPID. Returns 1 if it did not start.
+# start_kamailio PROXY_PORT MCP_PORT [WORKERS]: the reference proxy
+# (etc/kamailio/kamailio.cfg, WORKERS UDP workers, default 1); pid in KPID. Returns 1
+# if it did not start.
 start_kamailio() {
-	local kp=$1 up=$2
+	local kp=$1 up=$2 n=${3:-1}
 	mkdir -p "$D/kam"
 	sed -e "s/PROXY_PORT/$kp/; s/MCP_PORT/$up/; s#RUN_DIR#$D/kam#" \
 		"$TOP/etc/kamailio/kamailio.cfg" >"$D/kamailio.cfg"
-	"$KAM" -f "$D/kamailio.cfg" -DD -E -n 1 -m 1024 -M 8 -Y "$D/kam" >"$D/kam.log" 2>&1 &
+	"$KAM" -f "$D/kamailio.cfg" -DD -E -n "$n" -m 1024 -M 8 -Y "$D/kam" >"$D/kam.log" 2>&1 &
 	KPID=$!; PIDS+=($KPID)
 	bench_wait 10 udp_bound "$kp" && kill -0 "$KPID" 2>/dev/null ||
 		{ echo "kamailio did not start:"; tail "$D/kam.log"; return 1; }

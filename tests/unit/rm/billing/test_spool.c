@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "spool.h"
+#include "util.h"
 
 struct fixture {
 	char dir[64];
@@ -411,12 +412,54 @@ static void test_write_survives_process_death(void **state)
 	spool_close(s);
 }
 
+/* Releases are written at every spool_flush (fsync'd at most once a second): a
+ * process that dies right after a flush (kill -9: no spool_close) keeps every
+ * release it flushed, so those records are not replayed; and a batch of releases
+ * alone does not make a flush due before flush_ms (one fsync per group, issue 12). */
+static void test_released_survive_process_death(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		spool_t *s = open_spool(f->dir, 0, 0);
+		append_n(s, 0, 200);
+		if (spool_flush(s) != 0)
+			_exit(2);
+		for (uint64_t q = 1; q <= 150; q++) /* records are numbered from 1 */
+			if (spool_release(s, q) != 0)
+				_exit(3);
+		/* 150 releases > flush_entries (64): not due by count, only by time */
+		if (spool_flush_due(s, util_mono_us() / 1000))
+			_exit(4);
+		if (spool_flush(s) != 0)
+			_exit(5);
+		for (uint64_t q = 151; q <= 160; q++) /* released, never flushed */
+			if (spool_release(s, q) != 0)
+				_exit(6);
+		_exit(0);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+
+	spool_t *s = open_spool(f->dir, 0, 0);
+	spool_stats_t ss;
+	spool_get_stats(s, &ss);
+	assert_int_equal(ss.depth, 50); /* 151..200: the unflushed releases re-send */
+	assert_int_equal(spool_next(s, 0), 151);
+	spool_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_append_reopen_replays_in_order, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_release_persists, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_released_survive_process_death, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_torn_tail_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flipped_byte_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_segment_and_ack, setup,
