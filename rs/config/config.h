@@ -38,6 +38,11 @@
  *   snmp     {enabled false, master "tcp:127.0.0.1:1705", base_oid
  *            "1.3.6.1.4.1.99999.1"}: AgentX subagent serving BASE.2
  *            (etc/mibs/GVP-RS-MIB.txt)
+ *   report   {enabled true, rollups true, max_limit 10000, retention_days {raw 0,
+ *            five_minutes 35, thirty_minutes 100, hour 400, day 0} (0 = keep),
+ *            retention_batch 1000, retention_interval_s 60}: the /ems-rs/ report
+ *            API on the HTTP port (rs/report/report.h); rollups off is for the
+ *            bench's comparison only (the API then answers from what is there)
  */
 #ifndef RS_CONFIG_H
 #define RS_CONFIG_H
@@ -109,6 +114,14 @@ typedef struct rs_config {
 	bool snmp_enabled;
 	char snmp_master[256];
 	char snmp_base_oid[128];  /* BASE; rs serves BASE.2 */
+	/* report */
+	bool report_enabled;      /* /ems-rs/ API on the HTTP port */
+	bool report_rollups;      /* maintain rollups in the write transaction */
+	int report_max_limit;     /* details: largest `limit` */
+	/* retention in days, 0 = keep: [0] raw cdr, [1 + rollup granularity] rollups */
+	int report_retention_days[5];
+	int report_retention_batch;      /* rows per delete transaction */
+	int report_retention_interval_s; /* between retention passes */
 } rs_config_t;
 
 /* Fill every field with its default. */
