@@ -20,11 +20,13 @@
 #include "http.h"
 #include "journal.h"
 #include "log.h"
+#include "report.h"
 #include "rs_metrics.h"
 #include "rs_preflight.h"
 #include "rs_snmp.h"
 #include "server.h"
 #include "store.h"
+#include "store_schema.h"
 #include "writer.h"
 
 #ifndef PROJECT_VERSION
@@ -84,6 +86,7 @@ typedef struct rs_app {
 	rs_http_t *http;
 	rs_consumer_t *consumer; /* broker.mode consume only */
 	rs_snmp_t *snmp;         /* snmp.enabled only */
+	report_t *report;        /* report.enabled with HTTP on */
 	struct event *done_ev, *sig_term, *sig_int, *sig_hup, *stop_tick, *deadline;
 	int stopping;
 } rs_app_t;
@@ -207,13 +210,14 @@ static int run_init(rs_config_t *cfg)
 		return 1;
 	}
 	store_close(st);
-	log_info("database schema is current (version 1)");
+	log_info("database schema is current (version %d)", STORE_SCHEMA_VERSION);
 	return 0;
 }
 
 static void app_free(rs_app_t *a)
 {
 	rs_snmp_stop(a->snmp);
+	report_stop(a->report); /* before the HTTP server: it holds requests of ours */
 	http_free(a->http);
 	server_free(a->server);
 	consumer_free(a->consumer);
@@ -287,6 +291,11 @@ static int setup_listeners(rs_app_t *a)
 	if (cfg->http_port) {
 		a->http = http_new(a->base, cfg, a->writer, &a->metrics, err, sizeof(err));
 		if (!a->http)
+			goto fail;
+		/* The /ems-rs/ report API: its own thread and database connection. */
+		if (cfg->report_enabled &&
+		    (!(a->report = report_start(a->base, cfg, err, sizeof(err))) ||
+		     report_routes(a->report, http_server(a->http))))
 			goto fail;
 	}
 	a->sig_term = evsignal_new(a->base, SIGTERM, term_cb, a);

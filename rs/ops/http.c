@@ -64,3 +64,8 @@ void http_free(rs_http_t *h)
 	httpd_stop(h->httpd);
 	free(h);
 }
+
+httpd_t *http_server(rs_http_t *h)
+{
+	return h->httpd;
+}

@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "httpd.h"
 #include "rs_metrics.h"
 #include "writer.h"
 
@@ -21,5 +22,7 @@ typedef struct rs_http rs_http_t;
 rs_http_t *http_new(struct event_base *base, const rs_config_t *cfg, rs_writer_t *w,
 		    rs_metrics_t *m, char *err, size_t errlen);
 void http_free(rs_http_t *h);
+/* The server underneath, for routes of rs's other modules (httpd_route). */
+httpd_t *http_server(rs_http_t *h);
 
 #endif
