@@ -14,6 +14,7 @@ cat >"$T/rs.json" <<JSON
   "http": { "listen": "127.0.0.1", "port": $hp },
   "storage": { "backend": "sqlite", "sqlite": { "path": "$T/rs.db" } },
   "writer": { "batch_max": 50 },
+  "report": { "retention_days": { "five_minutes": 0, "thirty_minutes": 0, "hour": 0 } },
   "journal": { "dir": "$T/journal" } }
 JSON
 "$BIN/rs" -c "$T/rs.json" >"$T/rs.log" 2>&1 &

@@ -2,7 +2,8 @@
 """Property test of rs's reports: random calls in, every rollup row and every API
 answer checked against a brute force over the raw cdr rows.
 
-  report_prop.py send PORT SEED COUNT   send COUNT random CDRs (overlapping, crossing
+  report_prop.py send PORT SEED COUNT [T0_MS]
+                                        send COUNT random CDRs (overlapping, crossing
                                         5-minute, hour and day edges, around a DST
                                         change in America/New_York, zero-length and
                                         hours-long calls), then re-send a tenth of them
@@ -38,8 +39,8 @@ PROFILES = ["ivr1", "ivr2", "conf", ""]
 DNS = ["800100", "800101", "800200", "8100", "0800", "", "900"]
 
 
-def rand_call(rng):
-    st = T0 + rng.randrange(SPAN)
+def rand_call(rng, t0):
+    st = t0 + rng.randrange(SPAN)
     if rng.random() < 0.1:
         st = st // G5 * G5  # exactly on an edge
     kind = rng.random()
@@ -54,11 +55,11 @@ def rand_call(rng):
     return st, st + dur
 
 
-def send(port, seed, count):
+def send(port, seed, count, t0=T0):
     rng = random.Random(int(seed))
     recs = []
     for i in range(int(count)):
-        st, en = rand_call(rng)
+        st, en = rand_call(rng, int(t0))
         disp = rng.choice(["answered", "answered", "cancelled", "rejected", "failed"])
         ans = st + min(100, en - st) if disp == "answered" else None
         r = stomp_client.cdr("R%s-%d" % (seed, i), tenant=rng.choice(TENANTS),
@@ -337,7 +338,7 @@ def api(db, port):
 
 def main(argv):
     if argv[1] == "send":
-        return send(argv[2], argv[3], argv[4])
+        return send(*argv[2:6])
     if argv[1] == "rollups":
         return rollups(argv[2])
     if argv[1] == "api":
