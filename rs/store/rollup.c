@@ -45,17 +45,21 @@ int rollup_call(const char *tenant, const char *profile, const char *dn, int64_t
 	return 0;
 }
 
-/* Dialects differ in the two-argument max and in temporary tables. */
+/* Dialects differ in the two-argument max and in temporary tables. Every upsert takes
+ * its rows in key order, and the statements run in the same order in every writer, so
+ * several rs writing one PostgreSQL lock rollup rows in one global order: no deadlock
+ * between them. */
 #define APPLY_SQL(MAX2)                                                                \
 	{                                                                              \
 		"INSERT INTO rollup_cp (scope, skey, ms, delta)"                       \
 		" SELECT scope, skey, ms, sum(delta) FROM ru_cp WHERE true"            \
-		" GROUP BY scope, skey, ms"                                            \
+		" GROUP BY scope, skey, ms ORDER BY scope, skey, ms"                   \
 		" ON CONFLICT (scope, skey, ms) DO UPDATE"                             \
 		" SET delta = rollup_cp.delta + excluded.delta",                       \
 		"INSERT INTO rollup_5m (scope, skey, bucket_ms, arrivals, open_at_start, peak)" \
 		" SELECT scope, skey, bucket_ms, sum(arrivals), sum(open_n), sum(full_n)" \
 		" FROM ru_item WHERE true GROUP BY scope, skey, bucket_ms"             \
+		" ORDER BY scope, skey, bucket_ms"                                     \
 		" ON CONFLICT (scope, skey, bucket_ms) DO UPDATE"                      \
 		" SET arrivals = rollup_5m.arrivals + excluded.arrivals,"              \
 		" open_at_start = rollup_5m.open_at_start + excluded.open_at_start,"   \
@@ -71,6 +75,7 @@ int rollup_call(const char *tenant, const char *profile, const char *dn, int64_t
 		" WHERE partial = 1) p JOIN rollup_cp c ON c.scope = p.scope"          \
 		" AND c.skey = p.skey AND c.ms > p.bucket_ms"                          \
 		" AND c.ms < p.bucket_ms + 300000) w GROUP BY scope, skey, bucket_ms", \
+		/* Rows already locked by the upsert above: no new lock order. */     \
 		"UPDATE rollup_5m SET peak = open_at_start + " MAX2 "(0, q.mx)"        \
 		" FROM ru_peak q WHERE rollup_5m.scope = q.scope"                      \
 		" AND rollup_5m.skey = q.skey AND rollup_5m.bucket_ms = q.bucket_ms",  \
@@ -85,6 +90,7 @@ int rollup_call(const char *tenant, const char *profile, const char *dn, int64_t
 	" max(r.peak) FROM ru_item i JOIN rollup_5m r ON r.scope = i.scope"            \
 	" AND r.skey = i.skey AND r.bucket_ms = i.bucket_ms WHERE true"                \
 	" GROUP BY i.scope, i.skey, i.bucket_ms / " G " * " G                           \
+	" ORDER BY i.scope, i.skey, i.bucket_ms / " G " * " G                           \
 	" ON CONFLICT (scope, skey, bucket_ms) DO UPDATE"                              \
 	" SET arrivals = " T ".arrivals + excluded.arrivals,"                          \
 	" peak = " MAX2 "(" T ".peak, excluded.peak)"

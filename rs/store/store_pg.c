@@ -527,8 +527,9 @@ static int pg_merge_kind(pg_store_t *s, const rs_row_t *rows, size_t n, enum rs_
 		return -1;
 	if (k == RS_KIND_CDR && s->rollups) {
 		/* The rows actually added, and only those, go to the rollups. */
-		if (pg_exec(s, "INSERT INTO cdr SELECT * FROM cdr_stage ON CONFLICT (id)"
-			       " DO NOTHING RETURNING tenant, profile, dnis, start_ms, end_ms",
+		if (pg_exec(s, "INSERT INTO cdr SELECT * FROM cdr_stage ORDER BY id"
+			       " ON CONFLICT (id) DO NOTHING"
+			       " RETURNING tenant, profile, dnis, start_ms, end_ms",
 			    PGRES_TUPLES_OK, &r, err, errlen))
 			return -1;
 		*inserted += (size_t)PQntuples(r);
