@@ -45,7 +45,10 @@ int rollup_call(const char *tenant, const char *profile, const char *dn, int64_t
 	return 0;
 }
 
-/* Dialects differ in the two-argument max and in temporary tables. Every upsert takes
+/* Dialects differ in the two-argument max and in temporary tables. "a CROSS JOIN b
+ * WHERE" is an inner join to PostgreSQL and, to SQLite, one that keeps a (the batch's
+ * few staged rows) outside: without it SQLite may scan the whole rollup table per
+ * batch (it has no statistics on temp tables). Every upsert takes
  * its rows in key order, and the statements run in the same order in every writer, so
  * several rs writing one PostgreSQL lock rollup rows in one global order: no deadlock
  * between them. */
@@ -72,13 +75,15 @@ int rollup_call(const char *tenant, const char *profile, const char *dn, int64_t
 		" sum(c.delta) OVER (PARTITION BY p.scope, p.skey, p.bucket_ms"        \
 		" ORDER BY c.ms) AS run"                                               \
 		" FROM (SELECT DISTINCT scope, skey, bucket_ms FROM ru_item"           \
-		" WHERE partial = 1) p JOIN rollup_cp c ON c.scope = p.scope"          \
+		" WHERE partial = 1) p CROSS JOIN rollup_cp c WHERE c.scope = p.scope" \
 		" AND c.skey = p.skey AND c.ms > p.bucket_ms"                          \
 		" AND c.ms < p.bucket_ms + 300000) w GROUP BY scope, skey, bucket_ms", \
 		/* Rows already locked by the upsert above: no new lock order. */     \
-		"UPDATE rollup_5m SET peak = open_at_start + " MAX2 "(0, q.mx)"        \
-		" FROM ru_peak q WHERE rollup_5m.scope = q.scope"                      \
-		" AND rollup_5m.skey = q.skey AND rollup_5m.bucket_ms = q.bucket_ms",  \
+		"UPDATE rollup_5m SET peak = open_at_start + " MAX2 "(0, (SELECT q.mx"  \
+		" FROM ru_peak q WHERE q.scope = rollup_5m.scope"                      \
+		" AND q.skey = rollup_5m.skey AND q.bucket_ms = rollup_5m.bucket_ms))" \
+		" WHERE (scope, skey, bucket_ms) IN"                                   \
+		" (SELECT scope, skey, bucket_ms FROM ru_peak)",                       \
 		APPLY_COARSE(MAX2, "rollup_30m", "1800000"),                           \
 		APPLY_COARSE(MAX2, "rollup_hour", "3600000"),                          \
 		APPLY_COARSE(MAX2, "rollup_day", "86400000"),                          \
@@ -87,8 +92,8 @@ int rollup_call(const char *tenant, const char *profile, const char *dn, int64_t
 #define APPLY_COARSE(MAX2, T, G)                                                       \
 	"INSERT INTO " T " (scope, skey, bucket_ms, arrivals, peak)"                   \
 	" SELECT i.scope, i.skey, i.bucket_ms / " G " * " G ", sum(i.arrivals),"        \
-	" max(r.peak) FROM ru_item i JOIN rollup_5m r ON r.scope = i.scope"            \
-	" AND r.skey = i.skey AND r.bucket_ms = i.bucket_ms WHERE true"                \
+	" max(r.peak) FROM ru_item i CROSS JOIN rollup_5m r WHERE r.scope = i.scope"   \
+	" AND r.skey = i.skey AND r.bucket_ms = i.bucket_ms"                           \
 	" GROUP BY i.scope, i.skey, i.bucket_ms / " G " * " G                           \
 	" ORDER BY i.scope, i.skey, i.bucket_ms / " G " * " G                           \
 	" ON CONFLICT (scope, skey, bucket_ms) DO UPDATE"                              \
@@ -110,7 +115,7 @@ int rollup_apply_sql(int dialect, const char *const **sql)
 	"CREATE TEMP TABLE IF NOT EXISTS ru_cp (scope TEXT, skey " TEXTC ", ms " I64     \
 	", delta " I64 ")" TEMP_SUFFIX ";"                                             \
 	"CREATE TEMP TABLE IF NOT EXISTS ru_peak (scope TEXT, skey " TEXTC ", bucket_ms " I64 \
-	", mx " I64 ")" TEMP_SUFFIX ";"
+	", mx " I64 ", PRIMARY KEY (scope, skey, bucket_ms))" TEMP_SUFFIX ";"
 
 const char *rollup_stage_ddl(int dialect)
 {
