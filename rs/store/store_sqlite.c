@@ -23,6 +23,7 @@ typedef struct sqlite_store {
 	int rollups;        /* report.rollups: maintain them */
 	sqlite3_stmt *ru_item, *ru_cp, *ru_clear[3];
 	sqlite3_stmt *ru_apply[16];
+	sqlite3_stmt *ru_partial, *ru_points, *ru_peak; /* ru_peaks' loop */
 	int ru_napply;
 	int ru_pending; /* rows in ru_item / ru_cp not yet applied */
 } sqlite_store_t;
@@ -138,7 +139,16 @@ static int ru_prepare(sqlite_store_t *s, char *err, size_t errlen)
 	for (int i = 0; i < 3; i++)
 		if (sqlite3_prepare_v2(s->db, clear[i], -1, &s->ru_clear[i], NULL) != SQLITE_OK)
 			return fail_db(s, "preparing rollup statements", err, errlen);
-	if (sqlite3_prepare_v2(s->db, "INSERT INTO ru_cp VALUES (?,?,?,?)", -1, &s->ru_cp,
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT DISTINCT scope, skey, bucket_ms FROM ru_item WHERE partial = 1",
+			       -1, &s->ru_partial, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db,
+			       "SELECT delta FROM rollup_cp WHERE scope = ? AND skey = ? AND ms > ?"
+			       " AND ms < ? ORDER BY ms",
+			       -1, &s->ru_points, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "INSERT INTO ru_peak VALUES (?,?,?,?)", -1, &s->ru_peak,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "INSERT INTO ru_cp VALUES (?,?,?,?)", -1, &s->ru_cp,
 			       NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(s->db, "INSERT INTO ru_item VALUES (?,?,?,?,?,?,?)", -1,
 			       &s->ru_item, NULL) != SQLITE_OK)
@@ -192,13 +202,49 @@ static int ru_add_call(sqlite_store_t *s, const char *tenant, const char *profil
 	return 0;
 }
 
+/* ru_peak: for each bucket a new call starts or ends in, the highest running level
+ * of its change points relative to the level at its start (rollup.h). */
+static int ru_peaks(sqlite_store_t *s)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(s->ru_partial)) == SQLITE_ROW) {
+		int64_t b = sqlite3_column_int64(s->ru_partial, 2), run = 0, mx = 0;
+		int any = 0;
+		sqlite3_bind_value(s->ru_points, 1, sqlite3_column_value(s->ru_partial, 0));
+		sqlite3_bind_value(s->ru_points, 2, sqlite3_column_value(s->ru_partial, 1));
+		sqlite3_bind_int64(s->ru_points, 3, b);
+		sqlite3_bind_int64(s->ru_points, 4, b + ROLLUP_5M_MS);
+		while ((rc = sqlite3_step(s->ru_points)) == SQLITE_ROW) {
+			run += sqlite3_column_int64(s->ru_points, 0);
+			if (!any++ || run > mx)
+				mx = run;
+		}
+		sqlite3_reset(s->ru_points);
+		if (rc != SQLITE_DONE)
+			break;
+		if (!any)
+			continue;
+		sqlite3_bind_value(s->ru_peak, 1, sqlite3_column_value(s->ru_partial, 0));
+		sqlite3_bind_value(s->ru_peak, 2, sqlite3_column_value(s->ru_partial, 1));
+		sqlite3_bind_int64(s->ru_peak, 3, b);
+		sqlite3_bind_int64(s->ru_peak, 4, mx);
+		if (step_done(s->ru_peak)) {
+			rc = SQLITE_ERROR;
+			break;
+		}
+	}
+	sqlite3_reset(s->ru_partial);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* Fold the staged additions into the rollups and empty the staging tables. */
 static int ru_apply(sqlite_store_t *s, char *err, size_t errlen)
 {
 	if (!s->ru_pending)
 		return 0;
 	for (int i = 0; i < s->ru_napply; i++)
-		if (step_done(s->ru_apply[i]))
+		if (i == ROLLUP_SQL_PEAKS ? ru_peaks(s) : step_done(s->ru_apply[i]))
 			return fail_db(s, "updating rollups", err, errlen);
 	for (int i = 0; i < 3; i++)
 		if (step_done(s->ru_clear[i]))
@@ -377,6 +423,9 @@ static void sq_close(rs_store_t *b)
 	sqlite3_finalize(s->dead);
 	sqlite3_finalize(s->ru_item);
 	sqlite3_finalize(s->ru_cp);
+	sqlite3_finalize(s->ru_partial);
+	sqlite3_finalize(s->ru_points);
+	sqlite3_finalize(s->ru_peak);
 	for (int i = 0; i < 3; i++)
 		sqlite3_finalize(s->ru_clear[i]);
 	for (int i = 0; i < s->ru_napply; i++)
