@@ -294,9 +294,12 @@ static int setup_listeners(rs_app_t *a)
 			goto fail;
 		/* The /ems-rs/ report API: its own thread and database connection. */
 		if (cfg->report_enabled &&
-		    (!(a->report = report_start(a->base, cfg, err, sizeof(err))) ||
-		     report_routes(a->report, http_server(a->http))))
+		    !(a->report = report_start(a->base, cfg, err, sizeof(err))))
 			goto fail;
+		if (a->report && report_routes(a->report, http_server(a->http))) {
+			snprintf(err, sizeof(err), "http: no room for the report routes");
+			goto fail;
+		}
 	}
 	a->sig_term = evsignal_new(a->base, SIGTERM, term_cb, a);
 	a->sig_int = evsignal_new(a->base, SIGINT, term_cb, a);

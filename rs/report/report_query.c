@@ -313,7 +313,8 @@ int report_details_page(rq_t *q, const report_req_t *r, int limit, rq_row_fn fn,
 	if (r->has_cursor) {
 		snprintf(cm, sizeof(cm), "%lld", (long long)r->cursor_ms);
 		p[np++] = cm;
-		p[np++] = cm;
+		if (rq_is_pg(q))
+			p[np++] = cm;
 		p[np++] = r->cursor_id;
 	}
 	snprintf(lim, sizeof(lim), "%d", limit + 1);
@@ -322,8 +323,7 @@ int report_details_page(rq_t *q, const report_req_t *r, int limit, rq_row_fn fn,
 		 "SELECT " SELECT_COLS " FROM cdr WHERE %s%s ORDER BY start_ms, id%s LIMIT " RQ_INT, w,
 		 r->has_cursor ? (rq_is_pg(q) ? " AND (start_ms > " RQ_INT " OR (start_ms = " RQ_INT " AND"
 						" id COLLATE \"C\" > ?))"
-					      : " AND (start_ms > " RQ_INT " OR (start_ms = " RQ_INT
-						"  AND id > ?))")
+					      : " AND (start_ms, id) > (" RQ_INT ", ?)")
 			       : "",
 		 coll);
 	return rq_exec(q, sql, np, p, on_detail, &a, NULL, err, errlen);

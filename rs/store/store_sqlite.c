@@ -113,6 +113,7 @@ static int sq_migrate(rs_store_t *b, char *err, size_t errlen)
 		return -1;
 	if ((version < 1 && sq_exec(s, schema_v1, err, errlen)) ||
 	    sq_exec(s, dead_letter_ddl, err, errlen) || sq_exec(s, schema_v2, err, errlen) ||
+	    sq_exec(s, STORE_SQLITE_DETAILS_INDEX, err, errlen) ||
 	    (version == 1 && sq_backfill(s, err, errlen)) ||
 	    sq_exec(s, "INSERT INTO rs_schema(version) VALUES (2)", err, errlen)) {
 		sq_exec(s, "ROLLBACK", NULL, 0);
