@@ -33,7 +33,7 @@
 struct event_base;
 typedef struct report report_t;
 
-#define REPORT_STREAM_PAGE 2000
+#define REPORT_STREAM_PAGE 10000
 
 /* Open the report connection and start the thread. NULL with err. */
 report_t *report_start(struct event_base *base, const rs_config_t *cfg, char *err,
