@@ -295,13 +295,13 @@ int report_req_parse(enum report_kind kind, const char *q, const char *accept,
 		if (memchr(v, '*', n))
 			return bad(param, plen, filters[i], err, errlen,
 				   "'*' is allowed only at the end of dn");
-		snprintf(r->fval, sizeof(r->fval), "%s", v);
+		snprintf(r->fval, sizeof(r->fval), "%.128s", v);
 	}
 	if ((rc = qparam(q, "tz", v, sizeof(v))) != 0) {
 		if (rc < 0 || !tz_name_ok(v))
 			return bad(param, plen, "tz", err, errlen,
 				   "expected an IANA time zone name (Europe/Paris)");
-		snprintf(r->tz, sizeof(r->tz), "%s", v);
+		snprintf(r->tz, sizeof(r->tz), "%.127s", v);
 	}
 	if ((rc = qparam(q, "format", v, sizeof(v))) != 0) {
 		if (rc > 0 && !strcmp(v, "json"))
