@@ -20,6 +20,7 @@
 #include "http.h"
 #include "journal.h"
 #include "log.h"
+#include "report.h"
 #include "rs_metrics.h"
 #include "rs_preflight.h"
 #include "rs_snmp.h"
@@ -29,6 +30,7 @@
 #include "rt_web.h"
 #include "server.h"
 #include "store.h"
+#include "store_schema.h"
 #include "writer.h"
 
 #ifndef PROJECT_VERSION
@@ -94,6 +96,7 @@ typedef struct rs_app {
 	rt_t *rt;                /* real-time usage */
 	api_auth_t *auth;        /* who may read /ems-rs */
 	rt_http_t *rt_http;      /* /ems-rs/RT/... (HTTP on only) */
+	report_t *report;        /* report.enabled with HTTP on */
 	struct event *done_ev, *sig_term, *sig_int, *sig_hup, *stop_tick, *deadline;
 	int stopping;
 } rs_app_t;
@@ -219,13 +222,14 @@ static int run_init(rs_config_t *cfg)
 		return 1;
 	}
 	store_close(st);
-	log_info("database schema is current (version 1)");
+	log_info("database schema is current (version %d)", STORE_SCHEMA_VERSION);
 	return 0;
 }
 
 static void app_free(rs_app_t *a)
 {
 	rs_snmp_stop(a->snmp);
+	report_stop(a->report); /* before the HTTP server: it holds requests of ours */
 	http_free(a->http);
 	rt_http_free(a->rt_http);
 	api_auth_free(a->auth);
@@ -307,16 +311,23 @@ static int setup_listeners(rs_app_t *a)
 		a->http = http_new(a->base, cfg, a->writer, &a->metrics, err, sizeof(err));
 		if (!a->http)
 			goto fail;
-		/* The real-time routes are exact paths: they go before the reports'
-		 * "/ems-rs/" prefix (httpd's first matching route wins). */
+		/* Routes, first match wins: the real-time paths (/ems-rs/RT/...), the
+		 * reports (/ems-rs/operations/, /ems-rs/HIST/), then the dashboard's "/",
+		 * a prefix that takes every other path. */
 		a->auth = api_auth_new(cfg);
 		a->rt_http = a->auth ? rt_http_new(a->base, a->rt, a->auth, cfg) : NULL;
 		if (!a->rt_http || rt_http_register(a->rt_http, http_server(a->http))) {
 			log_error("cannot set up the /ems-rs/RT endpoints");
 			return -1;
 		}
-		/* Other routes (the reports' "/ems-rs/") go here, between the two. */
-		/* The dashboard's "/" is a prefix that takes every path: it goes last. */
+		/* The /ems-rs/ report API: its own thread and database connection. */
+		if (cfg->report_enabled &&
+		    !(a->report = report_start(a->base, cfg, a->auth, err, sizeof(err))))
+			goto fail;
+		if (a->report && report_routes(a->report, http_server(a->http))) {
+			snprintf(err, sizeof(err), "http: no room for the report routes");
+			goto fail;
+		}
 		if (rt_web_register(http_server(a->http))) {
 			log_error("cannot set up the dashboard");
 			return -1;

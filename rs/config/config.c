@@ -51,10 +51,20 @@ void rs_config_defaults(rs_config_t *c)
 	strcpy(c->snmp_master, "tcp:127.0.0.1:1705");
 	strcpy(c->snmp_base_oid, "1.3.6.1.4.1.99999.1");
 	c->api_stream_max = 32;
+	c->report_enabled = true;
+	c->report_rollups = true;
+	c->report_max_limit = 10000;
+	c->report_retention_days[0] = 0;
+	c->report_retention_days[1] = 35;
+	c->report_retention_days[2] = 100;
+	c->report_retention_days[3] = 400;
+	c->report_retention_days[4] = 0;
+	c->report_retention_batch = 1000;
+	c->report_retention_interval_s = 60;
 }
 
 static const char *const top_keys[] = { "log",     "stomp",  "http", "storage", "writer",
-					"journal", "broker", "snmp", "api", NULL };
+					"journal", "broker", "snmp", "api", "report", NULL };
 static const char *const broker_keys[] = { "mode", "endpoints", "login", "passcode",
 					   "tls",
 					   "destinations", "prefetch", "heartbeat_ms",
@@ -78,6 +88,11 @@ static const char *const pg_keys[] = { "conninfo", "statement_timeout_ms", NULL 
 static const char *const writer_keys[] = { "batch_max", "queue_max", "retry_ms", NULL };
 static const char *const journal_keys[] = { "dir", "max_bytes", "high_water_percent",
 					    NULL };
+static const char *const report_keys[] = { "enabled", "rollups", "max_limit",
+					   "retention_days", "retention_batch",
+					   "retention_interval_s", NULL };
+static const char *const retention_keys[] = { "raw", "five_minutes", "thirty_minutes",
+					      "hour", "day", NULL };
 static const char *const backends[] = { "sqlite", "postgresql", NULL };
 static const char *const levels[] = { "error", "warn", "info", "debug", NULL };
 
@@ -476,6 +491,24 @@ int rs_config_api_env(rs_config_t *c, const char *tokens, char *err, size_t errl
 	return 0;
 }
 
+/* report: the /ems-rs/ API, rollups and their retention. */
+static void read_report(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
+{
+	const cJSON *rp = cfg_object(x, root, "", "report", false);
+	cfg_no_unknown(x, rp, "report", report_keys);
+	cfg_bool(x, rp, "report", "enabled", false, c->report_enabled, &c->report_enabled);
+	cfg_bool(x, rp, "report", "rollups", false, c->report_rollups, &c->report_rollups);
+	int_opt(x, rp, "report", "max_limit", &c->report_max_limit, 1, 1000000);
+	const cJSON *rd = cfg_object(x, rp, "report", "retention_days", false);
+	cfg_no_unknown(x, rd, "report.retention_days", retention_keys);
+	for (int i = 0; retention_keys[i]; i++)
+		int_opt(x, rd, "report.retention_days", retention_keys[i],
+			&c->report_retention_days[i], 0, 100000);
+	int_opt(x, rp, "report", "retention_batch", &c->report_retention_batch, 1, 1000000);
+	int_opt(x, rp, "report", "retention_interval_s", &c->report_retention_interval_s, 1,
+		86400);
+}
+
 int rs_config_from_json_env(rs_config_t *c, const void *rootv, const char *file,
 			    const char *pg_url, char *err, size_t errlen)
 {
@@ -495,6 +528,7 @@ int rs_config_from_json_env(rs_config_t *c, const void *rootv, const char *file,
 	read_broker(&x, c, root);
 	read_snmp(&x, c, root);
 	read_api(&x, c, root);
+	read_report(&x, c, root);
 
 	if (x.failed)
 		return -1;

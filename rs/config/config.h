@@ -45,6 +45,11 @@
  *            RS_API_TOKENS ("tenant:token,tenant:token", e.g. from a Secret), when
  *            set and non-empty, replaces api.tokens (rs_config_api_env). Without a
  *            token, requests are refused (401) unless http.listen is loopback.
+ *   report   {enabled true, rollups true, max_limit 10000, retention_days {raw 0,
+ *            five_minutes 35, thirty_minutes 100, hour 400, day 0} (0 = keep),
+ *            retention_batch 1000, retention_interval_s 60}: the /ems-rs/ report
+ *            API on the HTTP port (rs/report/report.h); rollups off is for the
+ *            bench's comparison only (the API then answers from what is there)
  */
 #ifndef RS_CONFIG_H
 #define RS_CONFIG_H
@@ -124,6 +129,14 @@ typedef struct rs_config {
 	} api_tokens[RS_API_MAX_TOKENS];
 	int api_ntokens;
 	int api_stream_max;       /* /ems-rs/RT/stream subscribers at once */
+	/* report */
+	bool report_enabled;      /* /ems-rs/ API on the HTTP port */
+	bool report_rollups;      /* maintain rollups in the write transaction */
+	int report_max_limit;     /* details: largest `limit` */
+	/* retention in days, 0 = keep: [0] raw cdr, [1 + rollup granularity] rollups */
+	int report_retention_days[5];
+	int report_retention_batch;      /* rows per delete transaction */
+	int report_retention_interval_s; /* between retention passes */
 } rs_config_t;
 
 /* Fill every field with its default. */

@@ -7,6 +7,13 @@
  * gives idempotency and the count of new rows. A lost connection is detected on the
  * next call and re-established (store_ping, or lazily by insert).
  *
+ * Report rollups (rollup.h): the cdr INSERT ... SELECT returns the rows it added;
+ * what they add to the rollups is COPYed into the temp tables ru_item / ru_cp and
+ * folded in by rollup_apply_sql's statements, in the same transaction. Several rs on
+ * one database: a bucket's row is upserted (and so locked) before its peak is
+ * recomputed, and under READ COMMITTED the recompute sees every committed change
+ * point of that bucket, so concurrent batches cannot lose each other's calls.
+ *
  * Never wait forever: the connection is non-blocking and every wait is bounded on
  * our side (connect: connect_timeout, default 3 s; any answer: statement_timeout_ms
  * + 0.5 s), so a server that accepts and never answers, or a paused one, costs at most
@@ -21,6 +28,7 @@
 #include <string.h>
 
 #include "pg_params.h"
+#include "rollup.h"
 #include "store.h"
 #include "store_schema.h"
 #include "util.h"
@@ -33,11 +41,13 @@ typedef struct pg_store {
 	int timed_out;      /* the last failure was our own deadline */
 	int staged;   /* temp tables exist on this connection */
 	int migrated; /* schema checked since this process started */
+	int rollups;  /* report.rollups */
 	char *buf;  /* COPY text buffer */
 	size_t len, cap;
 } pg_store_t;
 
 static const char *const schema_v1 = STORE_SCHEMA_V1("BIGINT", "JSON");
+static const char *const schema_v2 = STORE_ROLLUP_DDL("BIGINT", "TEXT COLLATE \"C\"", "");
 
 /* Records the database refused (store_quarantine): created on every migration, so
  * a schema-1 database gets it without a version bump. */
@@ -253,6 +263,36 @@ fail:;
 }
 
 static int pg_migrate_once(pg_store_t *s, char *err, size_t errlen);
+static int pg_rollup_result(pg_store_t *s, PGresult *r, char *err, size_t errlen);
+static int pg_stage_tables(pg_store_t *s, char *err, size_t errlen);
+
+/* Version 1 -> 2 (inside the migration's transaction): the rollups of the records
+ * already stored, read through a cursor 20,000 at a time. */
+static int pg_backfill(pg_store_t *s, char *err, size_t errlen)
+{
+	PGresult *r = NULL;
+
+	if (pg_stage_tables(s, err, errlen) ||
+	    pg_exec(s, "DECLARE rs_backfill NO SCROLL CURSOR FOR SELECT tenant, profile,"
+		       " dnis, start_ms, end_ms FROM cdr",
+		    PGRES_COMMAND_OK, NULL, err, errlen))
+		return -1;
+	for (;;) {
+		if (pg_exec(s, "FETCH 20000 FROM rs_backfill", PGRES_TUPLES_OK, &r, err,
+			    errlen))
+			return -1;
+		int n = PQntuples(r);
+		int rc = n ? pg_rollup_result(s, r, err, errlen) : 0;
+		PQclear(r);
+		if (rc)
+			return -1;
+		if (!n)
+			break;
+		if (pg_exec(s, rollup_stage_clear, PGRES_COMMAND_OK, NULL, err, errlen))
+			return -1;
+	}
+	return pg_exec(s, "CLOSE rs_backfill", PGRES_COMMAND_OK, NULL, err, errlen);
+}
 
 static int pg_migrate(rs_store_t *b, char *err, size_t errlen)
 {
@@ -275,15 +315,18 @@ static int pg_migrate(rs_store_t *b, char *err, size_t errlen)
 		goto fail;
 	version = atoi(PQgetvalue(r, 0, 0));
 	PQclear(r);
-	if (version > 1) {
+	if (version > STORE_SCHEMA_VERSION) {
 		snprintf(err, errlen,
-			 "postgresql: database schema version %d is newer than this rs (1)",
-			 version);
+			 "postgresql: database schema version %d is newer than this rs (%d)",
+			 version, STORE_SCHEMA_VERSION);
 		goto fail;
 	}
-	if (version < 1 &&
-	    (pg_exec(s, schema_v1, PGRES_COMMAND_OK, NULL, err, errlen) ||
-	     pg_exec(s, "INSERT INTO rs_schema(version) VALUES (1)", PGRES_COMMAND_OK, NULL,
+	if (version < 1 && pg_exec(s, schema_v1, PGRES_COMMAND_OK, NULL, err, errlen))
+		goto fail;
+	if (version < 2 &&
+	    (pg_exec(s, schema_v2, PGRES_COMMAND_OK, NULL, err, errlen) ||
+	     (version == 1 && pg_backfill(s, err, errlen)) ||
+	     pg_exec(s, "INSERT INTO rs_schema(version) VALUES (2)", PGRES_COMMAND_OK, NULL,
 		     err, errlen)))
 		goto fail;
 	if (pg_exec(s, dead_letter_ddl, PGRES_COMMAND_OK, NULL, err, errlen))
@@ -294,6 +337,7 @@ static int pg_migrate(rs_store_t *b, char *err, size_t errlen)
 	return 0;
 fail:
 	pg_exec(s, "ROLLBACK", PGRES_COMMAND_OK, NULL, NULL, 0);
+	s->staged = 0; /* temp tables made in the transaction are gone with it */
 	return -1;
 }
 
@@ -400,6 +444,63 @@ static int put_row(pg_store_t *s, const rs_row_t *row)
 	return rc;
 }
 
+/* rollup_call's callbacks: a COPY text line per item / change point. */
+static int pg_on_item(void *arg, const rollup_item_t *it)
+{
+	pg_store_t *s = arg;
+	char scope[2] = { it->scope, 0 };
+	return put_str(s, scope, '\t') | put_str(s, it->skey, '\t') |
+	       put_int(s, it->bucket_ms, '\t') | put_int(s, it->arrivals, '\t') |
+	       put_int(s, it->open_n, '\t') | put_int(s, it->full_n, '\t') |
+	       put_int(s, it->partial, '\n');
+}
+
+static int pg_on_cp(void *arg, const rollup_cp_t *cp)
+{
+	pg_store_t *s = arg;
+	char scope[2] = { cp->scope, 0 };
+	return put_str(s, scope, '\t') | put_str(s, cp->skey, '\t') |
+	       put_int(s, cp->ms, '\t') | put_int(s, cp->delta, '\n');
+}
+
+static int pg_skip_item(void *arg, const rollup_item_t *it) { return 0; }
+static int pg_skip_cp(void *arg, const rollup_cp_t *cp) { return 0; }
+
+/* COPY what the calls of r (columns tenant, profile, dnis, start_ms, end_ms) add to
+ * the rollups into the staging tables, then fold them in. 0 / -1 with err. */
+static int pg_rollup_result(pg_store_t *s, PGresult *r, char *err, size_t errlen)
+{
+	static const char *const copy[2] = { "COPY ru_item FROM STDIN", "COPY ru_cp FROM STDIN" };
+	const char *const *apply;
+	int n = PQntuples(r), napply = rollup_apply_sql(1, &apply);
+
+	if (!n)
+		return 0;
+	for (int pass = 0; pass < 2; pass++) {
+		s->len = 0;
+		for (int i = 0; i < n; i++) {
+			long long st = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+			long long en = strtoll(PQgetvalue(r, i, 4), NULL, 10);
+			if (rollup_call(PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+					PQgetvalue(r, i, 2), st, en > st ? en : st,
+					pass ? pg_skip_item : pg_on_item,
+					pass ? pg_on_cp : pg_skip_cp, s)) {
+				snprintf(err, errlen, "postgresql: out of memory");
+				return -1;
+			}
+		}
+		if (!s->len)
+			continue;
+		if (pg_exec(s, copy[pass], PGRES_COPY_IN, NULL, err, errlen) ||
+		    pg_copy_send(s, err, errlen))
+			return -1;
+	}
+	for (int i = 0; i < napply; i++)
+		if (pg_exec(s, apply[i], PGRES_COMMAND_OK, NULL, err, errlen))
+			return -1;
+	return 0;
+}
+
 /* COPY the rows of one kind into its stage table and merge them. */
 static int pg_merge_kind(pg_store_t *s, const rs_row_t *rows, size_t n, enum rs_kind k,
 			 size_t *inserted, char *err, size_t errlen)
@@ -424,6 +525,18 @@ static int pg_merge_kind(pg_store_t *s, const rs_row_t *rows, size_t n, enum rs_
 	if (pg_exec(s, sql, PGRES_COPY_IN, NULL, err, errlen) ||
 	    pg_copy_send(s, err, errlen))
 		return -1;
+	if (k == RS_KIND_CDR && s->rollups) {
+		/* The rows actually added, and only those, go to the rollups. */
+		if (pg_exec(s, "INSERT INTO cdr SELECT * FROM cdr_stage ORDER BY id"
+			       " ON CONFLICT (id) DO NOTHING"
+			       " RETURNING tenant, profile, dnis, start_ms, end_ms",
+			    PGRES_TUPLES_OK, &r, err, errlen))
+			return -1;
+		*inserted += (size_t)PQntuples(r);
+		int rc = pg_rollup_result(s, r, err, errlen);
+		PQclear(r);
+		return rc;
+	}
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO %s SELECT * FROM %s_stage ON CONFLICT (id) DO NOTHING",
 		 tables[k], tables[k]);
@@ -445,6 +558,26 @@ static int pg_row_fault(const pg_store_t *s)
 		!strncmp(s->sqlstate, "54", 2));
 }
 
+/* The session's temp tables: a stage per kind and the rollups' staging tables. */
+static int pg_stage_tables(pg_store_t *s, char *err, size_t errlen)
+{
+	if (s->staged)
+		return 0;
+	for (int k = 0; k < 3; k++) {
+		char sql[200];
+		snprintf(sql, sizeof(sql),
+			 "CREATE TEMP TABLE IF NOT EXISTS %s_stage (LIKE %s)"
+			 " ON COMMIT DELETE ROWS",
+			 tables[k], tables[k]);
+		if (pg_exec(s, sql, PGRES_COMMAND_OK, NULL, err, errlen))
+			return -1;
+	}
+	if (pg_exec(s, rollup_stage_ddl(1), PGRES_COMMAND_OK, NULL, err, errlen))
+		return -1;
+	s->staged = 1;
+	return 0;
+}
+
 static int pg_insert(rs_store_t *b, const rs_row_t *rows, size_t n, size_t *inserted,
 		     char *err, size_t errlen)
 {
@@ -455,18 +588,8 @@ static int pg_insert(rs_store_t *b, const rs_row_t *rows, size_t n, size_t *inse
 	s->timed_out = 0;
 	if (pg_connect(s, err, errlen) || pg_migrate_once(s, err, errlen))
 		goto fail;
-	if (!s->staged) {
-		for (int k = 0; k < 3; k++) {
-			char sql[200];
-			snprintf(sql, sizeof(sql),
-				 "CREATE TEMP TABLE IF NOT EXISTS %s_stage (LIKE %s)"
-				 " ON COMMIT DELETE ROWS",
-				 tables[k], tables[k]);
-			if (pg_exec(s, sql, PGRES_COMMAND_OK, NULL, err, errlen))
-				goto fail;
-		}
-		s->staged = 1;
-	}
+	if (pg_stage_tables(s, err, errlen))
+		goto fail;
 	if (pg_exec(s, "BEGIN", PGRES_COMMAND_OK, NULL, err, errlen))
 		goto fail;
 	for (int k = 0; k < 3; k++)
@@ -558,6 +681,7 @@ rs_store_t *store_pg_open(const rs_config_t *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	s->base.ops = &pg_ops;
+	s->rollups = cfg->report_rollups;
 	if (pg_params_build(&s->p, cfg->pg_conninfo, cfg->pg_statement_timeout_ms, err,
 			    errlen)) {
 		free(s);

@@ -1,5 +1,5 @@
 /*
- * store_schema: the one definition of the tables rs stores into (schema version 1),
+ * store_schema: the one definition of the tables rs stores into (schema version 2),
  * shared by both backends and by the bench's raw SQLite reference
  * (tests/tools/sqlite_ref.c). The two dialects differ only in a few types, passed as
  * macro arguments:
@@ -7,7 +7,14 @@
  *                                    "JSON"): cdr with its indexes, events, metrics;
  *   STORE_DEAD_LETTER_DDL(BLOBT, I64, NOW)  records the database refused
  *                                    (store_quarantine), created on every migration.
- * A change here is a schema change: bump rs_schema's version and migrate.
+ *   STORE_ROLLUP_DDL(I64, TEXTC, NOROWID)  version 2: the report rollups (rollup.h
+ *                                    says what they hold and why that answers peaks
+ *                                    exactly); TEXTC is a text type compared byte by
+ *                                    byte (SQLite "TEXT", PostgreSQL 'TEXT COLLATE "C"')
+ *                                    so that a dn prefix is a key range; NOROWID is
+ *                                    " WITHOUT ROWID" on SQLite (clustered on the key).
+ * A change here is a schema change: bump rs_schema's version (STORE_SCHEMA_VERSION)
+ * and migrate.
  */
 #ifndef RS_STORE_SCHEMA_H
 #define RS_STORE_SCHEMA_H
@@ -34,6 +41,38 @@
 	" received_ms " I64 " NOT NULL);"                                              \
 	"CREATE TABLE IF NOT EXISTS metrics (id TEXT PRIMARY KEY, body " JSONT " NOT NULL," \
 	" received_ms " I64 " NOT NULL);"
+
+#define STORE_SCHEMA_VERSION 2
+
+/* One rollup table per granularity. rollup_5m keeps, besides arrivals and peak, the
+ * number of calls in progress at the bucket's first instant (open_at_start); the
+ * coarser ones keep arrivals and peak only. rollup_cp is the change-point table: the
+ * net number of calls starting (+) and ending (-) at one millisecond, per scope key.
+ * scope: 'a' every call (skey ""), 't' tenant, 'p' profile, 'd' dn (dnis). */
+#define STORE_ROLLUP_TABLE(NAME, I64, TEXTC, NOROWID, EXTRA)                           \
+	"CREATE TABLE IF NOT EXISTS " NAME " (scope TEXT NOT NULL, skey " TEXTC " NOT NULL," \
+	" bucket_ms " I64 " NOT NULL, arrivals " I64 " NOT NULL, " EXTRA                 \
+	" peak " I64 " NOT NULL, PRIMARY KEY (scope, skey, bucket_ms))" NOROWID ";"       \
+	"CREATE INDEX IF NOT EXISTS " NAME "_bucket ON " NAME "(bucket_ms);"
+
+#define STORE_ROLLUP_DDL(I64, TEXTC, NOROWID)                                          \
+	STORE_ROLLUP_TABLE("rollup_5m", I64, TEXTC, NOROWID,                           \
+			   "open_at_start " I64 " NOT NULL,")                          \
+	STORE_ROLLUP_TABLE("rollup_30m", I64, TEXTC, NOROWID, "")                      \
+	STORE_ROLLUP_TABLE("rollup_hour", I64, TEXTC, NOROWID, "")                     \
+	STORE_ROLLUP_TABLE("rollup_day", I64, TEXTC, NOROWID, "")                      \
+	"CREATE TABLE IF NOT EXISTS rollup_cp (scope TEXT NOT NULL, skey " TEXTC         \
+	" NOT NULL, ms " I64 " NOT NULL, delta " I64 " NOT NULL,"                        \
+	" PRIMARY KEY (scope, skey, ms))" NOROWID ";"                                    \
+	"CREATE INDEX IF NOT EXISTS rollup_cp_ms ON rollup_cp(ms);"
+
+/* SQLite, version 2: details pages and exports walk cdr in (start_ms, id) order; an
+ * index in that order lets each page start where the last ended, without a sort.
+ * (PostgreSQL keeps cdr_start_ms: it orders ids by the "C" collation, which no index
+ * of the default collation gives, and sorts the few ties per page incrementally.) */
+#define STORE_SQLITE_DETAILS_INDEX                                                     \
+	"DROP INDEX IF EXISTS cdr_start_ms;"                                           \
+	"CREATE INDEX IF NOT EXISTS cdr_start_id ON cdr(start_ms, id);"
 
 #define STORE_DEAD_LETTER_DDL(BLOBT, I64, NOW)                                         \
 	"CREATE TABLE IF NOT EXISTS cdr_dead_letter (id TEXT, kind TEXT NOT NULL,"    \

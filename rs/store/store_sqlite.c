@@ -1,12 +1,16 @@
 /*
  * store_sqlite: the embedded backend. One file in WAL mode, synchronous=FULL so a
  * committed batch survives power loss, prepared INSERT OR IGNORE statements.
+ * Report rollups (rollup.h): each CDR the INSERT actually added (sqlite3_changes)
+ * is expanded into the temporary ru_item / ru_cp tables, which rollup_apply_sql's
+ * statements fold into the rollups before the same COMMIT.
  */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "rollup.h"
 #include "store.h"
 #include "store_schema.h"
 
@@ -16,6 +20,12 @@ typedef struct sqlite_store {
 	sqlite3_stmt *ins[3]; /* by rs_kind */
 	sqlite3_stmt *begin, *commit, *rollback;
 	sqlite3_stmt *dead; /* dead-letter insert */
+	int rollups;        /* report.rollups: maintain them */
+	sqlite3_stmt *ru_item, *ru_cp, *ru_clear[3];
+	sqlite3_stmt *ru_apply[16];
+	sqlite3_stmt *ru_partial, *ru_points, *ru_peak; /* ru_peaks' loop */
+	int ru_napply;
+	int ru_pending; /* rows in ru_item / ru_cp not yet applied */
 } sqlite_store_t;
 
 /* Records the database refused (store_quarantine); created on every migration. */
@@ -23,6 +33,7 @@ static const char *const dead_letter_ddl = STORE_DEAD_LETTER_DDL(
 	"BLOB", "INTEGER", "TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))");
 
 static const char *const schema_v1 = STORE_SCHEMA_V1("INTEGER", "TEXT");
+static const char *const schema_v2 = STORE_ROLLUP_DDL("INTEGER", "TEXT", " WITHOUT ROWID");
 
 static int fail_db(sqlite_store_t *s, const char *what, char *err, size_t errlen)
 {
@@ -41,6 +52,40 @@ static int sq_exec(sqlite_store_t *s, const char *sql, char *err, size_t errlen)
 	return 0;
 }
 
+static int ru_prepare(sqlite_store_t *s, char *err, size_t errlen);
+static int ru_add_call(sqlite_store_t *s, const char *tenant, const char *profile,
+		       const char *dn, int64_t start_ms, int64_t end_ms, char *err,
+		       size_t errlen);
+static int ru_apply(sqlite_store_t *s, char *err, size_t errlen);
+
+/* Version 1 -> 2: the rollup tables, filled from the records already stored, in the
+ * migration's transaction. */
+static int sq_backfill(sqlite_store_t *s, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+
+	if (ru_prepare(s, err, errlen))
+		return -1;
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT tenant, profile, dnis, start_ms, end_ms FROM cdr", -1,
+			       &st, NULL) != SQLITE_OK)
+		return fail_db(s, "reading records to roll up", err, errlen);
+	while (!rc && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rc = ru_add_call(s, (const char *)sqlite3_column_text(st, 0),
+				 (const char *)sqlite3_column_text(st, 1),
+				 (const char *)sqlite3_column_text(st, 2),
+				 sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4), err,
+				 errlen);
+		if (!rc && s->ru_pending >= 20000)
+			rc = ru_apply(s, err, errlen);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE && rc != 0)
+		return rc == -1 ? -1 : fail_db(s, "reading records to roll up", err, errlen);
+	return ru_apply(s, err, errlen);
+}
+
 static int sq_migrate(rs_store_t *b, char *err, size_t errlen)
 {
 	sqlite_store_t *s = (sqlite_store_t *)b;
@@ -56,22 +101,157 @@ static int sq_migrate(rs_store_t *b, char *err, size_t errlen)
 	if (sqlite3_step(st) == SQLITE_ROW)
 		version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
-	if (version > 1) {
+	if (version > STORE_SCHEMA_VERSION) {
 		snprintf(err, errlen,
-			 "sqlite: database schema version %d is newer than this rs (1)",
-			 version);
+			 "sqlite: database schema version %d is newer than this rs (%d)",
+			 version, STORE_SCHEMA_VERSION);
 		return -1;
 	}
-	if (version == 1)
+	if (version == STORE_SCHEMA_VERSION)
 		return sq_exec(s, dead_letter_ddl, err, errlen);
-	if (sq_exec(s, "BEGIN", err, errlen))
+	if (sq_exec(s, "BEGIN IMMEDIATE", err, errlen))
 		return -1;
-	if (sq_exec(s, schema_v1, err, errlen) || sq_exec(s, dead_letter_ddl, err, errlen) ||
-	    sq_exec(s, "INSERT INTO rs_schema(version) VALUES (1)", err, errlen)) {
+	if ((version < 1 && sq_exec(s, schema_v1, err, errlen)) ||
+	    sq_exec(s, dead_letter_ddl, err, errlen) || sq_exec(s, schema_v2, err, errlen) ||
+	    sq_exec(s, STORE_SQLITE_DETAILS_INDEX, err, errlen) ||
+	    (version == 1 && sq_backfill(s, err, errlen)) ||
+	    sq_exec(s, "INSERT INTO rs_schema(version) VALUES (2)", err, errlen)) {
 		sq_exec(s, "ROLLBACK", NULL, 0);
 		return -1;
 	}
 	return sq_exec(s, "COMMIT", err, errlen);
+}
+
+/* The staging tables and statements of the rollups (once per connection). */
+static int ru_prepare(sqlite_store_t *s, char *err, size_t errlen)
+{
+	static const char *const clear[3] = { "DELETE FROM ru_item", "DELETE FROM ru_cp",
+					      "DELETE FROM ru_peak" };
+	const char *const *sql;
+
+	if (s->ru_item)
+		return 0;
+	if (sq_exec(s, rollup_stage_ddl(0), err, errlen))
+		return -1;
+	s->ru_napply = rollup_apply_sql(0, &sql);
+	for (int i = 0; i < s->ru_napply; i++)
+		if (sqlite3_prepare_v2(s->db, sql[i], -1, &s->ru_apply[i], NULL) != SQLITE_OK)
+			return fail_db(s, "preparing rollup statements", err, errlen);
+	for (int i = 0; i < 3; i++)
+		if (sqlite3_prepare_v2(s->db, clear[i], -1, &s->ru_clear[i], NULL) != SQLITE_OK)
+			return fail_db(s, "preparing rollup statements", err, errlen);
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT DISTINCT scope, skey, bucket_ms FROM ru_item WHERE partial = 1",
+			       -1, &s->ru_partial, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db,
+			       "SELECT delta FROM rollup_cp WHERE scope = ? AND skey = ? AND ms > ?"
+			       " AND ms < ? ORDER BY ms",
+			       -1, &s->ru_points, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "INSERT INTO ru_peak VALUES (?,?,?,?)", -1, &s->ru_peak,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "INSERT INTO ru_cp VALUES (?,?,?,?)", -1, &s->ru_cp,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "INSERT INTO ru_item VALUES (?,?,?,?,?,?,?)", -1,
+			       &s->ru_item, NULL) != SQLITE_OK)
+		return fail_db(s, "preparing rollup statements", err, errlen);
+	return 0;
+}
+
+static int step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int ru_on_item(void *arg, const rollup_item_t *it)
+{
+	sqlite_store_t *s = arg;
+	char scope[2] = { it->scope, 0 };
+	sqlite3_bind_text(s->ru_item, 1, scope, 1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s->ru_item, 2, it->skey, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s->ru_item, 3, it->bucket_ms);
+	sqlite3_bind_int(s->ru_item, 4, it->arrivals);
+	sqlite3_bind_int(s->ru_item, 5, it->open_n);
+	sqlite3_bind_int(s->ru_item, 6, it->full_n);
+	sqlite3_bind_int(s->ru_item, 7, it->partial);
+	s->ru_pending++;
+	return step_done(s->ru_item);
+}
+
+static int ru_on_cp(void *arg, const rollup_cp_t *cp)
+{
+	sqlite_store_t *s = arg;
+	char scope[2] = { cp->scope, 0 };
+	sqlite3_bind_text(s->ru_cp, 1, scope, 1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s->ru_cp, 2, cp->skey, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s->ru_cp, 3, cp->ms);
+	sqlite3_bind_int(s->ru_cp, 4, cp->delta);
+	s->ru_pending++;
+	return step_done(s->ru_cp);
+}
+
+/* Stage what one new call adds. 0, or -1 with err. */
+static int ru_add_call(sqlite_store_t *s, const char *tenant, const char *profile,
+		       const char *dn, int64_t start_ms, int64_t end_ms, char *err,
+		       size_t errlen)
+{
+	if (end_ms < start_ms)
+		end_ms = start_ms;
+	if (rollup_call(tenant, profile, dn, start_ms, end_ms, ru_on_item, ru_on_cp, s))
+		return fail_db(s, "staging rollups", err, errlen);
+	return 0;
+}
+
+/* ru_peak: for each bucket a new call starts or ends in, the highest running level
+ * of its change points relative to the level at its start (rollup.h). */
+static int ru_peaks(sqlite_store_t *s)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(s->ru_partial)) == SQLITE_ROW) {
+		int64_t b = sqlite3_column_int64(s->ru_partial, 2), run = 0, mx = 0;
+		int any = 0;
+		sqlite3_bind_value(s->ru_points, 1, sqlite3_column_value(s->ru_partial, 0));
+		sqlite3_bind_value(s->ru_points, 2, sqlite3_column_value(s->ru_partial, 1));
+		sqlite3_bind_int64(s->ru_points, 3, b);
+		sqlite3_bind_int64(s->ru_points, 4, b + ROLLUP_5M_MS);
+		while ((rc = sqlite3_step(s->ru_points)) == SQLITE_ROW) {
+			run += sqlite3_column_int64(s->ru_points, 0);
+			if (!any++ || run > mx)
+				mx = run;
+		}
+		sqlite3_reset(s->ru_points);
+		if (rc != SQLITE_DONE)
+			break;
+		if (!any)
+			continue;
+		sqlite3_bind_value(s->ru_peak, 1, sqlite3_column_value(s->ru_partial, 0));
+		sqlite3_bind_value(s->ru_peak, 2, sqlite3_column_value(s->ru_partial, 1));
+		sqlite3_bind_int64(s->ru_peak, 3, b);
+		sqlite3_bind_int64(s->ru_peak, 4, mx);
+		if (step_done(s->ru_peak)) {
+			rc = SQLITE_ERROR;
+			break;
+		}
+	}
+	sqlite3_reset(s->ru_partial);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Fold the staged additions into the rollups and empty the staging tables. */
+static int ru_apply(sqlite_store_t *s, char *err, size_t errlen)
+{
+	if (!s->ru_pending)
+		return 0;
+	for (int i = 0; i < s->ru_napply; i++)
+		if (i == ROLLUP_SQL_PEAKS ? ru_peaks(s) : step_done(s->ru_apply[i]))
+			return fail_db(s, "updating rollups", err, errlen);
+	for (int i = 0; i < 3; i++)
+		if (step_done(s->ru_clear[i]))
+			return fail_db(s, "updating rollups", err, errlen);
+	s->ru_pending = 0;
+	return 0;
 }
 
 static int prepare_all(sqlite_store_t *s, char *err, size_t errlen)
@@ -143,7 +323,7 @@ static int sq_insert(rs_store_t *b, const rs_row_t *rows, size_t n, size_t *inse
 	sqlite_store_t *s = (sqlite_store_t *)b;
 	size_t added = 0;
 
-	if (prepare_all(s, err, errlen))
+	if (prepare_all(s, err, errlen) || (s->rollups && ru_prepare(s, err, errlen)))
 		return -1;
 	sqlite3_reset(s->begin);
 	if (sqlite3_step(s->begin) != SQLITE_DONE)
@@ -164,6 +344,7 @@ static int sq_insert(rs_store_t *b, const rs_row_t *rows, size_t n, size_t *inse
 			int code = sqlite3_errcode(s->db) & 0xff;
 			fail_db(s, "insert", err, errlen);
 			sqlite3_reset(st);
+			s->ru_pending = 0;
 			sqlite3_reset(s->rollback);
 			sqlite3_step(s->rollback);
 			return code == SQLITE_CONSTRAINT || code == SQLITE_MISMATCH ||
@@ -171,8 +352,16 @@ static int sq_insert(rs_store_t *b, const rs_row_t *rows, size_t n, size_t *inse
 				       ? STORE_EROW
 				       : -1;
 		}
-		added += (size_t)sqlite3_changes(s->db);
+		if (sqlite3_changes(s->db) == 1) {
+			added++;
+			if (row->kind == RS_KIND_CDR && s->rollups &&
+			    ru_add_call(s, row->rec->tenant, row->rec->profile, row->rec->dnis,
+					row->rec->start_ms, row->rec->end_ms, err, errlen))
+				goto rollback;
+		}
 	}
+	if (s->rollups && ru_apply(s, err, errlen))
+		goto rollback;
 	sqlite3_reset(s->commit);
 	if (sqlite3_step(s->commit) != SQLITE_DONE) {
 		fail_db(s, "COMMIT", err, errlen);
@@ -182,6 +371,12 @@ static int sq_insert(rs_store_t *b, const rs_row_t *rows, size_t n, size_t *inse
 	}
 	*inserted = added;
 	return 0;
+rollback:
+	/* The staging tables are temporary: ROLLBACK empties them too. */
+	s->ru_pending = 0;
+	sqlite3_reset(s->rollback);
+	sqlite3_step(s->rollback);
+	return -1;
 }
 
 static int sq_quarantine(rs_store_t *b, const rs_row_t *row, const char *why,
@@ -228,6 +423,15 @@ static void sq_close(rs_store_t *b)
 	sqlite3_finalize(s->commit);
 	sqlite3_finalize(s->rollback);
 	sqlite3_finalize(s->dead);
+	sqlite3_finalize(s->ru_item);
+	sqlite3_finalize(s->ru_cp);
+	sqlite3_finalize(s->ru_partial);
+	sqlite3_finalize(s->ru_points);
+	sqlite3_finalize(s->ru_peak);
+	for (int i = 0; i < 3; i++)
+		sqlite3_finalize(s->ru_clear[i]);
+	for (int i = 0; i < s->ru_napply; i++)
+		sqlite3_finalize(s->ru_apply[i]);
 	sqlite3_close(s->db);
 	free(s);
 }
@@ -243,6 +447,7 @@ rs_store_t *store_sqlite_open(const rs_config_t *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	s->base.ops = &sqlite_ops;
+	s->rollups = cfg->report_rollups;
 	if (sqlite3_open_v2(cfg->sqlite_path, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {

@@ -126,7 +126,8 @@ static int setup(void **state)
 	if (store_migrate(s, err, sizeof(err)))
 		fail_msg("store_migrate: %s", err);
 	store_close(s);
-	dba("SET client_min_messages = warning; TRUNCATE cdr, events, metrics, cdr_dead_letter;"
+	dba("SET client_min_messages = warning; TRUNCATE cdr, events, metrics, cdr_dead_letter,"
+	    " rollup_5m, rollup_30m, rollup_hour, rollup_day, rollup_cp;"
 	    "DROP TRIGGER IF EXISTS refuse ON cdr; DROP TABLE IF EXISTS fault", NULL, 0);
 	return 0;
 }
@@ -175,11 +176,40 @@ static void test_schema(void **state)
 	rs_store_t *s = open_store();
 
 	assert_int_equal(store_migrate(s, err, sizeof(err)), 0); /* again: no change */
-	assert_int_equal(q_int("SELECT max(version) FROM rs_schema"), 1);
+	assert_int_equal(q_int("SELECT max(version) FROM rs_schema"), 2);
 	assert_int_equal(q_int("SELECT count(*) FROM rs_schema"), 1);
 	assert_int_equal(q_int("SELECT count(*) FROM information_schema.tables WHERE"
-			       " table_name IN ('cdr', 'events', 'metrics', 'cdr_dead_letter')"),
-			 4);
+			       " table_name IN ('cdr', 'events', 'metrics', 'cdr_dead_letter',"
+			       " 'rollup_5m', 'rollup_30m', 'rollup_hour', 'rollup_day',"
+			       " 'rollup_cp')"),
+			 9);
+	assert_int_equal(store_ping(s, err, sizeof(err)), 0);
+	store_close(s);
+}
+
+/* A version-1 database (no rollups) with two records migrates to version 2 with the
+ * rollups of those records: a call across the 5-minute edge and a zero-length one. */
+static void test_migrate_v1(void **state)
+{
+	char err[512] = "";
+	dba("DROP TABLE rollup_5m, rollup_30m, rollup_hour, rollup_day, rollup_cp;"
+	    " DELETE FROM rs_schema; INSERT INTO rs_schema VALUES (1);"
+	    "INSERT INTO cdr (id, schema, call_id, node, tenant, start_ms, end_ms, duration_ms,"
+	    " disposition, sip_status, ended_by, attempts, body, received_ms) VALUES"
+	    " ('m1', 1, 'c1', 'n', 'acme', 1000, 400000, 0, 'failed', 500, 'rm', 1, '{}', 1),"
+	    " ('m2', 1, 'c2', 'n', NULL, 300000, 300000, 0, 'failed', 500, 'rm', 1, '{}', 1);", NULL, 0);
+	rs_store_t *s = open_store();
+	if (store_migrate(s, err, sizeof(err)))
+		fail_msg("store_migrate: %s", err);
+	assert_int_equal(q_int("SELECT max(version) FROM rs_schema"), 2);
+	assert_int_equal(q_int("SELECT count(*) FROM rollup_5m WHERE scope = 'a'"), 2);
+	assert_int_equal(q_int("SELECT arrivals * 100 + open_at_start * 10 + peak FROM rollup_5m"
+			       " WHERE scope = 'a' AND bucket_ms = 0"), 101);
+	assert_int_equal(q_int("SELECT arrivals * 100 + open_at_start * 10 + peak FROM rollup_5m"
+			       " WHERE scope = 'a' AND bucket_ms = 300000"), 111);
+	assert_int_equal(q_int("SELECT arrivals * 10 + peak FROM rollup_hour WHERE scope = 't'"
+			       " AND skey = 'acme'"), 11);
+	assert_int_equal(q_int("SELECT sum(delta) * 10 + count(*) FROM rollup_cp WHERE scope = 'a'"), 2);
 	assert_int_equal(store_ping(s, err, sizeof(err)), 0);
 	store_close(s);
 }
@@ -316,6 +346,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_schema, setup),
+		cmocka_unit_test_setup(test_migrate_v1, setup),
 		cmocka_unit_test_setup(test_idempotent, setup),
 		cmocka_unit_test_setup(test_row_fault, setup),
 		cmocka_unit_test_setup(test_dead_connection, setup),

@@ -131,8 +131,10 @@ static void test_schema(void **state)
 	char err[512] = "";
 	rs_store_t *s = open_migrated();
 
-	assert_int_equal(q_int("SELECT max(version) FROM rs_schema"), 1);
-	static const char *const tables[] = { "cdr", "events", "metrics", "cdr_dead_letter" };
+	assert_int_equal(q_int("SELECT max(version) FROM rs_schema"), 2);
+	static const char *const tables[] = { "cdr",        "events",     "metrics",
+					      "cdr_dead_letter", "rollup_5m", "rollup_30m",
+					      "rollup_hour", "rollup_day", "rollup_cp" };
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
 		char sql[128];
 		snprintf(sql, sizeof(sql),
@@ -148,11 +150,39 @@ static void test_schema(void **state)
 	store_close(s);
 
 	/* a database made by a newer rs is refused, with a sentence that says so */
-	dba("INSERT INTO rs_schema(version) VALUES (2)");
+	dba("INSERT INTO rs_schema(version) VALUES (3)");
 	s = store_open(&cfg, err, sizeof(err));
 	assert_non_null(s);
 	assert_int_equal(store_migrate(s, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "newer"));
+	store_close(s);
+}
+
+/* A version-1 database (no rollups) with two records migrates to version 2 with the
+ * rollups of those records: a call across the 5-minute edge and a zero-length one. */
+static void test_migrate_v1(void **state)
+{
+	char err[512] = "";
+	rs_store_t *s = open_migrated();
+	store_close(s);
+	dba("DROP TABLE rollup_5m; DROP TABLE rollup_30m; DROP TABLE rollup_hour;"
+	    " DROP TABLE rollup_day; DROP TABLE rollup_cp; DELETE FROM rs_schema;"
+	    " INSERT INTO rs_schema VALUES (1);"
+	    "INSERT INTO cdr (id, schema, call_id, node, tenant, start_ms, end_ms, duration_ms,"
+	    " disposition, sip_status, ended_by, attempts, body, received_ms) VALUES"
+	    " ('m1', 1, 'c1', 'n', 'acme', 1000, 400000, 0, 'failed', 500, 'rm', 1, '{}', 1),"
+	    " ('m2', 1, 'c2', 'n', NULL, 300000, 300000, 0, 'failed', 500, 'rm', 1, '{}', 1);");
+	s = open_migrated();
+	assert_int_equal(q_int("SELECT max(version) FROM rs_schema"), 2);
+	assert_int_equal(q_int("SELECT count(*) FROM rollup_5m WHERE scope = 'a'"), 2);
+	assert_int_equal(q_int("SELECT arrivals * 100 + open_at_start * 10 + peak FROM rollup_5m"
+			       " WHERE scope = 'a' AND bucket_ms = 0"), 101);
+	assert_int_equal(q_int("SELECT arrivals * 100 + open_at_start * 10 + peak FROM rollup_5m"
+			       " WHERE scope = 'a' AND bucket_ms = 300000"), 111);
+	assert_int_equal(q_int("SELECT arrivals * 10 + peak FROM rollup_hour WHERE scope = 't'"
+			       " AND skey = 'acme'"), 11);
+	assert_int_equal(q_int("SELECT sum(delta) * 10 + count(*) FROM rollup_cp WHERE scope = 'a'"), 2);
+	assert_int_equal(store_ping(s, err, sizeof(err)), 0);
 	store_close(s);
 }
 
@@ -279,6 +309,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_schema, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_columns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_row_fault, setup, teardown),

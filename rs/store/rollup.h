@@ -1,0 +1,99 @@
+/*
+ * rollup: what one stored call adds to the report rollups (store_schema.h's
+ * rollup_* tables), and the SQL both backends run to fold a batch of such additions
+ * into them inside the batch's own transaction. Pure: no database handle here; the
+ * backends own the connections (store_sqlite.c, store_pg.c).
+ *
+ * What is answered. For a bucket [B, B+G) and a set of calls (all, one tenant, one
+ * profile, one dn, a dn prefix): arrivals = calls with B <= start_ms < B+G; peak =
+ * the most calls in progress at any instant t in [B, B+G), a call being in progress
+ * for start_ms <= t < end_ms (a call with end_ms == start_ms never is).
+ *
+ * Why this is exact. Arrivals add up across buckets and keys; peak does neither
+ * (two tenants' peaks need not coincide), so rollups are kept per scope key: 'a' (all
+ * calls, key ""), 't' tenant, 'p' profile, 'd' dn. Every filter the API allows but a
+ * dn prefix is then one key, and its peak is read, not computed.
+ *   The level of a key (calls in progress) is a step function that changes only at
+ *   call starts (+1) and ends (-1). rollup_cp keeps those change points, summed per
+ *   millisecond. rollup_5m keeps per 5-minute bucket: arrivals, open_at_start = the
+ *   level at instant B (calls with start <= B < end), and peak = max of the level over
+ *   [B, B+5min) = max(open_at_start, level after each change point inside (B, B+5min)).
+ *   A new call changes a 5-minute bucket's level function in one of two ways:
+ *     - it covers the whole bucket (start <= B, end >= B+5min): the level rises by 1
+ *       everywhere, so open_at_start += 1 and peak += 1, exactly;
+ *     - it starts or ends inside it (at most two buckets per call): the peak is
+ *       recomputed from open_at_start and the bucket's change points (a window sum),
+ *       which is exact whatever else the batch holds.
+ *   Coarser buckets (30 min, hour, day) are unions of 5-minute ones, so their peak is
+ *   the max of their 5-minute peaks; since adding a call never lowers a level, the
+ *   new coarse peak is max(old, new peaks of the 5-minute buckets the batch touched).
+ *   WEEK, MONTH and days in a time zone are unions of the coarsest table whose buckets
+ *   tile them (report_query.c): again sum of arrivals, max of peaks.
+ *   A dn prefix is a range of 'd' keys: arrivals add up; its peak is computed from
+ *   the level at the range's start (sum of open_at_start) and the change points of
+ *   the keys in range (a running sum): exact, and as fast as the prefix is narrow.
+ * Cost per new call: 4 keys x (2 change points + one 5-minute row per bucket it spans
+ * + one row per coarse table), plus <= 2 window sums per key. A duplicate record id
+ * adds nothing: only rows the INSERT actually added are rolled up.
+ */
+#ifndef RS_ROLLUP_H
+#define RS_ROLLUP_H
+
+#include <stdint.h>
+
+#define ROLLUP_5M_MS 300000LL
+
+enum rollup_gran { ROLLUP_5M = 0, ROLLUP_30M, ROLLUP_HOUR, ROLLUP_DAY, ROLLUP_NGRAN };
+
+/* Bucket width (ms) and table of each granularity. */
+extern const int64_t rollup_gran_ms[ROLLUP_NGRAN];
+extern const char *const rollup_table[ROLLUP_NGRAN];
+
+/* The four scopes in the order rollup_call emits them. */
+#define ROLLUP_NSCOPES 4
+extern const char rollup_scopes[ROLLUP_NSCOPES]; /* 'a', 't', 'p', 'd' */
+
+/* One 5-minute bucket a call touches, for one scope key. */
+typedef struct rollup_item {
+	char scope;
+	const char *skey;
+	int64_t bucket_ms;
+	int arrivals; /* 1 in the bucket holding start_ms */
+	int open_n;   /* 1 if the call is in progress at bucket_ms */
+	int full_n;   /* 1 if the call covers the whole bucket */
+	int partial;  /* 1 if the call starts or ends inside it: recompute its peak */
+} rollup_item_t;
+
+/* One change point: delta +1 at start_ms, -1 at end_ms. */
+typedef struct rollup_cp {
+	char scope;
+	const char *skey;
+	int64_t ms;
+	int delta;
+} rollup_cp_t;
+
+typedef int (*rollup_item_fn)(void *arg, const rollup_item_t *it);
+typedef int (*rollup_cp_fn)(void *arg, const rollup_cp_t *cp);
+
+/* Emit what one call adds, for each of its four scope keys (NULL strings count as
+ * ""). Requires 0 <= start_ms <= end_ms. Stops at, and returns, the first non-zero
+ * answer of a callback; 0 when all were emitted. The strings passed are the caller's. */
+int rollup_call(const char *tenant, const char *profile, const char *dn, int64_t start_ms,
+		int64_t end_ms, rollup_item_fn on_item, rollup_cp_fn on_cp, void *arg);
+
+/* Index in rollup_apply_sql's list of the statement that fills ru_peak (the window
+ * sums of the partial buckets): SQLite runs it as a loop in C instead, reading each
+ * bucket's change points in key order (no sort), which is several times faster. */
+#define ROLLUP_SQL_PEAKS 2
+
+/* The statements that fold the batch's staging tables (ru_item, ru_cp, ru_peak; see
+ * rollup_stage_ddl) into the rollups, in order. dialect 0 = SQLite, 1 = PostgreSQL.
+ * Returns the count and sets *sql to a static array. */
+int rollup_apply_sql(int dialect, const char *const **sql);
+
+/* The staging tables (temporary, per connection). PostgreSQL empties them at commit;
+ * SQLite callers delete their rows before each batch (rollup_stage_clear). */
+const char *rollup_stage_ddl(int dialect);
+extern const char *const rollup_stage_clear;
+
+#endif

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# rs reports benchmark (not a test), SQLite. Scaled down from the issue's 10 million
+# records over 90 days (N, default 1,000,000; the figures say what ran):
+#  1. peaks: N records over 90 days (10 tenants, 20 profiles, 1,000 dns, calls of
+#     0..10 min) are written raw into a version-1 database, `rs --init` rolls them up
+#     (the migration's backfill: the same code as ingest), then a 30-day HOUR peaks
+#     answer for one tenant over HTTP is timed (median of 5) beside the same answer
+#     computed by GROUP BY and a window over the raw table in the same run (median
+#     of 3; the answers are compared, they must be equal);
+#  2. ingest with rollups on vs off: stomp_load streams NI records (default 200,000)
+#     into a fresh rs each way, records/s and the ratio;
+#  3. CSV export of the whole N-record range: rows/s and rs's resident memory before
+#     and at the end (VmHWM), to show it stays flat.
+# Env: BUILD, N, NI, BENCH_DIR.
+set -euo pipefail
+TOP="$(cd "$(dirname "$0")/../.." && pwd)"
+BUILD="${BUILD:-build}"
+case "$BUILD" in /*) B="$BUILD" ;; *) B="$TOP/$BUILD" ;; esac
+N="${N:-1000000}"; NI="${NI:-200000}"
+for f in "$B/bin/rs" "$B/tools/stomp_load"; do
+	[ -x "$f" ] || { echo "bench_report: $f missing (make BUILD=$BUILD all)" >&2; exit 1; }
+done
+D=$(mktemp -d "${BENCH_DIR:-/tmp}/bench_report.XXXXXX")
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+	rm -rf "$D"
+}
+trap cleanup EXIT
+port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+waitport() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done; return 1; }
+conf() { # FILE DB STOMP HTTP ROLLUPS
+	cat >"$1" <<JSON
+{ "stomp": { "port": $3 }, "http": { "port": $4 },
+  "storage": { "backend": "sqlite", "sqlite": { "path": "$2" } },
+  "journal": { "dir": "$2.journal" }, "log": { "level": "warn" },
+  "report": { "rollups": $5, "retention_days": { "five_minutes": 0, "thirty_minutes": 0,
+                                                 "hour": 0 } } }
+JSON
+}
+T0=1767225600000 # 2026-01-01T00:00:00Z
+DAY=86400000
+
+# 1. The data set, raw, in a version-1 database; rs --init rolls it up.
+sp=$(port); hp=$(port)
+conf "$D/q.json" "$D/q.db" "$sp" "$hp" true
+"$B/bin/rs" -c "$D/q.json" --init >/dev/null 2>&1
+t=$(date +%s.%N)
+sqlite3 "$D/q.db" <<SQL
+DROP TABLE rollup_5m; DROP TABLE rollup_30m; DROP TABLE rollup_hour; DROP TABLE rollup_day;
+DROP TABLE rollup_cp; DELETE FROM rs_schema; INSERT INTO rs_schema VALUES (1);
+PRAGMA journal_mode=WAL;
+WITH RECURSIVE g(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM g WHERE i + 1 < $N),
+r AS MATERIALIZED (SELECT i, $T0 + abs(random()) % (90 * $DAY) AS s, abs(random()) % 600000 AS d FROM g)
+INSERT INTO cdr (id, schema, call_id, node, tenant, profile, dnis, start_ms, answer_ms,
+                 end_ms, duration_ms, disposition, sip_status, ended_by, attempts, body,
+                 received_ms)
+SELECT 'B-' || i, 1, 'c' || i, 'rm-1', 't' || (i % 10), 'p' || (i % 20), '800' || (i % 1000),
+       s, s + 100, s + 100 + d, d, 'answered', 200, 'caller', 1, '{}', s FROM r;
+SQL
+gen=$(awk "BEGIN{printf \"%.1f\", $(date +%s.%N) - $t}")
+t=$(date +%s.%N)
+"$B/bin/rs" -c "$D/q.json" --init >"$D/init.log" 2>&1 || { cat "$D/init.log"; exit 1; }
+mig=$(awk "BEGIN{printf \"%.1f\", $(date +%s.%N) - $t}")
+echo "data: $N raw records over 90 days written in ${gen}s; rolled up by rs --init in ${mig}s ($(awk "BEGIN{printf \"%d\", $N / $mig}") records/s)"
+
+"$B/bin/rs" -c "$D/q.json" >"$D/q.log" 2>&1 &
+pid=$!; PIDS+=("$pid")
+waitport "$hp" || { echo "rs did not listen"; exit 1; }
+F=$((T0 + 30 * DAY)); TT=$((T0 + 60 * DAY))
+/usr/bin/python3 - "$hp" "$D/q.db" "$F" "$TT" <<'PY'
+import json, sqlite3, statistics, sys, time, urllib.request
+hp, db, F, T = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+url = ("http://127.0.0.1:%s/ems-rs/operations/peaks/RM?granularity=HOUR&from=%d&to=%d"
+       "&tenant-id=t3" % (hp, F, T))
+api = []
+for _ in range(6):
+    t = time.perf_counter()
+    body = urllib.request.urlopen(url, timeout=60).read()
+    api.append(time.perf_counter() - t)
+api = api[1:]  # the first warms the page cache
+got = [(b["peak"], b["arrivals"]) for b in json.loads(body)["buckets"]]
+H = 3600000
+SQL = """
+WITH ev(t, d) AS (
+  SELECT max(start_ms, :f), 1 FROM cdr WHERE tenant = 't3' AND start_ms < :t AND end_ms > :f
+    AND end_ms > start_ms
+  UNION ALL
+  SELECT end_ms, -1 FROM cdr WHERE tenant = 't3' AND start_ms < :t AND end_ms > :f
+    AND end_ms < :t AND end_ms > start_ms),
+pts AS (SELECT t, sum(d) AS d FROM ev GROUP BY t),
+run AS (SELECT t, sum(d) OVER (ORDER BY t) AS lvl FROM pts),
+hrs(h) AS (SELECT :f UNION ALL SELECT h + 3600000 FROM hrs WHERE h + 3600000 < :t)
+SELECT h,
+  max(coalesce((SELECT lvl FROM run WHERE t <= h ORDER BY t DESC LIMIT 1), 0),
+      coalesce((SELECT max(lvl) FROM run WHERE t > h AND t < h + 3600000), 0)),
+  (SELECT count(*) FROM cdr WHERE tenant = 't3' AND start_ms >= h AND start_ms < h + 3600000)
+FROM hrs ORDER BY h"""
+c = sqlite3.connect(db)
+raw = []
+for _ in range(3):
+    t = time.perf_counter()
+    ref = [(r[1], r[2]) for r in c.execute(SQL, {"f": F, "t": T})]
+    raw.append(time.perf_counter() - t)
+ma, mr = statistics.median(api), statistics.median(raw)
+print("peaks, 30 days of HOUR for one tenant: API %.1f ms (median of 5, over HTTP),"
+      " GROUP BY over raw %.0f ms (median of 3): %.0fx; answers %s" %
+      (ma * 1000, mr * 1000, mr / ma, "equal" if got == ref else "DIFFER"))
+if got != ref:
+    sys.exit(1)
+PY
+
+# 3. CSV export of the whole range, streamed.
+rss() { awk '/VmRSS/ {print $2}' "/proc/$pid/status"; }
+r0=$(rss)
+t=$(date +%s.%N)
+curl -s -o "$D/export.csv" "http://127.0.0.1:$hp/ems-rs/HIST/CDRs/RM/details?from=$T0&to=$((T0 + 91 * DAY))&format=csv"
+dt=$(awk "BEGIN{print $(date +%s.%N) - $t}")
+rows=$(($(wc -l <"$D/export.csv") - 1))
+hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+echo "CSV export: $rows rows in $(awk "BEGIN{printf \"%.1f\", $dt}")s = $(awk "BEGIN{printf \"%d\", $rows / $dt}") rows/s; rs RSS ${r0} kB before, $(rss) kB after, peak ${hwm} kB"
+[ "$rows" = "$N" ] || { echo "export: $rows rows, want $N"; exit 1; }
+kill "$pid"; wait "$pid" 2>/dev/null || true
+rm -rf "$D/q.db"* "$D/export.csv"
+
+# 2. Ingest with rollups on and off.
+ingest() { # NAME ROLLUPS -> rate
+	local sp hp p out
+	sp=$(port); hp=$(port)
+	conf "$D/$1.json" "$D/$1.db" "$sp" "$hp" "$2"
+	"$B/bin/rs" -c "$D/$1.json" >"$D/$1.log" 2>&1 &
+	p=$!; PIDS+=("$p")
+	waitport "$sp" || { echo "rs did not listen" >&2; exit 1; }
+	out=$("$B/tools/stomp_load" -p "$sp" -n "$NI" -w 20000 -i "$1")
+	kill "$p"; wait "$p" 2>/dev/null || true
+	echo "$out" | sed -n 's/.*rate \([0-9]*\)\/s.*/\1/p'
+}
+off=$(ingest off false)
+on=$(ingest on true)
+echo "ingest of $NI records (SQLite): rollups off $off/s, on $on/s: $(awk "BEGIN{printf \"%.2f\", $on / $off}")x"
