@@ -184,6 +184,18 @@ static void billing_post(void *arg, struct billing_item *it)
 	}
 }
 
+/* SIP thread: an answered call started or ended (cluster_sess.h line) goes to the
+ * cluster on the service thread; a full bridge drops it (counted, never waited). */
+static void cluster_post(void *arg, char *line)
+{
+	struct rm_main *rm = arg;
+
+	if (bridge_to_service(rm->bridge, BRIDGE_CLUSTER_SESS, 0, line) < 0) {
+		cluster_sess_lost(rm->cluster);
+		free(line);
+	}
+}
+
 static void on_drained(void *arg)
 {
 	struct rm_main *rm = arg;
@@ -205,6 +217,12 @@ static void sip_bridge_cb(const struct bridge_msg *m, void *arg)
 	case BRIDGE_STOP:
 		su_root_break(rm->root);
 		break;
+	case BRIDGE_CLUSTER_ADOPT: {
+		struct cluster_adopt *a = m->ptr;
+		proxy_adopt(rm->proxy, a->owner, a->line);
+		free(a);
+		break;
+	}
 	default:
 		break;
 	}
@@ -247,6 +265,8 @@ static void *sip_thread(void *arg)
 		log_error("cannot start the SIP thread heartbeat: /healthz will fail");
 	if (rm->billing_on)
 		proxy_set_billing(rm->proxy, billing_post, rm);
+	if (rm->cluster)
+		proxy_set_cluster(rm->proxy, cluster_post, rm);
 	if (bridge_attach_sip(rm->bridge, rm->root, sip_bridge_cb, rm) < 0) {
 		proxy_destroy(rm->proxy);
 		bridge_to_service(rm->bridge, BRIDGE_FAILED, 0, strdup("cannot attach the bridge"));
@@ -304,6 +324,12 @@ static void svc_bridge_cb(const struct bridge_msg *m, void *arg)
 		break;
 	case BRIDGE_BILLING:
 		billing_take(rm->billing, m->ptr);
+		break;
+	case BRIDGE_CLUSTER_SESS:
+		if (rm->cluster)
+			cluster_local_sess(rm->cluster, m->ptr);
+		else
+			free(m->ptr);
 		break;
 	default:
 		break;
@@ -499,6 +525,18 @@ static int setup_config(struct rm_main *rm)
 	return 0;
 }
 
+/* Service thread: a dead peer's call for the SIP thread to end (proxy_adopt). */
+static int adopt_post(void *arg, struct cluster_adopt *a)
+{
+	struct rm_main *rm = arg;
+
+	if (bridge_to_sip(rm->bridge, BRIDGE_CLUSTER_ADOPT, 0, a) < 0) {
+		free(a);
+		return -1;
+	}
+	return 0;
+}
+
 /* The cluster on the service thread, and the usage hook admission calls on the SIP
  * thread (set before that thread starts). 0, or -1 with err. */
 static int setup_cluster(struct rm_main *rm, char *err, size_t errlen)
@@ -521,6 +559,7 @@ static int setup_cluster(struct rm_main *rm, char *err, size_t errlen)
 		return -1;
 	}
 	rm_http_set_ready_check(rm->http, cluster_ready, rm->cluster);
+	cluster_set_adopt(rm->cluster, adopt_post, rm);
 	cluster_board_hook(rm->board, &hook);
 	route_set_usage_hook(&hook);
 	return 0;
