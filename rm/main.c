@@ -560,6 +560,7 @@ static int setup_cluster(struct rm_main *rm, char *err, size_t errlen)
 	}
 	rm_http_set_ready_check(rm->http, cluster_ready, rm->cluster);
 	cluster_set_adopt(rm->cluster, adopt_post, rm);
+	rm_snmp_set_peers(rm->snmp, cluster_snmp_peers, rm->cluster);
 	cluster_board_hook(rm->board, &hook);
 	route_set_usage_hook(&hook);
 	return 0;
@@ -663,6 +664,8 @@ static void teardown(struct rm_main *rm)
 			event_free(rm->sev[i]);
 	if (rm->svc_tick)
 		event_free(rm->svc_tick);
+	if (rm->snmp)
+		rm_snmp_set_peers(rm->snmp, NULL, NULL);
 	cluster_free(rm->cluster);
 	rm_http_stop(rm->http);
 	rm_snmp_free(rm->snmp);

@@ -76,6 +76,11 @@ void cluster_local_sess(struct cluster *cl, char *line);
 /* Count a local session change the SIP thread could not hand over (bridge full). */
 void cluster_sess_lost(struct cluster *cl);
 
+/* rm_snmp.h's peer table (rm_snmp_set_peers; arg = the cluster): every peer node
+ * known, in a stable order. */
+struct rm_snmp_peer;
+size_t cluster_snmp_peers(void *arg, struct rm_snmp_peer *out, size_t cap);
+
 /* Close every link and the listener. NULL is allowed. */
 void cluster_free(struct cluster *cl);
 

@@ -10,6 +10,7 @@
 #include "cluster_int.h"
 #include "httpd.h"
 #include "log.h"
+#include "rm_snmp.h"
 
 static const char *const state_names[] = { "down", "syncing", "up" };
 
@@ -451,4 +452,28 @@ void cluster_http(struct evhttp_request *req, const char *path, void *arg)
 	}
 	httpd_reply(req, 200, "OK", "application/json", body, strlen(body));
 	free(body);
+}
+
+size_t cluster_snmp_peers(void *arg, struct rm_snmp_peer *out, size_t cap)
+{
+	const struct cluster *cl = arg;
+	int64_t now = cluster_mono_ms();
+	size_t n = 0;
+
+	for (int i = 0; i < CLUSTER_MAX_PEERS; i++) {
+		const struct peer *p = &cl->peer[i];
+		if (!p->used)
+			continue;
+		if (n < cap) {
+			const struct out_link *l = link_of(cl, p->node);
+			struct rm_snmp_peer *o = &out[n];
+			snprintf(o->node, sizeof o->node, "%s", p->node);
+			snprintf(o->address, sizeof o->address, "%s", l ? l->addr : p->addr);
+			o->state = p->state == PEER_UP ? 1 : p->state == PEER_SYNCING ? 3 : 2;
+			o->heartbeat_age_ms = p->last_ms ? now - p->last_ms : -1;
+			o->sessions = (int64_t)cluster_sess_set_count(p->sess);
+		}
+		n++;
+	}
+	return n;
 }
