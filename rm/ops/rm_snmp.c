@@ -81,7 +81,6 @@ struct rm_snmp {
 		int up; /* 1 up, 0 not (down, or never up since it was first seen) */
 	} last_peer[RM_SNMP_PEERS_MAX];
 	size_t n_last_peers;
-	bool peers_checked; /* the first look only records */
 	bool configured;   /* the AgentX session was decided (first configure) */
 };
 
@@ -340,7 +339,8 @@ static size_t collect_cb(void *arg, snmpsub_value_t *out, size_t cap)
 /* ---- notifications ----------------------------------------------------------------- */
 
 /* rmPeerDown (6) when a peer that was up is down; rmPeerUp (7) when a peer is up
- * that was down or not up since it was first seen (a join). */
+ * that was down or not up since it was first seen: a join, including the peers
+ * found at start (unlike the MCPs' first look, which only records). */
 static void check_peers(struct rm_snmp *s, rm_snmp_notify_fn fn, void *arg)
 {
 	struct rm_snmp_peer peers[RM_SNMP_PEERS_MAX];
@@ -370,7 +370,7 @@ static void check_peers(struct rm_snmp *s, rm_snmp_notify_fn fn, void *arg)
 				s->n_last_peers++;
 			copy_field(s->last_peer[j].node, sizeof s->last_peer[j].node, p->node,
 				   sizeof p->node);
-			s->last_peer[j].up = s->peers_checked ? 0 : p->state == 1;
+			s->last_peer[j].up = 0; /* a peer first seen up has joined */
 		}
 		int up = p->state == 1, was = s->last_peer[j].up;
 		if (p->state == 3)
@@ -386,7 +386,6 @@ static void check_peers(struct rm_snmp *s, rm_snmp_notify_fn fn, void *arg)
 		}
 		s->last_peer[j].up = up;
 	}
-	s->peers_checked = true;
 }
 
 void rm_snmp_check(struct rm_snmp *s, rm_snmp_notify_fn fn, void *arg)

@@ -18,8 +18,10 @@
  *                         every second);
  *   rmSpoolHighWater      rm_spool_high_water went 0 -> 1;
  *   rmPeerDown / rmPeerUp a cluster peer went down / came up (the peer table, from
- *                         rm_snmp_set_peers; a peer that joins is "up" once).
- * The first look after start or reload only records the state (no notification).
+ *                         rm_snmp_set_peers; a peer that joins, also at start,
+ *                         is "up" once).
+ * The first look after start or reload only records the state (no notification),
+ * except for peers (above).
  *
  * Thread: the service thread only (net-snmp state is process-wide; one per process).
  */

@@ -77,7 +77,8 @@ for p in json.load(sys.stdin)["peers"]:
 else:
     print(0)' "$2"
 }
-wait_for 3 test "$(peer_usage "$HB" rm-a)" = 20 || die "rm-b counts $(peer_usage "$HB" rm-a) calls of rm-a"
+usage_is() { [ "$(peer_usage "$1" "$2")" = "$3" ]; }
+wait_for 3 usage_is "$HB" rm-a 20 || die "rm-b counts $(peer_usage "$HB" rm-a) calls of rm-a"
 ok "3 nodes: rm-a carries 20 long calls, rm-b 10; every node holds the others' calls and usage"
 
 kill -9 "$PID_A"

@@ -355,31 +355,34 @@ static void test_peers(void **state)
 	assert_int_equal(find(v, n, "5.1.5.1")->num, 42);
 	assert_int_equal(find(v, n, "5.1.6.1")->num, 7);
 
-	rm_snmp_check(s, record, &seen); /* first look: rm-b up, recorded */
-	assert_int_equal(seen.n, 0);
-	set_peer(1, "rm-c", 3, 0); /* joins: syncing, nothing yet */
-	rm_snmp_check(s, record, &seen);
-	assert_int_equal(seen.n, 0);
-	set_peer(1, "rm-c", 1, 0); /* up: rmPeerUp */
+	rm_snmp_check(s, record, &seen); /* first look: rm-b found up, a join */
 	rm_snmp_check(s, record, &seen);
 	assert_int_equal(seen.n, 1);
 	assert_int_equal(seen.notif[0], 7);
-	assert_string_equal(seen.first[0].str, "rm-c");
+	assert_string_equal(seen.first[0].str, "rm-b");
+	set_peer(1, "rm-c", 3, 0); /* joins: syncing, nothing yet */
 	rm_snmp_check(s, record, &seen);
 	assert_int_equal(seen.n, 1);
+	set_peer(1, "rm-c", 1, 0); /* up: rmPeerUp */
+	rm_snmp_check(s, record, &seen);
+	assert_int_equal(seen.n, 2);
+	assert_int_equal(seen.notif[1], 7);
+	assert_string_equal(seen.first[1].str, "rm-c");
+	rm_snmp_check(s, record, &seen);
+	assert_int_equal(seen.n, 2);
 	set_peer(0, "rm-b", 2, 0); /* rm-b down */
 	rm_snmp_check(s, record, &seen);
 	rm_snmp_check(s, record, &seen);
-	assert_int_equal(seen.n, 2);
-	assert_int_equal(seen.notif[1], 6);
-	assert_string_equal(seen.first[1].str, "rm-b");
+	assert_int_equal(seen.n, 3);
+	assert_int_equal(seen.notif[2], 6);
+	assert_string_equal(seen.first[2].str, "rm-b");
 	set_peer(0, "rm-b", 3, 0); /* restarted: syncing, then up */
 	rm_snmp_check(s, record, &seen);
-	assert_int_equal(seen.n, 2);
+	assert_int_equal(seen.n, 3);
 	set_peer(0, "rm-b", 1, 0);
 	rm_snmp_check(s, record, &seen);
-	assert_int_equal(seen.n, 3);
-	assert_int_equal(seen.notif[2], 7);
+	assert_int_equal(seen.n, 4);
+	assert_int_equal(seen.notif[3], 7);
 
 	rm_snmp_set_peers(s, NULL, NULL); /* cluster off: no rows */
 	n = rm_snmp_collect(s, v, 256);
