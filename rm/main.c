@@ -319,6 +319,8 @@ static void svc_bridge_cb(const struct bridge_msg *m, void *arg)
 		/* every record of the calls the SIP thread ended is spooled by now (FIFO);
 		 * give the publisher a short bounded chance to deliver them */
 		rm_http_set_listening(rm->http, false);
+		if (rm->cluster) /* the calls it ended: peers must not adopt them */
+			cluster_flush(rm->cluster);
 		billing_shutdown(rm->billing, rm->draining ? BILLING_GRACE_MS : 0,
 				 billing_done, rm);
 		break;

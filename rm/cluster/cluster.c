@@ -274,6 +274,12 @@ static void publish(struct cluster *cl)
 	free(buf);
 }
 
+void cluster_flush(struct cluster *cl)
+{
+	publish(cl);
+	flush_sess(cl);
+}
+
 /* Ask node for its state again, on our out link to it (at most once a heartbeat). */
 void cluster_ask_resync(struct cluster *cl, struct peer *p)
 {

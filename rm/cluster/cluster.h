@@ -73,6 +73,10 @@ void cluster_set_adopt(struct cluster *cl, int (*adopt)(void *arg, struct cluste
  * tick (publish_ms). */
 void cluster_local_sess(struct cluster *cl, char *line);
 
+/* Send what is pending (usage deltas, session lines) now rather than at the next
+ * tick: on the way out, so that the peers learn which calls this node ended. */
+void cluster_flush(struct cluster *cl);
+
 /* Count a local session change the SIP thread could not hand over (bridge full). */
 void cluster_sess_lost(struct cluster *cl);
 

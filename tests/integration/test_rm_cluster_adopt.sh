@@ -14,7 +14,9 @@
 #  - rm-a's usage is released: rm-b's and rm-c's /cluster show none for rm-a and
 #    rm_cluster_sessions_remote (the others' calls) on rm-b drops from 20 to 0;
 #  - rm-b's own calls go on and are billed once (ended_by caller);
-#  - rm-a restarted: up again on both peers, and it takes calls again.
+#  - rm-a restarted: up again on both peers, and it takes calls again;
+#  - SIGTERM rm-a with 5 long calls: its drain ends them itself (rm-drain) and tells
+#    the peers, so nobody adopts them: one BYE each, one record each.
 . "$(dirname "$0")/lib/rm_cluster.sh"
 . "$(dirname "$0")/lib/rs.sh"
 
@@ -28,7 +30,8 @@ LRGS='[{"name":"long","members":[{"uri":"sip:127.0.0.1:'$MA'"}]},
        {"name":"short","members":[{"uri":"sip:127.0.0.1:'$MB'"}]}]'
 PROF=', "profiles": [{"name":"long","tenant":"acme","lrg":"long"},
                      {"name":"short","tenant":"acme","lrg":"short"}],
-  "dnis": {"1000": "long", "2000": "short"}, "default_profile": "short"'
+  "dnis": {"1000": "long", "2000": "short"}, "default_profile": "short",
+  "session": {"drain_timeout_s": 1}'
 node_cfg() { # node_cfg NAME IP HTTP_PORT
 	cluster_write_config "$T/$1.json" "rm-$1" "$2" "$SP" "$3" "$CP" "$PEERS" "$LRGS" "$PROF"
 	sed -i "s#\"billing\": { \"mode\": \"off\" }#\"billing\": { \"mode\": \"stomp\", \"endpoints\": [\"127.0.0.1:$RSP\"], \"spool_dir\": \"$T/spool-$1\" }#" "$T/$1.json"
@@ -156,3 +159,20 @@ cluster_uac again 127.0.0.2 "$SP" uac_rr.xml 10 10 20 -s 2000 -d 200 || true
 [ "$(wait_rows "$T/rs.db" 40 10)" -ge 40 ] || die "the restarted rm-a's calls are not billed"
 check_unique "$T/rs.db"
 ok "rm-a restarted: resynced with rm-b and rm-c, took 10 calls, billed once each"
+
+# a drained node ends its calls itself and tells its peers: nothing to adopt
+SIPP_DIR=$T cluster_uac drain 127.0.0.2 "$SP" uac_long.xml 5 5 20 -s 1000 &
+dr=$!; bg_pid $dr
+wait_metric "$HB" rm_cluster_sessions_remote -eq 5 5 || die "rm-b does not hold rm-a's 5 calls"
+kill -TERM "$(cat "$T/a.pid")"
+wait $dr || true
+uac_stats "$T/drain.csv"
+[ "$OK" = 5 ] || die "drained calls: $OK of 5 got their one BYE"
+wait_for 3 cluster_is "$HB" rm-a down || die "rm-b does not see the drained rm-a down"
+[ "$(mval "$HB" rm_cluster_sessions_adopted_total)" = 20 ] ||
+	die "rm-b adopted calls of a drained node: $(mval "$HB" rm_cluster_sessions_adopted_total) in all"
+[ "$(wait_rows "$T/rs.db" 45 10)" -ge 45 ] || die "the drained calls are not billed"
+nd=$(sql "$T/rs.db" "select count(*) from cdr where ended_by = 'rm-drain' and node = 'rm-a'")
+[ "$nd" = 5 ] || die "$nd records ended_by rm-drain, want 5"
+check_unique "$T/rs.db"
+ok "SIGTERM rm-a with 5 calls: it ended them (rm-drain, one record each), rm-b adopted none"
