@@ -190,7 +190,13 @@ static void cluster_post(void *arg, char *line)
 {
 	struct rm_main *rm = arg;
 
-	if (bridge_to_service(rm->bridge, BRIDGE_CLUSTER_SESS, 0, line) < 0) {
+#ifdef BRIDGE_BATCH_MS /* main after issue 12: one wake-up per batch, as billing's */
+	int rc = bridge_to_service_batched(rm->bridge, BRIDGE_CLUSTER_SESS, 0, line,
+					   BRIDGE_WAKE_LOOP);
+#else
+	int rc = bridge_to_service(rm->bridge, BRIDGE_CLUSTER_SESS, 0, line);
+#endif
+	if (rc < 0) {
 		cluster_sess_lost(rm->cluster);
 		free(line);
 	}
