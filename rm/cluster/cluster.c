@@ -191,7 +191,7 @@ void cluster_local_sess(struct cluster *cl, char *line)
 {
 	size_t n = strlen(line);
 
-	if (cluster_sess_set_apply(cl->local_sess, line, n) < 0) {
+	if (cluster_sess_set_apply_own(cl->local_sess, line, n) < 0) {
 		log_warn("cluster: a session line from the SIP thread cannot be kept: %.120s",
 			 line);
 		free(line);

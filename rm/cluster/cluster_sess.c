@@ -291,25 +291,28 @@ static uint32_t hash(const char *s, size_t n)
 	return h;
 }
 
-int cluster_sess_set_apply(struct cluster_sess_set *set, const char *line, size_t len)
+static int set_apply(struct cluster_sess_set *set, const char *line, size_t len,
+		     bool trusted)
 {
 	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
 	if (len < 3 || (line[0] != '+' && line[0] != '-') || line[1] != '\t')
 		return -1;
-	/* validate the whole line on a copy */
 	char *copy = malloc(len + 2);
 	struct cluster_sess tmp;
-	bool add;
+	bool add = line[0] == '+';
 	if (!copy)
 		return -1;
 	memcpy(copy, line, len);
 	copy[len] = '\0';
-	if (cluster_sess_parse(copy, &add, &tmp) < 0) {
-		free(copy);
-		return -1;
+	/* a peer's line is validated whole (on the copy); this node's own are not */
+	if (!trusted) {
+		if (cluster_sess_parse(copy, &add, &tmp) < 0) {
+			free(copy);
+			return -1;
+		}
+		memcpy(copy, line, len); /* parsed in place: restore the text */
 	}
-	memcpy(copy, line, len); /* parsed in place: restore the text */
 	copy[len] = '\n';
 	copy[len + 1] = '\0';
 	size_t kl = key_len(copy, len);
@@ -345,6 +348,16 @@ int cluster_sess_set_apply(struct cluster_sess_set *set, const char *line, size_
 	set->b[h] = e;
 	set->count++;
 	return 0;
+}
+
+int cluster_sess_set_apply(struct cluster_sess_set *set, const char *line, size_t len)
+{
+	return set_apply(set, line, len, false);
+}
+
+int cluster_sess_set_apply_own(struct cluster_sess_set *set, const char *line, size_t len)
+{
+	return set_apply(set, line, len, true);
 }
 
 int cluster_sess_set_apply_body(struct cluster_sess_set *set, const char *body, size_t len)

@@ -61,6 +61,9 @@ size_t cluster_sess_set_count(const struct cluster_sess_set *set);
 /* Apply one line (NUL-terminated, with or without its LF): "+" inserts or
  * replaces, "-" removes. 0, or -1 when malformed / out of memory. */
 int cluster_sess_set_apply(struct cluster_sess_set *set, const char *line, size_t len);
+/* The same for a line this node made itself (cluster_sess_add_line/del_line): only
+ * its key is read, the fields are not checked again. */
+int cluster_sess_set_apply_own(struct cluster_sess_set *set, const char *line, size_t len);
 /* Apply every line of body (len bytes). Returns the number of lines, or -1 at the
  * first malformed one (those before it are applied). */
 int cluster_sess_set_apply_body(struct cluster_sess_set *set, const char *body, size_t len);
