@@ -99,6 +99,7 @@ bool cluster_ready(void *arg, char *why, size_t len);
  *    "peers": [{"node", "address", "state": up|down|syncing,
  *               "last_heartbeat_age_ms" (-1: never), "replication_lag_ms",
  *               "link": connected|connecting|idle|none,
+ *               "calls": its answered calls replicated here (cluster_sess.h),
  *               "usage": {"tenant:NAME"|"profile:NAME"|"lrg:NAME"|"mcp:URI": n}}]}
  * usage: the peer's live calls as this node counts them (non-zero keys only). */
 void cluster_http(struct evhttp_request *req, const char *path, void *arg);

@@ -424,6 +424,7 @@ void cluster_http(struct evhttp_request *req, const char *path, void *arg)
 					p->last_ms ? (double)(now - p->last_ms) : -1);
 		cJSON_AddNumberToObject(o, "replication_lag_ms", (double)p->lag_ms);
 		cJSON_AddStringToObject(o, "link", link_state(l));
+		cJSON_AddNumberToObject(o, "calls", (double)cluster_sess_set_count(p->sess));
 		add_usage(cl, p, o);
 		cJSON_AddItemToArray(peers, o);
 	}

@@ -80,8 +80,14 @@ for p in json.load(sys.stdin)["peers"]:
 else:
     print(0)' "$2"
 }
+peer_calls() {
+	http_get "$1" /cluster | /usr/bin/python3 -c '
+import json, sys
+print(sum(p.get("calls", 0) for p in json.load(sys.stdin)["peers"] if p["node"] == sys.argv[1]))' "$2"
+}
 usage_is() { [ "$(peer_usage "$1" "$2")" = "$3" ]; }
 wait_for 3 usage_is "$HB" rm-a 20 || die "rm-b counts $(peer_usage "$HB" rm-a) calls of rm-a"
+[ "$(peer_calls "$HB" rm-a)" = 20 ] || die "rm-b's /cluster says rm-a has $(peer_calls "$HB" rm-a) calls"
 ok "3 nodes: rm-a carries 20 long calls, rm-b 10; every node holds the others' calls and usage"
 
 kill -9 "$PID_A"
