@@ -296,7 +296,8 @@ static int set_apply(struct cluster_sess_set *set, const char *line, size_t len,
 {
 	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
-	if (len < 3 || (line[0] != '+' && line[0] != '-') || line[1] != '\t')
+	if (len < 3 || (line[0] != '+' && line[0] != '-') || line[1] != '\t' ||
+	    memchr(line, '\0', len))
 		return -1;
 	char *copy = malloc(len + 2);
 	struct cluster_sess tmp;
