@@ -156,10 +156,10 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC)
 $(BUILD)/fuzz/fuzz_sip: tests/fuzz/fuzz_sip.c $(RM_SRC) $(COMMON_SRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) $(RM_INC) $(call pc_cflags,$(PKGS_RM)) -o $@ $< $(RM_SRC) $(COMMON_SRC) $(call pc_libs,$(PKGS_RM)) -lm -pthread
-# fuzz_cluster: rm's cluster frames (one rm file, OpenSSL's HMAC).
-$(BUILD)/fuzz/fuzz_cluster: tests/fuzz/fuzz_cluster.c rm/cluster/cluster_frame.c $(COMMON_SRC)
+# fuzz_cluster: rm's cluster frames and session lines (two rm files, OpenSSL).
+$(BUILD)/fuzz/fuzz_cluster: tests/fuzz/fuzz_cluster.c rm/cluster/cluster_frame.c rm/cluster/cluster_sess.c $(COMMON_SRC)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) $(RM_INC) -o $@ $< rm/cluster/cluster_frame.c $(COMMON_PURE_SRC) $(call pc_libs,libcjson) -lcrypto -lm -pthread
+	clang $(FUZZ_CFLAGS) $(RM_INC) -o $@ $< rm/cluster/cluster_frame.c rm/cluster/cluster_sess.c $(COMMON_PURE_SRC) $(call pc_libs,libcjson) -lcrypto -lm -pthread
 
 fuzz: deps $(FUZZ_TARGETS)
 	@for t in $(FUZZ_TARGETS); do \

@@ -27,6 +27,7 @@ static const char *const rec_ended_bys[] = {
 	[REC_BY_CALLER] = "caller",	    [REC_BY_MCP] = "mcp",
 	[REC_BY_RM_TIMEOUT] = "rm-timeout", [REC_BY_RM_DRAIN] = "rm-drain",
 	[REC_BY_RM] = "rm",		    [REC_BY_RM_KEEPALIVE] = "rm-keepalive",
+	[REC_BY_RM_PEER_LOST] = "rm-peer-lost",
 };
 static const char *const rec_levels[] = { "L1", "L2", "L3" };
 

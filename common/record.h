@@ -24,7 +24,7 @@
  *   disposition   string enum      yes       answered|cancelled|rejected|failed|timed-out
  *   sip_status    integer 100..699 yes       final SIP status sent to the caller
  *   ended_by      string enum      yes       caller|mcp|rm-timeout|rm-drain|rm|
- *                                                      rm-keepalive
+ *                                                      rm-keepalive|rm-peer-lost
  *   attempts      integer 0..100   no (0)    MCP attempts made (failovers + 1)
  *   usage_level   string enum      no        L1|L2|L3: usage level at admission
  *
@@ -60,6 +60,7 @@ enum record_ended_by {
 	REC_BY_RM_DRAIN,
 	REC_BY_RM, /* rm refused or failed the call itself */
 	REC_BY_RM_KEEPALIVE, /* a side stopped answering rm's in-dialog OPTIONS */
+	REC_BY_RM_PEER_LOST, /* the rm node that carried it died; a peer ended it */
 };
 
 typedef struct record {

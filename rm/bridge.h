@@ -43,6 +43,11 @@ enum bridge_type {
 	BRIDGE_BILLING,    /* ptr: struct billing_item * (malloc'd, billing.h); receiver
 			      frees. Posted before BRIDGE_EXITED for every session the
 			      SIP thread ends on its way out (FIFO order). */
+	BRIDGE_CLUSTER_SESS, /* ptr: malloc'd cluster_sess.h line (an answered call
+				started or ended); receiver frees */
+	/* service -> SIP */
+	BRIDGE_CLUSTER_ADOPT, /* ptr: struct cluster_adopt * (cluster.h, malloc'd): a dead
+				 peer's call to end; receiver frees */
 };
 
 struct bridge_msg {

@@ -194,6 +194,21 @@ static void billing_post(void *arg, struct billing_item *it)
 	}
 }
 
+/* SIP thread: an answered call started or ended (cluster_sess.h line) goes to the
+ * cluster on the service thread; a full bridge drops it (counted, never waited). */
+static void cluster_post(void *arg, char *line)
+{
+	struct rm_main *rm = arg;
+
+	/* one wake-up per batch, as billing's */
+	int rc = bridge_to_service_batched(rm->bridge, BRIDGE_CLUSTER_SESS, 0, line,
+					   BRIDGE_WAKE_LOOP);
+	if (rc < 0) {
+		cluster_sess_lost(rm->cluster);
+		free(line);
+	}
+}
+
 static void on_drained(void *arg)
 {
 	struct rm_main *rm = arg;
@@ -215,6 +230,12 @@ static void sip_bridge_cb(const struct bridge_msg *m, void *arg)
 	case BRIDGE_STOP:
 		su_root_break(rm->root);
 		break;
+	case BRIDGE_CLUSTER_ADOPT: {
+		struct cluster_adopt *a = m->ptr;
+		proxy_adopt(rm->proxy, a->owner, a->line);
+		free(a);
+		break;
+	}
 	default:
 		break;
 	}
@@ -257,6 +278,8 @@ static void *sip_thread(void *arg)
 		log_error("cannot start the SIP thread heartbeat: /healthz will fail");
 	if (rm->billing_on)
 		proxy_set_billing(rm->proxy, billing_post, rm);
+	if (rm->cluster)
+		proxy_set_cluster(rm->proxy, cluster_post, rm);
 	if (bridge_attach_sip(rm->bridge, rm->root, sip_bridge_cb, rm) < 0) {
 		proxy_destroy(rm->proxy);
 		bridge_to_service(rm->bridge, BRIDGE_FAILED, 0, strdup("cannot attach the bridge"));
@@ -309,11 +332,19 @@ static void svc_bridge_cb(const struct bridge_msg *m, void *arg)
 		/* every record of the calls the SIP thread ended is spooled by now (FIFO);
 		 * give the publisher a short bounded chance to deliver them */
 		rm_http_set_listening(rm->http, false);
+		if (rm->cluster) /* the calls it ended: peers must not adopt them */
+			cluster_flush(rm->cluster);
 		billing_shutdown(rm->billing, rm->draining ? BILLING_GRACE_MS : 0,
 				 billing_done, rm);
 		break;
 	case BRIDGE_BILLING:
 		billing_take(rm->billing, m->ptr);
+		break;
+	case BRIDGE_CLUSTER_SESS:
+		if (rm->cluster)
+			cluster_local_sess(rm->cluster, m->ptr);
+		else
+			free(m->ptr);
 		break;
 	default:
 		break;
@@ -509,6 +540,18 @@ static int setup_config(struct rm_main *rm)
 	return 0;
 }
 
+/* Service thread: a dead peer's call for the SIP thread to end (proxy_adopt). */
+static int adopt_post(void *arg, struct cluster_adopt *a)
+{
+	struct rm_main *rm = arg;
+
+	if (bridge_to_sip(rm->bridge, BRIDGE_CLUSTER_ADOPT, 0, a) < 0) {
+		free(a);
+		return -1;
+	}
+	return 0;
+}
+
 /* The cluster on the service thread, and the usage hook admission calls on the SIP
  * thread (set before that thread starts). 0, or -1 with err. */
 static int setup_cluster(struct rm_main *rm, char *err, size_t errlen)
@@ -531,6 +574,8 @@ static int setup_cluster(struct rm_main *rm, char *err, size_t errlen)
 		return -1;
 	}
 	rm_http_set_ready_check(rm->http, cluster_ready, rm->cluster);
+	cluster_set_adopt(rm->cluster, adopt_post, rm);
+	rm_snmp_set_peers(rm->snmp, cluster_snmp_peers, rm->cluster);
 	cluster_board_hook(rm->board, &hook);
 	route_set_usage_hook(&hook);
 	return 0;
@@ -635,6 +680,8 @@ static void teardown(struct rm_main *rm)
 			event_free(rm->sev[i]);
 	if (rm->svc_tick)
 		event_free(rm->svc_tick);
+	if (rm->snmp)
+		rm_snmp_set_peers(rm->snmp, NULL, NULL);
 	cluster_free(rm->cluster);
 	rm_http_stop(rm->http);
 	rm_snmp_free(rm->snmp);

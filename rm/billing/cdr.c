@@ -105,7 +105,7 @@ int cdr_from_input(const struct cdr_input *in, const char *node, record_t *r)
 	r->sip_status = in->final_status >= 100 && in->final_status <= 699
 				? in->final_status
 				: default_status(r->disposition);
-	r->ended_by = (int)in->ended_by >= REC_BY_CALLER && in->ended_by <= REC_BY_RM_KEEPALIVE
+	r->ended_by = (int)in->ended_by >= REC_BY_CALLER && in->ended_by <= REC_BY_RM_PEER_LOST
 			      ? in->ended_by
 			      : REC_BY_RM;
 	r->attempts = clampi(in->attempts, 0, 100);
@@ -122,6 +122,7 @@ static enum record_ended_by map_ender(enum session_ender e)
 	case SESSION_END_RM_TIMEOUT: return REC_BY_RM_TIMEOUT;
 	case SESSION_END_RM_DRAIN: return REC_BY_RM_DRAIN;
 	case SESSION_END_RM_KEEPALIVE: return REC_BY_RM_KEEPALIVE;
+	case SESSION_END_RM_PEER_LOST: return REC_BY_RM_PEER_LOST;
 	default: return REC_BY_RM;
 	}
 }

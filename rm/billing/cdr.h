@@ -12,9 +12,12 @@
  *   n = cdr_event_json(&ev, node, CDR_EV_END, buf, sizeof(buf));  likewise to
  *                                             REC_DEST_EVENTS (record.h)
  *
- * Record id: "<node>-<start_ms>-<uuid4>": unique across nodes (node), restarts and
- * retries (a random uuid per record). It is the idempotency key rs stores on, so a
- * record must be built ONCE per call and the same bytes re-sent, never rebuilt.
+ * Record id: a session's CDR gets its id in rm/sip/proxy_cluster.c from
+ * cluster_record_id: "<node>-<start_ms>-<32 hex of SHA-256(call_id LF from_tag)>", the
+ * same on every node, so the record a dead node replays from its spool and the one
+ * the peer that adopted its call writes are one row in rs. cdr_make_id (a random
+ * uuid4 in place of the hash) serves records that have no session. The id is the
+ * idempotency key rs stores on: a record is built ONCE and the same bytes re-sent.
  *
  * Disposition (first rule that matches):
  *   answered   answer_ms != 0 (a 2xx was relayed), whoever ended it;

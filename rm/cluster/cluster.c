@@ -130,18 +130,105 @@ static char *state_body(struct cluster *cl, size_t *len)
 	return buf;
 }
 
+/* Send body (len bytes of session lines) cut at line ends into frames of at most
+ * CLUSTER_SESS_CHUNK: the first of type `first`, the others "sess". 0 / -1. */
+static int send_sess_chunks(struct out_link *l, enum cluster_type first, const char *body,
+			    size_t len)
+{
+	size_t i = 0;
+	enum cluster_type t = first;
+
+	do {
+		size_t n = len - i;
+		if (n > CLUSTER_SESS_CHUNK) {
+			n = CLUSTER_SESS_CHUNK;
+			while (n > 0 && body[i + n - 1] != '\n')
+				n--;
+			if (n == 0)
+				n = len - i; /* one line longer than a chunk: it still fits a frame */
+		}
+		if (out_send(l, STOMP_CMD_SEND, t, body + i, n) < 0)
+			return -1;
+		i += n;
+		t = CLUSTER_T_SESS;
+	} while (i < len);
+	return 0;
+}
+
 static void send_state(struct out_link *l)
 {
-	size_t len;
+	size_t len, slen = 0;
 	char *body = state_body(l->cl, &len);
+	char *sess = body ? cluster_sess_set_body(l->cl->local_sess, &slen) : NULL;
 
-	if (!body) {
+	if (!body || !sess) {
 		log_error("cluster: out of memory building the state for %s", l->addr);
+		free(body);
 		return;
 	}
-	if (out_send(l, STOMP_CMD_SEND, CLUSTER_T_STATE, body, len) == 0)
+	if (out_send(l, STOMP_CMD_SEND, CLUSTER_T_STATE, body, len) == 0 &&
+	    send_sess_chunks(l, CLUSTER_T_SSTATE, sess, slen) == 0)
 		l->need_full = false;
 	free(body);
+	free(sess);
+}
+
+/* The session lines gathered since the last tick, to every synced link (a link
+ * waiting for its full state gets them inside it). */
+static void flush_sess(struct cluster *cl)
+{
+	if (!cl->sess_pend_len)
+		return;
+	for (size_t k = 0; k < cl->n_out; k++) {
+		struct out_link *l = &cl->out[k];
+		if (l->open && !l->need_full)
+			send_sess_chunks(l, CLUSTER_T_SESS, cl->sess_pend, cl->sess_pend_len);
+	}
+	cl->sess_pend_len = 0;
+}
+
+void cluster_local_sess(struct cluster *cl, char *line)
+{
+	size_t n = strlen(line);
+
+	if (cluster_sess_set_apply_own(cl->local_sess, line, n) < 0) {
+		log_warn("cluster: a session line from the SIP thread cannot be kept: %.120s",
+			 line);
+		free(line);
+		return;
+	}
+	if (cl->sess_pend_len + n + 1 > cl->sess_pend_cap) {
+		size_t cap = cl->sess_pend_cap ? cl->sess_pend_cap : 16384;
+		while (cl->sess_pend_len + n + 1 > cap)
+			cap *= 2;
+		char *np = realloc(cl->sess_pend, cap);
+		if (!np) {
+			/* the peers get the whole set instead */
+			for (size_t k = 0; k < cl->n_out; k++)
+				cl->out[k].need_full = true;
+			free(line);
+			return;
+		}
+		cl->sess_pend = np;
+		cl->sess_pend_cap = cap;
+	}
+	memcpy(cl->sess_pend + cl->sess_pend_len, line, n + 1);
+	cl->sess_pend_len += n;
+	free(line);
+	if (cl->sess_pend_len >= CLUSTER_SESS_CHUNK)
+		flush_sess(cl);
+}
+
+void cluster_sess_lost(struct cluster *cl)
+{
+	metric_inc(cl->mm.cluster_sessions_lost);
+}
+
+void cluster_set_adopt(struct cluster *cl, int (*adopt)(void *arg, struct cluster_adopt *a),
+		       void *arg)
+{
+	cl->adopt = adopt;
+	cl->adopt_arg = arg;
 }
 
 /* Changed local counts since the last publish, as one delta to every synced link. */
@@ -185,6 +272,12 @@ static void publish(struct cluster *cl)
 			out_send(l, STOMP_CMD_SEND, CLUSTER_T_DELTA, buf, len);
 	}
 	free(buf);
+}
+
+void cluster_flush(struct cluster *cl)
+{
+	publish(cl);
+	flush_sess(cl);
 }
 
 /* Ask node for its state again, on our out link to it (at most once a heartbeat). */
@@ -443,6 +536,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	int64_t now = cluster_mono_ms();
 
 	publish(cl);
+	flush_sess(cl);
 	for (size_t k = 0; k < cl->n_out; k++) {
 		struct out_link *l = &cl->out[k];
 		if (!l->open)
@@ -471,6 +565,11 @@ struct cluster *cluster_new(struct event_base *base, const struct rm_config *cfg
 	}
 	cl->base = base;
 	cl->board = board;
+	cl->local_sess = cluster_sess_set_new();
+	if (!cl->local_sess) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	snprintf(cl->me, sizeof cl->me, "%s", cfg->cluster_node[0] ? cfg->cluster_node : cfg->node);
 	if (!cluster_node_valid(cl->me)) {
 		snprintf(err, errlen, "cluster: node id \"%s\" (cluster.node, else node) may hold "
@@ -560,8 +659,12 @@ void cluster_free(struct cluster *cl)
 	for (int i = 0; i < CLUSTER_MAX_IN; i++)
 		if (cl->in[i].used)
 			in_free(&cl->in[i]);
-	for (int i = 0; i < CLUSTER_MAX_PEERS; i++)
+	for (int i = 0; i < CLUSTER_MAX_PEERS; i++) {
 		free(cl->peer[i].contrib);
+		cluster_sess_set_free(cl->peer[i].sess);
+	}
+	cluster_sess_set_free(cl->local_sess);
+	free(cl->sess_pend);
 	if (cl->tick)
 		event_free(cl->tick);
 	if (cl->lis)

@@ -54,6 +54,37 @@ struct cluster *cluster_new(struct event_base *base, const struct rm_config *cfg
 			    struct cluster_board *board, metrics_t *metrics, char *err,
 			    size_t errlen);
 
+/* ---- replicated sessions and adoption (cluster_sess.h) ---- */
+
+/* A dead peer's answered call for the SIP thread to end (proxy_adopt). */
+struct cluster_adopt {
+	char owner[64]; /* the dead node's id (CLUSTER_NODE_MAX, cluster_frame.h) */
+	char line[];    /* its "+" line, NUL-terminated */
+};
+
+/* Where adopted calls go: adopt(arg, a) takes ownership of a (malloc'd) and returns
+ * 0, or -1 when it could not pass it on (then it frees a; counted and logged here).
+ * Not set: this node never adopts. */
+void cluster_set_adopt(struct cluster *cl, int (*adopt)(void *arg, struct cluster_adopt *a),
+		       void *arg);
+
+/* A line from this node's SIP thread (BRIDGE_CLUSTER_SESS; ownership passes): kept
+ * in this node's set (for full states) and sent to every synced peer at the next
+ * tick (publish_ms). */
+void cluster_local_sess(struct cluster *cl, char *line);
+
+/* Send what is pending (usage deltas, session lines) now rather than at the next
+ * tick: on the way out, so that the peers learn which calls this node ended. */
+void cluster_flush(struct cluster *cl);
+
+/* Count a local session change the SIP thread could not hand over (bridge full). */
+void cluster_sess_lost(struct cluster *cl);
+
+/* rm_snmp.h's peer table (rm_snmp_set_peers; arg = the cluster): every peer node
+ * known, in a stable order. */
+struct rm_snmp_peer;
+size_t cluster_snmp_peers(void *arg, struct rm_snmp_peer *out, size_t cap);
+
 /* Close every link and the listener. NULL is allowed. */
 void cluster_free(struct cluster *cl);
 
@@ -68,6 +99,7 @@ bool cluster_ready(void *arg, char *why, size_t len);
  *    "peers": [{"node", "address", "state": up|down|syncing,
  *               "last_heartbeat_age_ms" (-1: never), "replication_lag_ms",
  *               "link": connected|connecting|idle|none,
+ *               "calls": its answered calls replicated here (cluster_sess.h),
  *               "usage": {"tenant:NAME"|"profile:NAME"|"lrg:NAME"|"mcp:URI": n}}]}
  * usage: the peer's live calls as this node counts them (non-zero keys only). */
 void cluster_http(struct evhttp_request *req, const char *path, void *arg);

@@ -6,7 +6,8 @@
  *
  * One frame:
  *   CONNECT | CONNECTED | SEND
- *   type:hello|hb|state|delta|resync     (hello on CONNECT/CONNECTED, others on SEND)
+ *   type:hello|hb|state|delta|resync|sess|sstate  (hello on CONNECT/CONNECTED, others
+ *                   on SEND; sess/sstate: replicated sessions, cluster_sess.h)
  *   from:<node>     sender's node id      to:<node>   the receiver's node id ("*"
  *                   in the dialer's CONNECT: it learns who answered from CONNECTED)
  *   inc:<u64>       sender's incarnation (its start time, ms since the epoch)
@@ -53,6 +54,8 @@ enum cluster_type {
 	CLUSTER_T_STATE,  /* the sender's whole usage contribution */
 	CLUSTER_T_DELTA,  /* changed keys of it */
 	CLUSTER_T_RESYNC, /* "send me your state again" (a gap) */
+	CLUSTER_T_SESS,   /* session changes (cluster_sess.h lines) */
+	CLUSTER_T_SSTATE, /* the sender's whole session set */
 };
 const char *cluster_type_name(enum cluster_type t);
 

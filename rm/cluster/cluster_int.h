@@ -11,6 +11,7 @@
 #include "cluster.h"
 #include "cluster_board.h"
 #include "cluster_frame.h"
+#include "cluster_sess.h"
 #include "rm_metrics.h"
 #include "stomp_conn.h"
 
@@ -56,6 +57,8 @@ struct peer {
 	int64_t lag_ms;           /* receive wall time - its ts, of its last usage frame */
 	int64_t resync_asked_ms;
 	int *contrib;             /* [CLUSTER_BOARD_CAP]: its count per board slot */
+	struct cluster_sess_set *sess; /* its answered calls (cluster_sess.h) */
+	bool sess_synced;         /* sess holds its whole set (an sstate came) */
 };
 
 struct cluster {
@@ -82,7 +85,16 @@ struct cluster {
 	/* publisher: what every synced link was last told, per board slot */
 	int published[CLUSTER_BOARD_CAP];
 	unsigned published_gen;
+	/* replicated sessions: this node's set, and the lines not sent yet */
+	struct cluster_sess_set *local_sess;
+	char *sess_pend;
+	size_t sess_pend_len, sess_pend_cap;
+	int (*adopt)(void *arg, struct cluster_adopt *a);
+	void *adopt_arg;
 };
+
+/* Session frames are cut at this many bytes (a full set spans several). */
+#define CLUSTER_SESS_CHUNK (256 * 1024)
 
 int64_t cluster_mono_ms(void);
 void cluster_out_reset(struct out_link *l);
@@ -91,6 +103,9 @@ void cluster_resync_asked(struct cluster *cl, const char *node);
 
 /* cluster_peer.c: an authenticated SEND frame from a peer (from the in link at addr). */
 void cluster_peer_frame(struct cluster *cl, const struct cluster_msg *m, const char *addr);
+/* cluster_peer.c: p's sessions are orphaned (it died or restarted): the adopter
+ * (the lowest live node id) passes them to the SIP thread; other nodes drop them. */
+void cluster_peer_orphaned(struct cluster *cl, struct peer *p, const char *why);
 /* Mark peers silent for dead_after_ms down (dropping their usage); update gauges. */
 void cluster_peers_check(struct cluster *cl, int64_t now);
 

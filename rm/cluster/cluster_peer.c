@@ -10,6 +10,7 @@
 #include "cluster_int.h"
 #include "httpd.h"
 #include "log.h"
+#include "rm_snmp.h"
 
 static const char *const state_names[] = { "down", "syncing", "up" };
 
@@ -34,6 +35,7 @@ static struct peer *peer_evict(struct cluster *cl)
 	log_info("cluster: forgetting peer %s (down for %lld s) to make room", old->node,
 		 (long long)(now - old->last_ms) / 1000);
 	free(old->contrib); /* all zero: dropped when it went down */
+	cluster_sess_set_free(old->sess); /* empty: orphaned when it went down */
 	memset(old, 0, sizeof *old);
 	return old;
 }
@@ -54,8 +56,14 @@ static struct peer *peer_get(struct cluster *cl, const char *node)
 	if (!free_slot)
 		return NULL;
 	free_slot->contrib = calloc(CLUSTER_BOARD_CAP, sizeof(int));
-	if (!free_slot->contrib)
+	free_slot->sess = cluster_sess_set_new();
+	if (!free_slot->contrib || !free_slot->sess) {
+		free(free_slot->contrib);
+		cluster_sess_set_free(free_slot->sess);
+		free_slot->contrib = NULL;
+		free_slot->sess = NULL;
 		return NULL;
+	}
 	free_slot->used = true;
 	snprintf(free_slot->node, sizeof free_slot->node, "%s", node);
 	return free_slot;
@@ -138,6 +146,91 @@ static void apply_delta(struct cluster *cl, struct peer *p, const struct cluster
 	}
 }
 
+/* "sstate" replaces p's set; "sess" changes it (only once a whole set is held:
+ * lines after a gap wait for the set the resync brings). */
+static void apply_sess(struct cluster *cl, struct peer *p, const struct cluster_msg *m,
+		       bool full)
+{
+	if (full) {
+		cluster_sess_set_clear(p->sess);
+		p->sess_synced = true;
+	} else if (!p->sess_synced) {
+		cluster_ask_resync(cl, p);
+		return;
+	}
+	if (cluster_sess_set_apply_body(p->sess, m->body, m->body_len) < 0) {
+		metric_inc(cl->mm.cluster_dropped[CLUSTER_DROP_MALFORMED]);
+		log_warn("cluster: %s sent session lines we cannot read: asking again", p->node);
+		p->sess_synced = false;
+		p->synced = false;
+		cluster_ask_resync(cl, p);
+	}
+}
+
+struct adopt_ctx {
+	struct cluster *cl;
+	const char *owner;
+	size_t passed, failed;
+};
+
+static void adopt_line(void *arg, char *line)
+{
+	struct adopt_ctx *a = arg;
+	size_t n = strlen(line);
+	struct cluster_adopt *ad = malloc(sizeof *ad + n + 1);
+
+	if (ad) {
+		snprintf(ad->owner, sizeof ad->owner, "%s", a->owner);
+		memcpy(ad->line, line, n + 1);
+		if (ad->line[n ? n - 1 : 0] == '\n')
+			ad->line[n - 1] = '\0';
+	}
+	free(line);
+	if (!ad || a->cl->adopt(a->cl->adopt_arg, ad) < 0)
+		a->failed++;
+	else
+		a->passed++;
+}
+
+static void drop_line(void *arg, char *line)
+{
+	free(line);
+}
+
+void cluster_peer_orphaned(struct cluster *cl, struct peer *p, const char *why)
+{
+	const char *live[CLUSTER_MAX_PEERS];
+	size_t n_live = 0, n = cluster_sess_set_count(p->sess);
+	const char *adopter = cl->me;
+
+	p->sess_synced = false;
+	if (!n)
+		return;
+	for (int i = 0; i < CLUSTER_MAX_PEERS; i++) {
+		const struct peer *q = &cl->peer[i];
+		if (q->used && q != p && q->state != PEER_DOWN) {
+			live[n_live++] = q->node;
+			if (strcmp(q->node, adopter) < 0)
+				adopter = q->node;
+		}
+	}
+	if (!cl->adopt || !cluster_adopter_is_me(cl->me, live, n_live)) {
+		log_warn("cluster: peer %s %s: its %zu calls are %s's to end", p->node, why, n,
+			 cl->adopt ? adopter : "another node");
+		cluster_sess_set_drain(p->sess, drop_line, NULL);
+		return;
+	}
+	struct adopt_ctx a = { cl, p->node, 0, 0 };
+	cluster_sess_set_drain(p->sess, adopt_line, &a);
+	metric_add(cl->mm.cluster_adopted, a.passed);
+	log_warn("cluster: peer %s %s: this node adopts its %zu calls (BYE both sides, "
+		 "record ended_by rm-peer-lost)%s", p->node, why, a.passed,
+		 a.failed ? "; some could not be handed to the SIP thread" : "");
+	if (a.failed)
+		log_error("cluster: %zu calls of %s not adopted (SIP queue full or out of "
+			  "memory): they get no record from this node", a.failed, p->node);
+}
+
 static int64_t wall_now_ms(void)
 {
 	struct timespec ts;
@@ -168,6 +261,9 @@ void cluster_peer_frame(struct cluster *cl, const struct cluster_msg *m, const c
 			log_info("cluster: peer %s restarted (incarnation %llu)", p->node,
 				 (unsigned long long)m->inc);
 		drop_contrib(cl, p);
+		/* the old incarnation's calls died with it (a restart quicker than
+		 * dead_after_ms is a death all the same) */
+		cluster_peer_orphaned(cl, p, "restarted");
 		break;
 	case CLUSTER_SEQ_GAP:
 		p->synced = false; /* frames were lost: its state again, please */
@@ -195,6 +291,10 @@ void cluster_peer_frame(struct cluster *cl, const struct cluster_msg *m, const c
 	case CLUSTER_T_RESYNC:
 		cluster_resync_asked(cl, p->node);
 		break;
+	case CLUSTER_T_SSTATE:
+	case CLUSTER_T_SESS:
+		apply_sess(cl, p, m, m->type == CLUSTER_T_SSTATE);
+		break;
 	default:
 		if (!p->synced)
 			cluster_ask_resync(cl, p);
@@ -218,12 +318,17 @@ void cluster_peers_check(struct cluster *cl, int64_t now)
 			p->state = PEER_DOWN;
 			drop_contrib(cl, p);
 			metric_inc(cl->mm.cluster_deaths);
+			cluster_peer_orphaned(cl, p, "down");
 			continue;
 		}
 		if (p->state == PEER_UP)
 			up++;
 	}
+	size_t sessions = 0;
+	for (int i = 0; i < CLUSTER_MAX_PEERS; i++)
+		sessions += cluster_sess_set_count(cl->peer[i].sess);
 	metric_set(cl->mm.cluster_peers_up, up);
+	metric_set(cl->mm.cluster_sessions_remote, (double)sessions);
 }
 
 static const struct peer *peer_find(const struct cluster *cl, const char *node)
@@ -319,6 +424,7 @@ void cluster_http(struct evhttp_request *req, const char *path, void *arg)
 					p->last_ms ? (double)(now - p->last_ms) : -1);
 		cJSON_AddNumberToObject(o, "replication_lag_ms", (double)p->lag_ms);
 		cJSON_AddStringToObject(o, "link", link_state(l));
+		cJSON_AddNumberToObject(o, "calls", (double)cluster_sess_set_count(p->sess));
 		add_usage(cl, p, o);
 		cJSON_AddItemToArray(peers, o);
 	}
@@ -347,4 +453,28 @@ void cluster_http(struct evhttp_request *req, const char *path, void *arg)
 	}
 	httpd_reply(req, 200, "OK", "application/json", body, strlen(body));
 	free(body);
+}
+
+size_t cluster_snmp_peers(void *arg, struct rm_snmp_peer *out, size_t cap)
+{
+	const struct cluster *cl = arg;
+	int64_t now = cluster_mono_ms();
+	size_t n = 0;
+
+	for (int i = 0; i < CLUSTER_MAX_PEERS; i++) {
+		const struct peer *p = &cl->peer[i];
+		if (!p->used)
+			continue;
+		if (n < cap) {
+			const struct out_link *l = link_of(cl, p->node);
+			struct rm_snmp_peer *o = &out[n];
+			snprintf(o->node, sizeof o->node, "%s", p->node);
+			snprintf(o->address, sizeof o->address, "%s", l ? l->addr : p->addr);
+			o->state = p->state == PEER_UP ? 1 : p->state == PEER_SYNCING ? 3 : 2;
+			o->heartbeat_age_ms = p->last_ms ? now - p->last_ms : -1;
+			o->sessions = (int64_t)cluster_sess_set_count(p->sess);
+		}
+		n++;
+	}
+	return n;
 }

@@ -73,11 +73,11 @@ int rmc_load_cluster(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 {
 	static const char *const known[] = { "node", "listen", "port", "peers", "key",
 					     "heartbeat_ms", "dead_after_ms", "publish_ms",
-					     "limits", "nodes", "tls", NULL };
+					     "limits", "nodes", "tls", "adopt", NULL };
 	const cJSON *o = cfg_object(c, root, "", "cluster", false);
 	const char *env = getenv("RM_CLUSTER_KEY");
 	long long port, hb, dead, pub, nodes;
-	char limits[16];
+	char limits[16], adopt[16];
 
 	cfg->cluster_present = o != NULL;
 	cfg_no_unknown(c, o, "cluster", known);
@@ -91,6 +91,7 @@ int rmc_load_cluster(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 	cfg_int(c, o, "cluster", "publish_ms", false, 10, 1, 1000, &pub);
 	cfg_str(c, o, "cluster", "limits", false, "normal", limits, sizeof limits);
 	cfg_int(c, o, "cluster", "nodes", false, 0, 0, CLUSTER_PEERS_MAX + 1, &nodes);
+	cfg_str(c, o, "cluster", "adopt", false, "end", adopt, sizeof adopt);
 	if (c->failed)
 		return -1;
 	cfg->cluster_port = (int)port;
@@ -102,6 +103,11 @@ int rmc_load_cluster(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 		return cfg_fail(c, "cluster", "limits", "expected one of normal, strict; got \"%s\"",
 				limits);
 	cfg->cluster_strict = strcmp(limits, "strict") == 0;
+	/* "keep" (routing a dead peer's in-dialog requests through a shared address) is
+	 * not built: refused rather than silently ending the calls */
+	if (strcmp(adopt, "end") != 0)
+		return cfg_fail(c, "cluster", "adopt", "expected \"end\" (\"keep\" is not "
+				"supported yet); got \"%s\"", adopt);
 	if (cfg->cluster_strict && nodes < 2)
 		return cfg_fail(c, "cluster", "nodes", "limits \"strict\" needs the cluster's "
 				"size (2..%d) to split every limit into shares", CLUSTER_PEERS_MAX + 1);

@@ -22,11 +22,11 @@ struct session_table {
 
 static const char *const ender_names[] = {"none",	"caller",  "mcp",
 					  "rm-timeout", "rm-drain", "rm-keepalive",
-					  "rm"};
+					  "rm", "rm-peer-lost"};
 
 const char *session_ender_name(enum session_ender e)
 {
-	return (int)e >= 0 && e <= SESSION_END_RM ? ender_names[e] : "?";
+	return (int)e >= 0 && e <= SESSION_END_RM_PEER_LOST ? ender_names[e] : "?";
 }
 
 /* FNV-1a over the Call-ID: only the Call-ID is hashed so a lookup can match either

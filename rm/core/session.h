@@ -43,8 +43,10 @@ enum session_ender {
 	SESSION_END_RM_DRAIN,  /* drain timeout on shutdown */
 	SESSION_END_RM_KEEPALIVE, /* a side stopped answering in-dialog OPTIONS */
 	SESSION_END_RM,        /* any other rm decision (refusal, internal error) */
+	SESSION_END_RM_PEER_LOST, /* adopted from a dead cluster peer and ended here */
 };
-/* "none", "caller", "mcp", "rm-timeout", "rm-drain", "rm-keepalive", "rm". */
+/* "none", "caller", "mcp", "rm-timeout", "rm-drain", "rm-keepalive", "rm",
+ * "rm-peer-lost". */
 const char *session_ender_name(enum session_ender e);
 
 struct session {
@@ -76,6 +78,10 @@ struct session {
 	/* outcome (set by session_end) */
 	int final_status;              /* SIP status of the INVITE, or of the end */
 	enum session_ender ended_by;
+
+	/* cluster (rm/cluster/cluster_sess.h): the node that carried the call when it was
+	 * adopted from a dead peer; "" = this node's own call */
+	char owner[SESSION_NAME_MAX];
 
 	void *user;                    /* the proxy's; never touched by the table */
 

@@ -163,6 +163,12 @@ static bool cluster_series(rm_metrics_t *m)
 		    "Peers declared down after cluster.dead_after_ms of silence");
 	ok &= !!CTR(cluster_resyncs, "rm_cluster_resyncs_total",
 		    "Full states asked of peers (a sequence gap, or their state was dropped)");
+	ok &= !!GAUGE(cluster_sessions_remote, "rm_cluster_sessions_remote",
+		      "Answered calls the peers carry, as replicated to this node");
+	ok &= !!CTR(cluster_adopted, "rm_cluster_sessions_adopted_total",
+		    "Calls of dead peers this node adopted and ended (ended_by rm-peer-lost)");
+	ok &= !!CTR(cluster_sessions_lost, "rm_cluster_sessions_lost_total",
+		    "Session changes not replicated to peers (SIP to service queue full)");
 	return ok;
 }
 

@@ -66,6 +66,9 @@ typedef struct rm_metrics {
 	metric_t *cluster_dropped[RM_METRICS_CLUSTER_DROPS]; /* by enum cluster_drop (0: NULL) */
 	metric_t *cluster_deaths;          /* peers declared down after dead_after_ms */
 	metric_t *cluster_resyncs;         /* state requests sent (gap, or state lost) */
+	metric_t *cluster_sessions_remote; /* gauge: live sessions known from peers */
+	metric_t *cluster_adopted;         /* dead peers' sessions this node ended */
+	metric_t *cluster_sessions_lost;   /* session changes not replicated (bridge full) */
 	/* logging (rm/main.c) */
 	metric_t *log_messages[RM_METRICS_LOG_LEVELS];
 	metric_t *log_suppressed;

@@ -15,6 +15,10 @@
  * 3.1.c.i             LRG table           name, scheme, members (config), members up
  *                                         (rm_mcp_up of the members),
  *                                         rm_lrg_calls_active
+ * 5.1.c.i             peer table          node, address, state, heartbeat age, calls
+ *                                         held: from rm/cluster (rm_snmp_set_peers),
+ *                                         not from the registry (per-peer state that
+ *                                         /cluster shows)
  */
 #include "rm_snmp.h"
 
@@ -70,6 +74,13 @@ struct rm_snmp {
 	struct snmp_limit *limits;
 	size_t n_limits;
 	int last_spool_hw; /* -1 unknown, 0, 1 */
+	rm_snmp_peers_fn peers_fn;
+	void *peers_arg;
+	struct {
+		char node[64];
+		int up; /* 1 up, 0 not (down, or never up since it was first seen) */
+	} last_peer[RM_SNMP_PEERS_MAX];
+	size_t n_last_peers;
 	bool configured;   /* the AgentX session was decided (first configure) */
 };
 
@@ -232,8 +243,68 @@ static void lrg_row(struct rm_snmp *s, struct sink *k, uint32_t col, size_t i)
 	}
 }
 
+void rm_snmp_set_peers(struct rm_snmp *s, rm_snmp_peers_fn fn, void *arg)
+{
+	s->peers_fn = fn;
+	s->peers_arg = arg;
+}
+
+static size_t peers_get(struct rm_snmp *s, struct rm_snmp_peer *out)
+{
+	size_t n = s->peers_fn ? s->peers_fn(s->peers_arg, out, RM_SNMP_PEERS_MAX) : 0;
+
+	return n < RM_SNMP_PEERS_MAX ? n : RM_SNMP_PEERS_MAX;
+}
+
+/* Copy at most cap - 1 bytes of src (a field of maxlen bytes) and a NUL. */
+static void copy_field(char *dst, size_t cap, const char *src, size_t maxlen)
+{
+	size_t n = strnlen(src, maxlen);
+
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void put_field(struct sink *k, const char *str, size_t maxlen, size_t len,
+		      const uint32_t *oid)
+{
+	snmpsub_value_t *v = sink_next(k, SNMPSUB_STRING, len, oid);
+
+	if (v)
+		copy_field(v->str, sizeof v->str, str, maxlen);
+}
+
+static void peer_row(struct sink *k, const struct rm_snmp_peer *p, uint32_t col, size_t i)
+{
+	uint32_t row = (uint32_t)i + 1;
+
+	switch (col) {
+	case 2:
+		put_field(k, p->node, sizeof p->node, OID(5, 1, 2, row));
+		break;
+	case 3:
+		put_field(k, p->address, sizeof p->address, OID(5, 1, 3, row));
+		break;
+	case 4:
+		put_num(k, SNMPSUB_INTEGER, p->state, OID(5, 1, 4, row));
+		break;
+	case 5:
+		put_num(k, SNMPSUB_GAUGE32, p->heartbeat_age_ms < 0 ? 0 :
+			p->heartbeat_age_ms > 0xffffffffLL ? 0xffffffffLL : p->heartbeat_age_ms,
+			OID(5, 1, 5, row));
+		break;
+	case 6:
+		put_num(k, SNMPSUB_GAUGE32, p->sessions < 0 ? 0 : p->sessions, OID(5, 1, 6, row));
+		break;
+	}
+}
+
 size_t rm_snmp_collect(struct rm_snmp *s, snmpsub_value_t *out, size_t cap)
 {
+	struct rm_snmp_peer peers[RM_SNMP_PEERS_MAX];
+	size_t n_peers = peers_get(s, peers);
 	struct sink k = { out, cap, 0 };
 	int64_t rejects = 0;
 
@@ -254,6 +325,9 @@ size_t rm_snmp_collect(struct rm_snmp *s, snmpsub_value_t *out, size_t cap)
 	for (uint32_t col = 2; col <= 6; col++)
 		for (size_t i = 0; i < s->n_lrgs; i++)
 			lrg_row(s, &k, col, i);
+	for (uint32_t col = 2; col <= 6; col++)
+		for (size_t i = 0; i < n_peers; i++)
+			peer_row(&k, &peers[i], col, i);
 	return k.n;
 }
 
@@ -263,6 +337,56 @@ static size_t collect_cb(void *arg, snmpsub_value_t *out, size_t cap)
 }
 
 /* ---- notifications ----------------------------------------------------------------- */
+
+/* rmPeerDown (6) when a peer that was up is down; rmPeerUp (7) when a peer is up
+ * that was down or not up since it was first seen: a join, including the peers
+ * found at start (unlike the MCPs' first look, which only records). */
+static void check_peers(struct rm_snmp *s, rm_snmp_notify_fn fn, void *arg)
+{
+	struct rm_snmp_peer peers[RM_SNMP_PEERS_MAX];
+	size_t n = peers_get(s, peers);
+	snmpsub_value_t vb[3];
+	struct sink k = { vb, 3, 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		const struct rm_snmp_peer *p = &peers[i];
+		size_t j;
+		for (j = 0; j < s->n_last_peers; j++)
+			if (strcmp(s->last_peer[j].node, p->node) == 0)
+				break;
+		if (j == s->n_last_peers) {
+			if (j == RM_SNMP_PEERS_MAX) /* full: reuse an entry no longer listed */
+				for (j = 0; j < s->n_last_peers; j++) {
+					bool listed = false;
+					for (size_t q = 0; q < n && !listed; q++)
+						listed = strcmp(peers[q].node,
+								s->last_peer[j].node) == 0;
+					if (!listed)
+						break;
+				}
+			if (j == RM_SNMP_PEERS_MAX)
+				continue;
+			if (j == s->n_last_peers)
+				s->n_last_peers++;
+			copy_field(s->last_peer[j].node, sizeof s->last_peer[j].node, p->node,
+				   sizeof p->node);
+			s->last_peer[j].up = 0; /* a peer first seen up has joined */
+		}
+		int up = p->state == 1, was = s->last_peer[j].up;
+		if (p->state == 3)
+			continue; /* syncing: neither */
+		if (up != was) {
+			k.n = 0;
+			peer_row(&k, p, 2, i);
+			peer_row(&k, p, 3, i);
+			peer_row(&k, p, 4, i);
+			log_info("snmp: notification %s for cluster peer %s",
+				 up ? "rmPeerUp" : "rmPeerDown", p->node);
+			fn(arg, up ? 7 : 6, vb, 3);
+		}
+		s->last_peer[j].up = up;
+	}
+}
 
 void rm_snmp_check(struct rm_snmp *s, rm_snmp_notify_fn fn, void *arg)
 {
@@ -322,6 +446,7 @@ void rm_snmp_check(struct rm_snmp *s, rm_snmp_notify_fn fn, void *arg)
 		fn(arg, 5, vb, 2);
 	}
 	s->last_spool_hw = hw;
+	check_peers(s, fn, arg);
 }
 
 static void send_notify(void *arg, uint32_t notif, const snmpsub_value_t *vars, size_t n)

@@ -16,8 +16,12 @@
  *   rmL3LimitReached      rm_profile_calls_active / rm_tenant_calls_active reached
  *                         the configured l3 (published on every limit refusal and
  *                         every second);
- *   rmSpoolHighWater      rm_spool_high_water went 0 -> 1.
- * The first look after start or reload only records the state (no notification).
+ *   rmSpoolHighWater      rm_spool_high_water went 0 -> 1;
+ *   rmPeerDown / rmPeerUp a cluster peer went down / came up (the peer table, from
+ *                         rm_snmp_set_peers; a peer that joins, also at start,
+ *                         is "up" once).
+ * The first look after start or reload only records the state (no notification),
+ * except for peers (above).
  *
  * Thread: the service thread only (net-snmp state is process-wide; one per process).
  */
@@ -57,6 +61,20 @@ size_t rm_snmp_collect(struct rm_snmp *s, snmpsub_value_t *out, size_t cap);
 typedef void (*rm_snmp_notify_fn)(void *arg, uint32_t notif, const snmpsub_value_t *vars,
 				  size_t n);
 void rm_snmp_check(struct rm_snmp *s, rm_snmp_notify_fn fn, void *arg);
+
+/* The cluster peer table (BASE.1.5.1, rows in the order fn returns them): fn fills
+ * at most cap rows and returns how many there are. Service thread (rm/cluster).
+ * fn NULL: no table (cluster off). */
+#define RM_SNMP_PEERS_MAX 16
+struct rm_snmp_peer {
+	char node[64];
+	char address[320];
+	int state;            /* up(1) down(2) syncing(3), as the MIB numbers them */
+	int64_t heartbeat_age_ms; /* -1: never heard */
+	int64_t sessions;     /* its answered calls this node holds (replicated) */
+};
+typedef size_t (*rm_snmp_peers_fn)(void *arg, struct rm_snmp_peer *out, size_t cap);
+void rm_snmp_set_peers(struct rm_snmp *s, rm_snmp_peers_fn fn, void *arg);
 
 /* 1 while connected to the master. */
 int rm_snmp_connected(const struct rm_snmp *s);

@@ -93,6 +93,7 @@ void proxy_session_end_hook(const struct session *s, void *arg)
 		  "ended-by=%s duration=%lldms", s->call_id, s->profile, s->tenant, s->mcp_uri,
 		  s->attempts, s->final_status, session_ender_name(s->ended_by),
 		  (long long)(s->answer_ms ? s->end_ms - s->answer_ms : 0));
+	proxy_cluster_ended(p, s);
 	proxy_bill_cdr(p, s);
 	if (c) {
 		route_release(&c->ticket);

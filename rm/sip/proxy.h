@@ -52,6 +52,17 @@ struct billing_item;
 void proxy_set_billing(struct proxy *p, void (*post)(void *arg, struct billing_item *it),
 		       void *arg);
 
+/* Cluster (rm/cluster/cluster_sess.h): post(arg, line) is called on the SIP thread
+ * with a malloc'd "+" line when a call is answered and a "-" line when an answered
+ * call ends, and takes ownership of the line. Not called until set. */
+void proxy_set_cluster(struct proxy *p, void (*post)(void *arg, char *line), void *arg);
+
+/* Adopt one answered call of the dead cluster node `owner` (line: its "+" line,
+ * cluster_sess.h; modified): BYE to both sides with the replicated dialog state,
+ * then the call's record with ended_by "rm-peer-lost" and the record id the owner
+ * itself would have given it (cluster_record_id). SIP thread. */
+void proxy_adopt(struct proxy *p, const char *owner, char *line);
+
 /* Number of live sessions (dialogs). */
 size_t proxy_session_count(const struct proxy *p);
 /* Number of MCPs currently up. */

@@ -337,6 +337,7 @@ static int call_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
 						 sip->sip_to->a_tag);
 				dialog_answered(p, c->dlg, sip);
 				proxy_bill_event(p, c->sess, CDR_EV_ANSWER);
+				proxy_cluster_answered(p, c->sess, c->dlg);
 			}
 			call_wait(c, WAIT_LINGER, proxy_now_ms() + LINGER_MS(p));
 		}
@@ -498,7 +499,7 @@ void proxy_bill_cdr(struct proxy *p, const struct session *s)
 	if (!p->billing_post)
 		return;
 	proxy_bill_event(p, s, CDR_EV_END);
-	it = billing_item_cdr(s, p->cfg->node);
+	it = proxy_cdr_item(p, s); /* its id is the same on every node (proxy_cluster.c) */
 	if (it)
 		p->billing_post(p->billing_arg, it);
 	else

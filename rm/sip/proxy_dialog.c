@@ -114,6 +114,48 @@ struct dialog *dialog_new(const sip_t *invite)
 	return d;
 }
 
+void dialog_get_parts(const struct dialog *d, struct dialog_parts *out)
+{
+	memset(out, 0, sizeof *out);
+	if (!d)
+		return;
+	out->cseq[0] = d->cseq[0];
+	out->cseq[1] = d->cseq[1];
+	out->from = d->from;
+	out->to = d->to;
+	for (int i = 0; i < 2; i++) {
+		out->target[i] = d->target[i];
+		out->route[i] = d->route[i];
+	}
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s && *s ? strdup(s) : NULL;
+}
+
+struct dialog *dialog_from_parts(const struct dialog_parts *in)
+{
+	struct dialog *d = calloc(1, sizeof *d);
+
+	if (!d)
+		return NULL;
+	d->cseq[0] = in->cseq[0];
+	d->cseq[1] = in->cseq[1];
+	d->from = dup_or_null(in->from);
+	d->to = dup_or_null(in->to);
+	for (int i = 0; i < 2; i++) {
+		d->target[i] = dup_or_null(in->target[i]);
+		d->route[i] = dup_or_null(in->route[i]);
+	}
+	d->rm_in_path = true;
+	if (!d->from || !d->to) {
+		dialog_free(d);
+		return NULL;
+	}
+	return d;
+}
+
 /* rr[0..n-1] as one Route value ("<uri;lr>, <uri;lr>"), in that order or reversed.
  * Returns a malloc'd string, or NULL for an empty list or out of memory. */
 static char *route_value(const sip_record_route_t *const *rr, size_t n, bool reverse)

@@ -149,6 +149,10 @@ struct proxy {
 	metric_t *m_byes[2];  /* rm_byes_sent_total{to}, by enum dialog_side */
 	metric_t *m_ended[SESSION_END_RM + 1]; /* rm_calls_ended_total{ended_by} */
 
+	/* cluster session replication (NULL post: off); post takes the line */
+	void (*cluster_post)(void *arg, char *line);
+	void *cluster_arg;
+
 	/* billing (NULL post: billing off). post takes ownership of the item. */
 	void (*billing_post)(void *arg, struct billing_item *it);
 	void *billing_arg;
@@ -193,6 +197,13 @@ void proxy_session_end_hook(const struct session *s, void *arg);
  * the CDR of a refused INVITE to the service thread. No-ops with billing off. */
 void proxy_bill_event(struct proxy *p, const struct session *s, int type);
 void proxy_bill_cdr(struct proxy *p, const struct session *s);
+/* proxy_cluster.c: replicate answered calls (proxy_set_cluster), adopt a dead
+ * peer's calls (proxy_adopt), and the CDR item of a session with its deterministic
+ * record id (cluster_record_id). */
+void proxy_cluster_answered(struct proxy *p, const struct session *s,
+			    const struct dialog *d);
+void proxy_cluster_ended(struct proxy *p, const struct session *s);
+struct billing_item *proxy_cdr_item(struct proxy *p, const struct session *s);
 void proxy_bill_refused(struct proxy *p, const sip_t *sip, const char *tenant,
 			const char *profile, const char *service_type, int status);
 
@@ -215,6 +226,15 @@ void dialog_bye(struct proxy *p, const struct session *s, struct dialog *d,
 		const char *reason);
 void dialog_cancel(struct proxy *p, const struct session *s, nta_outgoing_t *invite);
 void dialog_release_own(struct proxy *p);
+/* A dialog's state as plain strings (pointers into d, valid while d is), and a
+ * dialog rebuilt from them (a peer's replicated call, proxy_cluster.c); NULL on out
+ * of memory or without from/to. */
+struct dialog_parts {
+	uint32_t cseq[2];
+	const char *from, *to, *target[2], *route[2];
+};
+void dialog_get_parts(const struct dialog *d, struct dialog_parts *out);
+struct dialog *dialog_from_parts(const struct dialog_parts *in);
 /* dialog_request: rm's own in-dialog request (OPTIONS for keepalive.c) toward `side`
  * of s's answered dialog, as the other side would send it, with that side's last
  * CSeq; answers go to cb(magic). Returns the client transaction (the caller owns it)

@@ -5,7 +5,10 @@
  *  0: the rest is a byte stream from a peer: every STOMP frame it holds goes through
  *     cluster_frame_decode (as rm does), and the body of any frame through
  *     cluster_usage_parse; each line parsed is written again with cluster_usage_put
- *     and must parse back to the same kind, value and name.
+ *     and must parse back to the same kind, value and name. The body also goes
+ *     through the session codec (rm/cluster/cluster_sess.c): into a session set, and
+ *     line by line through cluster_sess_parse; a line it accepts, written again,
+ *     must parse back to the same fields.
  *  1: the rest makes a message (type, ids, numbers, body) that is encoded with
  *     cluster_frame_encode; when that succeeds, the frame must parse and decode to
  *     exactly the same message, and one flipped byte of its body must be refused.
@@ -16,6 +19,7 @@
 #include <string.h>
 
 #include "cluster_frame.h"
+#include "cluster_sess.h"
 
 static const unsigned char KEY[] = "fuzzing-key-0123456789";
 #define KEYLEN (sizeof KEY - 1)
@@ -50,6 +54,63 @@ static void on_line(void *arg, enum route_usage_kind k, int value, const char *n
 		abort();
 }
 
+static int str_eq(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* One session line rm accepted: written again, it must read back the same. */
+static void sess_line(const char *line, size_t len)
+{
+	char *copy = malloc(len + 1), *again = NULL;
+	struct cluster_sess a, b;
+	bool add, add2;
+
+	memcpy(copy, line, len);
+	copy[len] = '\0';
+	if (cluster_sess_parse(copy, &add, &a) == 0) {
+		again = add ? cluster_sess_add_line(&a) : cluster_sess_del_line(a.call_id, a.from_tag);
+		if (!again)
+			abort();
+		again[strlen(again) - 1] = '\0'; /* its LF */
+		if (cluster_sess_parse(again, &add2, &b) != 0 || add2 != add ||
+		    !str_eq(a.call_id, b.call_id) || !str_eq(a.from_tag, b.from_tag))
+			abort();
+		if (add && (!str_eq(a.from, b.from) || !str_eq(a.to, b.to) ||
+			    !str_eq(a.route[0], b.route[0]) || !str_eq(a.route[1], b.route[1]) ||
+			    !str_eq(a.target[0], b.target[0]) || !str_eq(a.node, b.node) ||
+			    a.start_ms != b.start_ms || a.answer_ms != b.answer_ms ||
+			    a.cseq[0] != b.cseq[0] || a.cseq[1] != b.cseq[1] ||
+			    a.attempts != b.attempts || a.usage_level != b.usage_level))
+			abort();
+	}
+	free(again);
+	free(copy);
+}
+
+static void sess_body(const char *body, size_t len)
+{
+	struct cluster_sess_set *set = cluster_sess_set_new();
+	size_t i = 0, blen;
+
+	cluster_sess_set_apply_body(set, body, len);
+	char *out = cluster_sess_set_body(set, &blen);
+	struct cluster_sess_set *copy = cluster_sess_set_new();
+	/* what a set holds is a valid full state */
+	if (!out || cluster_sess_set_apply_body(copy, out, blen) !=
+			    (int)cluster_sess_set_count(set))
+		abort();
+	free(out);
+	cluster_sess_set_free(copy);
+	cluster_sess_set_free(set);
+	while (i < len) {
+		const char *nl = memchr(body + i, '\n', len - i);
+		size_t l = nl ? (size_t)(nl - (body + i)) : len - i;
+		sess_line(body + i, l);
+		i += l + 1;
+	}
+}
+
 static void stream(const uint8_t *d, size_t n)
 {
 	stomp_parser_t *p = stomp_parser_new(NULL);
@@ -65,6 +126,7 @@ static void stream(const uint8_t *d, size_t n)
 		struct cluster_msg m;
 		cluster_frame_decode(&f, KEY, KEYLEN, "rm-a", &m);
 		cluster_usage_parse(f.body, f.body_len, on_line, NULL);
+		sess_body(f.body, f.body_len);
 		d += used;
 		n -= used;
 	}
@@ -95,7 +157,7 @@ static void roundtrip(const uint8_t *d, size_t n)
 	if (n < 4)
 		return;
 	m.cmd = cmds[d[0] % 3];
-	m.type = (enum cluster_type)(d[1] % 7);
+	m.type = (enum cluster_type)(d[1] % 8);
 	d += 2, n -= 2;
 	take(&d, &n, m.from, CLUSTER_NODE_MAX);
 	take(&d, &n, m.to, CLUSTER_NODE_MAX);

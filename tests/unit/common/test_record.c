@@ -183,7 +183,7 @@ static void test_each_bad_field(void **state)
 		{ "sip_status", "700", NULL },
 		{ "ended_by", "\"bob\"",
 		  "field 'ended_by': expected one of caller|mcp|rm-timeout|rm-drain|rm|"
-		  "rm-keepalive, got \"bob\"" },
+		  "rm-keepalive|rm-peer-lost, got \"bob\"" },
 		{ "attempts", "101", "field 'attempts': expected integer 0..100, got 101" },
 		{ "attempts", "-1", NULL },
 		{ "attempts", "null", NULL },

@@ -154,6 +154,16 @@ static void test_dispositions(void **state)
 	assert_int_equal(r.disposition, REC_FAILED);
 	assert_int_equal(r.sip_status, 500);
 	assert_int_equal(r.ended_by, REC_BY_RM_DRAIN);
+
+	/* answered, adopted from a dead cluster peer and ended by the survivor */
+	fill_session(&s, cid);
+	s.answer_ms = T0 + 10;
+	s.end_ms = T0 + 5000;
+	s.ended_by = SESSION_END_RM_PEER_LOST;
+	assert_int_equal(cdr_from_session(&s, "rm-a", &r), 0);
+	assert_valid(&r);
+	assert_int_equal(r.disposition, REC_ANSWERED);
+	assert_int_equal(r.ended_by, REC_BY_RM_PEER_LOST);
 }
 
 static void test_rejected_without_session(void **state)

@@ -30,8 +30,10 @@ static struct cluster *cl_new(metrics_t **reg)
 
 static void cl_free(struct cluster *cl, metrics_t *reg)
 {
-	for (int i = 0; i < CLUSTER_MAX_PEERS; i++)
+	for (int i = 0; i < CLUSTER_MAX_PEERS; i++) {
 		free(cl->peer[i].contrib);
+		cluster_sess_set_free(cl->peer[i].sess);
+	}
 	free(cl->board);
 	free(cl);
 	metrics_free(reg);
@@ -144,11 +146,87 @@ static void test_death_and_forget(void **state)
 	cl_free(cl, reg);
 }
 
+static int adopted;
+static char adopted_owner[64];
+static int count_adopt(void *arg, struct cluster_adopt *a)
+{
+	struct cluster_sess cs;
+	bool add;
+
+	assert_int_equal(cluster_sess_parse(a->line, &add, &cs), 0);
+	assert_true(add);
+	snprintf(adopted_owner, sizeof adopted_owner, "%s", a->owner);
+	adopted++;
+	free(a);
+	return 0;
+}
+
+static char *plus(const char *call_id)
+{
+	struct cluster_sess s = { .call_id = call_id, .from_tag = "f", .to_tag = "t",
+				  .start_ms = 1, .answer_ms = 2, .from = "<sip:a@x>;tag=f",
+				  .to = "<sip:b@x>;tag=t", .node = "rm-b" };
+	return cluster_sess_add_line(&s);
+}
+
+/* Replicated sessions: sstate replaces, sess changes; a peer's death or restart
+ * hands its calls to the adopt callback only on the lowest live node id. */
+static void test_sessions(void **state)
+{
+	metrics_t *reg;
+	struct cluster *cl = cl_new(&reg);
+	char body[4096] = "";
+	char *l;
+
+	cl->adopt = count_adopt;
+	adopted = 0;
+	frame(cl, CLUSTER_T_STATE, "rm-b", 100, 1, "t 2 acme\n");
+	for (int i = 0; i < 3; i++) {
+		char id[16];
+		snprintf(id, sizeof id, "c%d", i);
+		l = plus(id);
+		strcat(body, l);
+		free(l);
+	}
+	frame(cl, CLUSTER_T_SSTATE, "rm-b", 100, 2, body);
+	assert_int_equal(cluster_sess_set_count(peer(cl, "rm-b")->sess), 3);
+	l = cluster_sess_del_line("c1", "f");
+	frame(cl, CLUSTER_T_SESS, "rm-b", 100, 3, l);
+	free(l);
+	assert_int_equal(cluster_sess_set_count(peer(cl, "rm-b")->sess), 2);
+	frame(cl, CLUSTER_T_SESS, "rm-b", 100, 4, "+\tbroken\n"); /* malformed: resync */
+	assert_false(peer(cl, "rm-b")->sess_synced);
+	frame(cl, CLUSTER_T_SSTATE, "rm-b", 100, 5, body); /* the resync's full set */
+	assert_int_equal(cluster_sess_set_count(peer(cl, "rm-b")->sess), 3);
+	frame(cl, CLUSTER_T_STATE, "rm-c", 200, 1, "");
+
+	/* rm-b dies; rm-a (me) is the lowest of rm-a, rm-c: it adopts the 3 calls */
+	peer(cl, "rm-b")->last_ms -= 5000;
+	cluster_peers_check(cl, cluster_mono_ms());
+	assert_int_equal(peer(cl, "rm-b")->state, PEER_DOWN);
+	assert_int_equal(adopted, 3);
+	assert_string_equal(adopted_owner, "rm-b");
+	assert_int_equal(metric_value(cl->mm.cluster_adopted), 3);
+	assert_int_equal(cluster_sess_set_count(peer(cl, "rm-b")->sess), 0);
+
+	/* rm-0 (lower than rm-a) is up: rm-c restarting orphans its call, rm-0's */
+	frame(cl, CLUSTER_T_STATE, "rm-0", 300, 1, "");
+	l = plus("c9");
+	frame(cl, CLUSTER_T_SSTATE, "rm-c", 200, 2, l);
+	free(l);
+	assert_int_equal(cluster_sess_set_count(peer(cl, "rm-c")->sess), 1);
+	frame(cl, CLUSTER_T_HB, "rm-c", 201, 1, NULL); /* new incarnation */
+	assert_int_equal(adopted, 3);
+	assert_int_equal(cluster_sess_set_count(peer(cl, "rm-c")->sess), 0);
+	cl_free(cl, reg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_state_delta_replay),
 		cmocka_unit_test(test_death_and_forget),
+		cmocka_unit_test(test_sessions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

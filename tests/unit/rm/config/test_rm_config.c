@@ -221,6 +221,9 @@ static const struct {
 	 "\"profiles\":[{\"name\":\"p\",\"lrg\":\"ivr\"}],\"cluster\":{\"peer\":[]}}",
 	 "cluster.peer: unknown key"},
 	{"{\"lrgs\":[{\"name\":\"ivr\",\"members\":[{\"uri\":\"sip:a\"}]}],"
+	 "\"profiles\":[{\"name\":\"p\",\"lrg\":\"ivr\"}],\"cluster\":{\"adopt\":\"keep\"}}",
+	 "cluster.adopt: expected \"end\" (\"keep\" is not supported yet); got \"keep\""},
+	{"{\"lrgs\":[{\"name\":\"ivr\",\"members\":[{\"uri\":\"sip:a\"}]}],"
 	 "\"profiles\":[{\"name\":\"p\",\"lrg\":\"ivr\"}],"
 	 "\"snmp\":{\"base_oid\":\"1.3.6.x\"}}",
 	 "snmp.base_oid: expected a dotted numeric OID"},

@@ -311,12 +311,95 @@ static void test_scalars_agree(void **state)
 	metrics_free(m);
 }
 
+/* A fake cluster: the peer table rm_snmp reads through rm_snmp_set_peers. */
+static struct rm_snmp_peer fake_peers[3];
+static size_t n_fake_peers;
+static size_t fake_peers_fn(void *arg, struct rm_snmp_peer *out, size_t cap)
+{
+	for (size_t i = 0; i < n_fake_peers && i < cap; i++)
+		out[i] = fake_peers[i];
+	return n_fake_peers;
+}
+
+static void set_peer(size_t i, const char *node, int state, int64_t sessions)
+{
+	snprintf(fake_peers[i].node, sizeof fake_peers[i].node, "%s", node);
+	snprintf(fake_peers[i].address, sizeof fake_peers[i].address, "10.0.0.%zu:9801", i + 2);
+	fake_peers[i].state = state;
+	fake_peers[i].heartbeat_age_ms = 42;
+	fake_peers[i].sessions = sessions;
+	if (i >= n_fake_peers)
+		n_fake_peers = i + 1;
+}
+
+/* The peer table (BASE.1.5.1.c.i) and rmPeerDown (6) / rmPeerUp (7): a peer seen at
+ * the first look is recorded only; one that joins later is "up" once; a syncing
+ * peer sends nothing; down after up sends down, up after down sends up. */
+static void test_peers(void **state)
+{
+	metrics_t *m = metrics_new();
+	struct rm_config cfg;
+	struct rm_snmp *s = setup_snmp(m, &cfg);
+	struct seen seen = { 0 };
+	snmpsub_value_t v[256];
+	(void)state;
+
+	n_fake_peers = 0;
+	set_peer(0, "rm-b", 1, 7);
+	rm_snmp_set_peers(s, fake_peers_fn, NULL);
+	size_t n = rm_snmp_collect(s, v, 256);
+	assert_true(n <= 256);
+	assert_string_equal(find(v, n, "5.1.2.1")->str, "rm-b");
+	assert_string_equal(find(v, n, "5.1.3.1")->str, "10.0.0.2:9801");
+	assert_int_equal(find(v, n, "5.1.4.1")->num, 1);
+	assert_int_equal(find(v, n, "5.1.5.1")->num, 42);
+	assert_int_equal(find(v, n, "5.1.6.1")->num, 7);
+
+	rm_snmp_check(s, record, &seen); /* first look: rm-b found up, a join */
+	rm_snmp_check(s, record, &seen);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.notif[0], 7);
+	assert_string_equal(seen.first[0].str, "rm-b");
+	set_peer(1, "rm-c", 3, 0); /* joins: syncing, nothing yet */
+	rm_snmp_check(s, record, &seen);
+	assert_int_equal(seen.n, 1);
+	set_peer(1, "rm-c", 1, 0); /* up: rmPeerUp */
+	rm_snmp_check(s, record, &seen);
+	assert_int_equal(seen.n, 2);
+	assert_int_equal(seen.notif[1], 7);
+	assert_string_equal(seen.first[1].str, "rm-c");
+	rm_snmp_check(s, record, &seen);
+	assert_int_equal(seen.n, 2);
+	set_peer(0, "rm-b", 2, 0); /* rm-b down */
+	rm_snmp_check(s, record, &seen);
+	rm_snmp_check(s, record, &seen);
+	assert_int_equal(seen.n, 3);
+	assert_int_equal(seen.notif[2], 6);
+	assert_string_equal(seen.first[2].str, "rm-b");
+	set_peer(0, "rm-b", 3, 0); /* restarted: syncing, then up */
+	rm_snmp_check(s, record, &seen);
+	assert_int_equal(seen.n, 3);
+	set_peer(0, "rm-b", 1, 0);
+	rm_snmp_check(s, record, &seen);
+	assert_int_equal(seen.n, 4);
+	assert_int_equal(seen.notif[3], 7);
+
+	rm_snmp_set_peers(s, NULL, NULL); /* cluster off: no rows */
+	n = rm_snmp_collect(s, v, 256);
+	for (size_t i = 0; i < n; i++)
+		assert_false(v[i].oid_len >= 1 && v[i].oid[0] == 5);
+	rm_snmp_free(s);
+	rm_config_free(&cfg);
+	metrics_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_collect),
 		cmocka_unit_test(test_notifications),
 		cmocka_unit_test(test_scalars_agree),
+		cmocka_unit_test(test_peers),
 	};
 	log_init("test", NULL, LOGL_ERROR, false, NULL, 0);
 	return cmocka_run_group_tests(tests, NULL, NULL);

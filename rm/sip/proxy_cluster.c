@@ -1,0 +1,177 @@
+/*
+ * proxy_cluster: the SIP thread's part of session replication and adoption (README
+ * "rm cluster", rm/cluster/cluster_sess.h).
+ *
+ * Replication: when a routed INVITE is answered, its session and dialog state go
+ * out as a "+" line; when an answered call ends, a "-" line. The line is handed to
+ * the post callback (rm/main.c: the bridge to the service thread, bounded; a full
+ * queue drops the line and counts it): the SIP thread never waits on the cluster.
+ *
+ * Adoption: the service thread hands a dead peer's "+" lines here (proxy_adopt).
+ * Each becomes a short-lived session of this table (owner = the dead node), is
+ * ended with a BYE to both sides built from the replicated dialog state, and its
+ * record is written with ended_by "rm-peer-lost".
+ *
+ * Record ids: every CDR of a session gets cluster_record_id(node, start_ms,
+ * call_id, from_tag), node being the node that carried the call. The survivor
+ * writing an adopted call's record and the dead node replaying its own record of
+ * that call from its spool thus write the same id, which rs stores once.
+ */
+#include "proxy_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "billing.h"
+#include "cdr.h"
+#include "cluster_sess.h"
+#include "log.h"
+#include "util.h"
+
+/* rm's BYEs to an adopted call use the last CSeq replicated at the answer plus
+ * this: in-dialog requests after the answer are not replicated, and a CSeq above
+ * the other side's is all a UA checks (RFC 3261 12.2.2). */
+#define ADOPT_CSEQ_STEP 100
+#define ADOPT_REASON "SIP;cause=503;text=\"rm peer lost\""
+#define BODY_MAX 8192
+
+void proxy_set_cluster(struct proxy *p, void (*post)(void *arg, char *line), void *arg)
+{
+	p->cluster_post = post;
+	p->cluster_arg = arg;
+}
+
+void proxy_cluster_answered(struct proxy *p, const struct session *s, const struct dialog *d)
+{
+	struct dialog_parts dp;
+	struct cluster_sess cs = { 0 };
+	char *line;
+
+	if (!p->cluster_post || !s || s->owner[0])
+		return;
+	dialog_get_parts(d, &dp);
+	cs.call_id = s->call_id;
+	cs.from_tag = s->from_tag;
+	cs.to_tag = s->to_tag;
+	cs.session_id = s->gvp_session_id;
+	cs.tenant = s->tenant;
+	cs.profile = s->profile;
+	cs.service_type = s->service_type;
+	cs.lrg = s->lrg;
+	cs.mcp = s->mcp_uri;
+	cs.caller = s->caller;
+	cs.dnis = s->dnis;
+	cs.attempts = s->attempts < 0 ? 0 : s->attempts > 100 ? 100 : s->attempts;
+	cs.usage_level = s->usage_level < 0 || s->usage_level > 3 ? 0 : s->usage_level;
+	cs.start_ms = s->start_ms;
+	cs.answer_ms = s->answer_ms;
+	cs.cseq[0] = dp.cseq[0];
+	cs.cseq[1] = dp.cseq[1];
+	cs.from = dp.from;
+	cs.to = dp.to;
+	for (int i = 0; i < 2; i++) {
+		cs.target[i] = dp.target[i];
+		cs.route[i] = dp.route[i];
+	}
+	cs.node = p->cfg->node;
+	line = cluster_sess_add_line(&cs);
+	if (line)
+		p->cluster_post(p->cluster_arg, line);
+	else
+		log_warn("cluster: cannot describe call-id=%s to the peers", s->call_id);
+}
+
+void proxy_cluster_ended(struct proxy *p, const struct session *s)
+{
+	char *line;
+
+	if (!p->cluster_post || !s->answer_ms || s->owner[0])
+		return;
+	line = cluster_sess_del_line(s->call_id, s->from_tag);
+	if (line)
+		p->cluster_post(p->cluster_arg, line);
+}
+
+struct billing_item *proxy_cdr_item(struct proxy *p, const struct session *s)
+{
+	const char *node = s->owner[0] ? s->owner : p->cfg->node;
+	struct cdr_input in;
+	struct billing_item *it;
+	record_t r;
+	char buf[BODY_MAX];
+	int n;
+
+	cdr_input_from_session(s, &in);
+	if (cdr_from_input(&in, node, &r) < 0)
+		return NULL;
+	if (s->ended_by == SESSION_END_RM_PEER_LOST)
+		r.ended_by = REC_BY_RM_PEER_LOST; /* cdr.c predates it: it would say "rm" */
+	cluster_record_id(r.node, s->start_ms, s->call_id, s->from_tag, r.id);
+	n = record_encode(&r, buf, sizeof buf);
+	if (n < 0)
+		return NULL;
+	it = malloc(sizeof *it + (size_t)n + 1);
+	if (!it)
+		return NULL;
+	it->kind = BILLING_CDR;
+	it->end_ms = r.end_ms;
+	it->len = (size_t)n;
+	memcpy(it->body, buf, (size_t)n + 1);
+	return it;
+}
+
+void proxy_adopt(struct proxy *p, const char *owner, char *line)
+{
+	struct cluster_sess cs;
+	struct dialog_parts dp;
+	struct dialog *d;
+	struct session *s;
+	bool add;
+	int64_t now = util_now_ms();
+
+	if (cluster_sess_parse(line, &add, &cs) < 0 || !add) {
+		log_warn("cluster: an adopted call of %s cannot be read: dropped", owner);
+		return;
+	}
+	s = session_insert(p->sessions, cs.call_id, cs.from_tag, now);
+	if (!s) {
+		log_warn("cluster: call-id=%s of %s is live here already: not adopted",
+			 cs.call_id, owner);
+		return;
+	}
+	snprintf(s->owner, sizeof s->owner, "%s", cs.node && *cs.node ? cs.node : owner);
+	snprintf(s->to_tag, sizeof s->to_tag, "%s", cs.to_tag);
+	snprintf(s->gvp_session_id, sizeof s->gvp_session_id, "%s", cs.session_id);
+	snprintf(s->tenant, sizeof s->tenant, "%s", cs.tenant);
+	snprintf(s->profile, sizeof s->profile, "%s", cs.profile);
+	snprintf(s->service_type, sizeof s->service_type, "%s", cs.service_type);
+	snprintf(s->lrg, sizeof s->lrg, "%s", cs.lrg);
+	snprintf(s->mcp_uri, sizeof s->mcp_uri, "%s", cs.mcp);
+	snprintf(s->caller, sizeof s->caller, "%s", cs.caller);
+	snprintf(s->dnis, sizeof s->dnis, "%s", cs.dnis);
+	s->attempts = cs.attempts;
+	s->usage_level = cs.usage_level;
+	s->start_ms = cs.start_ms;
+	s->answer_ms = cs.answer_ms ? cs.answer_ms : cs.start_ms;
+	s->deadline_ms = 0;
+	memset(&dp, 0, sizeof dp);
+	dp.cseq[0] = cs.cseq[0] + ADOPT_CSEQ_STEP;
+	dp.cseq[1] = cs.cseq[1] + ADOPT_CSEQ_STEP;
+	dp.from = cs.from;
+	dp.to = cs.to;
+	for (int i = 0; i < 2; i++) {
+		dp.target[i] = cs.target[i];
+		dp.route[i] = cs.route[i];
+	}
+	d = dialog_from_parts(&dp);
+	if (d)
+		dialog_bye(p, s, d, ADOPT_REASON);
+	else
+		log_warn("cluster: call-id=%s of %s has no dialog state: ended without BYE",
+			 cs.call_id, owner);
+	dialog_free(d);
+	log_info("cluster: call-id=%s of dead node %s adopted and ended", cs.call_id, owner);
+	session_end(p->sessions, s, 200, SESSION_END_RM_PEER_LOST, now);
+	proxy_sessions_changed(p);
+}
