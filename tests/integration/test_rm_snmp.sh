@@ -137,8 +137,16 @@ for spec in "$M1 ivr,solo 50" "$M2 ivr 70"; do
 	same "2.1.5.$row" "$(int "$(mv_ "rm_mcp_active{mcp=\"$uri\"}")")" "rmMcpActiveCalls.$row"
 	same "2.1.6.$row" "$(int "$(mv_ "rm_mcp_max_ports{mcp=\"$uri\"}")")" "rmMcpCapacity.$row"
 	[ "$(sv "2.1.6.$row")" = "$3" ] || die "rmMcpCapacity.$row is $(sv "2.1.6.$row"), want $3"
-	rtt=$(mv_ "rm_mcp_options_rtt_seconds{mcp=\"$uri\"}")
-	same "2.1.7.$row" "$(awk -v r="$rtt" 'BEGIN { printf "%.0f", r * 1000 }')" "rmMcpRttMs.$row"
+	# the RTT moves with every OPTIONS (each 500 ms): a loaded machine may never give a
+	# walk between two equal /metrics reads, so the walk's value must lie between the
+	# RTTs read just before and just after it (in ms, 1 ms of rounding either way)
+	n="rm_mcp_options_rtt_seconds{mcp=\"$uri\"}"
+	r0=$(awk -v n="$n" 'index($0, n " ") == 1 { print $NF; exit }' "$T/metrics0.txt")
+	rtt=$(mv_ "$n"); got=$(sv "2.1.7.$row")
+	[ -n "$got" ] || die "snmpwalk has no $RMOID.2.1.7.$row (rmMcpRttMs.$row)"
+	awk -v a="$r0" -v b="$rtt" -v g="$got" 'BEGIN { lo = (a < b ? a : b) * 1000 - 1;
+		hi = (a > b ? a : b) * 1000 + 1; exit !(g >= lo && g <= hi) }' ||
+		die "rmMcpRttMs.$row: SNMP $got ms, /metrics ${r0}s before and ${rtt}s after the walk"
 	row=$((row + 1))
 done
 [ -z "$(sv 2.1.2.3)" ] || die "a third MCP row that is not configured"
@@ -207,9 +215,13 @@ rm_reload
 # the calls last 3 s: the trap samples usage once a second (README: a shorter peak
 # can be missed), and a loaded machine can delay a sample by more than one period
 uac_run l3 "$SP" uac_rr.xml 6 50 20 -d 3000 || true
-for _ in $(seq 1 20); do grep -q "\.$RMOID\.0\.4\b" "$T/traps.log" && break; sleep 0.1; done
+# rm -> snmpd (AgentX) -> snmptrapd (UDP) -> traps.log: on a loaded machine the chain
+# can take seconds, so wait up to 5 s, and say which link broke
+wait_for 5 grep -q "\.$RMOID\.0\.4\b" "$T/traps.log" || true
 grep "\.$RMOID\.0\.4\b" "$T/traps.log" | grep -q "\.$RMOID\.4\.3\.0 = Gauge32: 2" ||
-	die "no rmL3LimitReached (limit 2) after $OK admitted of 6: $(cat "$T/traps.log")"
+	die "no rmL3LimitReached (limit 2) in traps.log after $OK admitted of 6 (rm logged" \
+		"$(log_count "$T/rm.log" 'notification rmL3LimitReached') such notification):" \
+		"$(tail -c 600 "$T/traps.log")"
 [ "$(grep -c "\.$RMOID\.0\.4\b" "$T/traps.log")" = 1 ] || die "more than one rmL3LimitReached"
 rej=$(snmpget "${SNMPOPT[@]}" -Oqv "$RMOID.1.7.0")
 [ "$rej" -ge 1 ] || die "rmRejects $rej after limit refusals"
