@@ -3,7 +3,7 @@
 # (`+` at the answer, `-` at the end) must not wake rm's service thread one by one.
 # The cluster sends them only at its tick (every publish_ms), so a wake-up per line
 # bought nothing and cost a thread switch per line (+16% CPU per call at 1,000
-# calls/s in bench_cluster.sh; +4% once they ride the bridge's batch, bridge.h
+# calls/s in bench_cluster.sh; +0-4% once they ride the bridge's batch, bridge.h
 # BRIDGE_WAKE_LATER). Measured here as the voluntary context switches of rm-a's
 # service thread (the main thread) per call, 1,000 calls at 500 calls/s through rm-a
 # of a two-node cluster, billing off, beyond its idle rate (its tick, heartbeats):
