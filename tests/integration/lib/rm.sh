@@ -54,14 +54,14 @@ uas_start() {
 }
 
 # uac_run NAME RM_PORT SCENARIO CALLS RATE TIMEOUT_S [sipp args...]: a sipp SIP Server
-# sending CALLS calls; sets CREATED OK FAILED RTD (avg response time, ms) and
-# returns sipp's exit status.
+# sending CALLS calls to UAC_HOST:RM_PORT (UAC_HOST default 127.0.0.1); sets CREATED OK
+# FAILED RTD (avg response time, ms) and returns sipp's exit status.
 uac_run() {
 	local name=$1 rmport=$2 sf=$3 calls=$4 rate=$5 tmo=$6
 	shift 6
 	local rc=0 lp
 	lp=$(free_port)
-	sipp "127.0.0.1:$rmport" -sf "$SIPP_DIR/$sf" -s 1000 -i 127.0.0.1 -p "$lp" \
+	sipp "${UAC_HOST:-127.0.0.1}:$rmport" -sf "$SIPP_DIR/$sf" -s 1000 -i 127.0.0.1 -p "$lp" \
 		-m "$calls" -r "$rate" -l 5000 -nostdin -recv_timeout 5s -timeout "${tmo}s" \
 		-timeout_error -default_behaviors all,-abortunexp -max_socket 2000 \
 		-trace_stat -stf "$T/$name.csv" -fd 1 -trace_err -error_file "$T/$name.err" \

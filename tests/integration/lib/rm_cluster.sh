@@ -56,17 +56,9 @@ cluster_is() { [ "$(cluster_state "$1" "$2")" = "$3" ]; }
 # cluster_uac NAME HOST PORT SCENARIO CALLS RATE TIMEOUT_S [sipp args...]: uac_run
 # aimed at HOST (a node's SIP address); sets CREATED OK FAILED.
 cluster_uac() {
-	local name=$1 host=$2 port=$3 sf=$4 calls=$5 rate=$6 tmo=$7
-	shift 7
-	local rc=0 lp
-	lp=$(free_port)
-	sipp "$host:$port" -sf "$SIPP_DIR/$sf" -s 1000 -i 127.0.0.1 -p "$lp" \
-		-m "$calls" -r "$rate" -l 5000 -nostdin -recv_timeout 5s -timeout "${tmo}s" \
-		-timeout_error -default_behaviors all,-abortunexp -max_socket 2000 \
-		-trace_stat -stf "$T/$name.csv" -fd 1 -trace_err -error_file "$T/$name.err" \
-		"$@" >"$T/$name.log" 2>&1 || rc=$?
-	uac_stats "$T/$name.csv"
-	return $rc
+	local name=$1 host=$2
+	shift 2
+	UAC_HOST=$host uac_run "$name" "$@"
 }
 
 # cluster_peer_py: path of a python module speaking the cluster protocol (frames as
