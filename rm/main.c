@@ -180,10 +180,6 @@ static void billing_post(void *arg, struct billing_item *it)
 {
 	struct rm_main *rm = arg;
 
-	if (it->kind == BILLING_EVENT && !rm->billing_events) { /* billing.events: none */
-		free(it);
-		return;
-	}
 	if (bridge_to_service_batched(rm->bridge, BRIDGE_BILLING, 0, it,
 				      it->kind == BILLING_CDR ? BRIDGE_WAKE_LOOP
 							      : BRIDGE_WAKE_LATER) < 0) {
@@ -280,7 +276,7 @@ static void *sip_thread(void *arg)
 	if (!rm->beat || su_timer_set_for_ever(rm->beat, sip_beat, rm) < 0)
 		log_error("cannot start the SIP thread heartbeat: /healthz will fail");
 	if (rm->billing_on)
-		proxy_set_billing(rm->proxy, billing_post, rm);
+		proxy_set_billing(rm->proxy, billing_post, rm, rm->billing_events);
 	if (rm->cluster)
 		proxy_set_cluster(rm->proxy, cluster_post, rm);
 	if (bridge_attach_sip(rm->bridge, rm->root, sip_bridge_cb, rm) < 0) {

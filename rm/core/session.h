@@ -44,6 +44,7 @@ enum session_ender {
 	SESSION_END_RM_KEEPALIVE, /* a side stopped answering in-dialog OPTIONS */
 	SESSION_END_RM,        /* any other rm decision (refusal, internal error) */
 	SESSION_END_RM_PEER_LOST, /* adopted from a dead cluster peer and ended here */
+	SESSION_END_COUNT         /* not an ender: tables by ender have this many slots */
 };
 /* "none", "caller", "mcp", "rm-timeout", "rm-drain", "rm-keepalive", "rm",
  * "rm-peer-lost". */

@@ -60,7 +60,7 @@ static bool sip_series(rm_metrics_t *m)
 		ok &= !!(m->calls[d] = labelled(m->reg, false, "rm_calls_total",
 						"Finished calls by disposition", "disposition",
 						record_disposition_name((enum record_disposition)d)));
-	for (int e = SESSION_END_CALLER; e <= SESSION_END_RM; e++)
+	for (int e = SESSION_END_CALLER; e < SESSION_END_COUNT; e++)
 		ok &= !!(m->ended[e] = labelled(m->reg, false, "rm_calls_ended_total",
 						"Finished calls by who ended them (the record's "
 						"ended_by)", "ended_by",

@@ -42,7 +42,7 @@ typedef struct rm_metrics {
 	metric_t *sip_requests;   /* SIP requests received */
 	metric_t *call_setup;     /* histogram: INVITE -> first final response */
 	metric_t *calls[RM_METRICS_DISP];          /* by enum record_disposition */
-	metric_t *ended[SESSION_END_RM + 1];       /* by enum session_ender (0: NULL) */
+	metric_t *ended[SESSION_END_COUNT];       /* by enum session_ender (0: NULL) */
 	metric_t *byes_sent[2];   /* rm's own BYEs, [0] to the caller, [1] to the MCP */
 	metric_t *rejects[RM_REFUSE_COUNT];        /* by enum rm_refuse (0: NULL) */
 	/* OPTIONS monitor (rm/sip/monitor.c) and keep-alives (rm/sip/keepalive.c) */

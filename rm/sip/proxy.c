@@ -83,7 +83,7 @@ void proxy_session_end_hook(const struct session *s, void *arg)
 						    in.attempts);
 	if ((int)d >= 0 && d < 5)
 		metric_inc(p->m_disp[d]);
-	if (s->ended_by >= SESSION_END_CALLER && s->ended_by <= SESSION_END_RM)
+	if (s->ended_by >= SESSION_END_CALLER && s->ended_by < SESSION_END_COUNT)
 		metric_inc(p->m_ended[s->ended_by]);
 	if (s->attempts > 0) {
 		int64_t setup = (s->answer_ms ? s->answer_ms : s->end_ms) - s->start_ms;

@@ -46,11 +46,12 @@ void proxy_reload(struct proxy *p, struct rm_config *cfg);
 void proxy_drain(struct proxy *p, void (*on_drained)(void *arg), void *arg);
 
 /* Billing: post(arg, item) is called on the SIP thread for every CDR (one per
- * finished or refused call) and call event, and takes ownership of the item (a
- * struct billing_item, billing.h). Not called (no records built) until set. */
+ * finished or refused call) and, when events is true (billing.events: all), every
+ * call event; it takes ownership of the item (a struct billing_item, billing.h). Not
+ * called (no records built) until set. */
 struct billing_item;
 void proxy_set_billing(struct proxy *p, void (*post)(void *arg, struct billing_item *it),
-		       void *arg);
+		       void *arg, bool events);
 
 /* Cluster (rm/cluster/cluster_sess.h): post(arg, line) is called on the SIP thread
  * with a malloc'd "+" line when a call is answered and a "-" line when an answered

@@ -472,17 +472,18 @@ void proxy_release_all_calls(struct proxy *p)
 /* ---- billing ------------------------------------------------------------------------- */
 
 void proxy_set_billing(struct proxy *p, void (*post)(void *arg, struct billing_item *it),
-		       void *arg)
+		       void *arg, bool events)
 {
 	p->billing_post = post;
 	p->billing_arg = arg;
+	p->billing_events = events;
 }
 
 void proxy_bill_event(struct proxy *p, const struct session *s, int type)
 {
 	struct billing_item *it;
 
-	if (!p->billing_post)
+	if (!p->billing_post || !p->billing_events)
 		return;
 	it = billing_item_event(s, p->cfg->node, type);
 	if (it)

@@ -147,7 +147,7 @@ struct proxy {
 	metric_t *m_reject[RM_REFUSE_COUNT];
 	metric_t *m_requests, *m_responses;
 	metric_t *m_byes[2];  /* rm_byes_sent_total{to}, by enum dialog_side */
-	metric_t *m_ended[SESSION_END_RM + 1]; /* rm_calls_ended_total{ended_by} */
+	metric_t *m_ended[SESSION_END_COUNT]; /* rm_calls_ended_total{ended_by} */
 
 	/* cluster session replication (NULL post: off); post takes the line */
 	void (*cluster_post)(void *arg, char *line);
@@ -156,6 +156,7 @@ struct proxy {
 	/* billing (NULL post: billing off). post takes ownership of the item. */
 	void (*billing_post)(void *arg, struct billing_item *it);
 	void *billing_arg;
+	bool billing_events; /* billing.events: all (none: call events are not built) */
 };
 
 /* proxy.c */

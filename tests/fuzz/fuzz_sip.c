@@ -329,7 +329,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "fuzz_sip: proxy_create: %s\n", err);
 		exit(1);
 	}
-	proxy_set_billing(F.proxy, fuzz_bill, NULL);
+	proxy_set_billing(F.proxy, fuzz_bill, NULL, true);
 	F.requests = metrics_find(F.metrics, "rm_sip_requests_total", NULL);
 	fprintf(stderr, "fuzz_sip: rm on 127.0.0.1:%d, MCP %d, SIP Server %d\n", F.rm_port,
 		F.mcp_port, F.caller_port);

@@ -103,6 +103,9 @@ wait_metric "$HB" rm_cluster_sessions_adopted_total -eq 20 3 ||
 wait_for 3 cluster_is "$HC" rm-a down || die "rm-c does not see rm-a down"
 wait_log "$T/c.log" "peer rm-a down: its 20 calls are rm-b's to end" 1 3 || die "rm-c did not leave the calls to rm-b"
 [ "$(mval "$HC" rm_cluster_sessions_adopted_total)" = 0 ] || die "rm-c adopted calls too"
+wait_metric "$HB" 'rm_calls_ended_total{ended_by="rm-peer-lost"}' -eq 20 3 ||
+	die "rm_calls_ended_total{ended_by=\"rm-peer-lost\"} on rm-b:" \
+		"$(mval "$HB" 'rm_calls_ended_total{ended_by="rm-peer-lost"}'), want 20"
 wait_metric "$HB" rm_cluster_sessions_remote -eq 0 3 || die "rm-b still holds rm-a's calls"
 [ "$(peer_usage "$HB" rm-a)" = 0 ] || die "rm-b still counts rm-a's usage"
 [ "$(peer_usage "$HC" rm-a)" = 0 ] || die "rm-c still counts rm-a's usage"
