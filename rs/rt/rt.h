@@ -10,10 +10,9 @@
  * database never holds up rs's start. Until the rebuild ends the numbers show what
  * arrived since start; the records fed meanwhile are kept (at most 64 MiB) and fed
  * to the rebuilt numbers too (feeding is idempotent), which then replace the live
- * ones. A rebuild that fails leaves the live numbers (logged). Known gap: records
- * receipted into the journal while the database was down and still there at the
- * restart are not in the rebuild (the writer replays them into the database without
- * passing here).
+ * ones. A rebuild that fails leaves the live numbers (logged). Records receipted
+ * into the journal while the database was down and still there at the restart are
+ * read from the journal by the rebuild (rt_load.h).
  *
  * Threads: everything here runs on the loop's thread.
  */

@@ -311,6 +311,47 @@ int journal_consume(journal_t *j, const journal_chunk_t *ch, char *err, size_t e
 	return 0;
 }
 
+int journal_walk(const char *dir, int (*fn)(void *arg, const rs_row_t *row), void *arg,
+		 char *err, size_t errlen)
+{
+	char path[600];
+	unsigned char hdr[J_HDR], *buf = NULL;
+	size_t cap = 0;
+	uint64_t off = 0;
+	rs_row_t row;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/rs.journal", dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "journal %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (pread(fd, hdr, J_HDR, (off_t)off) == J_HDR && get32(hdr) == J_MAGIC &&
+	       get32(hdr + 4) <= J_MAX_BODY) {
+		size_t total = J_HDR + hdr[13] + 1 + (size_t)get32(hdr + 4);
+		if (total > cap) {
+			unsigned char *nb = realloc(buf, total);
+			if (!nb) {
+				snprintf(err, errlen, "journal %s: out of memory", path);
+				free(buf);
+				close(fd);
+				return -1;
+			}
+			buf = nb;
+			cap = total;
+		}
+		if (pread(fd, buf, total, (off_t)off) != (ssize_t)total ||
+		    entry_parse(buf, total, &row) != total || fn(arg, &row))
+			break;
+		off += total;
+	}
+	free(buf);
+	close(fd);
+	return 0;
+}
+
 void journal_chunk_free(journal_chunk_t *ch)
 {
 	free(ch->rows);

@@ -56,6 +56,17 @@ int journal_read(journal_t *j, size_t max, journal_chunk_t *ch, char *err,
 int journal_consume(journal_t *j, const journal_chunk_t *ch, char *err, size_t errlen);
 void journal_chunk_free(journal_chunk_t *ch);
 
+/* Walk DIR/rs.journal read-only from its start on a descriptor of its own, calling
+ * fn(arg, row) for each complete entry (row and its strings valid during the call only;
+ * rec NULL) until the end, the first incomplete or corrupt entry, or fn returning
+ * nonzero. For readers other than the writer (the real-time rebuild, rt.h): safe while
+ * the writer appends, replays and truncates, since an entry is read whole and checked
+ * by its CRC; what the walk misses because the writer truncated the file meanwhile had
+ * been committed to the database first. A missing file is an empty journal. 0, or -1
+ * with err. */
+int journal_walk(const char *dir, int (*fn)(void *arg, const rs_row_t *row), void *arg,
+		 char *err, size_t errlen);
+
 /* Entries not yet replayed, and the file's size in bytes. */
 uint64_t journal_depth(const journal_t *j);
 uint64_t journal_bytes(const journal_t *j);

@@ -5,11 +5,15 @@
                                in table cdr
   testlib.py count DB TABLE    print the row count of TABLE
   testlib.py dupes DB          print how many ids appear more than once in cdr
+  testlib.py lock DB FILE      hold SQLite's write lock (BEGIN IMMEDIATE) until FILE
+                               is removed (at most 60 s); prints "locked" once held
 DB is sqlite:PATH or pg:PORT (database rs, user postgres on 127.0.0.1, via psql).
 """
+import os
 import sqlite3
 import subprocess
 import sys
+import time
 
 
 def query(db, sql, rows=None):
@@ -39,6 +43,14 @@ def main(argv):
         print(query(db, "select count(*) from r where id not in (select id from cdr)", ids))
     elif cmd == "count":
         print(query(db, "select count(*) from %s" % argv[3]))
+    elif cmd == "lock":
+        c = sqlite3.connect(db.partition(":")[2], timeout=30, isolation_level=None)
+        c.execute("begin immediate")
+        print("locked", flush=True)
+        end = time.monotonic() + 60
+        while os.path.exists(argv[3]) and time.monotonic() < end:
+            time.sleep(0.05)
+        c.execute("rollback")
     elif cmd == "dupes":
         print(query(db, "select count(*) from (select id from cdr group by id having count(*) > 1) d"))
     return 0
