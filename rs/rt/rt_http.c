@@ -10,6 +10,7 @@
 
 #include "rt_format.h"
 #include "rt_stream.h"
+#include "rt_tz.h"
 #include "util.h"
 
 struct rt_http {
@@ -48,10 +49,11 @@ static void bad_param(struct evhttp_request *req, const char *name, const char *
 	httpd_reply(req, 400, "Bad Request", "application/json", body, (size_t)n);
 }
 
-/* The tenant scope of req (after auth) and its format; false when an answer was
- * already sent (401, 403, 400). `tenant` gets the tenant to show ("" = all). */
+/* The tenant scope of req (after auth), its format and its time zone; false when an
+ * answer was already sent (401, 403, 400). `tenant` gets the tenant to show ("" =
+ * all); *zone the zone of tz= (NULL: UTC), which the caller frees (tz_free). */
 static bool prepare(rt_http_t *x, struct evhttp_request *req, char *tenant, size_t tlen,
-		    enum rt_fmt *fmt, char *scope)
+		    enum rt_fmt *fmt, char *scope, tz_t **zone)
 {
 	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
 	struct evkeyvalq params = { 0 };
@@ -65,7 +67,12 @@ static bool prepare(rt_http_t *x, struct evhttp_request *req, char *tenant, size
 	}
 	const char *f = evhttp_find_header(&params, "format");
 	const char *t = evhttp_find_header(&params, "tenant-id");
-	if (rt_format_pick(f, evhttp_find_header(evhttp_request_get_input_headers(req),
+	const char *z = evhttp_find_header(&params, "tz");
+	char zerr[192];
+	*zone = NULL;
+	if (z && (!tz_name_ok(z) || !(*zone = tz_load(z, zerr, sizeof zerr)))) {
+		bad_param(req, "tz", "expected an IANA time zone name such as Europe/Paris");
+	} else if (rt_format_pick(f, evhttp_find_header(evhttp_request_get_input_headers(req),
 						 "Accept"), fmt)) {
 		bad_param(req, "format", "expected json, csv or xml");
 	} else if (t && !api_auth_sees(scope, t)) {
@@ -73,6 +80,10 @@ static bool prepare(rt_http_t *x, struct evhttp_request *req, char *tenant, size
 	} else {
 		snprintf(tenant, tlen, "%s", t ? t : scope);
 		ok = true;
+	}
+	if (!ok) {
+		tz_free(*zone);
+		*zone = NULL;
 	}
 	evhttp_clear_headers(&params);
 	return ok;
@@ -95,11 +106,15 @@ static void tenants_usage(struct evhttp_request *req, const char *path, void *ar
 	enum rt_fmt f;
 	rt_stat_t *v;
 	size_t len = 0;
+	tz_t *zone;
+	int64_t now = util_now_ms();
 
-	if (!prepare(x, req, tenant, sizeof tenant, &f, scope))
+	if (!prepare(x, req, tenant, sizeof tenant, &f, scope, &zone))
 		return;
+	rt_window_t w = rt_tz_window(zone, now);
+	tz_free(zone);
 	size_t n = rt_usage_snapshot(rt_usage(x->rt), RT_TENANT, tenant[0] ? tenant : NULL,
-				     util_now_ms(), &v);
+				     now, &w, &v);
 	if (n == (size_t)-1) {
 		evhttp_send_error(req, 500, "out of memory");
 		return;
@@ -117,16 +132,19 @@ static void components_usage(struct evhttp_request *req, const char *path, void 
 	rt_stat_t *v = NULL, *w = NULL, *all = NULL;
 	size_t len = 0, n, m = (size_t)-1;
 	int64_t now = util_now_ms();
+	tz_t *zone;
 
-	if (!prepare(x, req, tenant, sizeof tenant, &f, scope))
+	if (!prepare(x, req, tenant, sizeof tenant, &f, scope, &zone))
 		return;
+	rt_window_t win = rt_tz_window(zone, now);
+	tz_free(zone);
 	if (scope[0]) {
 		api_auth_forbid(req, scope); /* components serve every tenant */
 		return;
 	}
-	n = rt_usage_snapshot(rt_usage(x->rt), RT_MCP, NULL, now, &v);
+	n = rt_usage_snapshot(rt_usage(x->rt), RT_MCP, NULL, now, &win, &v);
 	if (n != (size_t)-1)
-		m = rt_usage_snapshot(rt_usage(x->rt), RT_RM, NULL, now, &w);
+		m = rt_usage_snapshot(rt_usage(x->rt), RT_RM, NULL, now, &win, &w);
 	if (m != (size_t)-1 && (all = malloc((n + m + 1) * sizeof(*all)))) {
 		memcpy(all, v, n * sizeof(*v));
 		memcpy(all + n, w, m * sizeof(*w));
@@ -145,15 +163,17 @@ static void stream(struct evhttp_request *req, const char *path, void *arg)
 	rt_http_t *x = arg;
 	char tenant[64], scope[64];
 	enum rt_fmt f;
+	tz_t *zone;
 
-	if (!prepare(x, req, tenant, sizeof tenant, &f, scope))
+	if (!prepare(x, req, tenant, sizeof tenant, &f, scope, &zone))
 		return;
 	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		tz_free(zone);
 		httpd_reply(req, 200, "OK", "text/event-stream", "", 0);
 		return;
 	}
 	/* an admin may narrow the stream to one tenant with tenant-id */
-	rt_stream_subscribe(x->stream, req, tenant);
+	rt_stream_subscribe(x->stream, req, tenant, zone);
 }
 
 int rt_http_register(rt_http_t *x, httpd_t *h)

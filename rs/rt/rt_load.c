@@ -156,11 +156,14 @@ static int jl_read(struct jl *j, const rs_config_t *cfg, int64_t since, char *er
 	return 0;
 }
 
-/* Feed one record; counts it in ne or nc. */
+/* Feed one record; counts it in ne or nc. The clock is the record's time (rt_usage.h:
+ * fed in time order, every slot's peak is exact), now_ms when it has none. */
 static void feed(rt_usage_t *u, const struct item *it, int64_t now_ms, size_t *ne,
 		 size_t *nc)
 {
 	char e[128];
+	if (it->t < now_ms)
+		now_ms = it->t;
 	if (it->kind == 0) {
 		if (rt_usage_event(u, it->body, it->len, now_ms, e, sizeof e) > 0)
 			(*ne)++;

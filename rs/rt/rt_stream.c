@@ -13,6 +13,7 @@
 #include "httpd.h"
 #include "log.h"
 #include "rt_format.h"
+#include "rt_tz.h"
 #include "util.h"
 
 struct rt_sub {
@@ -21,6 +22,7 @@ struct rt_sub {
 	struct evhttp_request *req;
 	struct evhttp_connection *conn;
 	char scope[64];
+	tz_t *zone;         /* tz= of the request (NULL: UTC); owned */
 	bool dirty;         /* an update is owed (skipped while output was pending) */
 	int64_t busy_since; /* mono us since output has been pending; 0 none */
 };
@@ -40,6 +42,7 @@ static void sub_unlink(rt_stream_t *s, struct rt_sub *sub)
 			s->n--;
 			break;
 		}
+	tz_free(sub->zone);
 	free(sub);
 }
 
@@ -103,22 +106,24 @@ static void sub_send(struct rt_sub *sub, const char *text, size_t len)
 	evbuffer_free(buf);
 }
 
-/* "event: NAME\ndata: JSON\n\n" of scope's view, or NULL. */
-static char *event_text(rt_stream_t *s, enum rt_scope scope, const char *only, size_t *len)
+/* "event: NAME\ndata: JSON\n\n" of scope's view in zone (NULL: UTC), or NULL. */
+static char *event_text(rt_stream_t *s, enum rt_scope scope, const char *only,
+			const tz_t *zone, size_t *len)
 {
 	rt_stat_t *v = NULL, *w = NULL;
 	size_t n, m = 0, blen = 0;
 	int64_t now = util_now_ms();
+	rt_window_t win = rt_tz_window(zone, now);
 	char *body = NULL, *out = NULL;
 
 	if (scope == RT_TENANT) {
-		n = rt_usage_snapshot(rt_usage(s->rt), RT_TENANT, only, now, &v);
+		n = rt_usage_snapshot(rt_usage(s->rt), RT_TENANT, only, now, &win, &v);
 		if (n != (size_t)-1)
 			body = rt_format_tenants(v, n, RT_FMT_JSON, &blen);
 	} else {
-		n = rt_usage_snapshot(rt_usage(s->rt), RT_MCP, NULL, now, &v);
+		n = rt_usage_snapshot(rt_usage(s->rt), RT_MCP, NULL, now, &win, &v);
 		if (n != (size_t)-1)
-			m = rt_usage_snapshot(rt_usage(s->rt), RT_RM, NULL, now, &w);
+			m = rt_usage_snapshot(rt_usage(s->rt), RT_RM, NULL, now, &win, &w);
 		if (n != (size_t)-1 && m != (size_t)-1) {
 			rt_stat_t *all = malloc((n + m + 1) * sizeof(*all));
 			if (all) {
@@ -144,13 +149,13 @@ static char *event_text(rt_stream_t *s, enum rt_scope scope, const char *only, s
 static void sub_update(rt_stream_t *s, struct rt_sub *sub)
 {
 	size_t len = 0;
-	char *t = event_text(s, RT_TENANT, sub->scope[0] ? sub->scope : NULL, &len);
+	char *t = event_text(s, RT_TENANT, sub->scope[0] ? sub->scope : NULL, sub->zone, &len);
 
 	sub->dirty = false;
 	if (t)
 		sub_send(sub, t, len);
 	free(t);
-	if (!sub->scope[0] && (t = event_text(s, RT_MCP, NULL, &len))) {
+	if (!sub->scope[0] && (t = event_text(s, RT_MCP, NULL, sub->zone, &len))) {
 		sub_send(sub, t, len);
 		free(t);
 	}
@@ -236,21 +241,25 @@ void rt_stream_free(rt_stream_t *s)
 	free(s);
 }
 
-void rt_stream_subscribe(rt_stream_t *s, struct evhttp_request *req, const char *scope)
+void rt_stream_subscribe(rt_stream_t *s, struct evhttp_request *req, const char *scope,
+			 tz_t *zone)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	struct rt_sub *sub;
 
 	if (s->n >= s->max) {
 		static const char full[] = "{\"error\":\"too many stream subscribers\"}\n";
+		tz_free(zone);
 		httpd_reply(req, 503, "Service Unavailable", "application/json", full,
 			    sizeof full - 1);
 		return;
 	}
 	if (!(sub = calloc(1, sizeof(*sub)))) {
+		tz_free(zone);
 		evhttp_send_error(req, 500, "out of memory");
 		return;
 	}
+	sub->zone = zone;
 	sub->s = s;
 	sub->req = req;
 	sub->conn = evhttp_request_get_connection(req);

@@ -27,6 +27,7 @@
 #include <event2/event.h>
 
 #include "rt.h"
+#include "tz.h"
 
 #define RT_STREAM_COALESCE_MS 250
 #define RT_STREAM_HEARTBEAT_S 15
@@ -41,9 +42,11 @@ rt_stream_t *rt_stream_new(struct event_base *base, rt_t *r, size_t max);
 /* Closes every subscriber. NULL is allowed. */
 void rt_stream_free(rt_stream_t *s);
 
-/* Take req as a subscriber limited to tenant scope ("" = admin): answers 503 itself
- * when full. */
-void rt_stream_subscribe(rt_stream_t *s, struct evhttp_request *req, const char *scope);
+/* Take req as a subscriber limited to tenant scope ("" = admin), its "today" and
+ * "this hour" in zone (NULL: UTC; owned from here on, freed with the subscriber):
+ * answers 503 itself when full. */
+void rt_stream_subscribe(rt_stream_t *s, struct evhttp_request *req, const char *scope,
+			 tz_t *zone);
 
 size_t rt_stream_subscribers(const rt_stream_t *s);
 /* Subscribers dropped for being slow, since start. */

@@ -8,12 +8,20 @@
 
 #include <cjson/cJSON.h>
 
-/* A tenant, MCP or rm node. hours[] are today's arrivals by UTC hour. */
+/* One RT_SLOT_MS of an entity's day: arrivals (calls whose start_ms falls in it) and
+ * the most calls in progress at once while it ran (from the calls carried in at its
+ * start), first reached peak_off ms after its start. */
+struct rt_slot {
+	uint32_t arrivals, peak, peak_off;
+};
+
+/* A tenant, MCP or rm node. slot[k % RT_SLOTS] is absolute slot k (UTC ms /
+ * RT_SLOT_MS) for k in (cur - RT_SLOTS, cur]. */
 struct rt_ent {
 	char *name;
-	int64_t day_start;
-	uint32_t hours[24];
-	int64_t in_progress, peak, peak_at;
+	int64_t cur;
+	int64_t in_progress;
+	struct rt_slot slot[RT_SLOTS];
 };
 
 struct rt_ents {
@@ -36,7 +44,7 @@ struct rt_usage {
 	struct rt_ents ents[3];
 	struct rt_call **buckets;
 	size_t nbuckets, ncalls;
-	int64_t day_start, hour;
+	int64_t clock;   /* the latest now_ms fed (never goes back) */
 	size_t sweep_at; /* the next bucket rt_usage_tick looks at */
 };
 
@@ -92,21 +100,21 @@ static uint64_t hash(const char *s)
 	return h;
 }
 
-static int64_t day_of(int64_t ms)
+static int64_t slot_of(int64_t ms)
 {
-	return ms - ((ms % RT_DAY_MS) + RT_DAY_MS) % RT_DAY_MS;
+	return ms >= 0 ? ms / RT_SLOT_MS : -((-ms + RT_SLOT_MS - 1) / RT_SLOT_MS);
 }
 
-/* Bring e to today: a new day starts with no arrivals and the calls still in
+/* Bring e to slot cur: each new slot starts with no arrivals and the calls still in
  * progress as its peak so far. */
-static void ent_roll(struct rt_ent *e, int64_t day_start)
+static void ent_roll(struct rt_ent *e, int64_t cur)
 {
-	if (e->day_start == day_start)
+	if (e->cur >= cur)
 		return;
-	memset(e->hours, 0, sizeof(e->hours));
-	e->day_start = day_start;
-	e->peak = e->in_progress;
-	e->peak_at = day_start;
+	int64_t from = cur - e->cur > RT_SLOTS ? cur - RT_SLOTS + 1 : e->cur + 1;
+	for (int64_t k = from; k <= cur; k++)
+		e->slot[k % RT_SLOTS] = (struct rt_slot){ 0, (uint32_t)e->in_progress, 0 };
+	e->cur = cur;
 }
 
 /* The entity of that name in scope s, made if new. -1 on out of memory. */
@@ -130,33 +138,43 @@ static int ent_find(rt_usage_t *u, int s, const char *name)
 	memset(e, 0, sizeof(*e));
 	if (!(e->name = strdup(name)))
 		return -1;
-	e->day_start = u->day_start;
-	e->peak_at = u->day_start;
+	e->cur = slot_of(u->clock);
 	es->last = es->n;
 	return (int)es->n++;
 }
 
-/* The call arrived (counted once per entity) and, unless it already ended, is now in
- * progress there. */
+/* The call arrived (counted once per entity, in the slot of its start) and, unless it
+ * already ended, is now in progress there: in every slot from its start's (or the
+ * oldest kept) to now's, the calls in progress reached at least today's count. */
 static void ent_arrive(rt_usage_t *u, int s, int idx, int64_t start_ms, bool in_progress)
 {
 	struct rt_ent *e = &u->ents[s].v[idx];
-	ent_roll(e, u->day_start);
-	if (start_ms >= u->day_start && start_ms < u->day_start + RT_DAY_MS)
-		e->hours[(start_ms - u->day_start) / RT_HOUR_MS]++;
+	int64_t cur = slot_of(u->clock), k = slot_of(start_ms);
+
+	ent_roll(e, cur);
+	if (k > cur)
+		k = cur; /* a start ahead of the clock (skew) counts now */
+	if (k > cur - RT_SLOTS)
+		e->slot[k % RT_SLOTS].arrivals++;
 	if (!in_progress)
 		return;
 	e->in_progress++;
-	if (e->in_progress > e->peak) {
-		e->peak = e->in_progress;
-		e->peak_at = start_ms > u->day_start ? start_ms : u->day_start;
+	if (k <= cur - RT_SLOTS)
+		k = cur - RT_SLOTS + 1;
+	for (int64_t j = k; j <= cur; j++) {
+		struct rt_slot *sl = &e->slot[j % RT_SLOTS];
+		if ((int64_t)sl->peak >= e->in_progress)
+			continue;
+		sl->peak = (uint32_t)e->in_progress;
+		int64_t off = start_ms - j * RT_SLOT_MS;
+		sl->peak_off = off > 0 && off < RT_SLOT_MS ? (uint32_t)off : 0;
 	}
 }
 
 static void ent_leave(rt_usage_t *u, int s, int idx)
 {
 	struct rt_ent *e = &u->ents[s].v[idx];
-	ent_roll(e, u->day_start);
+	ent_roll(e, slot_of(u->clock));
 	if (e->in_progress > 0)
 		e->in_progress--;
 }
@@ -188,15 +206,15 @@ static int grow(rt_usage_t *u)
 	return 0;
 }
 
-/* Move the current day and hour to now's. 1 when either changed (not the first
- * time). Entities follow lazily (ent_roll). */
+/* Move the clock to now_ms (never back). 1 when that entered a new slot (not the
+ * first time). Entities follow lazily (ent_roll). */
 static int roll(rt_usage_t *u, int64_t now_ms)
 {
-	int64_t day = day_of(now_ms), hour = now_ms - (now_ms - day) % RT_HOUR_MS;
-	int changed = (day != u->day_start || hour != u->hour) && u->day_start != 0;
-
-	u->day_start = day;
-	u->hour = hour;
+	int changed = 0;
+	if (now_ms > u->clock) {
+		changed = u->clock != 0 && slot_of(now_ms) != slot_of(u->clock);
+		u->clock = now_ms;
+	}
 	return changed;
 }
 
@@ -342,11 +360,41 @@ static int by_name(const void *a, const void *b)
 	return strcmp(((const rt_stat_t *)a)->name, ((const rt_stat_t *)b)->name);
 }
 
+rt_window_t rt_window_utc(int64_t now_ms)
+{
+	rt_window_t w = { .day_start = now_ms - ((now_ms % RT_DAY_MS) + RT_DAY_MS) % RT_DAY_MS };
+	w.hour_start = now_ms - ((now_ms % RT_HOUR_MS) + RT_HOUR_MS) % RT_HOUR_MS;
+	return w;
+}
+
+/* e's numbers over the slots from `from` (UTC ms, floored to a slot) to cur. */
+static void ent_sum(const struct rt_ent *e, int64_t from, int64_t cur, int64_t *arrivals,
+		    int64_t *peak, int64_t *peak_at)
+{
+	int64_t k = slot_of(from);
+	if (k <= cur - RT_SLOTS)
+		k = cur - RT_SLOTS + 1;
+	*arrivals = 0;
+	*peak = e->in_progress; /* now is inside the window */
+	*peak_at = -1;
+	for (; k <= cur; k++) {
+		const struct rt_slot *sl = &e->slot[k % RT_SLOTS];
+		*arrivals += sl->arrivals;
+		if ((int64_t)sl->peak > *peak || ((int64_t)sl->peak == *peak && *peak_at < 0)) {
+			*peak = sl->peak;
+			*peak_at = k * RT_SLOT_MS + sl->peak_off;
+		}
+	}
+	if (*peak_at < 0 || *peak_at < from)
+		*peak_at = *peak_at < 0 ? cur * RT_SLOT_MS : from;
+}
+
 size_t rt_usage_snapshot(rt_usage_t *u, enum rt_scope scope, const char *only,
-			 int64_t now_ms, rt_stat_t **out)
+			 int64_t now_ms, const rt_window_t *win, rt_stat_t **out)
 {
 	struct rt_ents *es = &u->ents[scope];
-	int64_t day = day_of(now_ms);
+	rt_window_t w = win ? *win : rt_window_utc(now_ms);
+	int64_t cur = slot_of(now_ms > u->clock ? now_ms : u->clock), unused;
 	size_t n = 0;
 
 	*out = malloc((es->n ? es->n : 1) * sizeof(**out));
@@ -356,17 +404,14 @@ size_t rt_usage_snapshot(rt_usage_t *u, enum rt_scope scope, const char *only,
 		struct rt_ent *e = &es->v[i];
 		if (only && strcmp(only, e->name))
 			continue;
-		ent_roll(e, day);
+		ent_roll(e, cur);
 		rt_stat_t *s = &(*out)[n++];
 		s->scope = scope;
 		s->name = e->name;
 		s->in_progress = e->in_progress;
-		s->arrivals_this_hour = e->hours[(now_ms - day) / RT_HOUR_MS];
-		s->arrivals_today = 0;
-		for (int h = 0; h < 24; h++)
-			s->arrivals_today += e->hours[h];
-		s->peak_today = e->peak;
-		s->peak_today_at = e->peak_at;
+		ent_sum(e, w.day_start, cur, &s->arrivals_today, &s->peak_today,
+			&s->peak_today_at);
+		ent_sum(e, w.hour_start, cur, &s->arrivals_this_hour, &unused, &unused);
 	}
 	qsort(*out, n, sizeof(**out), by_name);
 	return n;

@@ -15,20 +15,30 @@
  *
  * Numbers, for each tenant / MCP / rm node ("entity"):
  *   in_progress          calls seen arriving and not yet ended
- *   arrivals_this_hour   calls whose start_ms falls in the current UTC hour
- *   arrivals_today       calls whose start_ms falls in the current UTC day
- *   peak_today           highest in_progress reached today (at 00:00 UTC it starts
- *                        from the calls then in progress), and peak_today_at the
- *                        start_ms of the call that reached it (>= today's 00:00)
- * Day and hour are UTC. The peak is a high-water mark of in_progress as events are
- * fed: fed in time order (the rebuild at start, rt_load.h) it is the exact peak.
+ *   arrivals_this_hour   calls whose start_ms falls in the current hour
+ *   arrivals_today       calls whose start_ms falls in the current day
+ *   peak_today           highest in_progress reached today (at the day's start it
+ *                        starts from the calls then in progress), and peak_today_at
+ *                        the start_ms of the call that reached it (>= the day's start)
+ * "Today" and "this hour" are a window the caller gives (rt_window_t: the day's and
+ * the hour's start as UTC instants, e.g. a tenant's midnight from its time zone;
+ * rt_tz.h), UTC by default. To answer for any zone, each entity keeps its last
+ * RT_SLOTS slots of RT_SLOT_MS (26 h: the longest local day plus an hour), each with
+ * the arrivals that started in it and the highest in_progress while it ran; every
+ * zone's midnight and hour fall on a slot edge (offsets are whole quarter hours).
+ * A slot belongs to the clock: the latest now_ms fed (never going back), so that fed
+ * in time order with now_ms the event's time (the rebuild at start, rt_load.h) the
+ * peak of every slot is exact; live, now_ms is the time of arrival. A call that
+ * starts in an earlier slot than the clock's (late) raises the peak of every slot
+ * from its start's to now's.
  *
  * Memory: an ended call is forgotten RT_KEEP_ENDED_MS after it ended (a duplicate
  * arriving later than that counts as a new arrival); a call in progress for longer
  * than RT_MAX_CALL_MS is taken as ended (its call.end and CDR were lost); both when
  * rt_usage_tick's sweep passes it. Calls are in a hash table; entities in arrays
- * (tenants and components are few). Cost, measured: about 1 us per CDR and 2-3 us per
- * event (the JSON parse) on the caller's thread, ~100 bytes per remembered call.
+ * (tenants and components are few: 1.3 KB each for the slots). Cost, measured: about
+ * 1 us per CDR and 2-3 us per event (the JSON parse) on the caller's thread, ~100
+ * bytes per remembered call.
  *
  * Threads: none of its own; one thread at a time (rs's loop).
  */
@@ -44,6 +54,8 @@
 #define RT_MAX_CALL_MS (24LL * 60 * 60 * 1000)
 #define RT_DAY_MS (24LL * 60 * 60 * 1000)
 #define RT_HOUR_MS (60LL * 60 * 1000)
+#define RT_SLOT_MS (15LL * 60 * 1000)
+#define RT_SLOTS 104 /* 26 h */
 
 typedef struct rt_usage rt_usage_t;
 
@@ -56,6 +68,15 @@ typedef struct rt_stat {
 	int64_t in_progress, arrivals_this_hour, arrivals_today, peak_today;
 	int64_t peak_today_at; /* UTC ms */
 } rt_stat_t;
+
+/* What "today" and "this hour" mean for a snapshot: their starts (UTC ms, multiples
+ * of RT_SLOT_MS, at most 25 h before now). */
+typedef struct rt_window {
+	int64_t day_start, hour_start;
+} rt_window_t;
+
+/* The UTC day and hour of now_ms. */
+rt_window_t rt_window_utc(int64_t now_ms);
 
 /* NULL on out of memory. rt_usage_free(NULL) is allowed. */
 rt_usage_t *rt_usage_new(void);
@@ -72,18 +93,19 @@ int rt_usage_event(rt_usage_t *u, const char *body, size_t len, int64_t now_ms, 
  * changed, 0 not, -1 out of memory. */
 int rt_usage_cdr(rt_usage_t *u, const record_t *r, int64_t now_ms);
 
-/* Roll to now's day and hour and forget old calls (see above) in 1/parts of the
- * call table, the next part at each call (parts 1: all of it), so that a periodic
- * tick never walks a large table at once. 1 when a number shown changed (a new hour
- * or day, a stale call dropped), else 0. */
+/* Move the clock to now_ms and forget old calls (see above) in 1/parts of the call
+ * table, the next part at each call (parts 1: all of it), so that a periodic tick
+ * never walks a large table at once. 1 when a number shown may have changed (a new
+ * slot, a stale call dropped), else 0. */
 int rt_usage_tick(rt_usage_t *u, int64_t now_ms, unsigned parts);
 
-/* The entities of one scope, sorted by name, as of now_ms; when only is not NULL,
- * only the entity of that name (for a tenant's token). *out is a new array the
- * caller frees (free()); names point into u and stay valid until the next feed or
- * tick. Returns the count, or (size_t)-1 on out of memory. */
+/* The entities of one scope, sorted by name, as of now_ms, today and this hour as win
+ * says (NULL: UTC); when only is not NULL, only the entity of that name (for a
+ * tenant's token). *out is a new array the caller frees (free()); names point into u
+ * and stay valid until the next feed or tick. Returns the count, or (size_t)-1 on
+ * out of memory. */
 size_t rt_usage_snapshot(rt_usage_t *u, enum rt_scope scope, const char *only,
-			 int64_t now_ms, rt_stat_t **out);
+			 int64_t now_ms, const rt_window_t *win, rt_stat_t **out);
 
 /* Calls currently remembered (in progress or recently ended). */
 size_t rt_usage_calls(const rt_usage_t *u);

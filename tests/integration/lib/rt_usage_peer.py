@@ -26,6 +26,14 @@ bounded.
         exit 0 if rs had closed the connection
   rt_usage_peer.py heartbeat HTTP_PORT SECONDS
         subscribe, read everything; exit 0 once a ": heartbeat" comment arrives
+  rt_usage_peer.py tzfeed STOMP_PORT EDGE_MS NOW_MS
+        tenant "zulu": calls around EDGE_MS (a day's edge in some zone; see
+        tz_calls), their events in time order, receipted
+  rt_usage_peer.py tzcheck HTTP_PORT ZONE EDGE_MS NOW_MS [exact]
+        GET /ems-rs/RT/tenants/usage?tz=ZONE (ZONE "-": no tz=, UTC) and compare zulu's
+        numbers with a brute-force count over tz_calls in ZONE's day and hour as of
+        now (zoneinfo); the peak too with "exact" (after a rebuild: fed late, live
+        records raise the peak of every slot since their start)
 
 Scenario (node rm-1, times a few seconds before now):
   acme: a1 start, answer (sip:mcp1), end; a2 start, answer (sip:mcp2); a3 start, its
@@ -250,6 +258,62 @@ def cmd_heartbeat(port, seconds):
     return 0 if ok else 1
 
 
+MIN = 60000
+
+
+def tz_calls(edge, now):
+    """(call, start, end or None, end as a CDR only) around edge, all before now."""
+    mid = edge + (now - edge) // 2
+    return [("c1", edge - 20 * MIN, edge - 5 * MIN, False),
+            ("c2", edge - 19 * MIN, edge - 5 * MIN, False),
+            ("c3", edge - 18 * MIN, edge - 5 * MIN, False),
+            ("c4", edge - 15 * MIN, None, False),
+            ("c5", mid, None, False),
+            ("c6", edge - 30 * MIN, edge + (now - edge) // 3, True)]
+
+
+def cmd_tzfeed(port, edge, now):
+    recs = []
+    for call, start, end, cdr_only in tz_calls(edge, now):
+        call = f"tz-{edge}-{call}"
+        recs.append((start, ("/queue/gvp.events",
+                             event(call + "-s", "call.start", call, "zulu", start, start))))
+        if end is not None:
+            if cdr_only:
+                recs.append((end, ("/queue/gvp.cdr", cdr(call, "zulu", start, end))))
+            else:
+                recs.append((end, ("/queue/gvp.events",
+                                   event(call + "-e", "call.end", call, "zulu", start, end))))
+    recs.sort(key=lambda r: r[0])
+    return send_all(port, [r[1] for r in recs])
+
+
+def cmd_tzcheck(port, zone, edge, now, exact):
+    import datetime
+    import zoneinfo
+    t = int(time.time() * 1000)
+    z = zoneinfo.ZoneInfo("UTC" if zone == "-" else zone)
+    loc = datetime.datetime.fromtimestamp(t / 1000, z)
+    ds = int(loc.replace(hour=0, minute=0, second=0, microsecond=0).timestamp() * 1000)
+    hs = int(loc.replace(minute=0, second=0, microsecond=0).timestamp() * 1000)
+    calls = tz_calls(edge, now)
+    arr = sum(ds <= c[1] <= t for c in calls)
+    arr_h = sum(hs <= c[1] <= t for c in calls)
+    ip = sum(c[2] is None or c[2] > t for c in calls)
+    peak = max(sum(c[1] <= x and (c[2] is None or c[2] > x) for c in calls)
+               for x in [ds] + [c[1] for c in calls if ds <= c[1] <= t])
+    q = "" if zone == "-" else "&tz=" + zone
+    code, _, body = get(port, "/ems-rs/RT/tenants/usage?tenant-id=zulu" + q)
+    got = json.loads(body)["tenants"][0] if code == 200 else body
+    want = {"in_progress": ip, "arrivals_today": arr, "arrivals_this_hour": arr_h}
+    if exact:
+        want["peak_today"] = peak
+    bad = code != 200 or any(got[k] != v for k, v in want.items())
+    print(f"{zone}: day from {datetime.datetime.fromtimestamp(ds / 1000, z)}: "
+          f"{'got ' + str(got) + ', want ' if bad else ''}{want}")
+    return 1 if bad else 0
+
+
 def main(a):
     now = int(time.time() * 1000)
     if a[0] == "feed":
@@ -277,6 +341,10 @@ def main(a):
         return cmd_stream(int(a[1]), a[2], a[3], a[4], a[5])
     if a[0] == "slow":
         return cmd_slow(int(a[1]), a[2])
+    if a[0] == "tzfeed":
+        return cmd_tzfeed(int(a[1]), int(a[2]), int(a[3]))
+    if a[0] == "tzcheck":
+        return cmd_tzcheck(int(a[1]), a[2], int(a[3]), int(a[4]), len(a) > 5)
     if a[0] == "heartbeat":
         return cmd_heartbeat(int(a[1]), a[2])
     print(__doc__)

@@ -83,7 +83,7 @@ static void test_feed_during_rebuild(void **state)
 	}
 	assert_false(rt_loading(r));
 	rt_stat_t *v;
-	assert_int_equal(rt_usage_snapshot(rt_usage(r), RT_TENANT, "acme", util_now_ms(), &v), 1);
+	assert_int_equal(rt_usage_snapshot(rt_usage(r), RT_TENANT, "acme", util_now_ms(), NULL, &v), 1);
 	assert_int_equal(v[0].in_progress, 3); /* c2 (stored), c3 and c4 (live); c1 ended */
 	if ((now - 5000) / 86400000LL == util_now_ms() / 86400000LL)
 		assert_int_equal(v[0].arrivals_today, 4);

@@ -72,7 +72,7 @@ static void test_rebuild(void **state)
 	assert_int_equal(ne, 4);
 	assert_int_equal(nc, 1);
 	rt_stat_t *v;
-	assert_int_equal(rt_usage_snapshot(u, RT_TENANT, NULL, now, &v), 1);
+	assert_int_equal(rt_usage_snapshot(u, RT_TENANT, NULL, now, NULL, &v), 1);
 	assert_string_equal(v[0].name, "acme");
 	assert_int_equal(v[0].in_progress, 1);
 	assert_int_equal(v[0].peak_today >= 1, 1);

@@ -29,7 +29,7 @@ static int ev(rt_usage_t *u, const char *id, const char *type, const char *call,
 static rt_stat_t one(rt_usage_t *u, enum rt_scope s, const char *name, long long now)
 {
 	rt_stat_t *v, r;
-	size_t n = rt_usage_snapshot(u, s, name, now, &v);
+	size_t n = rt_usage_snapshot(u, s, name, now, NULL, &v);
 	assert_int_equal(n, 1);
 	r = v[0];
 	free(v);
@@ -143,7 +143,7 @@ static void test_bad_events(void **state)
 	assert_non_null(strstr(err, "start_ms"));
 	assert_int_equal(rt_usage_event(u, "[1]", 3, DAY0, err, sizeof err), -1);
 	rt_stat_t *v;
-	assert_int_equal(rt_usage_snapshot(u, RT_TENANT, NULL, DAY0, &v), 0);
+	assert_int_equal(rt_usage_snapshot(u, RT_TENANT, NULL, DAY0, NULL, &v), 0);
 	free(v);
 	rt_usage_free(u);
 }
@@ -166,7 +166,7 @@ static void test_many(void **state)
 		ev(u, id, "call.end", call, i % 2 ? "odd" : "even", NULL, t + i, t + 6000);
 	}
 	rt_stat_t *v;
-	size_t n = rt_usage_snapshot(u, RT_TENANT, NULL, t + 7000, &v);
+	size_t n = rt_usage_snapshot(u, RT_TENANT, NULL, t + 7000, NULL, &v);
 	assert_int_equal(n, 2);
 	assert_string_equal(v[0].name, "even");
 	assert_int_equal(v[0].arrivals_today + v[1].arrivals_today, 5000);
@@ -263,6 +263,83 @@ static void test_random_against_brute_force(void **state)
 	}
 }
 
+/* The same kind of random calls, fed as the rebuild does (in time order, the clock at
+ * each record's time), asked for a day and an hour that start off the UTC edges (a
+ * +05:30 zone's midnight and hour): every number equals a brute-force count over the
+ * calls inside that window, the peak the most calls in progress at any instant from
+ * the window's start to now (the calls carried in over its start included). */
+static void test_random_window(void **state)
+{
+	enum { N = 300 };
+	struct pcall c[N];
+	struct pev ev_[2 * N];
+	/* local midnight of a +05:30 zone: 18:30Z; now 21:10Z; the local hour from 20:30Z */
+	long long ds = DAY0 + 18 * H + 30 * 60000, now = DAY0 + 21 * H + 10 * 60000;
+	rt_window_t w = { .day_start = ds, .hour_start = DAY0 + 20 * H + 30 * 60000 };
+	unsigned seed = 777;
+
+	for (int round = 0; round < 20; round++) {
+		rt_usage_t *u = rt_usage_new();
+		int ne = 0;
+		for (int i = 0; i < N; i++) {
+			seed = seed * 1103515245 + 12345;
+			c[i].start = ds - 2 * H + (seed >> 8) % (4 * H + 10 * 60000);
+			seed = seed * 1103515245 + 12345;
+			c[i].end = c[i].start + (seed >> 8) % (40 * 60000);
+			c[i].tenant = (seed >> 4) % 2;
+			c[i].ended = (seed >> 12) % 4 != 0 && c[i].end <= now;
+			c[i].cdr_only = 0;
+			if (i < 30 + round) { /* a burst carried over the window's start */
+				c[i].start = ds - 1 - (seed >> 8) % (10 * 60000);
+				c[i].end = ds + 1 + (seed >> 8) % (5 * 60000);
+				c[i].ended = 1;
+			}
+			ev_[ne++] = (struct pev){ c[i].start, i, 0 };
+			if (c[i].ended)
+				ev_[ne++] = (struct pev){ c[i].end, i, 1 };
+		}
+		qsort(ev_, (size_t)ne, sizeof(ev_[0]), by_ts);
+		for (int k = 0; k < ne; k++) {
+			struct pcall *p = &c[ev_[k].call];
+			char id[64], call[32], tn[16];
+			snprintf(call, sizeof call, "w%d-%d", round, ev_[k].call);
+			snprintf(tn, sizeof tn, "t%d", p->tenant);
+			snprintf(id, sizeof id, "%s-%d", call, ev_[k].kind);
+			ev(u, id, ev_[k].kind ? "call.end" : "call.start", call, tn, NULL, p->start,
+			   ev_[k].ts);
+		}
+		for (int t = 0; t < 2; t++) {
+			long long arr = 0, arr_hour = 0, peak = 0, at;
+			char tn[16];
+			snprintf(tn, sizeof tn, "t%d", t);
+			for (int i = -1; i < N; i++) {
+				/* instants: the window's start, then each start inside it */
+				long long x = i < 0 ? ds : c[i].start;
+				if (i >= 0 && (c[i].tenant != t || x < ds))
+					continue;
+				if (i >= 0) {
+					arr++;
+					arr_hour += x >= w.hour_start;
+				}
+				at = 0;
+				for (int j = 0; j < N; j++)
+					at += c[j].tenant == t && c[j].start <= x &&
+					      (!c[j].ended || c[j].end > x);
+				if (at > peak)
+					peak = at;
+			}
+			rt_stat_t *v;
+			assert_int_equal(rt_usage_snapshot(u, RT_TENANT, tn, now, &w, &v), 1);
+			assert_int_equal(v[0].arrivals_today, arr);
+			assert_int_equal(v[0].arrivals_this_hour, arr_hour);
+			assert_int_equal(v[0].peak_today, peak);
+			assert_true(v[0].peak_today_at >= ds && v[0].peak_today_at <= now);
+			free(v);
+		}
+		rt_usage_free(u);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -271,6 +348,7 @@ int main(void)
 		cmocka_unit_test(test_bad_events),
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_random_against_brute_force),
+		cmocka_unit_test(test_random_window),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
