@@ -314,7 +314,7 @@ static int setup_listeners(rs_app_t *a)
 		/* Routes, first match wins: the real-time paths (/ems-rs/RT/...), the
 		 * reports (/ems-rs/operations/, /ems-rs/HIST/), then the dashboard's "/",
 		 * a prefix that takes every other path. */
-		a->auth = api_auth_new(cfg);
+		a->auth = api_auth_new(cfg, a->metrics.reg);
 		a->rt_http = a->auth ? rt_http_new(a->base, a->rt, a->auth, cfg) : NULL;
 		if (!a->rt_http || rt_http_register(a->rt_http, http_server(a->http))) {
 			log_error("cannot set up the /ems-rs/RT endpoints");

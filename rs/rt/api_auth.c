@@ -2,19 +2,29 @@
 #include "api_auth.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
+#include <sys/socket.h>
 
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "auth_limit.h"
 #include "httpd.h"
+#include "log.h"
+#include "util.h"
 
 struct api_auth {
 	const rs_config_t *cfg;
 	bool loopback;
+	/* mutable state behind the const handles the handlers hold: the loop's thread
+	 * only */
+	auth_limit_t *limit;
+	metric_t *failures, *limited;
 };
 
 bool api_auth_loopback(const char *addr)
@@ -35,18 +45,37 @@ bool api_auth_loopback(const char *addr)
 	return inet_pton(AF_INET6, bare, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
-api_auth_t *api_auth_new(const rs_config_t *cfg)
+api_auth_t *api_auth_new(const rs_config_t *cfg, metrics_t *reg)
 {
 	api_auth_t *a = calloc(1, sizeof(*a));
+	uint64_t seed;
+
 	if (!a)
 		return NULL;
+	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed)
+		seed = (uint64_t)util_mono_us() ^ (uint64_t)(uintptr_t)a;
 	a->cfg = cfg;
 	a->loopback = api_auth_loopback(cfg->http_listen);
+	if (!(a->limit = auth_limit_new(seed))) {
+		free(a);
+		return NULL;
+	}
+	if (reg) {
+		a->failures = metrics_counter(reg, "rs_api_auth_failures_total",
+					      "API requests refused for a token that matches none",
+					      NULL);
+		a->limited = metrics_counter(reg, "rs_api_auth_limited_total",
+					     "API requests answered 429: their source sent too"
+					     " many unknown tokens", NULL);
+	}
 	return a;
 }
 
 void api_auth_free(api_auth_t *a)
 {
+	if (!a)
+		return;
+	auth_limit_free(a->limit);
 	free(a);
 }
 
@@ -105,9 +134,46 @@ void api_auth_forbid(struct evhttp_request *req, const char *scope)
 	httpd_reply(req, 403, "Forbidden", "application/json", body, (size_t)n);
 }
 
+/* req's source as an auth_limit key; 0 bytes when unknown. */
+static size_t source_key(struct evhttp_request *req, unsigned char key[8], char *text,
+			 size_t tlen)
+{
+	struct evhttp_connection *c = evhttp_request_get_connection(req);
+	const struct sockaddr *sa = c ? evhttp_connection_get_addr(c) : NULL;
+	const void *addr = NULL;
+
+	text[0] = 0;
+	if (!sa)
+		return 0;
+	if (sa->sa_family == AF_INET)
+		addr = &((const struct sockaddr_in *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6)
+		addr = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+	if (!addr)
+		return 0;
+	inet_ntop(sa->sa_family, addr, text, (socklen_t)tlen);
+	return auth_limit_key(sa->sa_family, addr, key);
+}
+
+static void too_many(struct evhttp_request *req, int64_t ms)
+{
+	char body[160], after[24];
+	long long s = (ms + 999) / 1000;
+	int n = snprintf(body, sizeof body,
+			 "{\"error\":\"too many unknown tokens from this address: retry in %lld"
+			 " s\"}\n", s);
+	snprintf(after, sizeof after, "%lld", s);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", after);
+	httpd_reply(req, 429, "Too Many Requests", "application/json", body, (size_t)n);
+}
+
 bool api_auth(const api_auth_t *a, struct evhttp_request *req, char *tenant_out,
 	      size_t len)
 {
+	unsigned char key[8];
+	char src[INET6_ADDRSTRLEN];
+	size_t klen;
+	int64_t now, ms;
 	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req),
 					   "Authorization");
 	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
@@ -124,7 +190,25 @@ bool api_auth(const api_auth_t *a, struct evhttp_request *req, char *tenant_out,
 			snprintf(token, sizeof token, "%s", t);
 	}
 	evhttp_clear_headers(&params);
-	ok = api_auth_decide(a->cfg, a->loopback, token, tenant_out, len);
+	if (token[0]) { /* only a token can be a guess */
+		klen = source_key(req, key, src, sizeof src);
+		now = util_now_ms();
+		if ((ms = auth_limit_blocked(a->limit, key, klen, now)) > 0) {
+			metric_inc(a->limited);
+			too_many(req, ms);
+			return false;
+		}
+		ok = api_auth_decide(a->cfg, a->loopback, token, tenant_out, len);
+		if (!ok) {
+			metric_inc(a->failures);
+			if (auth_limit_fail(a->limit, key, klen, now) > 0)
+				log_warn("api: %s sent %d unknown tokens within %lld s: refused"
+					 " (429) for %lld s", src, AUTH_LIMIT_FAILURES,
+					 AUTH_LIMIT_WINDOW_MS / 1000, AUTH_LIMIT_BLOCK_MS / 1000);
+		}
+	} else {
+		ok = api_auth_decide(a->cfg, a->loopback, token, tenant_out, len);
+	}
 	if (!ok)
 		unauthorized(req, token[0] ? "unknown token"
 				  : "a token is required (Authorization: Bearer TOKEN or"

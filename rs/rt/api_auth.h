@@ -14,6 +14,10 @@
  * No credentials: allowed as admin only while rs's HTTP listens on a loopback
  * address (127/8, ::1, localhost); otherwise 401. A token that matches none is 401
  * everywhere. Tokens are compared in constant time.
+ *
+ * Guessing: a source that sent AUTH_LIMIT_FAILURES unknown tokens within a minute
+ * gets 429 with Retry-After for every request with a token for a minute
+ * (auth_limit.h); counted in rs_api_auth_failures_total and rs_api_auth_limited_total.
  */
 #ifndef RS_API_AUTH_H
 #define RS_API_AUTH_H
@@ -22,16 +26,19 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "metrics.h"
 
 struct evhttp_request;
 typedef struct api_auth api_auth_t;
 
-/* Keeps a pointer to cfg's tokens (cfg must outlive it). NULL on out of memory. */
-api_auth_t *api_auth_new(const rs_config_t *cfg);
+/* Keeps a pointer to cfg's tokens (cfg must outlive it); registers its counters on reg
+ * (NULL: none). NULL on out of memory. */
+api_auth_t *api_auth_new(const rs_config_t *cfg, metrics_t *reg);
 void api_auth_free(api_auth_t *a); /* NULL is allowed */
 
 /* Check req. true: allowed, tenant_out (len >= 64) is "" for admin or the one tenant
- * the caller may see. false: a 401 was sent on req (the handler returns at once). */
+ * the caller may see. false: a 401 (or 429, see above) was sent on req (the handler
+ * returns at once). Loop thread only. */
 bool api_auth(const api_auth_t *a, struct evhttp_request *req, char *tenant_out,
 	      size_t len);
 
