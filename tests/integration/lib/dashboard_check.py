@@ -12,6 +12,14 @@ component equal /ems-rs/RT/tenants/usage's and /ems-rs/RT/components/usage's. Th
          equal the API's, page 1 and page 2 (cursor), and the CSV link answers text/csv.
 An endpoint that does not answer 200 fails the check. Exit 0 when every assertion
 held.
+
+  dashboard_check.py HTTP_PORT OUT_DIR hostile
+
+After rt_usage_peer.py hostile: every HOSTILE name is shown as text, exactly, in
+the live tenants table, the components table and the CDR table (tenant, caller,
+mcp); the page holds no element it did not hold before the data came (no img, svg,
+iframe, object, no script beyond its own two), no cell carries class "x", and no
+script ran (window.__pwned unset). Saves OUT_DIR/dashboard-hostile.png.
 """
 import json
 import os
@@ -145,7 +153,46 @@ def check_cdrs(d, port, frm, out):
     print(f"CDR search: page rows and total {page1['total']} equal the API; CSV link answers")
 
 
-def main(port, out):
+def check_hostile(d, port, out):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from rt_usage_peer import HOSTILE
+
+    def names():
+        return {tr.get_attribute("data-tenant"): tr.find_element(
+            By.CSS_SELECTOR, "td.name").get_attribute("textContent")
+            for tr in d.find_elements(By.CSS_SELECTOR, "#tenants tbody tr")}
+    wait(lambda: all(h in names() for h in HOSTILE), 10, "the hostile tenants in the table")
+    for h in HOSTILE:
+        assert names()[h] == h, f"tenant {h!r} shown as {names()[h]!r}"
+    comps = [tr.get_attribute("data-component") for tr in
+             d.find_elements(By.CSS_SELECTOR, "#components tbody tr")]
+    for h in HOSTILE:
+        assert "MCP sip:" + h in comps, f"MCP sip:{h!r} not shown as text: {comps}"
+    frm = time.strftime("%Y-%m-%dT%H:00", time.gmtime(time.time() - 2 * 3600))
+    set_input(d, "cdr-from", frm)
+    set_input(d, "cdr-limit", "50")
+    d.find_element(By.CSS_SELECTOR, "#cdr-form button").click()
+
+    def cdr_cells():
+        return [td.get_attribute("textContent") for td in d.find_elements(
+            By.CSS_SELECTOR, "#cdr-table tbody td.tenant, #cdr-table tbody td.caller,"
+            " #cdr-table tbody td.mcp")]
+    wait(lambda: all(h in cdr_cells() for h in HOSTILE), 10, "the hostile CDRs in the table")
+    d.save_screenshot(os.path.join(out, "dashboard-hostile.png"))
+    counts = d.execute_script(
+        "return {img: document.querySelectorAll('img').length,"
+        " svg: document.querySelectorAll('svg').length,"
+        " iframe: document.querySelectorAll('iframe, object, embed').length,"
+        " script: document.querySelectorAll('script').length,"
+        " x: document.querySelectorAll('.x').length,"
+        " pwned: window.__pwned === undefined ? 0 : window.__pwned};")
+    want = {"img": 0, "svg": 0, "iframe": 0, "script": 2, "x": 0, "pwned": 0}
+    assert counts == want, f"injected into the page: {counts}, want {want}"
+    print(f"{len(HOSTILE)} hostile names shown as text in tenants, components and CDRs;"
+          f" nothing injected: {counts}")
+
+
+def main(port, out, mode=None):
     os.environ.setdefault("TZ", "UTC")
     opts = webdriver.ChromeOptions()
     opts.binary_location = "/usr/bin/chromium"
@@ -159,6 +206,9 @@ def main(port, out):
         d.get(f"http://127.0.0.1:{port}/")
         wait(lambda: "live" in d.find_element(By.ID, "live-state").get_attribute("class"),
              10, "the live stream")
+        if mode == "hostile":
+            check_hostile(d, port, out)
+            return 0
         check_live(d, port)
         check_components(d, port)
         d.save_screenshot(os.path.join(out, "dashboard.png"))
@@ -176,7 +226,7 @@ def main(port, out):
 
 if __name__ == "__main__":
     try:
-        sys.exit(main(int(sys.argv[1]), sys.argv[2]))
+        sys.exit(main(int(sys.argv[1]), sys.argv[2], *sys.argv[3:4]))
     except AssertionError as e:
         print(f"FAIL: {e}")
         sys.exit(1)

@@ -26,6 +26,10 @@ bounded.
         exit 0 if rs had closed the connection
   rt_usage_peer.py heartbeat HTTP_PORT SECONDS
         subscribe, read everything; exit 0 once a ": heartbeat" comment arrives
+  rt_usage_peer.py hostile STOMP_PORT
+        a call.start and a CDR for each tenant name of HOSTILE (markup that would
+        run script or break out of the table if a page inserted it as HTML), the
+        CDR's caller, dnis and mcp hostile too, receipted
   rt_usage_peer.py tzfeed STOMP_PORT EDGE_MS NOW_MS
         tenant "zulu": calls around EDGE_MS (a day's edge in some zone; see
         tz_calls), their events in time order, receipted
@@ -260,6 +264,27 @@ def cmd_heartbeat(port, seconds):
 
 MIN = 60000
 
+# Names a page must show as text (dashboard_check.py hostile): each would add an
+# element, run script (setting window.__pwned) or break the table if inserted as HTML.
+HOSTILE = ['<img src=x onerror="window.__pwned=1">',
+           '"><script>window.__pwned=2</script>',
+           "</td></tr><tr><td class=x>&amp;'",
+           '<svg onload="window.__pwned=3">']
+
+
+def cmd_hostile(port):
+    now = int(time.time() * 1000)
+    recs = []
+    for i, name in enumerate(HOSTILE):
+        call = f"h-{now}-{i}"
+        recs.append(("/queue/gvp.events",
+                     event(call + "-s", "call.start", call, name, now - 5000, now - 5000,
+                           mcp="sip:" + name)))
+        c = cdr(call + "-cdr", name, now - 4000, now - 3000, mcp="sip:" + name)
+        c.update(caller=name, dnis=name[:100])
+        recs.append(("/queue/gvp.cdr", c))
+    return send_all(port, recs)
+
 
 def tz_calls(edge, now):
     """(call, start, end or None, end as a CDR only) around edge, all before now."""
@@ -341,6 +366,8 @@ def main(a):
         return cmd_stream(int(a[1]), a[2], a[3], a[4], a[5])
     if a[0] == "slow":
         return cmd_slow(int(a[1]), a[2])
+    if a[0] == "hostile":
+        return cmd_hostile(int(a[1]))
     if a[0] == "tzfeed":
         return cmd_tzfeed(int(a[1]), int(a[2]), int(a[3]))
     if a[0] == "tzcheck":
