@@ -7,6 +7,18 @@ const $ = (id) => document.getElementById(id);
 let token = localStorage.getItem("rs.token") || "";
 let source = null;
 
+/* The zone for "today", "this hour" and the report's day edges: the browser's unless
+ * the user typed another (IANA name, as the API's tz=); "" for UTC. */
+function zone() {
+  return $("tz").value.trim();
+}
+
+function withTz(url) {
+  const z = zone();
+  if (!z) return url;
+  return url + (url.includes("?") ? "&" : "?") + "tz=" + encodeURIComponent(z);
+}
+
 function withToken(url) {
   if (!token) return url;
   return url + (url.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(token);
@@ -73,14 +85,14 @@ async function startStream() {
   setState($("live-state"), "connecting");
   /* EventSource hides HTTP errors: ask once with fetch so a refusal is explained */
   try {
-    const d = await api("/ems-rs/RT/tenants/usage");
+    const d = await api(withTz("/ems-rs/RT/tenants/usage"));
     fillUsage(document.querySelector("#tenants tbody"), d.tenants, "tenant");
   } catch (e) {
     setState($("live-state"), e.message.startsWith("401")
       ? e.message + ": enter an API token above" : e.message, "error");
     return;
   }
-  source = new EventSource(withToken("/ems-rs/RT/stream"));
+  source = new EventSource(withToken(withTz("/ems-rs/RT/stream")));
   source.addEventListener("tenants", (e) => {
     fillUsage(document.querySelector("#tenants tbody"), JSON.parse(e.data).tenants, "tenant");
     setState($("live-state"), "live " + new Date().toLocaleTimeString(), "live");
@@ -100,6 +112,7 @@ async function showPeaks(ev) {
   const q = new URLSearchParams({ granularity: $("peaks-gran").value, from: isoFromInput($("peaks-from")) });
   if ($("peaks-to").value) q.set("to", isoFromInput($("peaks-to")));
   if ($("peaks-tenant").value) q.set("tenant-id", $("peaks-tenant").value);
+  if (zone()) q.set("tz", zone());
   setState($("peaks-state"), "loading");
   try {
     const d = await api("/ems-rs/operations/peaks/RM?" + q);
@@ -179,6 +192,13 @@ async function searchCdrs(ev, cursor) {
 
 function init() {
   $("token").value = token;
+  $("tz").value = localStorage.getItem("rs.tz") ||
+    (Intl.DateTimeFormat().resolvedOptions().timeZone || "");
+  $("tz-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    localStorage.setItem("rs.tz", zone());
+    startStream();
+  });
   $("auth").addEventListener("submit", (e) => {
     e.preventDefault();
     token = $("token").value.trim();

@@ -9,7 +9,9 @@ component equal /ems-rs/RT/tenants/usage's and /ems-rs/RT/components/usage's. Th
   peaks  (/ems-rs/operations/peaks/RM): the chart's bucket count and highest peak equal
          the API's for the same range and granularity;
   cdrs   (/ems-rs/HIST/CDRs/RM/details): the rows shown (ids, in order) and the total
-         equal the API's, page 1 and page 2 (cursor), and the CSV link answers text/csv.
+         equal the API's, page 1 and page 2 (cursor), and the CSV link answers text/csv;
+  zone   a time zone typed into the page (Asia/Kolkata) reaches the usage request and
+         the stream as tz=, and the table then equals the API's answer in that zone.
 An endpoint that does not answer 200 fails the check. Exit 0 when every assertion
 held.
 
@@ -87,21 +89,42 @@ def check_components(d, port):
     print(f"components shown equal the API: {', '.join(sorted(want))}")
 
 
-def check_live(d, port):
+def check_live(d, port, tz=None):
     """The table equals the API's answer (retried while a stream update is in flight)."""
     def same():
-        code, _, body = api(port, "/ems-rs/RT/tenants/usage")
+        code, _, body = api(port, "/ems-rs/RT/tenants/usage"
+                            + ("?tz=" + urllib.parse.quote(tz, safe="") if tz else ""))
         assert code == 200, body
         want = {t["tenant"]: {n: str(t[n]) for n in NUMBERS} for t in json.loads(body)["tenants"]}
         got = shown_tenants(d)
         return want if want and got == want else None
     want = wait(same, 10, "the live table to equal /ems-rs/RT/tenants/usage")
-    print(f"live usage shown equals the API for {len(want)} tenants: "
+    print(f"live usage{' in ' + tz if tz else ''} shown equals the API for {len(want)} tenants: "
           + ", ".join(f"{t} in_progress={v['in_progress']}" for t, v in sorted(want.items())))
 
 
 def set_input(d, el_id, value):
     d.execute_script("document.getElementById(arguments[0]).value = arguments[1];", el_id, value)
+
+
+def check_zone(d, port, tz):
+    """A zone typed into the page goes to the usage request and the stream as tz=."""
+    set_input(d, "tz", tz)
+    d.find_element(By.CSS_SELECTOR, "#tz-form button").click()
+    q = "tz=" + urllib.parse.quote(tz, safe="")
+
+    def asked():
+        # the fetch shows in the resource timings once answered; the stream never
+        # ends, so its URL is read from the page's EventSource
+        urls = d.execute_script(
+            "return performance.getEntriesByType('resource').map(e => e.name)"
+            ".concat([source ? source.url : '']);")
+        return all(any(p in u and q in u for u in urls)
+                   for p in ("/ems-rs/RT/tenants/usage", "/ems-rs/RT/stream"))
+    wait(asked, 10, f"the usage request and the stream with {q}")
+    wait(lambda: "live" in d.find_element(By.ID, "live-state").get_attribute("class"),
+         10, "the live stream in " + tz)
+    check_live(d, port, tz)
 
 
 def check_peaks(d, port, frm):
@@ -219,6 +242,7 @@ def main(port, out, mode=None):
         frm = time.strftime("%Y-%m-%dT%H:00", time.gmtime(time.time() - 2 * 3600))
         check_peaks(d, port, frm)
         check_cdrs(d, port, frm, out)
+        check_zone(d, port, "Asia/Kolkata")
     finally:
         d.quit()
     return 0
