@@ -105,6 +105,12 @@ static int64_t slot_of(int64_t ms)
 	return ms >= 0 ? ms / RT_SLOT_MS : -((-ms + RT_SLOT_MS - 1) / RT_SLOT_MS);
 }
 
+/* The index of absolute slot k in an entity's ring (k may be negative near the epoch). */
+static size_t ring(int64_t k)
+{
+	return (size_t)(((k % RT_SLOTS) + RT_SLOTS) % RT_SLOTS);
+}
+
 /* Bring e to slot cur: each new slot starts with no arrivals and the calls still in
  * progress as its peak so far. */
 static void ent_roll(struct rt_ent *e, int64_t cur)
@@ -113,7 +119,7 @@ static void ent_roll(struct rt_ent *e, int64_t cur)
 		return;
 	int64_t from = cur - e->cur > RT_SLOTS ? cur - RT_SLOTS + 1 : e->cur + 1;
 	for (int64_t k = from; k <= cur; k++)
-		e->slot[k % RT_SLOTS] = (struct rt_slot){ 0, (uint32_t)e->in_progress, 0 };
+		e->slot[ring(k)] = (struct rt_slot){ 0, (uint32_t)e->in_progress, 0 };
 	e->cur = cur;
 }
 
@@ -155,14 +161,14 @@ static void ent_arrive(rt_usage_t *u, int s, int idx, int64_t start_ms, bool in_
 	if (k > cur)
 		k = cur; /* a start ahead of the clock (skew) counts now */
 	if (k > cur - RT_SLOTS)
-		e->slot[k % RT_SLOTS].arrivals++;
+		e->slot[ring(k)].arrivals++;
 	if (!in_progress)
 		return;
 	e->in_progress++;
 	if (k <= cur - RT_SLOTS)
 		k = cur - RT_SLOTS + 1;
 	for (int64_t j = k; j <= cur; j++) {
-		struct rt_slot *sl = &e->slot[j % RT_SLOTS];
+		struct rt_slot *sl = &e->slot[ring(j)];
 		if ((int64_t)sl->peak >= e->in_progress)
 			continue;
 		sl->peak = (uint32_t)e->in_progress;
@@ -378,7 +384,7 @@ static void ent_sum(const struct rt_ent *e, int64_t from, int64_t cur, int64_t *
 	*peak = e->in_progress; /* now is inside the window */
 	*peak_at = -1;
 	for (; k <= cur; k++) {
-		const struct rt_slot *sl = &e->slot[k % RT_SLOTS];
+		const struct rt_slot *sl = &e->slot[ring(k)];
 		*arrivals += sl->arrivals;
 		if ((int64_t)sl->peak > *peak || ((int64_t)sl->peak == *peak && *peak_at < 0)) {
 			*peak = sl->peak;
