@@ -26,7 +26,8 @@ peer stream "$hp" - acme 1 5 >"$T/s1.out" || die "first update: $(cat "$T/s1.out
 grep -q "tenants components" "$T/s1.out" || die "admin stream events: $(cat "$T/s1.out")"
 peer stream "$hp" - acme 3 8 >"$T/s2.out" &
 s2=$!
-sleep 0.5 # the subscriber connects before the change it waits for
+# the subscriber connects before the change it waits for
+wait_for 5 grep -q subscribed "$T/s2.out" || die "s2 not subscribed: $(cat "$T/s2.out")"
 peer calls "$sp" acme 2 || die "two more calls"
 wait $s2 || die "no update with 3 acme calls in progress: $(cat "$T/s2.out")"
 ok "subscribers get the numbers on connect and after a change"
@@ -40,23 +41,28 @@ ok "a tenant's token streams its tenant only (no components)"
 # 3,000-tenant updates below), so the first may be missed; the next is 15 s later
 peer heartbeat "$hp" 33 >"$T/hb.out" &
 hb=$!
-peer slow "$hp" 12 >"$T/slow.out" &
+peer slow "$hp" 40 "$T/slow.go" >"$T/slow.out" & # reads once the loop below ends
 slow=$!
-sleep 0.5
-peer stream "$hp" - acme 3 3 >"$T/s4.out" & # the third place
+peer slow "$hp" 20 "$T/s4.go" >"$T/s4.out" & # the third place, held until s4.go
 s4=$!
-sleep 0.5
+for f in hb slow s4; do
+	wait_for 5 grep -q subscribed "$T/$f.out" || die "$f not subscribed: $(cat "$T/$f.out")"
+done
 code=$(curl -s -m 3 -o /dev/null -w "%{http_code}" "http://127.0.0.1:$hp/ems-rs/RT/stream" || true)
 [ "$code" = 503 ] || die "a 4th subscriber got $code, want 503"
+touch "$T/s4.go"
 wait $s4 || true
 ok "at most 3 subscribers (api.stream_max_subscribers): the 4th is 503"
 
 peer tenants "$sp" 3000 || die "3,000 tenants"
-for i in $(seq 25); do # changes until the drop, at most ~12 s
+# changes until the drop (the kernel's buffers take some MB first; slow under ASan),
+# at most ~30 s
+for i in $(seq 60); do
 	peer calls "$sp" acme 1 >/dev/null || die "changes"
 	grep -q "reads too slowly" "$T/rs.log" && break
 	sleep 0.4
 done
+touch "$T/slow.go"
 wait $slow || die "slow subscriber: $(cat "$T/slow.out")"
 grep -q "dropping a subscriber that reads too slowly" "$T/rs.log" || die "no drop logged"
 ok "a subscriber that reads nothing is dropped ($(cat "$T/slow.out"))"

@@ -21,9 +21,9 @@ bounded.
         receipted
   rt_usage_peer.py tenants STOMP_PORT N
         one call.start for each of N new tenants (tenant-00000...), receipted
-  rt_usage_peer.py slow HTTP_PORT SECONDS
-        subscribe and read nothing for SECONDS (small receive buffer), then drain:
-        exit 0 if rs had closed the connection
+  rt_usage_peer.py slow HTTP_PORT SECONDS [GO_FILE]
+        subscribe and read nothing for SECONDS, or until GO_FILE exists (small
+        receive buffer), then drain: exit 0 if rs had closed the connection
   rt_usage_peer.py heartbeat HTTP_PORT SECONDS
         subscribe, read everything; exit 0 once a ": heartbeat" comment arrives
   rt_usage_peer.py hostile STOMP_PORT
@@ -47,6 +47,7 @@ Scenario (node rm-1, times a few seconds before now):
      MCP sip:mcp1 0 in progress / 1 arrival, sip:mcp2 1 / 1; RM rm-1 3 / 5, peak 5.
 """
 import json
+import os
 import select
 import socket
 import sys
@@ -166,6 +167,9 @@ def check(port, token=None):
     return bad
 
 
+_pending = {}
+
+
 def open_stream(port, token, rcvbuf=None):
     s = socket.socket()
     if rcvbuf:
@@ -174,10 +178,21 @@ def open_stream(port, token, rcvbuf=None):
     s.connect(("127.0.0.1", port))
     path = "/ems-rs/RT/stream" + (f"?token={token}" if token and token != "-" else "")
     s.sendall(f"GET {path} HTTP/1.1\r\nHost: rs\r\nAccept: text/event-stream\r\n\r\n".encode())
+    # rs's first bytes ("retry: 2000") say it took us as a subscriber: print
+    # "subscribed" for a test to wait on; what was read past them is kept
+    buf, end = b"", time.monotonic() + 5
+    while b"retry:" not in buf and time.monotonic() < end:
+        d = s.recv(4096)
+        if not d:
+            break
+        buf += d
+    if b"retry:" in buf:
+        print("subscribed", flush=True)
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        _pending[s] = rest if rest else b""
     return s
 
 
-_pending = {}
 
 
 def read_events(s, seconds, until):
@@ -233,9 +248,11 @@ def cmd_stream(port, token, tenant, want, seconds):
     return 0 if ok else 1
 
 
-def cmd_slow(port, seconds):
+def cmd_slow(port, seconds, go=None):
     s = open_stream(port, "-", rcvbuf=4096)
-    time.sleep(float(seconds))  # never read meanwhile: rs must drop us, not buffer
+    end = time.monotonic() + float(seconds)
+    while time.monotonic() < end and not (go and os.path.exists(go)):
+        time.sleep(0.1)  # never read meanwhile: rs must drop us, not buffer
     s.settimeout(3)
     n = 0
     try:
@@ -365,7 +382,7 @@ def main(a):
     if a[0] == "stream":
         return cmd_stream(int(a[1]), a[2], a[3], a[4], a[5])
     if a[0] == "slow":
-        return cmd_slow(int(a[1]), a[2])
+        return cmd_slow(int(a[1]), a[2], a[3] if len(a) > 3 else None)
     if a[0] == "hostile":
         return cmd_hostile(int(a[1]))
     if a[0] == "tzfeed":
