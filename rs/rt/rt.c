@@ -20,17 +20,20 @@ struct rt_pending {
 };
 
 #define RT_PENDING_MAX_BYTES (64u << 20)
+#define RT_LOAD_RETRY_S 5
 
 struct rt {
 	rt_usage_t *usage;
-	struct event *tick, *loaded_ev;
+	struct event *tick, *loaded_ev, *retry_ev;
 	void (*on_change)(void *);
 	void *arg;
 	/* the rebuild (rt_load on a thread of its own, so that a slow or hung database
 	 * never holds up start) */
 	const rs_config_t *cfg;
 	pthread_t loader;
-	bool loading;
+	bool loading;            /* the rebuild is not over (running, or to retry) */
+	bool thread;             /* a loader thread runs (or is to be joined) */
+	unsigned attempts;
 	rt_usage_t *loaded;      /* the loader's, until loaded_cb takes it */
 	int load_rc;
 	size_t ne, nc;
@@ -147,13 +150,43 @@ static void *load_main(void *arg)
 	return NULL;
 }
 
+static void start_loader(rt_t *r)
+{
+	r->attempts++;
+	r->thread = pthread_create(&r->loader, NULL, load_main, r) == 0;
+	if (!r->thread) {
+		r->loading = false;
+		pending_free(r);
+		log_warn("real-time usage counts from rs's start only: cannot start the rebuild");
+	}
+}
+
+static void retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	start_loader(arg);
+}
+
 /* The rebuild ended (loop thread): the records fed meanwhile go to the rebuilt numbers
- * too (feeding is idempotent), which then replace the live ones. */
+ * too (feeding is idempotent), which then replace the live ones. A rebuild that failed
+ * (the database down at start) is tried again every RT_LOAD_RETRY_S while what arrives
+ * meanwhile fits in the pending list: once the database answers, the numbers are
+ * rebuilt from it and the journal (what was receipted while it was down). */
 static void loaded_cb(evutil_socket_t fd, short what, void *arg)
 {
 	rt_t *r = arg;
+	struct timeval retry = { RT_LOAD_RETRY_S, 0 };
 
 	pthread_join(r->loader, NULL);
+	r->thread = false;
+	if (r->load_rc && !r->pending_lost) {
+		if (r->attempts == 1)
+			log_warn("real-time usage counts from rs's start only: %s; retrying the"
+				 " rebuild every %d s", r->load_err, RT_LOAD_RETRY_S);
+		rt_usage_free(r->loaded);
+		r->loaded = NULL;
+		if (!event_add(r->retry_ev, &retry))
+			return; /* still loading: pending records are kept */
+	}
 	r->loading = false;
 	if (r->load_rc || r->pending_lost) {
 		log_warn("real-time usage counts from rs's start only: %s",
@@ -164,8 +197,9 @@ static void loaded_cb(evutil_socket_t fd, short what, void *arg)
 		pending_feed(r, r->loaded);
 		rt_usage_free(r->usage);
 		r->usage = r->loaded;
-		log_info("real-time usage rebuilt from %zu events and %zu CDRs in %lld ms", r->ne,
-			 r->nc, (long long)(r->load_us / 1000));
+		log_info("real-time usage rebuilt from %zu events and %zu CDRs in %lld ms%s",
+			 r->ne, r->nc, (long long)(r->load_us / 1000),
+			 r->attempts > 1 ? " (the database answered again)" : "");
 	}
 	r->loaded = NULL;
 	pending_free(r);
@@ -183,13 +217,13 @@ rt_t *rt_new(struct event_base *base, const rs_config_t *cfg)
 	r->pending_tail = &r->pending;
 	if (!(r->usage = rt_usage_new()) ||
 	    !(r->tick = event_new(base, -1, EV_PERSIST, tick_cb, r)) || event_add(r->tick, &sec) ||
-	    !(r->loaded_ev = event_new(base, -1, 0, loaded_cb, r))) {
+	    !(r->loaded_ev = event_new(base, -1, 0, loaded_cb, r)) ||
+	    !(r->retry_ev = evtimer_new(base, retry_cb, r))) {
 		rt_free(r);
 		return NULL;
 	}
-	r->loading = pthread_create(&r->loader, NULL, load_main, r) == 0;
-	if (!r->loading)
-		log_warn("real-time usage counts from rs's start only: cannot start the rebuild");
+	r->loading = true;
+	start_loader(r);
 	return r;
 }
 
@@ -197,12 +231,14 @@ void rt_free(rt_t *r)
 {
 	if (!r)
 		return;
-	if (r->loading) /* bounded: the database timeouts bound rt_load */
+	if (r->thread) /* bounded: the database timeouts bound rt_load */
 		pthread_join(r->loader, NULL);
 	rt_usage_free(r->loaded);
 	pending_free(r);
 	if (r->loaded_ev)
 		event_free(r->loaded_ev);
+	if (r->retry_ev)
+		event_free(r->retry_ev);
 	if (r->tick)
 		event_free(r->tick);
 	rt_usage_free(r->usage);

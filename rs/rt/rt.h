@@ -10,7 +10,9 @@
  * database never holds up rs's start. Until the rebuild ends the numbers show what
  * arrived since start; the records fed meanwhile are kept (at most 64 MiB) and fed
  * to the rebuilt numbers too (feeding is idempotent), which then replace the live
- * ones. A rebuild that fails leaves the live numbers (logged). Records receipted
+ * ones. A rebuild that fails (the database down at start) leaves the live numbers
+ * (logged) and is tried again every 5 s, the records fed meanwhile still kept, until
+ * it succeeds or they overflow the 64 MiB. Records receipted
  * into the journal while the database was down and still there at the restart are
  * read from the journal by the rebuild (rt_load.h).
  *

@@ -33,21 +33,9 @@ rm -f "$T/locked"
 wait_metric "$hp" rs_journal_depth -eq 0 15 || die "journal not replayed"
 [ "$(sql "$T/rs.db" "select count(*) from events where body like '%jtenant%'")" = 3 ] ||
 	die "journal replayed but the events are not in the database"
-# numbers: "name in_progress arrivals_today peak_today" of every tenant and rm node
-numbers() {
-	{ http_get "$hp" /ems-rs/RT/tenants/usage; echo; http_get "$hp" /ems-rs/RT/components/usage; } |
-		/usr/bin/python3 -c '
-import json, sys
-for line in sys.stdin:
-    if line.strip():
-        d = json.loads(line)
-        for t in d.get("tenants", []) + [c for c in d.get("components", []) if c["type"] == "RM"]:
-            print(t.get("tenant", t.get("id")), t["in_progress"], t["arrivals_today"], t["peak_today"])' |
-		tr '\n' ','
-}
 # the truth: the scenario (lib/rt_usage_peer.py) plus jtenant's 3 calls, all from rm-1
 want="acme 1 3 3,beta 2 2 2,jtenant 3 3 3,rm-1 6 8 6,"
-r=$(numbers)
+r=$(peer numbers "$hp")
 [ "$r" = "$want" ] || die "after the restart: '$r', want '$want'"
 ok "after kill -9 and a restart the numbers equal the truth: $r"
 kill -TERM "$RS_PID"; wait "$RS_PID" || die "rs exited $? on SIGTERM"

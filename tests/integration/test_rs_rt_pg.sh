@@ -2,7 +2,9 @@
 # rs real-time usage on a real PostgreSQL 15 (scripts/pg-start): the scenario of
 # lib/rt_usage_peer.py gives the expected numbers, and after a restart they are
 # rebuilt from PostgreSQL's events and cdr tables (rt_load's PostgreSQL path); with
-# PostgreSQL down at start rs still starts, logs why, and counts from empty.
+# PostgreSQL down at start rs still starts, logs why, and counts from empty; calls
+# receipted then go to the journal; once PostgreSQL is back the rebuild (retried
+# every 5 s) gives the stored numbers plus the journaled calls.
 . "$(dirname "$0")/lib/rs.sh"
 pp=$(free_port); sp=$(free_port); hp=$(free_port)
 pg_up "$pp"
@@ -32,3 +34,12 @@ wait_for 10 grep -q "real-time usage counts from rs's start only: postgresql" "$
 r=$(http_get "$hp" /ems-rs/RT/tenants/usage) || die "usage with PostgreSQL down: $r"
 [ "$r" = '{"tenants":[]}' ] || die "usage with PostgreSQL down: $r"
 ok "PostgreSQL down at start: rs starts, says why, and counts from empty"
+peer calls "$sp" jtenant 3 || die "calls while PostgreSQL is down"
+[ "$(mval "$hp" rs_journal_depth)" -ge 3 ] || die "not journaled: $(mval "$hp" rs_journal_depth)"
+"$TOP/scripts/pg-start" "$T/pg" "$pp" || die "pg-start again"
+wait_for 20 grep -q "real-time usage rebuilt" "$T/rs3.log" || die "no rebuild once PostgreSQL is back: $(grep -i real-time "$T/rs3.log")"
+# the truth: the scenario (lib/rt_usage_peer.py) plus jtenant's 3 calls, all from rm-1
+want="acme 1 3 3,beta 2 2 2,jtenant 3 3 3,rm-1 6 8 6,"
+r=$(peer numbers "$hp")
+[ "$r" = "$want" ] || die "after the late rebuild: '$r', want '$want'"
+ok "PostgreSQL back: the retried rebuild has the stored numbers and the 3 journaled calls"

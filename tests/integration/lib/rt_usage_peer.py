@@ -11,6 +11,9 @@ bounded.
   rt_usage_peer.py check HTTP_PORT [TOKEN]
         GET /ems-rs/RT/tenants/usage and /components/usage; exit 0 when every number
         equals the scenario's (as admin)
+  rt_usage_peer.py numbers HTTP_PORT
+        print "name in_progress arrivals_today peak_today," for every tenant and
+        rm node (/ems-rs/RT/tenants/usage and /components/usage), on one line
   rt_usage_peer.py calls STOMP_PORT TENANT N
         N more call.start events for TENANT (new calls), receipted
   rt_usage_peer.py stream HTTP_PORT TOKEN WANT_TENANT WANT_IN_PROGRESS SECONDS
@@ -356,6 +359,22 @@ def cmd_tzcheck(port, zone, edge, now, exact):
     return 1 if bad else 0
 
 
+def cmd_numbers(port):
+    out = ""
+    for path, key in (("/ems-rs/RT/tenants/usage", "tenants"),
+                      ("/ems-rs/RT/components/usage", "components")):
+        code, _, body = get(port, path)
+        if code != 200:
+            print(f"{path}: {code} {body}")
+            return 1
+        for t in json.loads(body)[key]:
+            if key == "tenants" or t["type"] == "RM":
+                out += (f"{t.get('tenant', t.get('id'))} {t['in_progress']} "
+                        f"{t['arrivals_today']} {t['peak_today']},")
+    print(out)
+    return 0
+
+
 def main(a):
     now = int(time.time() * 1000)
     if a[0] == "feed":
@@ -383,6 +402,8 @@ def main(a):
         return cmd_stream(int(a[1]), a[2], a[3], a[4], a[5])
     if a[0] == "slow":
         return cmd_slow(int(a[1]), a[2], a[3] if len(a) > 3 else None)
+    if a[0] == "numbers":
+        return cmd_numbers(int(a[1]))
     if a[0] == "hostile":
         return cmd_hostile(int(a[1]))
     if a[0] == "tzfeed":
