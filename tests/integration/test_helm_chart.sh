@@ -177,6 +177,8 @@ for d in /usr/share/snmp/mibs/ietf /usr/share/mibs/ietf; do
 done
 tr() { MIBS= snmptranslate -M "$TOP/etc/mibs:$SMI" -m GVP-RM-MIB:GVP-RS-MIB "$@"; }
 tr -On GVP-RM-MIB::gvpRmMIB >"$T/mib.out" 2>"$T/mib.err" || die "snmptranslate"
+# net-snmp's first run on a machine notes "Created directory: /var/lib/snmp/..."
+sed -i '/^Created directory: /d' "$T/mib.err"
 [ -s "$T/mib.err" ] && { cat "$T/mib.err"; die "net-snmp complains about the MIBs"; }
 [ "$(cat "$T/mib.out")" = ".$BASE.1" ] || die "gvpRmMIB is $(cat "$T/mib.out"), not .$BASE.1"
 # every row of the layout tables in etc/mibs/README.md: BASE.x.y... -> name
