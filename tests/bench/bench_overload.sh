@@ -133,6 +133,14 @@ with open(sys.argv[2], "w") as out:
 PY
 }
 
+# pulse PID STOP_S RUN_S (PULSE="STOP_S RUN_S"): starve the proxy of CPU as a busy
+# machine does, SIGSTOP for STOP_S then SIGCONT for RUN_S, until it exits.
+pulse() {
+	while kill -STOP "$1" 2>/dev/null; do
+		sleep "$2"; kill -CONT "$1" 2>/dev/null || break; sleep "$3"
+	done
+}
+
 metric_of() { # metric_of HTTP_PORT NAME
 	/usr/bin/python3 - "$1" "$2" <<'PY'
 import sys, urllib.request
@@ -192,6 +200,7 @@ one() {
 	local t0=$EPOCHREALTIME
 	offer "$proxy${f}x" "$PP" "$rate" "$DUR" 4 uac_overload.xml 1 &
 	local load=$!
+	if [ -n "${PULSE:-}" ]; then pulse "$pid" $PULSE & PIDS+=($!); fi
 	sleep $((DUR - 1)) # scenario: the probe starts 1 s before the load's nominal end
 	offer "$proxy${f}r" "$PP" "$RECOVER_RATE" "$RECOVER_S" 4 uac_probe.xml 1
 	wait "$load" || true
