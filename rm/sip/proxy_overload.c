@@ -165,10 +165,11 @@ static uint32_t queued_now(struct proxy_ov *o, int64_t now)
 	return q > UINT32_MAX ? UINT32_MAX : (uint32_t)q;
 }
 
-/* The last resort (udp_sock.h, overload.h): past twice the queue limit rm cannot
- * even refuse INVITEs as fast as they come, and a full buffer would drop the ACKs,
- * BYEs and answers of admitted calls at random: the kernel drops a share of new
- * INVITEs (they cost rm nothing then), adjusted each tick. */
+/* The last resort (udp_sock.h, overload.h): past half the buffer rm is not even
+ * refusing INVITEs as fast as they come, and a full buffer would drop the ACKs, BYEs
+ * and answers of admitted calls at random: the kernel drops a share of new INVITEs
+ * (they cost rm nothing then, but their senders retransmit them), adjusted each tick
+ * and lifted as soon as the 503s hold the queue at the guard's limit again. */
 static void filter_update(struct proxy_ov *o, uint32_t queued, bool tick, int64_t now)
 {
 	uint32_t was = o->filter.accept;
