@@ -61,14 +61,13 @@ static void refill(struct overload *o, int64_t now_ms)
 }
 
 enum overload_verdict overload_admit(struct overload *o, size_t pending, uint32_t queued,
-				     uint32_t age_ms, int64_t now_ms)
+				     int64_t now_ms)
 {
 	enum overload_verdict v = OVERLOAD_ADMIT;
 
 	roll_window(o, now_ms);
 	refill(o, now_ms);
-	if ((o->prm.max_queue > 0 && queued > o->prm.max_queue) ||
-	    (o->prm.max_age_ms > 0 && age_ms > o->prm.max_age_ms))
+	if (o->prm.max_queue > 0 && queued > o->prm.max_queue)
 		v = OVERLOAD_QUEUE;
 	else if (o->prm.max_pending > 0 && pending >= (size_t)o->prm.max_pending)
 		v = OVERLOAD_PENDING;

@@ -4,14 +4,10 @@
  *
  * Three guards, all checked before a server transaction exists (sip_guard.c), so
  * that a refused INVITE costs rm one parse and one stateless answer:
- *   - a guard on the receive queue: while the oldest datagram waiting in rm's UDP
- *     socket has waited more than `max_age_ms` (or, where that age is unknown, more
- *     than `max_queue` bytes wait), rm is behind and every INVITE it reads is
- *     already late (its sender will soon retransmit it, and the ACKs and BYEs of
- *     calls rm admits would wait as long): new INVITEs are refused until the queue
- *     is young again. Measured in time rather than bytes, it does not mistake a
- *     burst of cheap datagrams, or a few ms without the CPU, for lateness; on by
- *     default;
+ *   - a guard on the receive queue: while more than `max_queue` bytes wait in rm's
+ *     UDP socket, rm is behind and every INVITE it reads is already late (its
+ *     sender has retransmitted it, or soon will): new INVITEs are refused until
+ *     the queue is short again. Self-calibrating, so it is on by default;
  *   - a token bucket on new INVITEs: `rate` per second, bursts of up to a
  *     fifth of a second's worth (at least OVERLOAD_MIN_BURST tokens);
  *   - a guard on work in flight: at most `max_pending` routed INVITEs still being
@@ -39,7 +35,7 @@
  *   overload_init(&o, &params, now);
  *   on each new INVITE:  k = overload_key(call_id, branch);
  *                        if overload_recall(&mem, k, now): answer as before;
- *                        v = overload_admit(&o, pending, queued, age, now); v != OVERLOAD_ADMIT:
+ *                        v = overload_admit(&o, pending, queued, now); v != OVERLOAD_ADMIT:
  *                        overload_remember(&mem, k, now), answer 503 + Retry-After;
  *   on each tick:        overload_signal(&o, congested, now);
  *   on reload:           overload_set_params(&o, &params, now).
@@ -55,16 +51,11 @@
 #define OVERLOAD_MIN_BURST 10.0 /* tokens the bucket holds at least */
 #define OVERLOAD_MIN_STEP 10.0  /* calls/s added per calm second (auto) */
 #define OVERLOAD_CALM_MS 10000  /* auto: lift the limit after this long calm */
-/* The queue guard's age limit: well under RFC 3261's T1 (500 ms), so that an INVITE
- * rm admits is answered (100 Trying) before its sender retransmits it, and the ACK
- * of a call admitted now still reaches the MCP before it retransmits its 200. */
-#define OVERLOAD_MAX_AGE_MS 100
 
 struct overload_params {
 	int max_cps;       /* > 0: fixed rate; 0: automatic; < 0: no rate limit */
 	int max_pending;   /* INVITEs in setup at most; 0: no limit */
 	uint32_t max_queue; /* bytes waiting in the socket at most; 0: no limit */
-	uint32_t max_age_ms; /* ms the oldest waiting datagram may have waited; 0: none */
 };
 
 enum overload_verdict {
@@ -100,12 +91,10 @@ void overload_set_params(struct overload *o, const struct overload_params *prm,
 			 int64_t now_ms);
 
 /* May a new INVITE go on? pending: routed INVITEs in setup right now; queued: bytes
- * waiting in rm's receive queues right now whose age is not known (0 if none);
- * age_ms: how long the oldest datagram waiting in rm's UDP socket has waited (0 if
- * none or unknown). Refused for the queue when either is over its limit. An admitted
- * INVITE takes a token; a refused one is counted in o->shed. */
+ * waiting in rm's receive queue right now (0 if unknown). An admitted INVITE takes a
+ * token; a refused one is counted in o->shed. */
 enum overload_verdict overload_admit(struct overload *o, size_t pending, uint32_t queued,
-				     uint32_t age_ms, int64_t now_ms);
+				     int64_t now_ms);
 
 /* Feed rm's own state once per tick: congested = rm is behind (its loop ran late,
  * its socket dropped or queued too much). Only auto mode uses it. */

@@ -60,9 +60,7 @@ struct proxy_ov {
 	uint32_t max_queue;    /* receive-queue limit from the socket's size; 0 = none */
 	uint32_t tag_seq;      /* makes each SHED_TAG unique */
 	uint32_t queued;       /* bytes in the receive queue, read at queued_ms */
-	uint32_t age_ms;       /* how long its oldest datagram waited, read at queued_ms */
 	int64_t queued_ms;
-	bool by_age;           /* the queue guard judges the UDP queue by age */
 	struct overload_filter filter; /* share of INVITEs the kernel lets through */
 	int64_t filter_log_ms;
 	uint64_t filter_on;    /* times engaged since the last log line */
@@ -79,12 +77,8 @@ struct proxy_ov {
 
 static struct overload_params params_of(const struct proxy *p)
 {
-	const struct proxy_ov *o = p->ov;
-	/* judged by age, the bytes are a backstop (a quarter of the buffer) should the
-	 * kernel's timestamps ever read 0 */
 	struct overload_params prm = { p->cfg->overload_max_cps, p->cfg->overload_max_pending,
-				       o ? (o->by_age ? 2 : 1) * o->max_queue : 0,
-				       o && o->by_age ? OVERLOAD_MAX_AGE_MS : 0 };
+				       p->ov ? p->ov->max_queue : 0 };
 	return prm;
 }
 
@@ -106,17 +100,8 @@ static void size_socket(struct proxy *p, struct proxy_ov *o)
 			 "net.core.rmem_max or run with CAP_NET_ADMIN", rcv, cfg->sip_udp_rmem);
 	if (rcv > 0)
 		o->max_queue = overload_queue_limit((uint32_t)rcv);
-	/* the first look turns the kernel's receive timestamps on */
-	o->by_age = udp_sock_head_age(o->udp_fd, &o->age_ms) == 0;
-	if (o->by_age)
-		log_info("UDP socket buffers: receive %d bytes, send %d bytes (as the kernel "
-			 "counts); new INVITEs shed while the oldest datagram waiting has waited "
-			 "more than %d ms or more than %u bytes wait", rcv, snd,
-			 OVERLOAD_MAX_AGE_MS, 2 * o->max_queue);
-	else
-		log_info("UDP socket buffers: receive %d bytes, send %d bytes (as the kernel "
-			 "counts); new INVITEs shed while more than %u bytes wait", rcv, snd,
-			 o->max_queue);
+	log_info("UDP socket buffers: receive %d bytes, send %d bytes (as the kernel counts); "
+		 "new INVITEs shed while more than %u bytes wait", rcv, snd, o->max_queue);
 	metric_set(p->rmm.udp_rcvbuf, rcv);
 }
 
@@ -163,26 +148,20 @@ void proxy_overload_reload(struct proxy *p)
 		overload_set_params(&p->ov->ov, &prm, proxy_now_ms());
 }
 
-/* Read rm's UDP receive queue (bytes, and the age of its oldest datagram) at most
- * once a millisecond: a system call per INVITE costs more than the rest of the
- * decision. 0 when unknown. */
-static void read_queue(struct proxy_ov *o, int64_t now)
+/* Bytes waiting in rm's UDP socket now (read at most once a millisecond: a system
+ * call per INVITE costs more than the rest of the decision); 0 when unknown. */
+static uint32_t queued_now(struct proxy_ov *o, int64_t now)
 {
 	struct udp_sock_stats st;
 
-	if (o->max_queue == 0 || now == o->queued_ms)
-		return;
-	o->queued = o->udp_fd >= 0 && udp_sock_stats(o->udp_fd, &st) == 0 ? st.queued : 0;
-	if (o->by_age && udp_sock_head_age(o->udp_fd, &o->age_ms) < 0)
-		o->age_ms = 0;
-	o->queued_ms = now;
-}
-
-/* Bytes waiting, for the queue guard: UDP, and TCP as of the last census
- * (TCP_CENSUS_MS old at most). */
-static uint32_t queued_bytes(const struct proxy_ov *o)
-{
-	uint64_t q = (uint64_t)o->queued + o->tcp_queued;
+	if (o->max_queue == 0)
+		return 0;
+	if (now != o->queued_ms) {
+		o->queued = o->udp_fd >= 0 && udp_sock_stats(o->udp_fd, &st) == 0 ? st.queued : 0;
+		o->queued_ms = now;
+	}
+	/* TCP: as of the last census (TCP_CENSUS_MS old at most) */
+	uint64_t q = o->queued + o->tcp_queued;
 	return q > UINT32_MAX ? UINT32_MAX : (uint32_t)q;
 }
 
@@ -264,9 +243,9 @@ bool proxy_overload_gate(struct proxy *p, nta_agent_t *agent, msg_t *msg, const 
 		refuse_stateless(p, o, agent, msg, sip); /* a retransmission */
 		return true;
 	}
-	read_queue(o, now);
-	filter_update(o, o->queued, false, now);
-	v = overload_admit(&o->ov, o->in_setup, queued_bytes(o), o->by_age ? o->age_ms : 0, now);
+	uint32_t queued = queued_now(o, now);
+	filter_update(o, queued, false, now);
+	v = overload_admit(&o->ov, o->in_setup, queued, now);
 	if (v == OVERLOAD_ADMIT)
 		return false;
 	overload_remember(&o->mem, key, now);
@@ -274,10 +253,9 @@ bool proxy_overload_gate(struct proxy *p, nta_agent_t *agent, msg_t *msg, const 
 	refuse_stateless(p, o, agent, msg, sip);
 	if (now - o->last_log_ms >= 1000) {
 		log_warn("overload: shedding new INVITEs (%s): %llu refused since the last "
-			 "report, limit %.0f/s, %zu in setup, %u bytes queued, oldest %u ms",
-			 overload_verdict_name(v),
+			 "report, limit %.0f/s, %zu in setup", overload_verdict_name(v),
 			 (unsigned long long)(o->ov.shed - o->shed_logged),
-			 overload_rate(&o->ov), o->in_setup, o->queued, o->age_ms);
+			 overload_rate(&o->ov), o->in_setup);
 		o->last_log_ms = now;
 		o->shed_logged = o->ov.shed;
 	}

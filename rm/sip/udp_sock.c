@@ -7,12 +7,9 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <linux/filter.h>
 #include <linux/sock_diag.h>
-#include <linux/sockios.h>
 
 #ifndef SO_MEMINFO
 #define SO_MEMINFO 55
@@ -93,31 +90,6 @@ int udp_sock_stats(int fd, struct udp_sock_stats *st)
 	st->queued = mi[SK_MEMINFO_RMEM_ALLOC];
 	st->rcvbuf = mi[SK_MEMINFO_RCVBUF];
 	st->drops = mi[SK_MEMINFO_DROPS];
-	return 0;
-}
-
-int udp_sock_head_age(int fd, uint32_t *age_ms)
-{
-	char b;
-	struct timeval tv;
-	struct timespec now;
-
-	*age_ms = 0;
-	/* SIOCGSTAMP reads the receive time of the datagram read last, here the head
-	 * (the peek); its first call on fd turns the kernel's timestamps on */
-	if (recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC) < 0) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return -1;
-		return ioctl(fd, SIOCGSTAMP, &tv) < 0 && errno != ENOENT ? -1 : 0;
-	}
-	if (ioctl(fd, SIOCGSTAMP, &tv) < 0)
-		return errno == ENOENT ? 0 : -1;
-	clock_gettime(CLOCK_REALTIME, &now);
-	int64_t us = ((int64_t)now.tv_sec - tv.tv_sec) * 1000000 +
-		     (now.tv_nsec / 1000 - tv.tv_usec);
-	/* negative: the clock was stepped back; absurdly old: stepped forward */
-	if (us > 0 && us < 3600LL * 1000000)
-		*age_ms = (uint32_t)(us / 1000);
 	return 0;
 }
 

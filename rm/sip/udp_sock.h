@@ -29,13 +29,6 @@ int udp_sock_size(int fd, int rmem, int wmem, int *rcv, int *snd);
 /* Queue and drops of fd now. Returns 0, or -1 (unsupported kernel, bad fd). */
 int udp_sock_stats(int fd, struct udp_sock_stats *st);
 
-/* How long, in ms, the oldest datagram waiting in fd's receive queue has waited (0
- * when none waits): a look at its kernel receive time (MSG_PEEK, then SIOCGSTAMP; the
- * first call turns the kernel's timestamps on, so it may read 0). The datagram stays
- * queued for sofia-sip; sofia-sip's own reads are unchanged (no control messages are
- * asked for). Returns 0, or -1 (errno set): the caller then judges by bytes. */
-int udp_sock_head_age(int fd, uint32_t *age_ms);
-
 /* Tell the kernel to drop new INVITEs before they are queued (they then cost rm
  * nothing: no wakeup, no copy, no parse): a classic BPF socket filter on fd that
  * lets through a datagram whose payload starts with "INVITE " only with probability

@@ -14,7 +14,7 @@ static unsigned offer(struct overload *o, unsigned n, int64_t t0, int64_t ms, si
 {
 	unsigned ok = 0;
 	for (unsigned i = 0; i < n; i++)
-		if (overload_admit(o, pending, 0, 0, t0 + (int64_t)i * ms / n) == OVERLOAD_ADMIT)
+		if (overload_admit(o, pending, 0, t0 + (int64_t)i * ms / n) == OVERLOAD_ADMIT)
 			ok++;
 	return ok;
 }
@@ -48,8 +48,8 @@ static void test_pending_guard(void **state)
 	(void)state;
 
 	overload_init(&o, &prm, 1);
-	assert_int_equal(overload_admit(&o, 99, 0, 0, 10), OVERLOAD_ADMIT);
-	assert_int_equal(overload_admit(&o, 100, 0, 0, 11), OVERLOAD_PENDING);
+	assert_int_equal(overload_admit(&o, 99, 0, 10), OVERLOAD_ADMIT);
+	assert_int_equal(overload_admit(&o, 100, 0, 11), OVERLOAD_PENDING);
 	assert_string_equal(overload_verdict_name(OVERLOAD_PENDING), "pending");
 	/* no rate limit at all */
 	assert_int_equal(offer(&o, 100000, 20, 1000, 0), 100000);
@@ -135,17 +135,10 @@ static void test_queue_guard(void **state)
 	(void)state;
 
 	overload_init(&o, &prm, 1);
-	assert_int_equal(overload_admit(&o, 0, 1000, 0, 10), OVERLOAD_ADMIT);
-	assert_int_equal(overload_admit(&o, 0, 1001, 0, 11), OVERLOAD_QUEUE);
+	assert_int_equal(overload_admit(&o, 0, 1000, 10), OVERLOAD_ADMIT);
+	assert_int_equal(overload_admit(&o, 0, 1001, 11), OVERLOAD_QUEUE);
 	assert_string_equal(overload_verdict_name(OVERLOAD_QUEUE), "queue");
 	assert_int_equal(o.shed, 1);
-	/* by age: over max_age_ms refused whatever the bytes */
-	prm.max_age_ms = 100;
-	overload_init(&o, &prm, 1);
-	assert_int_equal(overload_admit(&o, 0, 0, 100, 10), OVERLOAD_ADMIT);
-	assert_int_equal(overload_admit(&o, 0, 0, 101, 11), OVERLOAD_QUEUE);
-	assert_int_equal(overload_admit(&o, 0, 1001, 0, 12), OVERLOAD_QUEUE);
-	assert_int_equal(overload_admit(&o, 0, 1000, 99, 13), OVERLOAD_ADMIT);
 	assert_int_equal(overload_queue_limit(8 << 20), 1 << 20);
 	assert_int_equal(overload_queue_limit(4096), 65536);
 }

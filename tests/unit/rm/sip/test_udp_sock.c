@@ -1,5 +1,5 @@
 /* Unit tests for rm/sip/udp_sock.c on real loopback sockets: finding the socket by
- * port, its queue and drop counters, the age of its oldest datagram, and the kernel filter that drops INVITEs (and
+ * port, its queue and drop counters, and the kernel filter that drops INVITEs (and
  * only INVITEs) while overload control engages it. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +12,6 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "udp_sock.h"
@@ -64,34 +63,6 @@ static void test_find_and_stats(void **state)
 	assert_int_equal(udp_sock_stats(rx, &st), 0);
 	assert_true(st.queued > 0);
 	assert_string_equal(next(rx, buf, sizeof buf), "OPTIONS sip:x SIP/2.0\r\n\r\n");
-	close(rx);
-	close(tx);
-}
-
-/* The age of the oldest waiting datagram: 0 when none waits; its wait when one does,
- * left queued (a peek); the next one's once it is read. */
-static void test_head_age(void **state)
-{
-	int port, port2, rx = bound(&port), tx = bound(&port2);
-	uint32_t age = 99;
-	char buf[256];
-	struct timespec ms60 = { 0, 60 * 1000000 };
-	(void)state;
-
-	assert_int_equal(udp_sock_head_age(rx, &age), 0); /* turns timestamps on */
-	assert_int_equal(age, 0);
-	send_to(tx, port, "first");
-	nanosleep(&ms60, NULL);
-	send_to(tx, port, "second");
-	assert_int_equal(udp_sock_head_age(rx, &age), 0);
-	assert_in_range(age, 55, 5000);
-	assert_string_equal(next(rx, buf, sizeof buf), "first");
-	assert_int_equal(udp_sock_head_age(rx, &age), 0);
-	assert_in_range(age, 0, 50);
-	assert_string_equal(next(rx, buf, sizeof buf), "second");
-	assert_int_equal(udp_sock_head_age(rx, &age), 0);
-	assert_int_equal(age, 0);
-	assert_int_equal(udp_sock_head_age(-1, &age), -1);
 	close(rx);
 	close(tx);
 }
@@ -149,7 +120,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_find_and_stats),
-		cmocka_unit_test(test_head_age),
 		cmocka_unit_test(test_filter_invites),
 		cmocka_unit_test(test_filter_fraction),
 	};
