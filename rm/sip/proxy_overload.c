@@ -34,10 +34,6 @@
 #include "tcp_sock.h"
 #include "udp_sock.h"
 
-/* The receive queue holding more than 1/QUEUE_FRACTION of the buffer counts as
- * congestion: with 4 MiB (8 MiB as the kernel counts) that is thousands of
- * datagrams, hundreds of ms of traffic; short bursts below it are not. */
-#define QUEUE_FRACTION 2
 
 /* TCP: the queue guard's limit for the bytes rm's connections hold unread when rm has
  * no UDP socket to size it from (about a thousand INVITEs: rm is a second behind). */
@@ -359,7 +355,10 @@ void proxy_overload_tick(struct proxy *p, int64_t now, int64_t period_ms)
 			metric_add(o->m_drops, d);
 			congested = true;
 		}
-		if ((uint64_t)st.queued * QUEUE_FRACTION > st.rcvbuf)
+		/* past the queue guard's limit rm is shedding for lateness: what waits
+		 * behind it (OPTIONS answers among it) is late by rm's doing, and with the
+		 * kernel filter kept for half the buffer, drops no longer say so */
+		if (o->max_queue && st.queued > o->max_queue)
 			congested = true;
 		metric_set(o->m_queued, st.queued);
 		filter_update(o, st.queued, true, now);
