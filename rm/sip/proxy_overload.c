@@ -34,7 +34,6 @@
 #include "tcp_sock.h"
 #include "udp_sock.h"
 
-
 /* TCP: the queue guard's limit for the bytes rm's connections hold unread when rm has
  * no UDP socket to size it from (about a thousand INVITEs: rm is a second behind). */
 #define TCP_QUEUE_LIMIT (1024 * 1024)
