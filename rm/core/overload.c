@@ -208,18 +208,18 @@ uint32_t overload_filter_next(struct overload_filter *f, uint32_t queued, uint32
 	if (max_queue == 0)
 		return f->accept = OVERLOAD_FILTER_OFF;
 	if (a >= OVERLOAD_FILTER_OFF) {
-		if (queued <= max_queue * 2)
+		if ((uint64_t)queued <= (uint64_t)max_queue * OVERLOAD_FILTER_ENGAGE)
 			return a;
 		a = f->last ? f->last * 2 : OVERLOAD_FILTER_OFF / 2;
 		return f->accept = a < OVERLOAD_FILTER_OFF / 2 ? a : OVERLOAD_FILTER_OFF / 2;
 	}
 	if (!tick)
 		return a;
-	if (queued > max_queue)
+	if ((uint64_t)queued > (uint64_t)max_queue * OVERLOAD_FILTER_HALVE)
 		a = a / 2 > OVERLOAD_FILTER_MIN ? a / 2 : OVERLOAD_FILTER_MIN;
-	else if (queued < max_queue / 8)
+	else if (queued <= max_queue)
 		a = OVERLOAD_FILTER_OFF;
-	else if (queued < max_queue / 2)
+	else
 		a = a + a / 4 + OVERLOAD_FILTER_MIN;
 	if (a >= OVERLOAD_FILTER_OFF) {
 		f->last = f->accept;

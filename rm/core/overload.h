@@ -116,20 +116,29 @@ int64_t overload_lag_ms(int64_t prev_ms, int64_t now_ms, int64_t period_ms);
 const char *overload_verdict_name(enum overload_verdict v);
 
 /* The receive-queue limit for a socket whose kernel receive buffer is rcvbuf bytes
- * (as SO_RCVBUF reads it): an eighth of it, at least 64 KiB. 8 MiB (rm's default
+ * (as SO_RCVBUF reads it): an eighth of it, at least 64 KiB (the kernel filter
+ * engages at four times it: half the buffer). 8 MiB (rm's default
  * 4 MiB, doubled by the kernel) gives 1 MiB: a few hundred datagrams as the kernel
  * counts them (about 2 KiB each on loopback), tens of ms of rm's work. */
 uint32_t overload_queue_limit(uint32_t rcvbuf);
 
 /* The kernel filter (udp_sock_filter_invites): the share of new INVITEs, per
- * 65536, that the kernel lets through to rm at all. Engaged when more than twice
- * the queue limit waits (rm cannot even refuse INVITEs as fast as they come), at
- * twice the share last in force (half when none). Each tick: queue over the
- * limit halves the share (at least OVERLOAD_FILTER_MIN), under half the limit
- * raises it by a quarter, under an eighth lifts the filter (the load is gone:
- * recovery must not wait for the share to climb back). */
+ * 65536, that the kernel lets through to rm at all. A last resort: an INVITE the
+ * kernel drops gets no answer, so its sender retransmits it (RFC 3261 Timer A: after
+ * 0.5, 1.5, 3.5 ... s, up to 32 s), and each drop returns as up to six more INVITEs,
+ * most of them after the load that caused it is gone: a 503 costs rm one parse and
+ * ends the transaction. So the filter engages only when the queue passes
+ * OVERLOAD_FILTER_ENGAGE times the limit (half the buffer at rm's sizing: the 503s
+ * are not keeping up and the kernel would soon drop datagrams of admitted calls at
+ * random), at twice the share last in force (half when none). Each tick: queue over
+ * OVERLOAD_FILTER_HALVE times the limit halves the share (at least
+ * OVERLOAD_FILTER_MIN), at or under the limit lifts the filter (the queue guard's 503s
+ * hold it there: nothing need be dropped unanswered), in between raises it by a
+ * quarter. */
 #define OVERLOAD_FILTER_OFF 65536u
 #define OVERLOAD_FILTER_MIN 656u /* 1% */
+#define OVERLOAD_FILTER_ENGAGE 4u
+#define OVERLOAD_FILTER_HALVE 2u
 
 struct overload_filter {
 	uint32_t accept; /* OVERLOAD_FILTER_OFF: not engaged */

@@ -34,11 +34,6 @@
 #include "tcp_sock.h"
 #include "udp_sock.h"
 
-/* The receive queue holding more than 1/QUEUE_FRACTION of the buffer counts as
- * congestion: with 4 MiB (8 MiB as the kernel counts) that is thousands of
- * datagrams, hundreds of ms of traffic; short bursts below it are not. */
-#define QUEUE_FRACTION 2
-
 /* TCP: the queue guard's limit for the bytes rm's connections hold unread when rm has
  * no UDP socket to size it from (about a thousand INVITEs: rm is a second behind). */
 #define TCP_QUEUE_LIMIT (1024 * 1024)
@@ -165,10 +160,11 @@ static uint32_t queued_now(struct proxy_ov *o, int64_t now)
 	return q > UINT32_MAX ? UINT32_MAX : (uint32_t)q;
 }
 
-/* The last resort (udp_sock.h, overload.h): past twice the queue limit rm cannot
- * even refuse INVITEs as fast as they come, and a full buffer would drop the ACKs,
- * BYEs and answers of admitted calls at random: the kernel drops a share of new
- * INVITEs (they cost rm nothing then), adjusted each tick. */
+/* The last resort (udp_sock.h, overload.h): past half the buffer rm is not even
+ * refusing INVITEs as fast as they come, and a full buffer would drop the ACKs, BYEs
+ * and answers of admitted calls at random: the kernel drops a share of new INVITEs
+ * (they cost rm nothing then, but their senders retransmit them), adjusted each tick
+ * and lifted as soon as the 503s hold the queue at the guard's limit again. */
 static void filter_update(struct proxy_ov *o, uint32_t queued, bool tick, int64_t now)
 {
 	uint32_t was = o->filter.accept;
@@ -358,7 +354,10 @@ void proxy_overload_tick(struct proxy *p, int64_t now, int64_t period_ms)
 			metric_add(o->m_drops, d);
 			congested = true;
 		}
-		if ((uint64_t)st.queued * QUEUE_FRACTION > st.rcvbuf)
+		/* past the queue guard's limit rm is shedding for lateness: what waits
+		 * behind it (OPTIONS answers among it) is late by rm's doing, and with the
+		 * kernel filter kept for half the buffer, drops no longer say so */
+		if (o->max_queue && st.queued > o->max_queue)
 			congested = true;
 		metric_set(o->m_queued, st.queued);
 		filter_update(o, st.queued, true, now);

@@ -159,31 +159,32 @@ static void test_memory(void **state)
 	assert_false(overload_recall(&m, overload_key("call-2@h", "z9hG4bK1"), 200));
 }
 
-/* The kernel filter's share: engaged past twice the limit, halved while over it,
- * raised when short, lifted when nearly empty, re-engaged near the last share. */
+/* The kernel filter's share: engaged past four times the limit (half the buffer),
+ * halved while over twice it, raised in between, lifted once the queue guard holds the
+ * queue at the limit, re-engaged near the last share. */
 static void test_filter(void **state)
 {
 	struct overload_filter f = { OVERLOAD_FILTER_OFF, 0 };
 	const uint32_t q = 1000;
 	(void)state;
 
-	assert_int_equal(overload_filter_next(&f, 2000, q, false), OVERLOAD_FILTER_OFF);
-	assert_int_equal(overload_filter_next(&f, 2001, q, false), OVERLOAD_FILTER_OFF / 2);
+	/* past the queue guard's limit, even twice it, the 503s suffice: not engaged */
+	assert_int_equal(overload_filter_next(&f, 2001, q, false), OVERLOAD_FILTER_OFF);
+	assert_int_equal(overload_filter_next(&f, 4000, q, true), OVERLOAD_FILTER_OFF);
+	assert_int_equal(overload_filter_next(&f, 4001, q, false), OVERLOAD_FILTER_OFF / 2);
 	/* between ticks an INVITE only engages it */
-	assert_int_equal(overload_filter_next(&f, 5000, q, false), OVERLOAD_FILTER_OFF / 2);
-	assert_int_equal(overload_filter_next(&f, 1500, q, true), OVERLOAD_FILTER_OFF / 4);
+	assert_int_equal(overload_filter_next(&f, 9000, q, false), OVERLOAD_FILTER_OFF / 2);
+	assert_int_equal(overload_filter_next(&f, 2001, q, true), OVERLOAD_FILTER_OFF / 4);
 	for (int i = 0; i < 20; i++)
-		overload_filter_next(&f, 1500, q, true);
+		overload_filter_next(&f, 3000, q, true);
 	assert_int_equal(f.accept, OVERLOAD_FILTER_MIN);
-	/* in between: kept */
-	assert_int_equal(overload_filter_next(&f, 700, q, true), OVERLOAD_FILTER_MIN);
-	/* short: raised by a quarter (and the minimum) */
-	assert_int_equal(overload_filter_next(&f, 400, q, true),
+	/* between the limit and twice it: raised by a quarter (and the minimum) */
+	assert_int_equal(overload_filter_next(&f, 1500, q, true),
 			 OVERLOAD_FILTER_MIN + OVERLOAD_FILTER_MIN / 4 + OVERLOAD_FILTER_MIN);
-	/* nearly empty: lifted at once, and re-engaged at twice the last share */
+	/* at the limit: lifted at once, and re-engaged at twice the last share */
 	uint32_t last = f.accept;
-	assert_int_equal(overload_filter_next(&f, 100, q, true), OVERLOAD_FILTER_OFF);
-	assert_int_equal(overload_filter_next(&f, 3000, q, false), last * 2);
+	assert_int_equal(overload_filter_next(&f, 1000, q, true), OVERLOAD_FILTER_OFF);
+	assert_int_equal(overload_filter_next(&f, 4001, q, false), last * 2);
 	/* no limit: never engaged */
 	assert_int_equal(overload_filter_next(&f, 1u << 30, 0, true), OVERLOAD_FILTER_OFF);
 }
