@@ -546,6 +546,18 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		else if (now - l->last_sent_ms >= cl->hb_ms)
 			out_send(l, STOMP_CMD_SEND, CLUSTER_T_HB, NULL, 0);
 	}
+	/* This node's own lateness never counts against a peer: after a stall of this
+	 * loop (CPU starved, SIGSTOP, a disk write), what the peers sent meanwhile still
+	 * waits unread, and their links may have to reconnect (they saw us silent). The
+	 * stall is credited to every peer's silence: a peer is dead after dead_after_ms
+	 * of silence counted in the time this node was running. */
+	int64_t late = cl->last_tick_ms ? now - cl->last_tick_ms - cl->publish_ms : 0;
+	cl->last_tick_ms = now;
+	if (late > cl->hb_ms) {
+		log_info("cluster: this node did not run for %lld ms: not counted as the "
+			 "peers' silence", (long long)late);
+		cluster_peers_credit(cl, late, now);
+	}
 	cluster_peers_check(cl, now);
 }
 
@@ -582,6 +594,7 @@ struct cluster *cluster_new(struct event_base *base, const struct rm_config *cfg
 	cl->started_ms = cluster_mono_ms();
 	cl->hb_ms = cfg->cluster_heartbeat_ms;
 	cl->dead_ms = cfg->cluster_dead_after_ms;
+	cl->publish_ms = cfg->cluster_publish_ms;
 	snprintf(cl->listen_at, sizeof cl->listen_at, "%s:%d", cfg->cluster_listen,
 		 cfg->cluster_port);
 	snprintf(at, sizeof at, "%s%s%s:%d", strchr(cfg->cluster_listen, ':') ? "[" : "",

@@ -71,7 +71,8 @@ struct cluster {
 	size_t keylen;
 	uint64_t inc;
 	int64_t started_ms; /* monotonic */
-	int hb_ms, dead_ms;
+	int hb_ms, dead_ms, publish_ms;
+	int64_t last_tick_ms; /* monotonic; 0 before the first tick */
 	char listen_at[RM_HOST_MAX + 16];
 	struct evconnlistener *lis;
 	struct ssl_ctx_st *tls_srv, *tls_cli; /* cluster.tls; NULL = plain TCP */
@@ -108,5 +109,8 @@ void cluster_peer_frame(struct cluster *cl, const struct cluster_msg *m, const c
 void cluster_peer_orphaned(struct cluster *cl, struct peer *p, const char *why);
 /* Mark peers silent for dead_after_ms down (dropping their usage); update gauges. */
 void cluster_peers_check(struct cluster *cl, int64_t now);
+/* This node did not run for stall_ms: add it to every live peer's last frame time
+ * (capped at now), so that its silence counts only while this node listened. */
+void cluster_peers_credit(struct cluster *cl, int64_t stall_ms, int64_t now);
 
 #endif

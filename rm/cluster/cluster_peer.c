@@ -304,6 +304,18 @@ void cluster_peer_frame(struct cluster *cl, const struct cluster_msg *m, const c
 		p->state = PEER_SYNCING;
 }
 
+void cluster_peers_credit(struct cluster *cl, int64_t stall_ms, int64_t now)
+{
+	for (int i = 0; i < CLUSTER_MAX_PEERS; i++) {
+		struct peer *p = &cl->peer[i];
+		if (!p->used || p->state == PEER_DOWN || !p->last_ms)
+			continue;
+		p->last_ms += stall_ms;
+		if (p->last_ms > now)
+			p->last_ms = now;
+	}
+}
+
 void cluster_peers_check(struct cluster *cl, int64_t now)
 {
 	int up = 0;
