@@ -155,6 +155,78 @@ static int send_sess_chunks(struct out_link *l, enum cluster_type first, const c
 	return 0;
 }
 
+/* The health lines (cluster_frame.h "health") of every MCP (all) or of those
+ * changed since the last send. Returns a malloc'd body (*len bytes; 0: none), or
+ * NULL when out of memory. */
+static char *health_body(struct cluster *cl, bool all, size_t *len)
+{
+	size_t cap = 1 + cl->n_health * (RM_URI_MAX + 4);
+	char *buf = malloc(cap);
+
+	*len = 0;
+	for (size_t i = 0; buf && i < cl->n_health; i++) {
+		const struct cluster_health *h = &cl->health[i];
+		if (all || h->dirty)
+			*len += (size_t)snprintf(buf + *len, cap - *len, "%c %s\n", h->up ? 'u' : 'd',
+						 h->uri);
+	}
+	return buf;
+}
+
+static void send_health(struct out_link *l, bool all)
+{
+	size_t len;
+	char *body = health_body(l->cl, all, &len);
+
+	if (body && len)
+		out_send(l, STOMP_CMD_SEND, CLUSTER_T_HEALTH, body, len);
+	free(body);
+}
+
+/* The changed health lines, to every synced link (at the tick). */
+static void flush_health(struct cluster *cl)
+{
+	if (!cl->health_dirty)
+		return;
+	for (size_t k = 0; k < cl->n_out; k++) {
+		struct out_link *l = &cl->out[k];
+		if (l->open && !l->need_full)
+			send_health(l, false);
+	}
+	for (size_t i = 0; i < cl->n_health; i++)
+		cl->health[i].dirty = false;
+	cl->health_dirty = false;
+}
+
+/* "h u <uri>" / "h d <uri>" from the SIP thread's monitor: this node's verdict on an
+ * MCP changed. */
+static void local_health(struct cluster *cl, const char *line)
+{
+	const char *uri = line + 4;
+	size_t i;
+
+	if (strlen(line) < 5 || (line[2] != 'u' && line[2] != 'd') || strlen(uri) >= RM_URI_MAX)
+		return;
+	for (i = 0; i < cl->n_health; i++)
+		if (strcmp(cl->health[i].uri, uri) == 0)
+			break;
+	if (i == cl->n_health) {
+		if (cl->n_health == cl->cap_health) {
+			size_t cap = cl->cap_health ? 2 * cl->cap_health : 16;
+			struct cluster_health *nh = realloc(cl->health, cap * sizeof *nh);
+			if (!nh)
+				return;
+			cl->health = nh;
+			cl->cap_health = cap;
+		}
+		snprintf(cl->health[i].uri, sizeof cl->health[i].uri, "%s", uri);
+		cl->n_health++;
+	}
+	cl->health[i].up = line[2] == 'u';
+	cl->health[i].dirty = true;
+	cl->health_dirty = true;
+}
+
 static void send_state(struct out_link *l)
 {
 	size_t len, slen = 0;
@@ -167,8 +239,10 @@ static void send_state(struct out_link *l)
 		return;
 	}
 	if (out_send(l, STOMP_CMD_SEND, CLUSTER_T_STATE, body, len) == 0 &&
-	    send_sess_chunks(l, CLUSTER_T_SSTATE, sess, slen) == 0)
+	    send_sess_chunks(l, CLUSTER_T_SSTATE, sess, slen) == 0) {
 		l->need_full = false;
+		send_health(l, true);
+	}
 	free(body);
 	free(sess);
 }
@@ -191,6 +265,11 @@ void cluster_local_sess(struct cluster *cl, char *line)
 {
 	size_t n = strlen(line);
 
+	if (line[0] == 'h') {
+		local_health(cl, line);
+		free(line);
+		return;
+	}
 	if (cluster_sess_set_apply_own(cl->local_sess, line, n) < 0) {
 		log_warn("cluster: a session line from the SIP thread cannot be kept: %.120s",
 			 line);
@@ -537,6 +616,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	publish(cl);
 	flush_sess(cl);
+	flush_health(cl);
 	for (size_t k = 0; k < cl->n_out; k++) {
 		struct out_link *l = &cl->out[k];
 		if (!l->open)
@@ -678,6 +758,7 @@ void cluster_free(struct cluster *cl)
 	}
 	cluster_sess_set_free(cl->local_sess);
 	free(cl->sess_pend);
+	free(cl->health);
 	if (cl->tick)
 		event_free(cl->tick);
 	if (cl->lis)

@@ -90,8 +90,19 @@ struct cluster {
 	struct cluster_sess_set *local_sess;
 	char *sess_pend;
 	size_t sess_pend_len, sess_pend_cap;
+	/* MCP health as this node's OPTIONS see it (from the SIP thread's "h" lines):
+	 * sent to the peers when it changes, whole after every state */
+	struct cluster_health *health;
+	size_t n_health, cap_health;
+	bool health_dirty;
 	int (*adopt)(void *arg, struct cluster_adopt *a);
 	void *adopt_arg;
+};
+
+struct cluster_health {
+	char uri[RM_URI_MAX];
+	bool up;
+	bool dirty; /* changed since last sent */
 };
 
 /* Session frames are cut at this many bytes (a full set spans several). */

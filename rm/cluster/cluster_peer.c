@@ -231,6 +231,36 @@ void cluster_peer_orphaned(struct cluster *cl, struct peer *p, const char *why)
 			  "memory): they get no record from this node", a.failed, p->node);
 }
 
+/* A peer's MCP verdicts ("u <uri>" / "d <uri>" lines): an input, not a vote. Each
+ * goes to the SIP thread as an "h" item (cluster_adopt, owner = the peer), where the
+ * monitor probes an MCP at once when the peer's verdict differs from its own
+ * (monitor_hint); only this node's own OPTIONS change its view. */
+static void apply_health(struct cluster *cl, struct peer *p, const struct cluster_msg *m)
+{
+	const char *s = m->body, *end = m->body + m->body_len;
+
+	while (cl->adopt && s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t n = (size_t)((nl ? nl : end) - s);
+		if (n > 2 && n < RM_URI_MAX + 2 && (s[0] == 'u' || s[0] == 'd') && s[1] == ' ') {
+			struct cluster_adopt *a = malloc(sizeof *a + n + 3);
+			if (a) {
+				snprintf(a->owner, sizeof a->owner, "%s", p->node);
+				memcpy(a->line, "h ", 2);
+				memcpy(a->line + 2, s, n);
+				a->line[n + 2] = '\0';
+				if (cl->adopt(cl->adopt_arg, a) < 0)
+					log_warn("cluster: %s's view of an MCP not passed on (SIP "
+						 "queue full)", p->node);
+			}
+		} else if (n) {
+			metric_inc(cl->mm.cluster_dropped[CLUSTER_DROP_MALFORMED]);
+			return;
+		}
+		s += n + 1;
+	}
+}
+
 static int64_t wall_now_ms(void)
 {
 	struct timespec ts;
@@ -294,6 +324,9 @@ void cluster_peer_frame(struct cluster *cl, const struct cluster_msg *m, const c
 	case CLUSTER_T_SSTATE:
 	case CLUSTER_T_SESS:
 		apply_sess(cl, p, m, m->type == CLUSTER_T_SSTATE);
+		break;
+	case CLUSTER_T_HEALTH:
+		apply_health(cl, p, m);
 		break;
 	default:
 		if (!p->synced)
