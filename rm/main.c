@@ -61,6 +61,7 @@ struct rm_main {
 	struct cluster_board *board;
 	int exit_code;
 	bool draining;
+	int exit_waits; /* billing and cluster flushes still running on the way out */
 	/* billing: the spool and publisher live on this (service) thread; the SIP
 	 * thread only posts items through the bridge (billing.h explains why) */
 	struct billing *billing;
@@ -307,10 +308,13 @@ static void *sip_thread(void *arg)
  * stays in the spool and is replayed by the next start. */
 #define BILLING_GRACE_MS 2000
 
+/* Billing's (and the cluster's) flush on the way out is over: the loop ends with
+ * the last one. */
 static void billing_done(void *arg)
 {
 	struct rm_main *rm = arg;
-	event_base_loopbreak(rm->base);
+	if (--rm->exit_waits <= 0)
+		event_base_loopbreak(rm->base);
 }
 
 static void svc_bridge_cb(const struct bridge_msg *m, void *arg)
@@ -331,8 +335,11 @@ static void svc_bridge_cb(const struct bridge_msg *m, void *arg)
 		/* every record of the calls the SIP thread ended is spooled by now (FIFO);
 		 * give the publisher a short bounded chance to deliver them */
 		rm_http_set_listening(rm->http, false);
-		if (rm->cluster) /* the calls it ended: peers must not adopt them */
-			cluster_flush(rm->cluster);
+		/* the calls it ended (peers must not adopt them) and, strict, its share
+		 * handed over: written out before the loop ends (bounded) */
+		rm->exit_waits = rm->cluster ? 2 : 1;
+		if (rm->cluster)
+			cluster_shutdown(rm->cluster, billing_done, rm);
 		billing_shutdown(rm->billing, rm->draining ? BILLING_GRACE_MS : 0,
 				 billing_done, rm);
 		break;

@@ -357,6 +357,58 @@ void cluster_flush(struct cluster *cl)
 {
 	publish(cl);
 	flush_sess(cl);
+	if (cl->board->strict_nodes > 0)
+		cluster_units_hand_over(cl);
+}
+
+static void shut_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct cluster *cl = arg;
+	size_t pending = 0;
+
+	for (size_t k = 0; k < cl->n_out; k++)
+		if (cl->out[k].sc)
+			pending += stomp_conn_output_pending(cl->out[k].sc);
+	if (pending && cluster_mono_ms() < cl->shut_deadline_ms) {
+		struct timeval tv = { 0, 10000 };
+		evtimer_add(cl->shut_timer, &tv);
+		return;
+	}
+	if (pending)
+		log_warn("cluster: leaving with %zu bytes not written to the peers", pending);
+	if (cl->shut_done) {
+		void (*done)(void *) = cl->shut_done;
+		cl->shut_done = NULL;
+		done(cl->shut_arg);
+	}
+}
+
+void cluster_shutdown(struct cluster *cl, void (*done)(void *arg), void *arg)
+{
+	struct timeval now = { 0, 0 };
+
+	cluster_flush(cl);
+	cl->shut_done = done;
+	cl->shut_arg = arg;
+	cl->shut_deadline_ms = cluster_mono_ms() + CLUSTER_SHUTDOWN_MS;
+	if (!cl->shut_timer)
+		cl->shut_timer = evtimer_new(cl->base, shut_check, cl);
+	if (!cl->shut_timer || evtimer_add(cl->shut_timer, &now) < 0) {
+		cl->shut_done = NULL;
+		done(arg); /* out of memory: no wait */
+	}
+}
+
+/* A frame of type `type` to node, on our out link to it. 0, or -1 (no open link). */
+int cluster_send_to(struct cluster *cl, const char *node, enum cluster_type type,
+		    const char *body, size_t len)
+{
+	for (size_t k = 0; k < cl->n_out; k++) {
+		struct out_link *l = &cl->out[k];
+		if (l->open && strcmp(l->node, node) == 0)
+			return out_send(l, STOMP_CMD_SEND, type, body, len);
+	}
+	return -1;
 }
 
 /* Ask node for its state again, on our out link to it (at most once a heartbeat). */
@@ -761,6 +813,8 @@ void cluster_free(struct cluster *cl)
 	free(cl->health);
 	if (cl->tick)
 		event_free(cl->tick);
+	if (cl->shut_timer)
+		event_free(cl->shut_timer);
 	if (cl->lis)
 		evconnlistener_free(cl->lis);
 	if (cl->dns)

@@ -73,9 +73,17 @@ void cluster_set_adopt(struct cluster *cl, int (*adopt)(void *arg, struct cluste
  * tick (publish_ms). */
 void cluster_local_sess(struct cluster *cl, char *line);
 
-/* Send what is pending (usage deltas, session lines) now rather than at the next
- * tick: on the way out, so that the peers learn which calls this node ended. */
+/* On the way out, once the SIP thread has ended (this node admits nothing more):
+ * send what is pending (usage deltas, session lines) now rather than at the next
+ * tick, so that the peers learn which calls this node ended; in strict mode, hand
+ * this node's share units to the peers that are up (README "rm cluster"). */
 void cluster_flush(struct cluster *cl);
+
+/* On the way out: cluster_flush, then call done(arg) once the peers' links have
+ * taken every queued byte or CLUSTER_SHUTDOWN_MS passed (from the loop, never from
+ * inside this call). */
+#define CLUSTER_SHUTDOWN_MS 500
+void cluster_shutdown(struct cluster *cl, void (*done)(void *arg), void *arg);
 
 /* Count a local session change the SIP thread could not hand over (bridge full). */
 void cluster_sess_lost(struct cluster *cl);

@@ -59,6 +59,8 @@ struct peer {
 	int *contrib;             /* [CLUSTER_BOARD_CAP]: its count per board slot */
 	struct cluster_sess_set *sess; /* its answered calls (cluster_sess.h) */
 	bool sess_synced;         /* sess holds its whole set (an sstate came) */
+	int units_from;           /* strict share units it handed to this node (its
+				     leave); given back when it restarts */
 };
 
 struct cluster {
@@ -95,6 +97,12 @@ struct cluster {
 	struct cluster_health *health;
 	size_t n_health, cap_health;
 	bool health_dirty;
+	/* cluster_shutdown: done is called when the out links are written or at the
+	 * deadline */
+	struct event *shut_timer;
+	int64_t shut_deadline_ms;
+	void (*shut_done)(void *arg);
+	void *shut_arg;
 	int (*adopt)(void *arg, struct cluster_adopt *a);
 	void *adopt_arg;
 };
@@ -112,12 +120,17 @@ int64_t cluster_mono_ms(void);
 void cluster_out_reset(struct out_link *l);
 void cluster_ask_resync(struct cluster *cl, struct peer *p);
 void cluster_resync_asked(struct cluster *cl, const char *node);
+int cluster_send_to(struct cluster *cl, const char *node, enum cluster_type type,
+		    const char *body, size_t len);
 
 /* cluster_peer.c: an authenticated SEND frame from a peer (from the in link at addr). */
 void cluster_peer_frame(struct cluster *cl, const struct cluster_msg *m, const char *addr);
 /* cluster_peer.c: p's sessions are orphaned (it died or restarted): the adopter
  * (the lowest live node id) passes them to the SIP thread; other nodes drop them. */
 void cluster_peer_orphaned(struct cluster *cl, struct peer *p, const char *why);
+/* cluster_peer.c: strict mode, on the way out (the SIP thread has ended: this node
+ * admits nothing more): hand this node's share units to the peers that are up. */
+void cluster_units_hand_over(struct cluster *cl);
 /* Mark peers silent for dead_after_ms down (dropping their usage); update gauges. */
 void cluster_peers_check(struct cluster *cl, int64_t now);
 /* This node did not run for stall_ms: add it to every live peer's last frame time
