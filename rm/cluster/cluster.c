@@ -242,6 +242,11 @@ static void send_state(struct out_link *l)
 	    send_sess_chunks(l, CLUSTER_T_SSTATE, sess, slen) == 0) {
 		l->need_full = false;
 		send_health(l, true);
+		if (l->cl->board->strict_nodes > 0) {
+			char freed[CLUSTER_NODE_MAX + 8];
+			int n = snprintf(freed, sizeof freed, "free %s\n", l->node);
+			out_send(l, STOMP_CMD_SEND, CLUSTER_T_UNITS, freed, (size_t)n);
+		}
 	}
 	free(body);
 	free(sess);
@@ -446,6 +451,19 @@ static void out_retry_cb(evutil_socket_t fd, short what, void *arg)
 	out_dial(arg);
 }
 
+void cluster_peer_heard(struct cluster *cl, const char *node)
+{
+	for (size_t k = 0; k < cl->n_out; k++) {
+		struct out_link *l = &cl->out[k];
+		if (!l->sc && !l->self && !cl->stopping && strcmp(l->node, node) == 0) {
+			/* it is back (it dialed us): answer now, not after our backoff */
+			evtimer_del(l->retry);
+			l->fails = 0;
+			out_dial(l);
+		}
+	}
+}
+
 /* Drop the connection and dial again after the backoff delay. */
 void cluster_out_reset(struct out_link *l)
 {
@@ -514,6 +532,8 @@ static void out_on_frame(stomp_conn_t *sc, const stomp_frame_t *f, void *arg)
 	snprintf(l->node, sizeof l->node, "%s", m.from);
 	l->open = true;
 	l->fails = 0;
+	if (cl->board->strict_nodes > 0)
+		cluster_units_connected(cl, m.from, m.inc);
 	send_state(l);
 }
 
@@ -690,6 +710,8 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 			 "peers' silence", (long long)late);
 		cluster_peers_credit(cl, late, now);
 	}
+	if (cl->joining)
+		cluster_units_join_check(cl, now);
 	cluster_peers_check(cl, now);
 }
 
@@ -727,6 +749,10 @@ struct cluster *cluster_new(struct event_base *base, const struct rm_config *cfg
 	cl->hb_ms = cfg->cluster_heartbeat_ms;
 	cl->dead_ms = cfg->cluster_dead_after_ms;
 	cl->publish_ms = cfg->cluster_publish_ms;
+	if (board->strict_nodes > 0) { /* own share only once no peer holds it */
+		atomic_store(&board->units, 0);
+		cl->joining = true;
+	}
 	snprintf(cl->listen_at, sizeof cl->listen_at, "%s:%d", cfg->cluster_listen,
 		 cfg->cluster_port);
 	snprintf(at, sizeof at, "%s%s%s:%d", strchr(cfg->cluster_listen, ':') ? "[" : "",

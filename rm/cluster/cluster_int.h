@@ -61,6 +61,9 @@ struct peer {
 	bool sess_synced;         /* sess holds its whole set (an sstate came) */
 	int units_from;           /* strict share units it handed to this node (its
 				     leave); given back when it restarts */
+	uint64_t units_from_inc;  /* the incarnation that handed them */
+	bool freed_me;            /* strict: it said it holds none of this node's units
+				     (a joining node takes its own once all did) */
 };
 
 struct cluster {
@@ -75,6 +78,7 @@ struct cluster {
 	int64_t started_ms; /* monotonic */
 	int hb_ms, dead_ms, publish_ms;
 	int64_t last_tick_ms; /* monotonic; 0 before the first tick */
+	bool joining;         /* strict: own units not taken yet */
 	char listen_at[RM_HOST_MAX + 16];
 	struct evconnlistener *lis;
 	struct ssl_ctx_st *tls_srv, *tls_cli; /* cluster.tls; NULL = plain TCP */
@@ -118,6 +122,8 @@ struct cluster_health {
 
 int64_t cluster_mono_ms(void);
 void cluster_out_reset(struct out_link *l);
+/* A frame came from node: if our link to it waits for its next dial, dial now. */
+void cluster_peer_heard(struct cluster *cl, const char *node);
 void cluster_ask_resync(struct cluster *cl, struct peer *p);
 void cluster_resync_asked(struct cluster *cl, const char *node);
 int cluster_send_to(struct cluster *cl, const char *node, enum cluster_type type,
@@ -131,6 +137,14 @@ void cluster_peer_orphaned(struct cluster *cl, struct peer *p, const char *why);
 /* cluster_peer.c: strict mode, on the way out (the SIP thread has ended: this node
  * admits nothing more): hand this node's share units to the peers that are up. */
 void cluster_units_hand_over(struct cluster *cl);
+/* cluster_peer.c, strict: our out link reached node (incarnation inc): if it is a new
+ * incarnation of a node whose units we hold, they go back first (this node's share
+ * shrinks); then, after our state, "free <node>" tells it we hold none of its units. */
+void cluster_units_connected(struct cluster *cl, const char *node, uint64_t inc);
+/* cluster_peer.c, strict, while joining: take this node's own units once every
+ * configured peer said it holds none of them, or did not answer within dead_after_ms
+ * of the start (README: the one case a partition can still overshoot). */
+void cluster_units_join_check(struct cluster *cl, int64_t now);
 /* Mark peers silent for dead_after_ms down (dropping their usage); update gauges. */
 void cluster_peers_check(struct cluster *cl, int64_t now);
 /* This node did not run for stall_ms: add it to every live peer's last frame time

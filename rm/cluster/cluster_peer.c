@@ -321,11 +321,14 @@ static void apply_units(struct cluster *cl, struct peer *p, const struct cluster
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
 		size_t n = (size_t)((nl ? nl : end) - s);
 		char line[CLUSTER_NODE_MAX + 32], node[CLUSTER_NODE_MAX];
-		int units;
+		int units = 0;
 		if (n && n < sizeof line) {
 			memcpy(line, s, n);
 			line[n] = '\0';
-			if (sscanf(line, "give %63s %d", node, &units) != 2 || units < 0 ||
+			if (sscanf(line, "free %63s", node) == 1) {
+				if (strcmp(node, cl->me) == 0)
+					p->freed_me = true;
+			} else if (sscanf(line, "give %63s %d", node, &units) != 2 || units < 0 ||
 			    units > CLUSTER_UNITS * CLUSTER_MAX_PEERS) {
 				metric_inc(cl->mm.cluster_dropped[CLUSTER_DROP_MALFORMED]);
 				return;
@@ -333,6 +336,7 @@ static void apply_units(struct cluster *cl, struct peer *p, const struct cluster
 			if (strcmp(node, cl->me) == 0 && units > 0) {
 				units_add(cl, units);
 				p->units_from += units;
+				p->units_from_inc = p->seq.inc;
 				log_info("cluster: peer %s left and handed this node %d share units: "
 					 "%d units now (of %d per node)", p->node, units,
 					 units_now(cl), CLUSTER_UNITS);
@@ -352,6 +356,38 @@ static void units_give_back(struct cluster *cl, struct peer *p)
 	log_info("cluster: peer %s is back: the %d share units it handed over are its own "
 		 "again (%d units here now)", p->node, p->units_from, units_now(cl));
 	p->units_from = 0;
+}
+
+void cluster_units_connected(struct cluster *cl, const char *node, uint64_t inc)
+{
+	for (int i = 0; i < CLUSTER_MAX_PEERS; i++) {
+		struct peer *p = &cl->peer[i];
+		if (p->used && strcmp(p->node, node) == 0 && p->units_from > 0 &&
+		    inc > p->units_from_inc)
+			units_give_back(cl, p);
+	}
+}
+
+static const struct peer *peer_find(const struct cluster *cl, const char *node);
+
+void cluster_units_join_check(struct cluster *cl, int64_t now)
+{
+	bool waited = now - cl->started_ms > cl->dead_ms;
+
+	for (size_t k = 0; k < cl->n_out; k++) {
+		const struct out_link *l = &cl->out[k];
+		const struct peer *p = l->node[0] ? peer_find(cl, l->node) : NULL;
+		if (l->self || (p && p->freed_me))
+			continue;
+		if (!waited || (p && p->state != PEER_DOWN))
+			return; /* it may hold our units: wait for its word */
+	}
+	cl->joining = false;
+	units_add(cl, CLUSTER_UNITS);
+	log_info("cluster: strict share taken (%d units of %d): no peer holds it%s",
+		 units_now(cl), cl->board->strict_nodes * CLUSTER_UNITS,
+		 waited ? " (a peer silent for dead_after_ms since the start is taken to "
+			  "hold none)" : "");
 }
 
 static int64_t wall_now_ms(void)
@@ -404,6 +440,7 @@ void cluster_peer_frame(struct cluster *cl, const struct cluster_msg *m, const c
 	if (p->state == PEER_DOWN) {
 		log_info("cluster: peer %s heard from %s (syncing)", p->node, addr);
 		p->state = PEER_SYNCING;
+		cluster_peer_heard(cl, p->node);
 	}
 	switch (m->type) {
 	case CLUSTER_T_STATE:

@@ -4,7 +4,8 @@
 #  1. rm-c stopped with SIGTERM: it stops admitting, then hands its 60 units to the
 #     two nodes up (30 each): their shares grow to 15, covering the limit (15 + 15);
 #     rm-a, offered 30 calls, admits 15.
-#  2. rm-c restarted: its units go back to it (rm-a and rm-b shrink to 60 units).
+#  2. rm-c restarted: it starts with no units; rm-a and rm-b give its units back
+#     (shrink to 60) and say so; then rm-c takes its own 60.
 #  3. rm-c killed (-9), a death that a partition looks like: nobody's share grows;
 #     rm-a, offered 30 calls, admits 10.
 . "$(dirname "$0")/lib/rm_cluster.sh"
@@ -62,8 +63,17 @@ cluster_start c "$T/c.json" "${H[c]}"
 wait_for 8 all_up || die "restarted rm-c not up everywhere"
 wait_for 5 units_is "${H[a]}" 60 || die "rm-a did not give rm-c's units back: $(units "${H[a]}")"
 wait_for 5 units_is "${H[b]}" 60 || die "rm-b did not give rm-c's units back: $(units "${H[b]}")"
-units_is "${H[c]}" 60 || die "restarted rm-c holds $(units "${H[c]}") units"
-ok "rm-c restarted: 60 units each again"
+wait_for 3 units_is "${H[c]}" 60 || die "restarted rm-c holds $(units "${H[c]}") units"
+# rm-c took its own units only once rm-a and rm-b had given theirs back and said so
+stamp() { date -d "$(grep "$2" "$T/$1.log" | tail -n 1 | cut -d' ' -f1)" +%s%3N; }
+grep "strict share taken" "$T/c.log" | tail -n 1 | grep -q "(60 units of 180): no peer holds it$" ||
+	die "rm-c did not wait for its peers' word: $(grep 'strict share' "$T/c.log")"
+t_c=$(stamp c "strict share taken (60 units of 180)")
+for n in a b; do
+	t_n=$(stamp "$n" "peer rm-c is back: the 30 share units")
+	[ "$t_c" -ge "$t_n" ] || die "rm-c took its share before rm-$n gave it back"
+done
+ok "rm-c restarted: rm-a and rm-b gave its units back, then rm-c took them: 60 units each again"
 
 # 3. kill -9 rm-c: a death (or a partition): no share grows.
 kill -9 "$(cat "$T/c.pid")"
