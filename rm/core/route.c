@@ -282,6 +282,7 @@ static void tables_commit(struct route_tables *nt, const struct rm_config *cfg,
 	for (size_t i = 0; i < nt->n_tenants; i++) {
 		struct route_tenant *t = nt->tenants[i];
 		t->limits = cfg->tenants[i].limits;
+		t->at_l3 = false; /* a new limit: its first reach is told */
 		t->retired = false;
 		t->default_profile = NULL;
 	}
@@ -291,6 +292,7 @@ static void tables_commit(struct route_tables *nt, const struct rm_config *cfg,
 		snprintf(p->id, sizeof(p->id), "%s", cp->id);
 		snprintf(p->service_type, sizeof(p->service_type), "%s", cp->service_type);
 		p->limits = cp->limits;
+		p->at_l3 = false;
 		p->tenant = nt->tenants[cp->tenant_index];
 		p->lrg = &nt->lrgs[cp->lrg_index];
 		p->retired = false;
