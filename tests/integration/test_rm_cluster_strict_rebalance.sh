@@ -44,7 +44,7 @@ ok "three nodes, strict, l3 30: 60 units (a share of 10) each"
 # offer NODE CALLS: CALLS calls held 1 s offered to rm-NODE at once; admitted in OK,
 # then wait for their release.
 offer() {
-	cluster_uac "offer_$1_$2_$RANDOM" "${IP[$1]}" "$SP" uac_rr.xml "$2" 200 20 -d 1000 || true
+	cluster_uac "offer_$1_$2_$RANDOM" "${IP[$1]}" "$SP" uac_rr.xml "$2" 200 20 -d 1000 -recv_timeout 2s || true
 	wait_metric "${H[$1]}" 'rm_tenant_calls_active{tenant="acme"}' -eq 0 6 || die "rm-$1 usage not released"
 }
 
