@@ -85,7 +85,7 @@ static int frame_send(struct cluster *cl, stomp_conn_t *sc, enum stomp_command c
 
 /* One frame on an out link, with its next seq. 0, or -1: the link is then closed and
  * redialed (a full state follows). */
-static int out_send(struct out_link *l, enum stomp_command cmd, enum cluster_type type,
+int cluster_out_send(struct out_link *l, enum stomp_command cmd, enum cluster_type type,
 		    const char *body, size_t body_len)
 {
 	if (!l->sc)
@@ -147,84 +147,12 @@ static int send_sess_chunks(struct out_link *l, enum cluster_type first, const c
 			if (n == 0)
 				n = len - i; /* one line longer than a chunk: it still fits a frame */
 		}
-		if (out_send(l, STOMP_CMD_SEND, t, body + i, n) < 0)
+		if (cluster_out_send(l, STOMP_CMD_SEND, t, body + i, n) < 0)
 			return -1;
 		i += n;
 		t = CLUSTER_T_SESS;
 	} while (i < len);
 	return 0;
-}
-
-/* The health lines (cluster_frame.h "health") of every MCP (all) or of those
- * changed since the last send. Returns a malloc'd body (*len bytes; 0: none), or
- * NULL when out of memory. */
-static char *health_body(struct cluster *cl, bool all, size_t *len)
-{
-	size_t cap = 1 + cl->n_health * (RM_URI_MAX + 4);
-	char *buf = malloc(cap);
-
-	*len = 0;
-	for (size_t i = 0; buf && i < cl->n_health; i++) {
-		const struct cluster_health *h = &cl->health[i];
-		if (all || h->dirty)
-			*len += (size_t)snprintf(buf + *len, cap - *len, "%c %s\n", h->up ? 'u' : 'd',
-						 h->uri);
-	}
-	return buf;
-}
-
-static void send_health(struct out_link *l, bool all)
-{
-	size_t len;
-	char *body = health_body(l->cl, all, &len);
-
-	if (body && len)
-		out_send(l, STOMP_CMD_SEND, CLUSTER_T_HEALTH, body, len);
-	free(body);
-}
-
-/* The changed health lines, to every synced link (at the tick). */
-static void flush_health(struct cluster *cl)
-{
-	if (!cl->health_dirty)
-		return;
-	for (size_t k = 0; k < cl->n_out; k++) {
-		struct out_link *l = &cl->out[k];
-		if (l->open && !l->need_full)
-			send_health(l, false);
-	}
-	for (size_t i = 0; i < cl->n_health; i++)
-		cl->health[i].dirty = false;
-	cl->health_dirty = false;
-}
-
-/* "h u <uri>" / "h d <uri>" from the SIP thread's monitor: this node's verdict on an
- * MCP changed. */
-static void local_health(struct cluster *cl, const char *line)
-{
-	const char *uri = line + 4;
-	size_t i;
-
-	if (strlen(line) < 5 || (line[2] != 'u' && line[2] != 'd') || strlen(uri) >= RM_URI_MAX)
-		return;
-	for (i = 0; i < cl->n_health; i++)
-		if (strcmp(cl->health[i].uri, uri) == 0)
-			break;
-	if (i == cl->n_health) {
-		if (cl->n_health == cl->cap_health) {
-			size_t cap = cl->cap_health ? 2 * cl->cap_health : 16;
-			struct cluster_health *nh = realloc(cl->health, cap * sizeof *nh);
-			if (!nh)
-				return;
-			cl->health = nh;
-			cl->cap_health = cap;
-		}
-		snprintf(cl->health[i].uri, sizeof cl->health[i].uri, "%s", uri);
-		cl->n_health++;
-	}
-	cl->health[i].up = line[2] == 'u';
-	cl->health[i].dirty = true;
-	cl->health_dirty = true;
 }
 
 static void send_state(struct out_link *l)
@@ -238,14 +166,14 @@ static void send_state(struct out_link *l)
 		free(body);
 		return;
 	}
-	if (out_send(l, STOMP_CMD_SEND, CLUSTER_T_STATE, body, len) == 0 &&
+	if (cluster_out_send(l, STOMP_CMD_SEND, CLUSTER_T_STATE, body, len) == 0 &&
 	    send_sess_chunks(l, CLUSTER_T_SSTATE, sess, slen) == 0) {
 		l->need_full = false;
-		send_health(l, true);
+		cluster_health_send(l, true);
 		if (l->cl->board->strict_nodes > 0) {
 			char freed[CLUSTER_NODE_MAX + 8];
 			int n = snprintf(freed, sizeof freed, "free %s\n", l->node);
-			out_send(l, STOMP_CMD_SEND, CLUSTER_T_UNITS, freed, (size_t)n);
+			cluster_out_send(l, STOMP_CMD_SEND, CLUSTER_T_UNITS, freed, (size_t)n);
 		}
 	}
 	free(body);
@@ -271,7 +199,7 @@ void cluster_local_sess(struct cluster *cl, char *line)
 	size_t n = strlen(line);
 
 	if (line[0] == 'h') {
-		local_health(cl, line);
+		cluster_health_local(cl, line);
 		free(line);
 		return;
 	}
@@ -353,7 +281,7 @@ static void publish(struct cluster *cl)
 		if (overflow || !buf)
 			l->need_full = true;
 		else if (!l->need_full && len > 0)
-			out_send(l, STOMP_CMD_SEND, CLUSTER_T_DELTA, buf, len);
+			cluster_out_send(l, STOMP_CMD_SEND, CLUSTER_T_DELTA, buf, len);
 	}
 	free(buf);
 }
@@ -411,7 +339,7 @@ int cluster_send_to(struct cluster *cl, const char *node, enum cluster_type type
 	for (size_t k = 0; k < cl->n_out; k++) {
 		struct out_link *l = &cl->out[k];
 		if (l->open && strcmp(l->node, node) == 0)
-			return out_send(l, STOMP_CMD_SEND, type, body, len);
+			return cluster_out_send(l, STOMP_CMD_SEND, type, body, len);
 	}
 	return -1;
 }
@@ -428,7 +356,7 @@ void cluster_ask_resync(struct cluster *cl, struct peer *p)
 		if (l->open && strcmp(l->node, p->node) == 0) {
 			p->resync_asked_ms = now;
 			metric_inc(cl->mm.cluster_resyncs);
-			out_send(l, STOMP_CMD_SEND, CLUSTER_T_RESYNC, NULL, 0);
+			cluster_out_send(l, STOMP_CMD_SEND, CLUSTER_T_RESYNC, NULL, 0);
 			return;
 		}
 	}
@@ -486,7 +414,7 @@ static void out_on_open(stomp_conn_t *sc, void *arg)
 {
 	struct out_link *l = arg;
 
-	out_send(l, STOMP_CMD_CONNECT, CLUSTER_T_HELLO, NULL, 0);
+	cluster_out_send(l, STOMP_CMD_CONNECT, CLUSTER_T_HELLO, NULL, 0);
 }
 
 static void out_on_frame(stomp_conn_t *sc, const stomp_frame_t *f, void *arg)
@@ -688,7 +616,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	publish(cl);
 	flush_sess(cl);
-	flush_health(cl);
+	cluster_health_flush(cl);
 	for (size_t k = 0; k < cl->n_out; k++) {
 		struct out_link *l = &cl->out[k];
 		if (!l->open)
@@ -696,7 +624,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		if (l->need_full)
 			send_state(l);
 		else if (now - l->last_sent_ms >= cl->hb_ms)
-			out_send(l, STOMP_CMD_SEND, CLUSTER_T_HB, NULL, 0);
+			cluster_out_send(l, STOMP_CMD_SEND, CLUSTER_T_HB, NULL, 0);
 	}
 	/* This node's own lateness never counts against a peer: after a stall of this
 	 * loop (CPU starved, SIGSTOP, a disk write), what the peers sent meanwhile still

@@ -121,6 +121,15 @@ struct cluster_health {
 #define CLUSTER_SESS_CHUNK (256 * 1024)
 
 int64_t cluster_mono_ms(void);
+/* One frame on an out link (its next seq). 0, or -1: the link was closed. */
+int cluster_out_send(struct out_link *l, enum stomp_command cmd, enum cluster_type type,
+		     const char *body, size_t body_len);
+/* cluster_health.c: "h u|d <uri>" from the SIP thread; the changed verdicts to every
+ * synced link (at the tick); all of them (after a full state) or the changed ones
+ * on one link. */
+void cluster_health_local(struct cluster *cl, const char *line);
+void cluster_health_flush(struct cluster *cl);
+void cluster_health_send(struct out_link *l, bool all);
 void cluster_out_reset(struct out_link *l);
 /* A frame came from node: if our link to it waits for its next dial, dial now. */
 void cluster_peer_heard(struct cluster *cl, const char *node);
