@@ -48,6 +48,10 @@ enum bridge_type {
 	/* service -> SIP */
 	BRIDGE_CLUSTER_ADOPT, /* ptr: struct cluster_adopt * (cluster.h, malloc'd): a dead
 				 peer's call to end; receiver frees */
+	/* SIP -> service */
+	BRIDGE_LIMIT,      /* ptr: struct rm_snmp_limit_event * (rm_snmp.h, malloc'd): a
+			      hard limit reached at admission (rmL3LimitReached); receiver
+			      frees */
 };
 
 struct bridge_msg {

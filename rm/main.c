@@ -61,6 +61,7 @@ struct rm_main {
 	struct cluster_board *board;
 	int exit_code;
 	bool draining;
+	int exit_waits; /* billing and cluster flushes still running on the way out */
 	/* billing: the spool and publisher live on this (service) thread; the SIP
 	 * thread only posts items through the bridge (billing.h explains why) */
 	struct billing *billing;
@@ -208,6 +209,25 @@ static void cluster_post(void *arg, char *line)
 	}
 }
 
+/* SIP thread, route.h's limit hook: a hard limit was reached at admission; the SNMP
+ * subagent tells it (rmL3LimitReached) within BRIDGE_BATCH_MS. A full bridge drops
+ * it (logged): calls never wait on a notification. */
+static void limit_post(void *arg, const char *tenant, const char *profile, int l3)
+{
+	struct rm_main *rm = arg;
+	struct rm_snmp_limit_event *ev = malloc(sizeof *ev);
+
+	if (!ev)
+		return;
+	snprintf(ev->tenant, sizeof ev->tenant, "%s", tenant);
+	snprintf(ev->profile, sizeof ev->profile, "%s", profile);
+	ev->l3 = l3;
+	if (bridge_to_service_batched(rm->bridge, BRIDGE_LIMIT, 0, ev, BRIDGE_WAKE_LATER) < 0) {
+		log_warn("snmp: bridge full, rmL3LimitReached for tenant %s not sent", tenant);
+		free(ev);
+	}
+}
+
 static void on_drained(void *arg)
 {
 	struct rm_main *rm = arg;
@@ -307,10 +327,13 @@ static void *sip_thread(void *arg)
  * stays in the spool and is replayed by the next start. */
 #define BILLING_GRACE_MS 2000
 
+/* Billing's (and the cluster's) flush on the way out is over: the loop ends with
+ * the last one. */
 static void billing_done(void *arg)
 {
 	struct rm_main *rm = arg;
-	event_base_loopbreak(rm->base);
+	if (--rm->exit_waits <= 0)
+		event_base_loopbreak(rm->base);
 }
 
 static void svc_bridge_cb(const struct bridge_msg *m, void *arg)
@@ -331,13 +354,20 @@ static void svc_bridge_cb(const struct bridge_msg *m, void *arg)
 		/* every record of the calls the SIP thread ended is spooled by now (FIFO);
 		 * give the publisher a short bounded chance to deliver them */
 		rm_http_set_listening(rm->http, false);
-		if (rm->cluster) /* the calls it ended: peers must not adopt them */
-			cluster_flush(rm->cluster);
+		/* the calls it ended (peers must not adopt them) and, strict, its share
+		 * handed over: written out before the loop ends (bounded) */
+		rm->exit_waits = rm->cluster ? 2 : 1;
+		if (rm->cluster)
+			cluster_shutdown(rm->cluster, billing_done, rm);
 		billing_shutdown(rm->billing, rm->draining ? BILLING_GRACE_MS : 0,
 				 billing_done, rm);
 		break;
 	case BRIDGE_BILLING:
 		billing_take(rm->billing, m->ptr);
+		break;
+	case BRIDGE_LIMIT:
+		rm_snmp_limit_notify(rm->snmp, m->ptr);
+		free(m->ptr);
 		break;
 	case BRIDGE_CLUSTER_SESS:
 		if (rm->cluster)
@@ -649,6 +679,8 @@ static int start_sip(struct rm_main *rm)
 			goto out;
 		}
 	}
+	struct route_limit_hook lh = { limit_post, rm };
+	route_set_limit_hook(&lh); /* before the SIP thread's first admission */
 	if (pthread_create(&rm->sip_tid, NULL, sip_thread, rm) != 0) {
 		log_error("cannot start the SIP thread: %s", strerror(errno));
 		rc = -1;
@@ -690,6 +722,7 @@ static void teardown(struct rm_main *rm)
 		event_base_free(rm->base);
 	metrics_free(rm->metrics);
 	route_set_usage_hook(NULL); /* the SIP thread has ended (joined in run) */
+	route_set_limit_hook(NULL);
 	free(rm->board);
 	free_config(rm->cfg); /* NULL once the SIP thread's proxy took it */
 	rm->cfg = NULL;

@@ -85,7 +85,7 @@ static int frame_send(struct cluster *cl, stomp_conn_t *sc, enum stomp_command c
 
 /* One frame on an out link, with its next seq. 0, or -1: the link is then closed and
  * redialed (a full state follows). */
-static int out_send(struct out_link *l, enum stomp_command cmd, enum cluster_type type,
+int cluster_out_send(struct out_link *l, enum stomp_command cmd, enum cluster_type type,
 		    const char *body, size_t body_len)
 {
 	if (!l->sc)
@@ -147,7 +147,7 @@ static int send_sess_chunks(struct out_link *l, enum cluster_type first, const c
 			if (n == 0)
 				n = len - i; /* one line longer than a chunk: it still fits a frame */
 		}
-		if (out_send(l, STOMP_CMD_SEND, t, body + i, n) < 0)
+		if (cluster_out_send(l, STOMP_CMD_SEND, t, body + i, n) < 0)
 			return -1;
 		i += n;
 		t = CLUSTER_T_SESS;
@@ -166,9 +166,16 @@ static void send_state(struct out_link *l)
 		free(body);
 		return;
 	}
-	if (out_send(l, STOMP_CMD_SEND, CLUSTER_T_STATE, body, len) == 0 &&
-	    send_sess_chunks(l, CLUSTER_T_SSTATE, sess, slen) == 0)
+	if (cluster_out_send(l, STOMP_CMD_SEND, CLUSTER_T_STATE, body, len) == 0 &&
+	    send_sess_chunks(l, CLUSTER_T_SSTATE, sess, slen) == 0) {
 		l->need_full = false;
+		cluster_health_send(l, true);
+		if (l->cl->board->strict_nodes > 0) {
+			char freed[CLUSTER_NODE_MAX + 8];
+			int n = snprintf(freed, sizeof freed, "free %s\n", l->node);
+			cluster_out_send(l, STOMP_CMD_SEND, CLUSTER_T_UNITS, freed, (size_t)n);
+		}
+	}
 	free(body);
 	free(sess);
 }
@@ -191,6 +198,11 @@ void cluster_local_sess(struct cluster *cl, char *line)
 {
 	size_t n = strlen(line);
 
+	if (line[0] == 'h') {
+		cluster_health_local(cl, line);
+		free(line);
+		return;
+	}
 	if (cluster_sess_set_apply_own(cl->local_sess, line, n) < 0) {
 		log_warn("cluster: a session line from the SIP thread cannot be kept: %.120s",
 			 line);
@@ -269,7 +281,7 @@ static void publish(struct cluster *cl)
 		if (overflow || !buf)
 			l->need_full = true;
 		else if (!l->need_full && len > 0)
-			out_send(l, STOMP_CMD_SEND, CLUSTER_T_DELTA, buf, len);
+			cluster_out_send(l, STOMP_CMD_SEND, CLUSTER_T_DELTA, buf, len);
 	}
 	free(buf);
 }
@@ -278,6 +290,58 @@ void cluster_flush(struct cluster *cl)
 {
 	publish(cl);
 	flush_sess(cl);
+	if (cl->board->strict_nodes > 0)
+		cluster_units_hand_over(cl);
+}
+
+static void shut_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct cluster *cl = arg;
+	size_t pending = 0;
+
+	for (size_t k = 0; k < cl->n_out; k++)
+		if (cl->out[k].sc)
+			pending += stomp_conn_output_pending(cl->out[k].sc);
+	if (pending && cluster_mono_ms() < cl->shut_deadline_ms) {
+		struct timeval tv = { 0, 10000 };
+		evtimer_add(cl->shut_timer, &tv);
+		return;
+	}
+	if (pending)
+		log_warn("cluster: leaving with %zu bytes not written to the peers", pending);
+	if (cl->shut_done) {
+		void (*done)(void *) = cl->shut_done;
+		cl->shut_done = NULL;
+		done(cl->shut_arg);
+	}
+}
+
+void cluster_shutdown(struct cluster *cl, void (*done)(void *arg), void *arg)
+{
+	struct timeval now = { 0, 0 };
+
+	cluster_flush(cl);
+	cl->shut_done = done;
+	cl->shut_arg = arg;
+	cl->shut_deadline_ms = cluster_mono_ms() + CLUSTER_SHUTDOWN_MS;
+	if (!cl->shut_timer)
+		cl->shut_timer = evtimer_new(cl->base, shut_check, cl);
+	if (!cl->shut_timer || evtimer_add(cl->shut_timer, &now) < 0) {
+		cl->shut_done = NULL;
+		done(arg); /* out of memory: no wait */
+	}
+}
+
+/* A frame of type `type` to node, on our out link to it. 0, or -1 (no open link). */
+int cluster_send_to(struct cluster *cl, const char *node, enum cluster_type type,
+		    const char *body, size_t len)
+{
+	for (size_t k = 0; k < cl->n_out; k++) {
+		struct out_link *l = &cl->out[k];
+		if (l->open && strcmp(l->node, node) == 0)
+			return cluster_out_send(l, STOMP_CMD_SEND, type, body, len);
+	}
+	return -1;
 }
 
 /* Ask node for its state again, on our out link to it (at most once a heartbeat). */
@@ -292,7 +356,7 @@ void cluster_ask_resync(struct cluster *cl, struct peer *p)
 		if (l->open && strcmp(l->node, p->node) == 0) {
 			p->resync_asked_ms = now;
 			metric_inc(cl->mm.cluster_resyncs);
-			out_send(l, STOMP_CMD_SEND, CLUSTER_T_RESYNC, NULL, 0);
+			cluster_out_send(l, STOMP_CMD_SEND, CLUSTER_T_RESYNC, NULL, 0);
 			return;
 		}
 	}
@@ -313,6 +377,19 @@ static void out_dial(struct out_link *l);
 static void out_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	out_dial(arg);
+}
+
+void cluster_peer_heard(struct cluster *cl, const char *node)
+{
+	for (size_t k = 0; k < cl->n_out; k++) {
+		struct out_link *l = &cl->out[k];
+		if (!l->sc && !l->self && !cl->stopping && strcmp(l->node, node) == 0) {
+			/* it is back (it dialed us): answer now, not after our backoff */
+			evtimer_del(l->retry);
+			l->fails = 0;
+			out_dial(l);
+		}
+	}
 }
 
 /* Drop the connection and dial again after the backoff delay. */
@@ -337,7 +414,7 @@ static void out_on_open(stomp_conn_t *sc, void *arg)
 {
 	struct out_link *l = arg;
 
-	out_send(l, STOMP_CMD_CONNECT, CLUSTER_T_HELLO, NULL, 0);
+	cluster_out_send(l, STOMP_CMD_CONNECT, CLUSTER_T_HELLO, NULL, 0);
 }
 
 static void out_on_frame(stomp_conn_t *sc, const stomp_frame_t *f, void *arg)
@@ -383,6 +460,8 @@ static void out_on_frame(stomp_conn_t *sc, const stomp_frame_t *f, void *arg)
 	snprintf(l->node, sizeof l->node, "%s", m.from);
 	l->open = true;
 	l->fails = 0;
+	if (cl->board->strict_nodes > 0)
+		cluster_units_connected(cl, m.from, m.inc);
 	send_state(l);
 }
 
@@ -537,6 +616,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	publish(cl);
 	flush_sess(cl);
+	cluster_health_flush(cl);
 	for (size_t k = 0; k < cl->n_out; k++) {
 		struct out_link *l = &cl->out[k];
 		if (!l->open)
@@ -544,8 +624,22 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		if (l->need_full)
 			send_state(l);
 		else if (now - l->last_sent_ms >= cl->hb_ms)
-			out_send(l, STOMP_CMD_SEND, CLUSTER_T_HB, NULL, 0);
+			cluster_out_send(l, STOMP_CMD_SEND, CLUSTER_T_HB, NULL, 0);
 	}
+	/* This node's own lateness never counts against a peer: after a stall of this
+	 * loop (CPU starved, SIGSTOP, a disk write), what the peers sent meanwhile still
+	 * waits unread, and their links may have to reconnect (they saw us silent). The
+	 * stall is credited to every peer's silence: a peer is dead after dead_after_ms
+	 * of silence counted in the time this node was running. */
+	int64_t late = cl->last_tick_ms ? now - cl->last_tick_ms - cl->publish_ms : 0;
+	cl->last_tick_ms = now;
+	if (late > cl->hb_ms) {
+		log_info("cluster: this node did not run for %lld ms: not counted as the "
+			 "peers' silence", (long long)late);
+		cluster_peers_credit(cl, late, now);
+	}
+	if (cl->joining)
+		cluster_units_join_check(cl, now);
 	cluster_peers_check(cl, now);
 }
 
@@ -582,6 +676,11 @@ struct cluster *cluster_new(struct event_base *base, const struct rm_config *cfg
 	cl->started_ms = cluster_mono_ms();
 	cl->hb_ms = cfg->cluster_heartbeat_ms;
 	cl->dead_ms = cfg->cluster_dead_after_ms;
+	cl->publish_ms = cfg->cluster_publish_ms;
+	if (board->strict_nodes > 0) { /* own share only once no peer holds it */
+		atomic_store(&board->units, 0);
+		cl->joining = true;
+	}
 	snprintf(cl->listen_at, sizeof cl->listen_at, "%s:%d", cfg->cluster_listen,
 		 cfg->cluster_port);
 	snprintf(at, sizeof at, "%s%s%s:%d", strchr(cfg->cluster_listen, ':') ? "[" : "",
@@ -665,8 +764,11 @@ void cluster_free(struct cluster *cl)
 	}
 	cluster_sess_set_free(cl->local_sess);
 	free(cl->sess_pend);
+	free(cl->health);
 	if (cl->tick)
 		event_free(cl->tick);
+	if (cl->shut_timer)
+		event_free(cl->shut_timer);
 	if (cl->lis)
 		evconnlistener_free(cl->lis);
 	if (cl->dns)

@@ -15,7 +15,8 @@
  * Membership. A peer node is known by the node id of its authenticated frames. It is
  * "syncing" from its first valid frame until its full state is applied, "up" while
  * valid frames keep coming within dead_after_ms (heartbeats every heartbeat_ms), and
- * "down" after that: its usage contribution is dropped at that moment. A new
+ * "down" after that: its usage contribution is dropped at that moment (silence is
+ * counted while this node runs: a late tick credits its lateness to every peer). A new
  * incarnation (restart) drops the old contribution at once. A gap in sequence numbers
  * or any frame from a peer whose state we do not hold makes us ask for its state
  * (resync), at most once a heartbeat.
@@ -23,6 +24,14 @@
  * Usage. Every publish_ms the board's local counts are compared with what was last
  * sent; changed keys go out as one delta to every synced link. The board's remote
  * counts are the sum of the contributions of the peers that are up or syncing.
+ *
+ * MCP health. The SIP thread's OPTIONS verdicts ("h" lines) go to every peer in
+ * health frames; a peer's verdicts go back to the SIP thread as hints (monitor.h
+ * monitor_hint: an input, not a vote).
+ *
+ * Strict shares (cluster_board.h units): handed to the peers up on the way out
+ * (cluster_flush, once the SIP thread has ended), given back when the node that
+ * handed them restarts; a starting node takes its own once every peer said "free".
  *
  * Limits: CLUSTER_MAX_PEERS nodes known at once (frames from more: dropped,
  * "peers-full"), CLUSTER_MAX_IN inbound connections, frames up to CLUSTER_FRAME_MAX,
@@ -73,9 +82,17 @@ void cluster_set_adopt(struct cluster *cl, int (*adopt)(void *arg, struct cluste
  * tick (publish_ms). */
 void cluster_local_sess(struct cluster *cl, char *line);
 
-/* Send what is pending (usage deltas, session lines) now rather than at the next
- * tick: on the way out, so that the peers learn which calls this node ended. */
+/* On the way out, once the SIP thread has ended (this node admits nothing more):
+ * send what is pending (usage deltas, session lines) now rather than at the next
+ * tick, so that the peers learn which calls this node ended; in strict mode, hand
+ * this node's share units to the peers that are up (README "rm cluster"). */
 void cluster_flush(struct cluster *cl);
+
+/* On the way out: cluster_flush, then call done(arg) once the peers' links have
+ * taken every queued byte or CLUSTER_SHUTDOWN_MS passed (from the loop; inside this
+ * call only when out of memory). */
+#define CLUSTER_SHUTDOWN_MS 500
+void cluster_shutdown(struct cluster *cl, void (*done)(void *arg), void *arg);
 
 /* Count a local session change the SIP thread could not hand over (bridge full). */
 void cluster_sess_lost(struct cluster *cl);

@@ -6,7 +6,11 @@
 
 struct cluster_board *cluster_board_new(void)
 {
-	return calloc(1, sizeof(struct cluster_board));
+	struct cluster_board *b = calloc(1, sizeof(struct cluster_board));
+
+	if (b)
+		atomic_init(&b->units, CLUSTER_UNITS);
+	return b;
 }
 
 /* FNV-1a over the kind and the name. */
@@ -84,9 +88,10 @@ static void hook_local(void *arg, enum route_usage_kind kind, const char *name, 
 
 static int hook_share(void *arg, int l3)
 {
-	const struct cluster_board *b = arg;
+	struct cluster_board *b = arg;
+	long units = atomic_load_explicit(&b->units, memory_order_relaxed);
 
-	return l3 / b->strict_nodes;
+	return (int)((long)l3 * units / ((long)b->strict_nodes * CLUSTER_UNITS));
 }
 
 void cluster_board_hook(struct cluster_board *b, struct route_usage_hook *h)

@@ -45,8 +45,15 @@ struct cluster_board {
 	atomic_uint generation; /* bumped on every local change */
 	atomic_uint used;       /* slots claimed */
 	atomic_uint full;       /* keys refused because the board is full */
-	int strict_nodes;       /* cluster.limits strict: shares of 1/N; 0 = normal */
+	int strict_nodes;       /* cluster.limits strict: N nodes; 0 = normal */
+	/* strict: the share units this node holds, of strict_nodes x CLUSTER_UNITS in
+	 * the cluster (CLUSTER_UNITS its own; more when a leaving peer handed its units
+	 * over; 0 once this node handed its own over). Service thread writes, SIP thread
+	 * reads (hook share). */
+	atomic_int units;
 };
+
+#define CLUSTER_UNITS 60 /* one node's units: split evenly among 2..6 survivors */
 
 /* calloc'd board; free() it. NULL on out of memory. */
 struct cluster_board *cluster_board_new(void);
@@ -64,8 +71,10 @@ int cluster_board_remote(struct cluster_board *b, enum route_usage_kind kind,
 			 const char *name);
 
 /* route.h's hook on this board (arg = b); with b->strict_nodes > 0 (set before),
- * the share of a limit l3 is l3 / strict_nodes, rounded down (the remainder is
- * left unused: a share must never depend on who is reachable). */
+ * the share of a limit l3 is l3 x units / (strict_nodes x CLUSTER_UNITS), rounded
+ * down (l3 / N with a node's own units; the remainder is left unused: a share never
+ * depends on who is reachable, only on units handed over by a peer that stopped
+ * admitting, README "rm cluster"). */
 void cluster_board_hook(struct cluster_board *b, struct route_usage_hook *h);
 
 #endif

@@ -15,7 +15,7 @@
 #define MAC_HEX (2 * MAC_LEN)
 
 static const char *const type_names[] = { "none", "hello", "hb", "state", "delta", "resync",
-					  "sess", "sstate" };
+					  "sess", "sstate", "health", "units" };
 static const char *const drop_names[] = { "none",	"malformed",	   "unauthenticated",
 					  "bad-mac",	"wrong-node",	   "replay",
 					  "old-incarnation", "peers-full" };
@@ -60,7 +60,7 @@ static bool type_fits(enum stomp_command cmd, enum cluster_type t)
 {
 	if (cmd == STOMP_CMD_CONNECT || cmd == STOMP_CMD_CONNECTED)
 		return t == CLUSTER_T_HELLO;
-	return cmd == STOMP_CMD_SEND && t > CLUSTER_T_HELLO && t <= CLUSTER_T_SSTATE;
+	return cmd == STOMP_CMD_SEND && t > CLUSTER_T_HELLO && t < CLUSTER_T_COUNT;
 }
 
 /* HMAC-SHA256 of the canonical form (cluster_frame.h) into hex (MAC_HEX + 1). */

@@ -6,8 +6,10 @@
  *
  * One frame:
  *   CONNECT | CONNECTED | SEND
- *   type:hello|hb|state|delta|resync|sess|sstate  (hello on CONNECT/CONNECTED, others
- *                   on SEND; sess/sstate: replicated sessions, cluster_sess.h)
+ *   type:hello|hb|state|delta|resync|sess|sstate|health|units  (hello on CONNECT/CONNECTED,
+ *                   others on SEND; sess/sstate: replicated sessions, cluster_sess.h;
+ *                   health: MCP up/down as the sender's OPTIONS see them; units:
+ *                   strict shares handed over)
  *   from:<node>     sender's node id      to:<node>   the receiver's node id ("*"
  *                   in the dialer's CONNECT: it learns who answered from CONNECTED)
  *   inc:<u64>       sender's incarnation (its start time, ms since the epoch)
@@ -56,6 +58,11 @@ enum cluster_type {
 	CLUSTER_T_RESYNC, /* "send me your state again" (a gap) */
 	CLUSTER_T_SESS,   /* session changes (cluster_sess.h lines) */
 	CLUSTER_T_SSTATE, /* the sender's whole session set */
+	CLUSTER_T_HEALTH, /* the sender's OPTIONS verdicts: lines "u <mcp uri>" (up) or
+			     "d <mcp uri>" (down), changed ones, or all after a state */
+	CLUSTER_T_UNITS,  /* strict shares handed over: lines "give <node> <units>" (the
+			     sender stopped admitting: it is on its way out) */
+	CLUSTER_T_COUNT,
 };
 const char *cluster_type_name(enum cluster_type t);
 

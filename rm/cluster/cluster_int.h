@@ -59,6 +59,11 @@ struct peer {
 	int *contrib;             /* [CLUSTER_BOARD_CAP]: its count per board slot */
 	struct cluster_sess_set *sess; /* its answered calls (cluster_sess.h) */
 	bool sess_synced;         /* sess holds its whole set (an sstate came) */
+	int units_from;           /* strict share units it handed to this node (its
+				     leave); given back when it restarts */
+	uint64_t units_from_inc;  /* the incarnation that handed them */
+	bool freed_me;            /* strict: it said it holds none of this node's units
+				     (a joining node takes its own once all did) */
 };
 
 struct cluster {
@@ -71,7 +76,9 @@ struct cluster {
 	size_t keylen;
 	uint64_t inc;
 	int64_t started_ms; /* monotonic */
-	int hb_ms, dead_ms;
+	int hb_ms, dead_ms, publish_ms;
+	int64_t last_tick_ms; /* monotonic; 0 before the first tick */
+	bool joining;         /* strict: own units not taken yet */
 	char listen_at[RM_HOST_MAX + 16];
 	struct evconnlistener *lis;
 	struct ssl_ctx_st *tls_srv, *tls_cli; /* cluster.tls; NULL = plain TCP */
@@ -89,24 +96,68 @@ struct cluster {
 	struct cluster_sess_set *local_sess;
 	char *sess_pend;
 	size_t sess_pend_len, sess_pend_cap;
+	/* MCP health as this node's OPTIONS see it (from the SIP thread's "h" lines):
+	 * sent to the peers when it changes, whole after every state */
+	struct cluster_health *health;
+	size_t n_health, cap_health;
+	bool health_dirty;
+	/* cluster_shutdown: done is called when the out links are written or at the
+	 * deadline */
+	struct event *shut_timer;
+	int64_t shut_deadline_ms;
+	void (*shut_done)(void *arg);
+	void *shut_arg;
 	int (*adopt)(void *arg, struct cluster_adopt *a);
 	void *adopt_arg;
+};
+
+struct cluster_health {
+	char uri[RM_URI_MAX];
+	bool up;
+	bool dirty; /* changed since last sent */
 };
 
 /* Session frames are cut at this many bytes (a full set spans several). */
 #define CLUSTER_SESS_CHUNK (256 * 1024)
 
 int64_t cluster_mono_ms(void);
+/* One frame on an out link (its next seq). 0, or -1: the link was closed. */
+int cluster_out_send(struct out_link *l, enum stomp_command cmd, enum cluster_type type,
+		     const char *body, size_t body_len);
+/* cluster_health.c: "h u|d <uri>" from the SIP thread; the changed verdicts to every
+ * synced link (at the tick); all of them (after a full state) or the changed ones
+ * on one link. */
+void cluster_health_local(struct cluster *cl, const char *line);
+void cluster_health_flush(struct cluster *cl);
+void cluster_health_send(struct out_link *l, bool all);
 void cluster_out_reset(struct out_link *l);
+/* A frame came from node: if our link to it waits for its next dial, dial now. */
+void cluster_peer_heard(struct cluster *cl, const char *node);
 void cluster_ask_resync(struct cluster *cl, struct peer *p);
 void cluster_resync_asked(struct cluster *cl, const char *node);
+int cluster_send_to(struct cluster *cl, const char *node, enum cluster_type type,
+		    const char *body, size_t len);
 
 /* cluster_peer.c: an authenticated SEND frame from a peer (from the in link at addr). */
 void cluster_peer_frame(struct cluster *cl, const struct cluster_msg *m, const char *addr);
 /* cluster_peer.c: p's sessions are orphaned (it died or restarted): the adopter
  * (the lowest live node id) passes them to the SIP thread; other nodes drop them. */
 void cluster_peer_orphaned(struct cluster *cl, struct peer *p, const char *why);
+/* cluster_peer.c: strict mode, on the way out (the SIP thread has ended: this node
+ * admits nothing more): hand this node's share units to the peers that are up. */
+void cluster_units_hand_over(struct cluster *cl);
+/* cluster_peer.c, strict: our out link reached node (incarnation inc): if it is a new
+ * incarnation of a node whose units we hold, they go back first (this node's share
+ * shrinks); then, after our state, "free <node>" tells it we hold none of its units. */
+void cluster_units_connected(struct cluster *cl, const char *node, uint64_t inc);
+/* cluster_peer.c, strict, while joining: take this node's own units once every
+ * configured peer said it holds none of them, or did not answer within dead_after_ms
+ * of the start (README: the one case a partition can still overshoot). */
+void cluster_units_join_check(struct cluster *cl, int64_t now);
 /* Mark peers silent for dead_after_ms down (dropping their usage); update gauges. */
 void cluster_peers_check(struct cluster *cl, int64_t now);
+/* This node did not run for stall_ms: add it to every live peer's last frame time
+ * (capped at now), so that its silence counts only while this node listened. */
+void cluster_peers_credit(struct cluster *cl, int64_t stall_ms, int64_t now);
 
 #endif

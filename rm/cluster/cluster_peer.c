@@ -231,6 +231,165 @@ void cluster_peer_orphaned(struct cluster *cl, struct peer *p, const char *why)
 			  "memory): they get no record from this node", a.failed, p->node);
 }
 
+/* A peer's MCP verdicts ("u <uri>" / "d <uri>" lines): an input, not a vote. Each
+ * goes to the SIP thread as an "h" item (cluster_adopt, owner = the peer), where the
+ * monitor probes an MCP at once when the peer's verdict differs from its own
+ * (monitor_hint); only this node's own OPTIONS change its view. */
+static void apply_health(struct cluster *cl, struct peer *p, const struct cluster_msg *m)
+{
+	const char *s = m->body, *end = m->body + m->body_len;
+
+	while (cl->adopt && s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t n = (size_t)((nl ? nl : end) - s);
+		if (n > 2 && n < RM_URI_MAX + 2 && (s[0] == 'u' || s[0] == 'd') && s[1] == ' ') {
+			struct cluster_adopt *a = malloc(sizeof *a + n + 3);
+			if (a) {
+				snprintf(a->owner, sizeof a->owner, "%s", p->node);
+				memcpy(a->line, "h ", 2);
+				memcpy(a->line + 2, s, n);
+				a->line[n + 2] = '\0';
+				if (cl->adopt(cl->adopt_arg, a) < 0)
+					log_warn("cluster: %s's view of an MCP not passed on (SIP "
+						 "queue full)", p->node);
+			}
+		} else if (n) {
+			metric_inc(cl->mm.cluster_dropped[CLUSTER_DROP_MALFORMED]);
+			return;
+		}
+		s += n + 1;
+	}
+}
+
+/* ---- strict shares handed over (README "rm cluster": shares on membership change) -- */
+
+static int units_now(struct cluster *cl)
+{
+	return atomic_load_explicit(&cl->board->units, memory_order_relaxed);
+}
+
+static void units_add(struct cluster *cl, int n)
+{
+	atomic_fetch_add_explicit(&cl->board->units, n, memory_order_relaxed);
+}
+
+static int node_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void cluster_units_hand_over(struct cluster *cl)
+{
+	const char *to[CLUSTER_MAX_PEERS];
+	size_t n = 0, len = 0;
+	int units = units_now(cl);
+	char body[CLUSTER_MAX_PEERS * (CLUSTER_NODE_MAX + 24)];
+
+	if (units <= 0)
+		return;
+	for (int i = 0; i < CLUSTER_MAX_PEERS; i++)
+		if (cl->peer[i].used && cl->peer[i].state == PEER_UP)
+			to[n++] = cl->peer[i].node;
+	if (!n) {
+		log_info("cluster: leaving with no peer up: this node's share (%d units) is "
+			 "handed to nobody", units);
+		return;
+	}
+	/* first the whole share leaves this node (it admits nothing anyway), then the
+	 * same body goes to every survivor: each takes the line naming it */
+	qsort(to, n, sizeof to[0], node_cmp);
+	units_add(cl, -units);
+	for (size_t k = 0; k < n; k++) {
+		int part = units / (int)n + ((int)k < units % (int)n ? 1 : 0);
+		len += (size_t)snprintf(body + len, sizeof body - len, "give %s %d\n", to[k], part);
+	}
+	for (size_t k = 0; k < n; k++)
+		if (cluster_send_to(cl, to[k], CLUSTER_T_UNITS, body, len) < 0)
+			log_warn("cluster: cannot hand %s its part of this node's share (no link): "
+				 "that part is unused until this node returns", to[k]);
+	log_info("cluster: leaving: this node's share (%d units) handed to %zu peer(s)", units,
+		 n);
+}
+
+/* "give <node> <units>" lines from p, which has stopped admitting: the ones naming
+ * this node grow its share. */
+static void apply_units(struct cluster *cl, struct peer *p, const struct cluster_msg *m)
+{
+	const char *s = m->body, *end = m->body + m->body_len;
+
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t n = (size_t)((nl ? nl : end) - s);
+		char line[CLUSTER_NODE_MAX + 32], node[CLUSTER_NODE_MAX];
+		int units = 0;
+		if (n && n < sizeof line) {
+			memcpy(line, s, n);
+			line[n] = '\0';
+			if (sscanf(line, "free %63s", node) == 1) {
+				if (strcmp(node, cl->me) == 0)
+					p->freed_me = true;
+			} else if (sscanf(line, "give %63s %d", node, &units) != 2 || units < 0 ||
+			    units > CLUSTER_UNITS * CLUSTER_MAX_PEERS) {
+				metric_inc(cl->mm.cluster_dropped[CLUSTER_DROP_MALFORMED]);
+				return;
+			}
+			if (strcmp(node, cl->me) == 0 && units > 0) {
+				units_add(cl, units);
+				p->units_from += units;
+				p->units_from_inc = p->seq.inc;
+				log_info("cluster: peer %s left and handed this node %d share units: "
+					 "%d units now (of %d per node)", p->node, units,
+					 units_now(cl), CLUSTER_UNITS);
+			}
+		}
+		s += n + 1;
+	}
+}
+
+/* p restarted: the units its previous incarnation handed over go back (this node
+ * shrinks at once; the new incarnation starts with its own units). */
+static void units_give_back(struct cluster *cl, struct peer *p)
+{
+	if (p->units_from <= 0)
+		return;
+	units_add(cl, -p->units_from);
+	log_info("cluster: peer %s is back: the %d share units it handed over are its own "
+		 "again (%d units here now)", p->node, p->units_from, units_now(cl));
+	p->units_from = 0;
+}
+
+void cluster_units_connected(struct cluster *cl, const char *node, uint64_t inc)
+{
+	for (int i = 0; i < CLUSTER_MAX_PEERS; i++) {
+		struct peer *p = &cl->peer[i];
+		if (p->used && strcmp(p->node, node) == 0 && p->units_from > 0 &&
+		    inc > p->units_from_inc)
+			units_give_back(cl, p);
+	}
+}
+
+static const struct peer *peer_find(const struct cluster *cl, const char *node);
+
+void cluster_units_join_check(struct cluster *cl, int64_t now)
+{
+	bool waited = now - cl->started_ms > cl->dead_ms;
+
+	for (size_t k = 0; k < cl->n_out; k++) {
+		const struct out_link *l = &cl->out[k];
+		const struct peer *p = l->node[0] ? peer_find(cl, l->node) : NULL;
+		if (l->self || (p && p->freed_me))
+			continue;
+		if (!waited || (p && p->state != PEER_DOWN))
+			return; /* it may hold our units: wait for its word */
+	}
+	cl->joining = false;
+	units_add(cl, CLUSTER_UNITS);
+	log_info("cluster: strict share taken (%d units of %d): no peer holds it%s",
+		 units_now(cl), cl->board->strict_nodes * CLUSTER_UNITS,
+		 waited ? " (a peer silent for dead_after_ms since the start is taken to "
+			  "hold none)" : "");
+}
+
 static int64_t wall_now_ms(void)
 {
 	struct timespec ts;
@@ -261,6 +420,7 @@ void cluster_peer_frame(struct cluster *cl, const struct cluster_msg *m, const c
 			log_info("cluster: peer %s restarted (incarnation %llu)", p->node,
 				 (unsigned long long)m->inc);
 		drop_contrib(cl, p);
+		units_give_back(cl, p);
 		/* the old incarnation's calls died with it (a restart quicker than
 		 * dead_after_ms is a death all the same) */
 		cluster_peer_orphaned(cl, p, "restarted");
@@ -280,6 +440,7 @@ void cluster_peer_frame(struct cluster *cl, const struct cluster_msg *m, const c
 	if (p->state == PEER_DOWN) {
 		log_info("cluster: peer %s heard from %s (syncing)", p->node, addr);
 		p->state = PEER_SYNCING;
+		cluster_peer_heard(cl, p->node);
 	}
 	switch (m->type) {
 	case CLUSTER_T_STATE:
@@ -295,6 +456,12 @@ void cluster_peer_frame(struct cluster *cl, const struct cluster_msg *m, const c
 	case CLUSTER_T_SESS:
 		apply_sess(cl, p, m, m->type == CLUSTER_T_SSTATE);
 		break;
+	case CLUSTER_T_HEALTH:
+		apply_health(cl, p, m);
+		break;
+	case CLUSTER_T_UNITS:
+		apply_units(cl, p, m);
+		break;
 	default:
 		if (!p->synced)
 			cluster_ask_resync(cl, p);
@@ -302,6 +469,18 @@ void cluster_peer_frame(struct cluster *cl, const struct cluster_msg *m, const c
 	}
 	if (!p->synced && p->state == PEER_UP)
 		p->state = PEER_SYNCING;
+}
+
+void cluster_peers_credit(struct cluster *cl, int64_t stall_ms, int64_t now)
+{
+	for (int i = 0; i < CLUSTER_MAX_PEERS; i++) {
+		struct peer *p = &cl->peer[i];
+		if (!p->used || p->state == PEER_DOWN || !p->last_ms)
+			continue;
+		p->last_ms += stall_ms;
+		if (p->last_ms > now)
+			p->last_ms = now;
+	}
 }
 
 void cluster_peers_check(struct cluster *cl, int64_t now)
@@ -410,6 +589,11 @@ void cluster_http(struct evhttp_request *req, const char *path, void *arg)
 	cJSON_AddStringToObject(r, "address", cl->listen_at);
 	cJSON_AddNumberToObject(r, "incarnation", (double)cl->inc);
 	cJSON_AddStringToObject(r, "state", "up");
+	if (cl->board->strict_nodes > 0) { /* strict: this node's share, in units */
+		cJSON_AddNumberToObject(r, "share_units", units_now(cl));
+		cJSON_AddNumberToObject(r, "share_units_total",
+					(double)cl->board->strict_nodes * CLUSTER_UNITS);
+	}
 	peers = cJSON_AddArrayToObject(r, "peers");
 	for (int i = 0; i < CLUSTER_MAX_PEERS; i++) {
 		const struct peer *p = &cl->peer[i];

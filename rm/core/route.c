@@ -282,6 +282,7 @@ static void tables_commit(struct route_tables *nt, const struct rm_config *cfg,
 	for (size_t i = 0; i < nt->n_tenants; i++) {
 		struct route_tenant *t = nt->tenants[i];
 		t->limits = cfg->tenants[i].limits;
+		t->at_l3 = false; /* a new limit: its first reach is told */
 		t->retired = false;
 		t->default_profile = NULL;
 	}
@@ -291,6 +292,7 @@ static void tables_commit(struct route_tables *nt, const struct rm_config *cfg,
 		snprintf(p->id, sizeof(p->id), "%s", cp->id);
 		snprintf(p->service_type, sizeof(p->service_type), "%s", cp->service_type);
 		p->limits = cp->limits;
+		p->at_l3 = false;
 		p->tenant = nt->tenants[cp->tenant_index];
 		p->lrg = &nt->lrgs[cp->lrg_index];
 		p->retired = false;
@@ -461,6 +463,26 @@ static int usage_remote(enum route_usage_kind k, const char *name)
 	return n > 0 ? n : 0;
 }
 
+static struct route_limit_hook limit_hook;
+
+void route_set_limit_hook(const struct route_limit_hook *h)
+{
+	if (h)
+		limit_hook = *h;
+	else
+		memset(&limit_hook, 0, sizeof limit_hook);
+}
+
+/* The limit was reached (route_limit_hook): tell it once per reach. */
+static void limit_edge(bool *at, const char *tenant, const char *profile, int l3)
+{
+	if (*at || l3 <= 0)
+		return;
+	*at = true;
+	if (limit_hook.reached)
+		limit_hook.reached(limit_hook.arg, tenant, profile, l3);
+}
+
 /* Strict mode: has this node's own count reached its share of l's hard limit? */
 static bool over_share(int local, const struct rm_limits *l)
 {
@@ -503,14 +525,16 @@ enum rm_refuse route_admit(struct route_state *st, struct route_profile *p, bool
 		level_for(p->active + usage_remote(ROUTE_USAGE_PROFILE, p->name), &p->limits);
 	if (pl == ROUTE_LEVEL_NONE || over_share(p->active, &p->limits)) {
 		p->refused++;
+		limit_edge(&p->at_l3, p->tenant->name, p->name, p->limits.l3);
 		return RM_REFUSE_PROFILE_LIMIT;
 	}
 	struct route_tenant *tn = p->tenant;
-	enum route_level tl =
-		level_for(tn->active + usage_remote(ROUTE_USAGE_TENANT, tn->name), &tn->limits);
+	int tn_remote = usage_remote(ROUTE_USAGE_TENANT, tn->name);
+	enum route_level tl = level_for(tn->active + tn_remote, &tn->limits);
 	if (tl == ROUTE_LEVEL_NONE || over_share(tn->active, &tn->limits)) {
 		p->refused++;
 		tn->refused++;
+		limit_edge(&tn->at_l3, tn->name, "", tn->limits.l3);
 		return RM_REFUSE_TENANT_LIMIT;
 	}
 	p->active++;
@@ -519,6 +543,11 @@ enum rm_refuse route_admit(struct route_state *st, struct route_profile *p, bool
 	tn->active++;
 	tn->admitted++;
 	tn->refs++;
+	/* this call took the last one under a hard limit */
+	if (p->limits.l3 > 0 && p->active + usage_remote(ROUTE_USAGE_PROFILE, p->name) >= p->limits.l3)
+		limit_edge(&p->at_l3, tn->name, p->name, p->limits.l3);
+	if (tn->limits.l3 > 0 && tn->active + tn_remote >= tn->limits.l3)
+		limit_edge(&tn->at_l3, tn->name, "", tn->limits.l3);
 	t->profile = p;
 	t->tenant = tn;
 	t->profile_level = pl;
@@ -641,14 +670,20 @@ void route_release(struct route_ticket *t)
 {
 	route_release_mcp(t);
 	if (t->profile) {
-		t->profile->active--;
-		usage_local(ROUTE_USAGE_PROFILE, t->profile->name, -1);
-		profile_unref(t->profile);
+		struct route_profile *p = t->profile;
+		p->active--;
+		usage_local(ROUTE_USAGE_PROFILE, p->name, -1);
+		if (p->at_l3 && p->active + usage_remote(ROUTE_USAGE_PROFILE, p->name) < p->limits.l3)
+			p->at_l3 = false; /* below again: the next reach is told */
+		profile_unref(p);
 	}
 	if (t->tenant) {
-		t->tenant->active--;
-		usage_local(ROUTE_USAGE_TENANT, t->tenant->name, -1);
-		tenant_unref(t->tenant);
+		struct route_tenant *tn = t->tenant;
+		tn->active--;
+		usage_local(ROUTE_USAGE_TENANT, tn->name, -1);
+		if (tn->at_l3 && tn->active + usage_remote(ROUTE_USAGE_TENANT, tn->name) < tn->limits.l3)
+			tn->at_l3 = false;
+		tenant_unref(tn);
 	}
 	if (t->profile || t->tenant)
 		usage_local(ROUTE_USAGE_LRG, t->lrg, -1);

@@ -90,6 +90,7 @@ struct route_tenant {
 	struct rm_limits limits;
 	int active;           /* admitted calls not yet released */
 	uint64_t admitted, refused;
+	bool at_l3;           /* private: the limit edge was raised (route_limit_hook) */
 	bool retired;
 	unsigned refs;        /* private */
 	struct route_profile *default_profile; /* private; NULL when none */
@@ -106,6 +107,7 @@ struct route_profile {
 	struct route_lrg *lrg;          /* current group (borrowed); NULL when retired */
 	int active;
 	uint64_t admitted, refused;
+	bool at_l3;                     /* private: the limit edge was raised */
 	bool retired;
 	unsigned refs;                  /* private */
 };
@@ -169,6 +171,22 @@ struct route_usage_hook {
 };
 /* h is copied; NULL removes the hook. */
 void route_set_usage_hook(const struct route_usage_hook *h);
+
+/*
+ * Limit edge hook (rm/main.c: the bridge to the SNMP subagent, rmL3LimitReached).
+ * reached(arg, tenant, profile, l3) is called from route_admit, on the SIP thread,
+ * at the moment a profile's or a tenant's count (this node's plus the cluster's)
+ * reaches its hard limit l3: an admission took the last call, or a call was refused
+ * at the limit (strict share included). profile is "" for a tenant's limit. Once
+ * per reach: again only after route_release brought the count below l3. An edge,
+ * not a sample: a limit reached and left within milliseconds is still told. Set
+ * once before the SIP thread starts; must not block. h is copied; NULL removes it.
+ */
+struct route_limit_hook {
+	void (*reached)(void *arg, const char *tenant, const char *profile, int l3);
+	void *arg;
+};
+void route_set_limit_hook(const struct route_limit_hook *h);
 
 struct route_state;
 

@@ -56,8 +56,6 @@ struct snmp_limit {          /* a profile or a tenant with an l3 */
 	char tenant[RM_NAME_MAX];
 	char profile[RM_NAME_MAX]; /* "" for a tenant */
 	int l3;
-	int last_at;         /* -1 unknown, 0 below, 1 at the hard limit */
-	metric_t *active;    /* the profile's or tenant's live calls; NULL until published */
 };
 
 struct rm_snmp {
@@ -124,14 +122,6 @@ static metric_t *lrg_active(struct rm_snmp *s, struct snmp_lrg *g)
 	if (!g->active)
 		g->active = rm_metrics_lrg_active(&s->m, g->name, false);
 	return g->active;
-}
-
-static metric_t *limit_active(struct rm_snmp *s, struct snmp_limit *l)
-{
-	if (!l->active)
-		l->active = l->profile[0] ? rm_metrics_profile_active(&s->m, l->profile, false)
-					  : rm_metrics_tenant_active(&s->m, l->tenant, false);
-	return l->active;
 }
 
 static size_t lrg_up(struct rm_snmp *s, const struct snmp_lrg *g)
@@ -388,6 +378,42 @@ static void check_peers(struct rm_snmp *s, rm_snmp_notify_fn fn, void *arg)
 	}
 }
 
+/* rmL3LimitReached for l (how: for the log). */
+static void l3_notify(struct snmp_limit *l, const char *how, rm_snmp_notify_fn fn, void *arg)
+{
+	snmpsub_value_t vb[3];
+	struct sink k = { vb, 3, 0 };
+
+	put_str(&k, l->tenant, OID(4, 1, 0));
+	put_str(&k, l->profile, OID(4, 2, 0));
+	put_num(&k, SNMPSUB_GAUGE32, l->l3, OID(4, 3, 0));
+	log_info("snmp: notification rmL3LimitReached for tenant %s profile %s (%d, %s)",
+		 l->tenant, l->profile[0] ? l->profile : "-", l->l3, how);
+	fn(arg, 4, vb, 3);
+}
+
+void rm_snmp_limit_reached(struct rm_snmp *s, const struct rm_snmp_limit_event *ev,
+			   rm_snmp_notify_fn fn, void *arg)
+{
+	/* route raises one edge per reach (again only after the count fell below):
+	 * each is one notification; a limit not in the current config (a reload raced
+	 * the event) is not told */
+	for (size_t i = 0; i < s->n_limits; i++) {
+		struct snmp_limit *l = &s->limits[i];
+		if (strcmp(l->tenant, ev->tenant) == 0 && strcmp(l->profile, ev->profile) == 0) {
+			l3_notify(l, "at admission", fn, arg);
+			return;
+		}
+	}
+}
+
+static void send_notify(void *arg, uint32_t notif, const snmpsub_value_t *vars, size_t n);
+
+void rm_snmp_limit_notify(struct rm_snmp *s, const struct rm_snmp_limit_event *ev)
+{
+	rm_snmp_limit_reached(s, ev, send_notify, s);
+}
+
 void rm_snmp_check(struct rm_snmp *s, rm_snmp_notify_fn fn, void *arg)
 {
 	snmpsub_value_t vb[3];
@@ -420,21 +446,6 @@ void rm_snmp_check(struct rm_snmp *s, rm_snmp_notify_fn fn, void *arg)
 			fn(arg, 3, vb, 3);
 		}
 		g->last_up = up;
-	}
-	for (size_t i = 0; i < s->n_limits; i++) {
-		struct snmp_limit *l = &s->limits[i];
-		int64_t active = num_of(limit_active(s, l));
-		int at = active >= l->l3;
-		if (at && l->last_at == 0) {
-			k.n = 0;
-			put_str(&k, l->tenant, OID(4, 1, 0));
-			put_str(&k, l->profile, OID(4, 2, 0));
-			put_num(&k, SNMPSUB_GAUGE32, l->l3, OID(4, 3, 0));
-			log_info("snmp: notification rmL3LimitReached for tenant %s profile %s (%d)",
-				 l->tenant, l->profile[0] ? l->profile : "-", l->l3);
-			fn(arg, 4, vb, 3);
-		}
-		l->last_at = at;
 	}
 	int hw = metric_value(s->m.spool_high_water) >= 1;
 	if (hw && s->last_spool_hw == 0) {
@@ -525,7 +536,6 @@ static int tables_build(struct rm_snmp *s, const struct rm_config *cfg)
 		snprintf(l->tenant, sizeof l->tenant, "%s", p->tenant);
 		snprintf(l->profile, sizeof l->profile, "%s", p->name);
 		l->l3 = p->limits.l3;
-		l->last_at = -1;
 	}
 	for (size_t i = 0; i < cfg->n_tenants; i++) {
 		const struct rm_tenant *t = &cfg->tenants[i];
@@ -534,7 +544,6 @@ static int tables_build(struct rm_snmp *s, const struct rm_config *cfg)
 		struct snmp_limit *l = &s->limits[s->n_limits++];
 		snprintf(l->tenant, sizeof l->tenant, "%s", t->name);
 		l->l3 = t->limits.l3;
-		l->last_at = -1;
 	}
 	return 0;
 }

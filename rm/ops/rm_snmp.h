@@ -13,9 +13,11 @@
  *   rmMcpDown / rmMcpUp   rm_mcp_up{mcp=URI} changed (the OPTIONS monitor sets it
  *                         at the moment it decides);
  *   rmLrgAllDown          the last up member of a group went down;
- *   rmL3LimitReached      rm_profile_calls_active / rm_tenant_calls_active reached
- *                         the configured l3 (published on every limit refusal and
- *                         every second);
+ *   rmL3LimitReached      a profile's or tenant's count reached its l3: not watched
+ *                         but an edge raised at admission (route.h limit hook, on
+ *                         the SIP thread, through the bridge: rm_snmp_limit_reached),
+ *                         once per reach, so a limit reached and left between two
+ *                         looks is still told;
  *   rmSpoolHighWater      rm_spool_high_water went 0 -> 1;
  *   rmPeerDown / rmPeerUp a cluster peer went down / came up (the peer table, from
  *                         rm_snmp_set_peers; a peer that joins, also at start,
@@ -61,6 +63,20 @@ size_t rm_snmp_collect(struct rm_snmp *s, snmpsub_value_t *out, size_t cap);
 typedef void (*rm_snmp_notify_fn)(void *arg, uint32_t notif, const snmpsub_value_t *vars,
 				  size_t n);
 void rm_snmp_check(struct rm_snmp *s, rm_snmp_notify_fn fn, void *arg);
+
+/* What the SIP thread's limit edge carries to the service thread (BRIDGE_LIMIT,
+ * malloc'd; the receiver frees it): route.h's limit hook arguments. */
+struct rm_snmp_limit_event {
+	char tenant[RM_NAME_MAX];
+	char profile[RM_NAME_MAX]; /* "" for a tenant's limit */
+	int l3;
+};
+/* A limit was reached at admission (ev): rmL3LimitReached through fn(arg, ...) now
+ * (ev names a limit of the current config; else nothing). Service thread. */
+void rm_snmp_limit_reached(struct rm_snmp *s, const struct rm_snmp_limit_event *ev,
+			   rm_snmp_notify_fn fn, void *arg);
+/* The same, through the AgentX session (no-op when SNMP is off or not connected). */
+void rm_snmp_limit_notify(struct rm_snmp *s, const struct rm_snmp_limit_event *ev);
 
 /* The cluster peer table (BASE.1.5.1, rows in the order fn returns them): fn fills
  * at most cap rows and returns how many there are. Service thread (rm/cluster).

@@ -33,6 +33,12 @@ struct ping {
 	int64_t sent_ms;
 	int64_t sent_us;      /* the same, finer: OPTIONS RTTs on a LAN are < 1 ms */
 	int64_t next_ms;      /* when to send the next one */
+	/* a peer's verdict differs from ours (monitor_hint): probe back to back while
+	 * our results agree with it and our view has not turned yet */
+	bool check;
+	bool claim_up;        /* what the peer says */
+	int check_left;       /* probes left in this check */
+	char claim_by[64];    /* the peer's node id (logs) */
 };
 
 struct monitor {
@@ -58,6 +64,15 @@ static void apply_result(struct proxy *p, struct route_mcp *mcp, bool ok, int64_
 		log_warn("MCP %s is down", mcp->uri);
 	if (ch)
 		proxy_mcp_metrics(p);
+	if (ch && p->cluster_post) {
+		/* our verdict changed: the cluster tells the peers (an input for them) */
+		size_t n = strlen(mcp->uri) + 8;
+		char *line = malloc(n);
+		if (line) {
+			snprintf(line, n, "h %c %s", ch > 0 ? 'u' : 'd', mcp->uri);
+			p->cluster_post(p->cluster_arg, line);
+		}
+	}
 }
 
 void monitor_report(struct proxy *p, struct route_mcp *mcp, bool ok)
@@ -93,6 +108,22 @@ static void ping_done(struct ping *pg, bool ok)
 		metric_observe(pg->mon->rtt, (double)rtt_us / 1e6);
 	if (mcp)
 		apply_result(p, mcp, ok, ok ? rtt_us : -1);
+	if (!pg->check)
+		return;
+	if (mcp && ok == pg->claim_up && mcp->up != pg->claim_up && --pg->check_left > 0) {
+		pg->next_ms = proxy_now_ms(); /* the next probe at the next tick */
+		return;
+	}
+	pg->check = false;
+	if (!mcp)
+		return;
+	if (mcp->up == pg->claim_up)
+		log_info("MCP %s: this node's OPTIONS agree with %s: %s", pg->uri, pg->claim_by,
+			 mcp->up ? "up" : "down");
+	else
+		log_info("MCP %s: %s sees it %s, but it %s this node's OPTIONS: kept %s",
+			 pg->uri, pg->claim_by, pg->claim_up ? "up" : "down",
+			 ok ? "answered" : "did not answer", mcp->up ? "up" : "down");
 }
 
 static int ping_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
@@ -148,6 +179,8 @@ static void ping_void(struct ping *pg)
 {
 	nta_outgoing_destroy(pg->orq);
 	pg->orq = NULL;
+	if (pg->check)
+		pg->next_ms = proxy_now_ms(); /* a check goes on at the next tick */
 	metric_inc(pg->mon->skipped);
 	log_debug("OPTIONS to %s timed out while rm was behind: not counted", pg->uri);
 }
@@ -172,6 +205,37 @@ static void monitor_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 			pg->next_ms = now + cfg->monitor_interval_ms;
 			ping_send(m, pg);
 		}
+	}
+}
+
+void monitor_hint(struct proxy *p, const char *node, const char *line)
+{
+	struct monitor *m = p->mon;
+	bool claim_up = line[2] == 'u';
+	const char *uri = line + 4;
+	const struct rm_config *cfg = p->cfg;
+
+	if (!m || strlen(line) < 5)
+		return;
+	for (size_t i = 0; i < m->n; i++) {
+		struct ping *pg = &m->pings[i];
+		if (strcmp(pg->uri, uri) != 0)
+			continue;
+		struct route_mcp *mcp = mcp_by_id(p, pg->mcp_id);
+		if (!mcp || pg->check || (mcp->probed && mcp->up == claim_up))
+			return; /* agreed, or already checking */
+		pg->check = true;
+		pg->claim_up = claim_up;
+		pg->check_left = claim_up ? cfg->monitor_successes_to_up
+					  : cfg->monitor_failures_to_down;
+		if (pg->check_left < 1)
+			pg->check_left = 1;
+		snprintf(pg->claim_by, sizeof pg->claim_by, "%s", node);
+		log_info("MCP %s: %s sees it %s: probing it now (a peer's view is an input, "
+			 "not a vote)", uri, node, claim_up ? "up" : "down");
+		if (!pg->orq)
+			pg->next_ms = proxy_now_ms(); /* sent at the next tick (<= 50 ms) */
+		return;
 	}
 }
 

@@ -31,4 +31,13 @@ void monitor_reload(struct monitor *m);
  * fed: they may be rm's own lateness (issue 10). */
 void monitor_report(struct proxy *p, struct route_mcp *mcp, bool ok);
 
+/* A cluster peer's OPTIONS verdict on an MCP (line "h u <uri>" or "h d <uri>";
+ * node: the peer). An input, not a vote: when it differs from this node's view (or
+ * the MCP was not probed yet), the MCP is probed at once and back to back, as long
+ * as the answers agree with the peer and this node's view has not turned (at most
+ * failures_to_down / successes_to_up probes); only those answers change the view,
+ * through route_health as usual. A peer claiming "down" for an MCP that answers
+ * this node keeps it up. SIP thread. */
+void monitor_hint(struct proxy *p, const char *node, const char *line);
+
 #endif

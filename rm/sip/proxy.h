@@ -55,13 +55,16 @@ void proxy_set_billing(struct proxy *p, void (*post)(void *arg, struct billing_i
 
 /* Cluster (rm/cluster/cluster_sess.h): post(arg, line) is called on the SIP thread
  * with a malloc'd "+" line when a call is answered and a "-" line when an answered
- * call ends, and takes ownership of the line. Not called until set. */
+ * call ends, and "h u|d <uri>" when this node's verdict on an MCP changes
+ * (monitor.c); it takes ownership of the line. Not called until set. */
 void proxy_set_cluster(struct proxy *p, void (*post)(void *arg, char *line), void *arg);
 
 /* Adopt one answered call of the dead cluster node `owner` (line: its "+" line,
  * cluster_sess.h; modified): BYE to both sides with the replicated dialog state,
  * then the call's record with ended_by "rm-peer-lost" and the record id the owner
- * itself would have given it (cluster_record_id). SIP thread. */
+ * itself would have given it (cluster_record_id). SIP thread.
+ * A line "h u|d <uri>" is instead the peer `owner`'s verdict on an MCP, for the
+ * monitor (monitor_hint: an input, not a vote). */
 void proxy_adopt(struct proxy *p, const char *owner, char *line);
 
 /* Number of live sessions (dialogs). */

@@ -130,6 +130,10 @@ void proxy_adopt(struct proxy *p, const char *owner, char *line)
 	bool add;
 	int64_t now = util_now_ms();
 
+	if (line[0] == 'h') { /* a peer's MCP verdict (cluster_peer.c apply_health) */
+		monitor_hint(p, owner, line);
+		return;
+	}
 	if (cluster_sess_parse(line, &add, &cs) < 0 || !add) {
 		log_warn("cluster: an adopted call of %s cannot be read: dropped", owner);
 		return;

@@ -30,14 +30,23 @@
 #    headers not) over each cluster run, per call; and net of heartbeats (rm-a's
 #    idle send rate, measured for IDLE_S seconds before the calls, times the run).
 #
+# 4. Death detection under load: rm-a and rm-b each carry LOAD_RATE/2 calls/s (sipp
+#    UAC -> node -> one sipp UAS, billing off) for LOAD_S seconds, then rm-b is killed
+#    (-9) while rm-a's stream goes on; LOAD_KILLS times (rm-b restarted, its stream
+#    restarted). Reported: detection (kill -> rm-a's "peer rm-b down" line) median and
+#    worst, and false deaths over the whole run: rm-b declaring rm-a down at any time,
+#    and rm-a declaring rm-b down more often than it was killed.
+#
 # Env: BUILD (default build), CALLS (10000), RATE (1000), RUNS (3), DEATHS (20),
-# IDLE_S (2), BENCH_DIR, KEEP=1 keeps the scratch directory. Default total ~3-4 min.
+# IDLE_S (2), LOAD_RATE (1000), LOAD_KILLS (10), LOAD_S (5), BENCH_DIR, KEEP=1 keeps
+# the scratch directory. Default total ~5 min.
 set -euo pipefail
 TOP="$(cd "$(dirname "$0")/../.." && pwd)"
 BUILD="${BUILD:-build}"
 case "$BUILD" in /*) B="$BUILD" ;; *) B="$TOP/$BUILD" ;; esac
 CALLS="${CALLS:-10000}"; RATE="${RATE:-1000}"; RUNS="${RUNS:-3}"
 DEATHS="${DEATHS:-20}"; IDLE_S="${IDLE_S:-2}"
+LOAD_RATE="${LOAD_RATE:-1000}"; LOAD_KILLS="${LOAD_KILLS:-10}"; LOAD_S="${LOAD_S:-5}"
 RM="$B/bin/rm"; RS="$B/bin/rs"
 [ -x "$RM" ] || { echo "bench_cluster: $RM missing (make BUILD=$BUILD $BUILD/bin/rm)" >&2; exit 1; }
 [ -x "$RS" ] || { echo "bench_cluster: $RS missing (make BUILD=$BUILD $BUILD/bin/rs)" >&2; exit 1; }
@@ -204,6 +213,79 @@ PY
 	stop_all
 }
 
+# sipp_bg NAME PORT CALLS RATE: sipp_run in the background (pid in SIPP_PID).
+sipp_bg() {
+	local lp; lp=$(port)
+	sipp "127.0.0.1:$2" -sf "$TOP/etc/sipp/uac_rr.xml" -s 1000 -i 127.0.0.1 -p "$lp" \
+		-m "$3" -r "$4" -l "$3" -nostdin -recv_timeout 10s -timeout 600s \
+		-default_behaviors all,-abortunexp -max_socket 5000 \
+		-trace_stat -stf "$D/$1.csv" -fd 1 >"$D/$1.sipp.log" 2>&1 &
+	SIPP_PID=$!; PIDS+=($SIPP_PID)
+}
+
+# sipp_ok CSV: successful calls and call rate of a sipp -stf file ("ok rate").
+sipp_ok() {
+	/usr/bin/python3 - "$1" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1]), delimiter=';'))
+h, last = rows[0], rows[-1]
+print(last[h.index("SuccessfulCall(C)")], last[h.index("FailedCall(C)")],
+      "%.0f" % float(last[h.index("CallRate(C)")]))
+PY
+}
+
+# load_deaths: LOAD_KILLS kills of rm-b while both nodes carry LOAD_RATE/2 calls/s.
+load_deaths() {
+	UP=$(port); SPA=$(port); HPA=$(port); SPB=$(port); HPB=$(port); CP=$(port)
+	local half=$((LOAD_RATE / 2)) i bfalse=0 fails=0
+	start_uas load "$UP"
+	start_rm load-a "$SPA" "$HPA" "$UP" "$(cluster_json rm-a 127.0.0.2)"
+	local APID=$RMPID
+	bench_wait 10 rm_mcps_up "$HPA" 1 || { echo "bench_cluster: rm-a's MCP is not up" >&2; return 1; }
+	: >"$D/load_deaths"
+	sipp_bg load-a "$SPA" $((half * (LOAD_S + 3) * LOAD_KILLS + half * 60)) "$half"
+	local SA=$SIPP_PID
+	for i in $(seq "$LOAD_KILLS"); do
+		start_b
+		bench_wait 10 peer_is "$HPA" rm-b up || { echo "bench_cluster: rm-b not up on rm-a (load kill $i)" >&2; return 1; }
+		bench_wait 10 peer_is "$HPB" rm-a up || { echo "bench_cluster: rm-a not up on rm-b (load kill $i)" >&2; return 1; }
+		bench_wait 10 rm_mcps_up "$HPB" 1 || true
+		sipp_bg "load-b.$i" "$SPB" $((half * (LOAD_S + 30))) "$half"
+		local SB=$SIPP_PID
+		sleep "$LOAD_S" # the load window (a measuring window, not a wait for a state)
+		local bd; bd=$(metric "$HPB" rm_cluster_peer_deaths_total); bd=${bd%.*}
+		bfalse=$((bfalse + ${bd:-0}))
+		local n0; n0=$(grep -c "peer rm-b down" "$D/load-a.log" || true)
+		local tk; tk=$(/usr/bin/python3 -c 'import os, sys, time; t = time.time(); os.kill(int(sys.argv[1]), 9); print("%.3f" % t)' "$BPID")
+		bench_wait 5 bash -c "[ \$(grep -c 'peer rm-b down' '$D/load-a.log') -gt $n0 ]" ||
+			{ echo "bench_cluster: rm-a never reported rm-b down (load kill $i)" >&2; return 1; }
+		local line; line=$(grep "peer rm-b down" "$D/load-a.log" | tail -n 1)
+		/usr/bin/python3 - "$tk" "${line%% *}" >>"$D/load_deaths" <<'PY'
+import datetime, sys
+t = datetime.datetime.strptime(sys.argv[2], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+print(round((t.timestamp() - float(sys.argv[1])) * 1000))
+PY
+		read -r ok f rate < <(sipp_ok "$D/load-b.$i.csv")
+		echo "  load kill $i: rm-b carried $ok calls ($rate/s) before the kill"
+		kill "$SB" 2>/dev/null || true
+		bench_wait 3 all_gone "$BPID" "$SB" || true
+	done
+	local ad; ad=$(metric "$HPA" rm_cluster_peer_deaths_total); ad=${ad%.*}
+	kill -INT "$SA" 2>/dev/null || true
+	bench_wait 5 all_gone "$SA" || true
+	read -r ok f rate < <(sipp_ok "$D/load-a.csv")
+	/usr/bin/python3 - "$D/load_deaths" "$half" "$ok" "$f" "$rate" "$ad" "$LOAD_KILLS" "$bfalse" <<'PY'
+import statistics as st, sys
+f, half, ok, failed, rate, ad, kills, bfalse = sys.argv[1:]
+v = [int(l) for l in open(f) if l.strip()]
+print(f"death detection under load (each node {half} calls/s offered; rm-a carried {ok} "
+      f"calls, {failed} failed, {rate}/s), {len(v)} kills of rm-b: median {st.median(v):.0f} ms, "
+      f"worst {max(v)} ms, best {min(v)} ms; false deaths: rm-a {int(ad) - int(kills)}, "
+      f"rm-b {bfalse}")
+PY
+	stop_all
+}
+
 echo "bench_cluster: $CALLS calls at $RATE/s through rm-a (billing stomp -> rs on SQLite)," \
 	"single vs 2-node cluster (rm-b idle); $RUNS round(s); then $DEATHS kill -9 of the peer"
 for r in $(seq "$RUNS"); do
@@ -237,4 +319,5 @@ PY
 
 # (bash reports each kill -9 of a background rm-b as "Killed": not a failure)
 [ "$DEATHS" -gt 0 ] && { deaths 2> >(grep -v " Killed " >&2) || stop_all; }
+[ "$LOAD_KILLS" -gt 0 ] && { load_deaths 2> >(grep -v " Killed " >&2) || stop_all; }
 exit 0

@@ -53,6 +53,60 @@ lint "$T/override.yaml"
 /usr/bin/python3 "$CHECK" override "$T/override.yaml" "$SNMPYML" || die "structural check (override)"
 ok "chart renders with helm-override.yaml: overrides reach the ConfigMaps, postgres Secret, sidecar"
 
+# ---- rm placement: pod anti-affinity and the PodDisruptionBudget (issue 13)
+# rm_placement RENDERED WANT_AFFINITY WANT_PDB: the rm StatefulSet's anti-affinity is
+# WANT_AFFINITY (preferred | required | none), spread by kubernetes.io/hostname over
+# exactly the rm pods' labels; the rm PDB selects those pods with WANT_PDB
+# ("maxUnavailable=1", "minAvailable=1", or "none").
+rm_placement() {
+	/usr/bin/python3 - "$@" <<'PY'
+import sys, yaml
+path, want_aff, want_pdb = sys.argv[1:4]
+docs = [d for d in yaml.safe_load_all(open(path)) if d]
+sts = [d for d in docs if d["kind"] == "StatefulSet" and d["metadata"]["name"].endswith("-rm")][0]
+pod_labels = sts["spec"]["template"]["metadata"]["labels"]
+aff = sts["spec"]["template"]["spec"].get("affinity", {}).get("podAntiAffinity")
+def fail(why):
+    print("rm placement (%s): %s" % (path, why)); sys.exit(1)
+if want_aff == "none":
+    if aff: fail("anti-affinity rendered with antiAffinity none: %s" % aff)
+else:
+    key = {"preferred": "preferredDuringSchedulingIgnoredDuringExecution",
+           "required": "requiredDuringSchedulingIgnoredDuringExecution"}[want_aff]
+    if not aff or list(aff) != [key]: fail("want %s anti-affinity, got %s" % (want_aff, aff))
+    term = aff[key][0]
+    if want_aff == "preferred":
+        if term.get("weight") != 100: fail("weight %s" % term.get("weight"))
+        term = term["podAffinityTerm"]
+    if term["topologyKey"] != "kubernetes.io/hostname": fail("topologyKey %s" % term["topologyKey"])
+    ml = term["labelSelector"]["matchLabels"]
+    if not ml or any(pod_labels.get(k) != v for k, v in ml.items()): fail("selector %s vs pod labels %s" % (ml, pod_labels))
+    if ml.get("app.kubernetes.io/component", "rm") != "rm": fail("selector is not rm's: %s" % ml)
+pdbs = [d for d in docs if d["kind"] == "PodDisruptionBudget" and d["metadata"]["name"].endswith("-rm")]
+if want_pdb == "none":
+    if pdbs: fail("a PDB rendered: %s" % pdbs[0]["spec"])
+    sys.exit(0)
+if len(pdbs) != 1: fail("%d rm PDBs" % len(pdbs))
+spec = pdbs[0]["spec"]
+k, v = want_pdb.split("=")
+if {kk: vv for kk, vv in spec.items() if kk != "selector"} != {k: int(v)}: fail("PDB %s, want %s" % (spec, want_pdb))
+ml = spec["selector"]["matchLabels"]
+if any(pod_labels.get(kk) != vv for kk, vv in ml.items()): fail("PDB selector %s vs pod labels %s" % (ml, pod_labels))
+PY
+}
+rm_placement "$T/default.yaml" preferred maxUnavailable=1 || die "rm placement (defaults)"
+printf 'rm:\n  antiAffinity: required\n  podDisruptionBudget:\n    minAvailable: 1\n' >"$T/place1.yaml"
+render -f "$T/place1.yaml" >"$T/place1.out" 2>"$T/render.log" || die "render with antiAffinity required"
+rm_placement "$T/place1.out" required minAvailable=1 || die "rm placement (required, minAvailable)"
+printf 'rm:\n  antiAffinity: none\n  replicas: 1\n' >"$T/place2.yaml"
+render -f "$T/place2.yaml" >"$T/place2.out" 2>"$T/render.log" || die "render with antiAffinity none"
+rm_placement "$T/place2.out" none none || die "rm placement (none, one replica)"
+printf 'rm:\n  antiAffinity: sometimes\n' >"$T/place3.yaml"
+if render -f "$T/place3.yaml" >"$T/place3.out" 2>&1; then die "antiAffinity \"sometimes\" rendered"; fi
+grep -q "rm.antiAffinity" "$T/place3.out" || die "bad antiAffinity error: $(cat "$T/place3.out")"
+ok "rm pods: preferred anti-affinity on kubernetes.io/hostname and a PDB of maxUnavailable 1 by default;" \
+	"required / none / minAvailable on request; a bad antiAffinity refused"
+
 # ---- rm accepts exactly the rm.json the chart renders (with the pod's RM_NODE_NAME)
 # configmap_json RENDERED KEY OUT: the KEY (rm.json) of the ConfigMap that holds it.
 configmap_json() {

@@ -396,6 +396,50 @@ static void expect(struct fx *f, const char *user, const char *tenant, const cha
 	assert_int_equal(m.strip_tenant_param, tenant != NULL);
 }
 
+struct edges {
+	int n;
+	char tenant[8], profile[8];
+	int l3;
+};
+static void on_edge(void *arg, const char *tenant, const char *profile, int l3)
+{
+	struct edges *e = arg;
+	e->n++;
+	snprintf(e->tenant, sizeof e->tenant, "%s", tenant);
+	snprintf(e->profile, sizeof e->profile, "%s", profile);
+	e->l3 = l3;
+}
+
+/* The limit edge (rmL3LimitReached): once when the count reaches l3, not again on
+ * refusals, again only after a release brought it below. */
+static void test_limit_edge(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(LIMITS_CFG);
+	struct route_profile *p = route_profile_find(f->st, "p");
+	struct edges e = { 0 };
+	struct route_limit_hook h = { on_edge, &e };
+	static struct route_ticket t[12];
+	route_set_limit_hook(&h);
+	for (int i = 0; i < 9; i++)
+		assert_int_equal(route_admit(f->st, p, false, &t[i]), RM_REFUSE_NONE);
+	assert_int_equal(e.n, 0);
+	assert_int_equal(route_admit(f->st, p, false, &t[9]), RM_REFUSE_NONE); /* the 10th */
+	assert_int_equal(e.n, 1);
+	assert_string_equal(e.tenant, "t");
+	assert_string_equal(e.profile, "p");
+	assert_int_equal(e.l3, 10);
+	assert_int_equal(route_admit(f->st, p, false, &t[10]), RM_REFUSE_PROFILE_LIMIT);
+	assert_int_equal(e.n, 1); /* still the same reach */
+	route_release(&t[9]);
+	assert_int_equal(route_admit(f->st, p, false, &t[9]), RM_REFUSE_NONE);
+	assert_int_equal(e.n, 2); /* reached again */
+	for (int i = 0; i < 10; i++)
+		route_release(&t[i]);
+	route_set_limit_hook(NULL);
+	fx_free(f);
+}
+
 static void test_profile_selection_precedence(void **state)
 {
 	(void)state;
@@ -528,6 +572,7 @@ int main(void)
 		cmocka_unit_test(test_failover_excludes_tried),
 		cmocka_unit_test(test_failover_keeps_rotation),
 		cmocka_unit_test(test_admission_levels_and_limit),
+		cmocka_unit_test(test_limit_edge),
 		cmocka_unit_test(test_profile_selection_precedence),
 		cmocka_unit_test(test_reload_preserves_counts),
 		cmocka_unit_test(test_state_free_with_live_tickets),
