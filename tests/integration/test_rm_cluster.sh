@@ -61,18 +61,26 @@ cluster_is "$HA" rm-b up || die "rm-b no longer up on rm-a after the hostile fra
 ok "python peer: unauthenticated 1, bad-mac 2, replay 2, old-incarnation 1, wrong-node 2 dropped; its one good frame accepted"
 wait_for 3 cluster_is "$HA" py down || die "the python peer never went down on rm-a"
 
-# A peer that heartbeats but has not sent its state: syncing, and rm-a not ready.
-/usr/bin/python3 - "$PY" "$CP" "$CLUSTER_KEY" <<'EOF_PY' || die "python peer failed"
-import sys, time, importlib.util
+# A peer that heartbeats but has not sent its state: syncing, and rm-a not ready. It
+# keeps heartbeating (every 100 ms, at most 8 s) until the checks are done, so a slow
+# machine cannot let it die between two of them.
+/usr/bin/python3 - "$PY" "$CP" "$CLUSTER_KEY" "$T/py2.stop" <<'EOF_PY' &
+import os, sys, time, importlib.util
 spec = importlib.util.spec_from_file_location("cp", sys.argv[1]); cp = importlib.util.module_from_spec(spec); spec.loader.exec_module(cp)
 s = cp.connect("127.0.0.2", int(sys.argv[2]))
-s.sendall(cp.frame(sys.argv[3].encode(), "SEND", "hb", "py2", "rm-a", int(time.time() * 1000), 1))
-time.sleep(0.2)
+seq, end = 1, time.time() + 8
+while time.time() < end and not os.path.exists(sys.argv[4]):
+    s.sendall(cp.frame(sys.argv[3].encode(), "SEND", "hb", "py2", "rm-a", int(time.time() * 1000), seq))
+    seq += 1
+    time.sleep(0.1)
 s.close()
 EOF_PY
-cluster_is "$HA" py2 syncing || die "py2 is not syncing on rm-a: $(http_get "$HA" /cluster)"
+PY2=$!
+wait_for 3 cluster_is "$HA" py2 syncing || die "py2 is not syncing on rm-a: $(http_get "$HA" /cluster)"
 why=$(http_get "$HA" /readyz) && die "rm-a ready while py2 syncs: $why"
 echo "$why" | grep -q "syncing with py2" || die "/readyz does not say why: $why"
+touch "$T/py2.stop"
+wait "$PY2" || die "python peer py2 failed"
 wait_for 3 http_get "$HA" /readyz || die "rm-a not ready again after py2 went away"
 ok "a peer syncing (frames, no state yet): /readyz 503 \"$why\"; ready again once it is down"
 deaths0=$(mval "$HA" rm_cluster_peer_deaths_total)
