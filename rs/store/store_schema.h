@@ -1,5 +1,5 @@
 /*
- * store_schema: the one definition of the tables rs stores into (schema version 2),
+ * store_schema: the one definition of the tables rs stores into (schema version 3),
  * shared by both backends and by the bench's raw SQLite reference
  * (tests/tools/sqlite_ref.c). The two dialects differ only in a few types, passed as
  * macro arguments:
@@ -42,7 +42,15 @@
 	"CREATE TABLE IF NOT EXISTS metrics (id TEXT PRIMARY KEY, body " JSONT " NOT NULL," \
 	" received_ms " I64 " NOT NULL);"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
+
+/* Version 3: rollup_cp keeps the change points of dns only (scope 'd', which the dn
+ * prefix answer reads); those of 'a', 't' and 'p' are read from cdr when a bucket is
+ * not in the writer's memory (rollup_cache.h), by start_ms (cdr_start_ms /
+ * cdr_start_id) and by end_ms. */
+#define STORE_SCHEMA_V3                                                                \
+	"CREATE INDEX IF NOT EXISTS cdr_end_ms ON cdr(end_ms);"                        \
+	"DELETE FROM rollup_cp WHERE scope <> 'd';"
 
 /* One rollup table per granularity. rollup_5m keeps, besides arrivals and peak, the
  * number of calls in progress at the bucket's first instant (open_at_start); the

@@ -11,12 +11,13 @@
 #     into a fresh rs each way, records/s and the ratio;
 #  3. CSV export of the whole N-record range: rows/s and rs's resident memory before
 #     and at the end (VmHWM), to show it stays flat.
-# Env: BUILD, N, NI, BENCH_DIR.
+# Env: BUILD, N, NI, BENCH_DIR; PARTS (default "peaks ingest"): "ingest" runs step 2
+# only (REPS times, default 1; with REPS > 1 the ratio is of the medians).
 set -euo pipefail
 TOP="$(cd "$(dirname "$0")/../.." && pwd)"
 BUILD="${BUILD:-build}"
 case "$BUILD" in /*) B="$BUILD" ;; *) B="$TOP/$BUILD" ;; esac
-N="${N:-1000000}"; NI="${NI:-200000}"
+N="${N:-1000000}"; NI="${NI:-200000}"; PARTS="${PARTS:-peaks ingest}"; REPS="${REPS:-1}"
 for f in "$B/bin/rs" "$B/tools/stomp_load"; do
 	[ -x "$f" ] || { echo "bench_report: $f missing (make BUILD=$BUILD all)" >&2; exit 1; }
 done
@@ -41,6 +42,7 @@ JSON
 T0=1767225600000 # 2026-01-01T00:00:00Z
 DAY=86400000
 
+if [[ " $PARTS " == *" peaks "* ]]; then
 # 1. The data set, raw, in a version-1 database; rs --init rolls it up.
 sp=$(port); hp=$(port)
 conf "$D/q.json" "$D/q.db" "$sp" "$hp" true
@@ -122,6 +124,7 @@ echo "CSV export: $rows rows in $(awk "BEGIN{printf \"%.1f\", $dt}")s = $(awk "B
 [ "$rows" = "$N" ] || { echo "export: $rows rows, want $N"; exit 1; }
 kill "$pid"; wait "$pid" 2>/dev/null || true
 rm -rf "$D/q.db"* "$D/export.csv"
+fi
 
 # 2. Ingest with rollups on and off.
 ingest() { # NAME ROLLUPS -> rate
@@ -135,6 +138,14 @@ ingest() { # NAME ROLLUPS -> rate
 	kill "$p"; wait "$p" 2>/dev/null || true
 	echo "$out" | sed -n 's/.*rate \([0-9]*\)\/s.*/\1/p'
 }
-off=$(ingest off false)
-on=$(ingest on true)
-echo "ingest of $NI records (SQLite): rollups off $off/s, on $on/s: $(awk "BEGIN{printf \"%.2f\", $on / $off}")x"
+median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+offs=(); ons=()
+for r in $(seq "$REPS"); do
+	offs+=("$(ingest "off$r" false)")
+	ons+=("$(ingest "on$r" true)")
+	rm -rf "$D"/off"$r".db* "$D"/on"$r".db*
+done
+off=$(printf '%s\n' "${offs[@]}" | median)
+on=$(printf '%s\n' "${ons[@]}" | median)
+echo "ingest of $NI records (SQLite), $REPS run(s) each way (off: ${offs[*]}; on: ${ons[*]}):" \
+	"rollups off $off/s, on $on/s (medians): $(awk "BEGIN{printf \"%.2f\", $on / $off}")x"
