@@ -13,6 +13,12 @@ int rollup_call(const char *tenant, const char *profile, const char *dn, int64_t
 {
 	const char *keys[ROLLUP_NSCOPES] = { "", tenant ? tenant : "", profile ? profile : "",
 					     dn ? dn : "" };
+	return rollup_call_keys(keys, start_ms, end_ms, on_item, on_cp, arg);
+}
+
+int rollup_call_keys(const char *const keys[ROLLUP_NSCOPES], int64_t start_ms,
+		     int64_t end_ms, rollup_item_fn on_item, rollup_cp_fn on_cp, void *arg)
+{
 	int64_t first = start_ms / ROLLUP_5M_MS * ROLLUP_5M_MS;
 	int rc;
 

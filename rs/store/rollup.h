@@ -86,6 +86,10 @@ typedef int (*rollup_cp_fn)(void *arg, const rollup_cp_t *cp);
  * answer of a callback; 0 when all were emitted. The strings passed are the caller's. */
 int rollup_call(const char *tenant, const char *profile, const char *dn, int64_t start_ms,
 		int64_t end_ms, rollup_item_fn on_item, rollup_cp_fn on_cp, void *arg);
+/* The same with the four keys given (in rollup_scopes' order, none NULL); the
+ * callbacks get these very pointers. */
+int rollup_call_keys(const char *const keys[ROLLUP_NSCOPES], int64_t start_ms,
+		     int64_t end_ms, rollup_item_fn on_item, rollup_cp_fn on_cp, void *arg);
 
 /* The statements that fold the batch's staging tables (ru_item, ru_cp, ru_peak; see
  * rollup_stage_ddl) into the rollups, in order. dialect 0 = SQLite, 1 = PostgreSQL.

@@ -23,6 +23,30 @@ static uint64_t hash_key(char scope, const char *skey, int64_t bucket_ms)
 
 /* ---- rollup_batch ---- */
 
+/* An item's slot: its key is interned, so its pointer stands for it. */
+static uint64_t hash_item(const char *skey, int64_t bucket_ms)
+{
+	uint64_t h = ((uint64_t)(uintptr_t)skey ^ (uint64_t)bucket_ms) * 0x9E3779B97F4A7C15ULL;
+	return h ^ (h >> 31);
+}
+
+/* A key of the batch: its interned name and the starts and ends of its calls, merged
+ * into b->cps by rollup_batch_sort. The interned string is laid out as
+ * [uint32 key index][scope][skey...\0] and skey points at skey: the same (scope,
+ * skey) is the same pointer, and the pointer finds its key. */
+struct rollup_bkey {
+	const char *skey;
+	int64_t *st, *en;
+	size_t nst, nen, capst, capen;
+};
+
+static uint32_t key_index(const char *skey)
+{
+	uint32_t k;
+	memcpy(&k, skey - 1 - sizeof(k), sizeof(k));
+	return k;
+}
+
 rollup_batch_t *rollup_batch_new(void)
 {
 	return calloc(1, sizeof(rollup_batch_t));
@@ -35,6 +59,11 @@ void rollup_batch_reset(rollup_batch_t *b)
 		b->strs[i] = NULL;
 	}
 	b->nstrs = 0;
+	for (size_t i = 0; i < b->nkeys; i++) {
+		free(b->keys[i].st);
+		free(b->keys[i].en);
+	}
+	b->nkeys = 0;
 	if (b->ih)
 		memset(b->ih, 0, b->ihcap * sizeof(*b->ih));
 	b->nitems = b->ncps = b->ncalls = 0;
@@ -46,42 +75,61 @@ void rollup_batch_free(rollup_batch_t *b)
 		return;
 	rollup_batch_reset(b);
 	free(b->strs);
+	free(b->keys);
 	free(b->ih);
 	free(b->items);
 	free(b->cps);
 	free(b);
 }
 
-/* The batch's copy of s (one per distinct string). NULL out of memory. */
-static const char *intern(rollup_batch_t *b, const char *s)
+/* The interned (scope, skey) of the batch, made a key if new. NULL out of memory. */
+static const char *intern_key(rollup_batch_t *b, char scope, const char *skey)
 {
+	const size_t hdr = sizeof(uint32_t) + 1;
+	uint64_t h = hash_key(scope, skey, 0);
+
 	if (2 * (b->nstrs + 1) > b->strcap) {
 		size_t cap = b->strcap ? 2 * b->strcap : 64;
 		char **t = calloc(cap, sizeof(*t));
 		if (!t)
 			return NULL;
 		for (size_t i = 0; i < b->strcap; i++) {
-			if (!b->strs[i])
+			char *x = b->strs[i];
+			if (!x)
 				continue;
-			size_t j = hash_str(b->strs[i], 14695981039346656037ULL) & (cap - 1);
+			size_t j = hash_key(x[hdr - 1], x + hdr, 0) & (cap - 1);
 			while (t[j])
 				j = (j + 1) & (cap - 1);
-			t[j] = b->strs[i];
+			t[j] = x;
 		}
 		free(b->strs);
 		b->strs = t;
 		b->strcap = cap;
 	}
-	size_t j = hash_str(s, 14695981039346656037ULL) & (b->strcap - 1);
-	while (b->strs[j]) {
-		if (!strcmp(b->strs[j], s))
-			return b->strs[j];
-		j = (j + 1) & (b->strcap - 1);
+	size_t j = h & (b->strcap - 1);
+	for (; b->strs[j]; j = (j + 1) & (b->strcap - 1))
+		if (b->strs[j][hdr - 1] == scope && !strcmp(b->strs[j] + hdr, skey))
+			return b->strs[j] + hdr;
+	if (b->nkeys == b->capkeys) {
+		size_t cap = b->capkeys ? 2 * b->capkeys : 16;
+		struct rollup_bkey *k = realloc(b->keys, cap * sizeof(*k));
+		if (!k)
+			return NULL;
+		b->keys = k;
+		b->capkeys = cap;
 	}
-	if (!(b->strs[j] = strdup(s)))
+	size_t n = strlen(skey);
+	char *x = malloc(hdr + n + 1);
+	if (!x)
 		return NULL;
+	uint32_t ki = (uint32_t)b->nkeys;
+	memcpy(x, &ki, sizeof(ki));
+	x[hdr - 1] = scope;
+	memcpy(x + hdr, skey, n + 1);
+	b->strs[j] = x;
 	b->nstrs++;
-	return b->strs[j];
+	b->keys[b->nkeys++] = (struct rollup_bkey){ .skey = x + hdr };
+	return x + hdr;
 }
 
 static int item_grow(rollup_batch_t *b)
@@ -102,7 +150,7 @@ static int item_grow(rollup_batch_t *b)
 	b->ihcap = 2 * cap;
 	for (size_t i = 0; i < b->nitems; i++) {
 		const rollup_item_t *it = &b->items[i];
-		size_t j = hash_key(it->scope, it->skey, it->bucket_ms) & (b->ihcap - 1);
+		size_t j = hash_item(it->skey, it->bucket_ms) & (b->ihcap - 1);
 		while (b->ih[j])
 			j = (j + 1) & (b->ihcap - 1);
 		b->ih[j] = (uint32_t)i + 1;
@@ -110,34 +158,17 @@ static int item_grow(rollup_batch_t *b)
 	return 0;
 }
 
-/* The batch's copy of skey, interned with its scope in front: two keys are the same
- * (scope, skey) exactly when their pointers are equal. NULL out of memory. */
-static const char *intern_key(rollup_batch_t *b, char scope, const char *skey)
-{
-	char buf[256], *t = buf;
-	size_t n = strlen(skey);
-	if (n + 2 > sizeof(buf) && !(t = malloc(n + 2)))
-		return NULL;
-	t[0] = scope;
-	memcpy(t + 1, skey, n + 1);
-	const char *k = intern(b, t);
-	if (t != buf)
-		free(t);
-	return k ? k + 1 : NULL;
-}
-
-/* rollup_call's callbacks: sum items per bucket (keys are interned, so a pointer
- * compare is a key compare), append change points. */
+/* rollup_call_keys' callbacks, given interned keys (so a pointer compare is a key
+ * compare): sum items per bucket; keep each key's starts and ends apart. */
 static int batch_on_item(void *arg, const rollup_item_t *it)
 {
 	rollup_batch_t *b = arg;
-	const char *k = intern_key(b, it->scope, it->skey);
-	if (!k || (b->nitems == b->capitems && item_grow(b)))
+	if (b->nitems == b->capitems && item_grow(b))
 		return -1;
-	size_t j = hash_key(it->scope, k, it->bucket_ms) & (b->ihcap - 1);
+	size_t j = hash_item(it->skey, it->bucket_ms) & (b->ihcap - 1);
 	for (; b->ih[j]; j = (j + 1) & (b->ihcap - 1)) {
 		rollup_item_t *o = &b->items[b->ih[j] - 1];
-		if (o->skey == k && o->scope == it->scope && o->bucket_ms == it->bucket_ms) {
+		if (o->skey == it->skey && o->bucket_ms == it->bucket_ms) {
 			o->arrivals += it->arrivals;
 			o->open_n += it->open_n;
 			o->full_n += it->full_n;
@@ -146,40 +177,46 @@ static int batch_on_item(void *arg, const rollup_item_t *it)
 		}
 	}
 	b->items[b->nitems] = *it;
-	b->items[b->nitems].skey = k;
 	b->ih[j] = (uint32_t)++b->nitems;
+	return 0;
+}
+
+static int push_ms(int64_t **a, size_t *n, size_t *cap, int64_t ms)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 256;
+		int64_t *p = realloc(*a, c * sizeof(*p));
+		if (!p)
+			return -1;
+		*a = p;
+		*cap = c;
+	}
+	(*a)[(*n)++] = ms;
 	return 0;
 }
 
 static int batch_on_cp(void *arg, const rollup_cp_t *cp)
 {
 	rollup_batch_t *b = arg;
-	const char *k = intern_key(b, cp->scope, cp->skey);
-	if (!k)
-		return -1;
-	if (b->ncps == b->capcps) {
-		size_t cap = b->capcps ? 2 * b->capcps : 1024;
-		rollup_cp_t *p = realloc(b->cps, cap * sizeof(*p));
-		if (!p)
-			return -1;
-		b->cps = p;
-		b->capcps = cap;
-	}
-	b->cps[b->ncps] = *cp;
-	b->cps[b->ncps++].skey = k;
-	return 0;
+	struct rollup_bkey *k = &b->keys[key_index(cp->skey)];
+	return cp->delta > 0 ? push_ms(&k->st, &k->nst, &k->capst, cp->ms)
+			     : push_ms(&k->en, &k->nen, &k->capen, cp->ms);
 }
 
 int rollup_batch_add(rollup_batch_t *b, const char *tenant, const char *profile,
 		     const char *dn, int64_t start_ms, int64_t end_ms)
 {
+	const char *keys[ROLLUP_NSCOPES];
+	const char *names[ROLLUP_NSCOPES] = { "", tenant ? tenant : "", profile ? profile : "",
+					      dn ? dn : "" };
+
+	for (int i = 0; i < ROLLUP_NSCOPES; i++)
+		if (!(keys[i] = intern_key(b, rollup_scopes[i], names[i])))
+			return -1;
 	if (end_ms < start_ms)
 		end_ms = start_ms;
 	b->ncalls++;
-	return rollup_call(tenant, profile, dn, start_ms, end_ms, batch_on_item, batch_on_cp,
-			   b)
-		       ? -1
-		       : 0;
+	return rollup_call_keys(keys, start_ms, end_ms, batch_on_item, batch_on_cp, b) ? -1 : 0;
 }
 
 static int cmp_key(char sa, const char *ka, int64_t ta, char sb, const char *kb,
@@ -210,26 +247,67 @@ static int cmp_cp(const void *a, const void *b)
 	return x->ms < y->ms ? -1 : x->ms > y->ms;
 }
 
-void rollup_batch_sort(rollup_batch_t *b)
+static int cmp_i64(const void *a, const void *b)
 {
-	size_t o = 0;
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_keyptr(const void *a, const void *b)
+{
+	uintptr_t p = (uintptr_t)((const struct rollup_bkey *)a)->skey;
+	uintptr_t q = (uintptr_t)((const struct rollup_bkey *)b)->skey;
+	return p < q ? -1 : p > q;
+}
+
+/* Calls usually come in start order, and their ends nearly so: check before sorting. */
+static void sort_ms(int64_t *a, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (a[i] < a[i - 1]) {
+			qsort(a, n, sizeof(*a), cmp_i64);
+			return;
+		}
+}
+
+int rollup_batch_sort(rollup_batch_t *b)
+{
+	size_t total = 0;
 
 	qsort(b->items, b->nitems, sizeof(*b->items), cmp_item);
 	if (b->ih)
 		memset(b->ih, 0, b->ihcap * sizeof(*b->ih)); /* positions moved */
-	qsort(b->cps, b->ncps, sizeof(*b->cps), cmp_cp);
-	for (size_t i = 0; i < b->ncps;) {
-		rollup_cp_t m = b->cps[i];
-		size_t j = i + 1;
-		for (; j < b->ncps && b->cps[j].skey == m.skey && b->cps[j].scope == m.scope &&
-		       b->cps[j].ms == m.ms;
-		     j++)
-			m.delta += b->cps[j].delta;
-		if (m.delta)
-			b->cps[o++] = m;
-		i = j;
+	for (size_t i = 0; i < b->nkeys; i++)
+		total += b->keys[i].nst + b->keys[i].nen;
+	if (total > b->capcps) {
+		rollup_cp_t *p = realloc(b->cps, total * sizeof(*p));
+		if (!p)
+			return -1;
+		b->cps = p;
+		b->capcps = total;
 	}
-	b->ncps = o;
+	/* Key runs in pointer order (cmp_cp); key_index is no longer used after this. */
+	qsort(b->keys, b->nkeys, sizeof(*b->keys), cmp_keyptr);
+	b->ncps = 0;
+	for (size_t i = 0; i < b->nkeys; i++) {
+		struct rollup_bkey *k = &b->keys[i];
+		char scope = k->skey[-1];
+		size_t x = 0, y = 0;
+		sort_ms(k->st, k->nst);
+		sort_ms(k->en, k->nen);
+		while (x < k->nst || y < k->nen) {
+			int64_t ms = y == k->nen || (x < k->nst && k->st[x] <= k->en[y]) ? k->st[x]
+											 : k->en[y];
+			int d = 0;
+			for (; x < k->nst && k->st[x] == ms; x++)
+				d++;
+			for (; y < k->nen && k->en[y] == ms; y++)
+				d--;
+			if (d)
+				b->cps[b->ncps++] = (rollup_cp_t){ scope, k->skey, ms, d };
+		}
+	}
+	return 0;
 }
 
 const rollup_item_t *rollup_batch_item(const rollup_batch_t *b, char scope,

@@ -44,10 +44,11 @@
 
 #define ROLLUP_CACHE_POINTS (2u << 20)
 
-/* A batch's additions. items and cps are readable after rollup_batch_sort, sorted by
- * (scope, skey bytewise, bucket_ms / ms); items' counters are sums over the batch and
- * partial is 1 if any call of the batch starts or ends inside the bucket. The skey
- * strings belong to the batch (valid until reset or free). */
+/* A batch's additions, readable after rollup_batch_sort: items sorted by (scope,
+ * skey bytewise, bucket_ms), their counters summed over the batch, partial 1 if a call
+ * of the batch starts or ends inside the bucket; cps with one run per (scope, skey)
+ * (runs in no set order), by ms inside a run, net zero ones dropped. The skey strings
+ * belong to the batch (valid until reset or free). */
 typedef struct rollup_batch {
 	rollup_item_t *items;
 	size_t nitems, capitems;
@@ -58,6 +59,8 @@ typedef struct rollup_batch {
 	size_t ihcap;
 	char **strs;     /* interned keys, by hash */
 	size_t nstrs, strcap;
+	struct rollup_bkey *keys; /* per key: its calls' starts and ends */
+	size_t nkeys, capkeys;
 } rollup_batch_t;
 
 /* NULL on out of memory. */
@@ -70,8 +73,8 @@ void rollup_batch_reset(rollup_batch_t *b);
 int rollup_batch_add(rollup_batch_t *b, const char *tenant, const char *profile,
 		     const char *dn, int64_t start_ms, int64_t end_ms);
 /* Sort items and change points, merge change points of one millisecond, drop net
- * zero ones. Call once, after the last add. */
-void rollup_batch_sort(rollup_batch_t *b);
+ * zero ones. Call once, after the last add. 0, or -1 out of memory. */
+int rollup_batch_sort(rollup_batch_t *b);
 /* The sorted batch's item of this bucket, or NULL. */
 const rollup_item_t *rollup_batch_item(const rollup_batch_t *b, char scope,
 				       const char *skey, int64_t bucket_ms);

@@ -706,7 +706,10 @@ static int pg_rollup_result(pg_store_t *s, PGresult *r, char *err, size_t errlen
 			goto fail;
 		}
 	}
-	rollup_batch_sort(s->ru_batch);
+	if (rollup_batch_sort(s->ru_batch)) {
+		snprintf(err, errlen, "postgresql: out of memory");
+		goto fail;
+	}
 	if (pg_rollup_apply(s, err, errlen))
 		goto fail;
 	rollup_batch_reset(s->ru_batch);

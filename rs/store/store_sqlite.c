@@ -356,8 +356,7 @@ static int ru_apply(sqlite_store_t *s, char *err, size_t errlen)
 {
 	if (!s->ru_batch->ncalls)
 		return 0;
-	rollup_batch_sort(s->ru_batch);
-	if (ru_write_batch(s))
+	if (rollup_batch_sort(s->ru_batch) || ru_write_batch(s))
 		goto fail;
 	for (int i = 0; i < s->ru_napply; i++)
 		if (i != ROLLUP_SQL_CP &&
