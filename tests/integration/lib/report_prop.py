@@ -2,8 +2,9 @@
 """Property test of rs's reports: random calls in, every rollup row and every API
 answer checked against a brute force over the raw cdr rows.
 
-  report_prop.py send PORT SEED COUNT [T0_MS]
-                                        send COUNT random CDRs (overlapping, crossing
+  report_prop.py send PORT SEED COUNT [T0_MS [SPAN_MS]]
+                                        send COUNT random CDRs starting in
+                                        [T0, T0 + SPAN) (default 3 days) (overlapping, crossing
                                         5-minute, hour and day edges, around a DST
                                         change in America/New_York, zero-length and
                                         hours-long calls), then re-send a tenth of them
@@ -39,8 +40,8 @@ PROFILES = ["ivr1", "ivr2", "conf", ""]
 DNS = ["800100", "800101", "800200", "8100", "0800", "", "900"]
 
 
-def rand_call(rng, t0):
-    st = t0 + rng.randrange(SPAN)
+def rand_call(rng, t0, span=SPAN):
+    st = t0 + rng.randrange(span)
     if rng.random() < 0.1:
         st = st // G5 * G5  # exactly on an edge
     kind = rng.random()
@@ -55,11 +56,11 @@ def rand_call(rng, t0):
     return st, st + dur
 
 
-def send(port, seed, count, t0=T0):
+def send(port, seed, count, t0=T0, span=SPAN):
     rng = random.Random(int(seed))
     recs = []
     for i in range(int(count)):
-        st, en = rand_call(rng, int(t0))
+        st, en = rand_call(rng, int(t0), int(span))
         disp = rng.choice(["answered", "answered", "cancelled", "rejected", "failed"])
         ans = st + min(100, en - st) if disp == "answered" else None
         r = stomp_client.cdr("R%s-%d" % (seed, i), tenant=rng.choice(TENANTS),
@@ -341,7 +342,7 @@ def api(db, port):
 
 def main(argv):
     if argv[1] == "send":
-        return send(*argv[2:6])
+        return send(*argv[2:7])
     if argv[1] == "rollups":
         return rollups(argv[2])
     if argv[1] == "api":
