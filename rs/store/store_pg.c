@@ -57,6 +57,7 @@ typedef struct pg_store {
 static const char *const schema_v1 = STORE_SCHEMA_V1("BIGINT", "JSON");
 static const char *const schema_v2 = STORE_ROLLUP_DDL("BIGINT", "TEXT COLLATE \"C\"", "");
 static const char *const schema_v3 = STORE_SCHEMA_V3;
+static const char *const schema_v4 = STORE_PG_SCHEMA_V4;
 
 /* Records the database refused (store_quarantine): created on every migration, so
  * a schema-1 database gets it without a version bump. */
@@ -64,6 +65,9 @@ static const char *const dead_letter_ddl =
 	STORE_DEAD_LETTER_DDL("BYTEA", "BIGINT", "TIMESTAMPTZ NOT NULL DEFAULT now()");
 
 static const char *const tables[3] = { "cdr", "events", "metrics" };
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static void pg_drop(pg_store_t *s)
 {
@@ -346,10 +350,16 @@ static int pg_migrate(rs_store_t *b, char *err, size_t errlen)
 	    (pg_exec(s, schema_v2, PGRES_COMMAND_OK, NULL, err, errlen) ||
 	     (version == 1 && pg_backfill(s, err, errlen))))
 		goto fail;
-	if (version < 3 &&
-	    (pg_exec(s, schema_v3, PGRES_COMMAND_OK, NULL, err, errlen) ||
-	     pg_exec(s, "INSERT INTO rs_schema(version) VALUES (3)", PGRES_COMMAND_OK, NULL,
-		     err, errlen)))
+	if (version < 3 && pg_exec(s, schema_v3, PGRES_COMMAND_OK, NULL, err, errlen))
+		goto fail;
+	if (version < 4 &&
+	    (pg_exec(s, schema_v4, PGRES_COMMAND_OK, NULL, err, errlen) ||
+	     pg_exec(s, STORE_PG_SCHEMA_V4_MONTHS, PGRES_TUPLES_OK, NULL, err, errlen) ||
+	     pg_exec(s, STORE_PG_SCHEMA_V4_COPY, PGRES_COMMAND_OK, NULL, err, errlen)))
+		goto fail;
+	if (version < STORE_SCHEMA_VERSION &&
+	    pg_exec(s, "INSERT INTO rs_schema(version) VALUES (" STR(STORE_SCHEMA_VERSION) ")",
+		    PGRES_COMMAND_OK, NULL, err, errlen))
 		goto fail;
 	if (pg_exec(s, dead_letter_ddl, PGRES_COMMAND_OK, NULL, err, errlen))
 		goto fail;
@@ -744,15 +754,15 @@ static int pg_merge_kind(pg_store_t *s, const rs_row_t *rows, size_t n, enum rs_
 	if (pg_exec(s, sql, PGRES_COPY_IN, NULL, err, errlen) ||
 	    pg_copy_send(s, err, errlen))
 		return -1;
-	if (k == RS_KIND_CDR && s->rollups) {
-		/* The rows actually added, and only those, go to the rollups. */
-		if (pg_exec(s, "INSERT INTO cdr SELECT * FROM cdr_stage ORDER BY id"
-			       " ON CONFLICT (id) DO NOTHING"
-			       " RETURNING tenant, profile, dnis, start_ms, end_ms",
+	if (k == RS_KIND_CDR) {
+		/* The rows actually added (store_schema.h: cdr_id decides), and only those,
+		 * go to the rollups. */
+		if (pg_exec(s, s->rollups ? STORE_PG_CDR_INSERT("tenant, profile, dnis, start_ms, end_ms")
+					  : STORE_PG_CDR_INSERT("1"),
 			    PGRES_TUPLES_OK, &r, err, errlen))
 			return -1;
 		*inserted += (size_t)PQntuples(r);
-		int rc = pg_rollup_result(s, r, err, errlen);
+		int rc = s->rollups ? pg_rollup_result(s, r, err, errlen) : 0;
 		PQclear(r);
 		return rc;
 	}

@@ -134,8 +134,9 @@ static int sq_migrate(rs_store_t *b, char *err, size_t errlen)
 	    (version < 2 && (sq_exec(s, schema_v2, err, errlen) ||
 			     sq_exec(s, STORE_SQLITE_DETAILS_INDEX, err, errlen) ||
 			     (version == 1 && sq_backfill(s, err, errlen)))) ||
-	    sq_exec(s, schema_v3, err, errlen) ||
-	    sq_exec(s, "INSERT INTO rs_schema(version) VALUES (3)", err, errlen)) {
+	    (version < 3 && sq_exec(s, schema_v3, err, errlen)) ||
+	    /* version 4 changed PostgreSQL only (monthly partitions) */
+	    sq_exec(s, "INSERT INTO rs_schema(version) VALUES (4)", err, errlen)) {
 		sq_exec(s, "ROLLBACK", NULL, 0);
 		ru_forget(s);
 		return -1;
