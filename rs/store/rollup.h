@@ -14,8 +14,10 @@
  * calls, key ""), 't' tenant, 'p' profile, 'd' dn. Every filter the API allows but a
  * dn prefix is then one key, and its peak is read, not computed.
  *   The level of a key (calls in progress) is a step function that changes only at
- *   call starts (+1) and ends (-1). rollup_cp keeps those change points, summed per
- *   millisecond. rollup_5m keeps per 5-minute bucket: arrivals, open_at_start = the
+ *   call starts (+1) and ends (-1): its change points, summed per millisecond. For
+ *   dns, rollup_cp keeps them (the dn prefix answer reads them); for 'a', 't' and 'p'
+ *   they are the starts and ends of the key's calls in cdr (indexes on start_ms and
+ *   end_ms), not kept twice. rollup_5m keeps per 5-minute bucket: arrivals, open_at_start = the
  *   level at instant B (calls with start <= B < end), and peak = max of the level over
  *   [B, B+5min) = max(open_at_start, level after each change point inside (B, B+5min)).
  *   A new call changes a 5-minute bucket's level function in one of two ways:
@@ -25,8 +27,11 @@
  *       recomputed from open_at_start and the bucket's change points (the highest
  *       running sum), which is exact whatever else the batch holds. The change
  *       points of recent buckets are kept in memory between batches, checked
- *       against the row the batch's own upsert returns, and read from rollup_cp
- *       only when that check fails (rollup_cache.h: why the check is enough).
+ *       against the row the batch's own upsert returns, and read from the database
+ *       only when that check fails (rollup_cache.h: why the check is enough). While
+ *       a migration rolls up records already stored (cdr then holds calls not yet
+ *       rolled up), every scope's change points go to rollup_cp and are read from it;
+ *       the migration to schema 3 then keeps the dns' only.
  *   Coarser buckets (30 min, hour, day) are unions of 5-minute ones, so their peak is
  *   the max of their 5-minute peaks; since adding a call never lowers a level, the
  *   new coarse peak is max(old, new peaks of the 5-minute buckets the batch touched).
@@ -37,10 +42,15 @@
  *   the keys in range (a running sum): exact, and as fast as the prefix is narrow.
  * Cost. A batch is merged in memory first (rollup_cache.h's rollup_batch): one
  * 5-minute and one coarse row per (key, bucket) the batch touches, one rollup_cp row
- * per (key, millisecond); then one pass in memory over the points of each touched
- * bucket a call starts or ends in. What stays per call is its change points: 4 keys
- * x 2 rows of rollup_cp. A duplicate record id adds nothing: only rows the INSERT
- * actually added are rolled up.
+ * per (dn, millisecond); then one pass in memory over the points of each touched
+ * bucket a call starts or ends in. What stays per call: 2 rows of rollup_cp (its dn's
+ * start and end) and one cdr index entry (end_ms). A bucket not in memory costs one
+ * read of its calls (cdr) or its dn's change points. A duplicate record id adds
+ * nothing: only rows the INSERT actually added are rolled up.
+ * Weak spot: rebuilding a bucket of 'a', 't' or 'p' from cdr needs its calls there.
+ * With report.retention_days.raw shorter than .five_minutes, a call arriving for a
+ * bucket older than the raw limit (whose other calls retention deleted) and not in
+ * memory gets that bucket's peak from the calls left.
  */
 #ifndef RS_ROLLUP_H
 #define RS_ROLLUP_H
