@@ -491,9 +491,18 @@ int rollup_cache_update(rollup_cache_t *c, const rollup_batch_t *b, const rollup
 {
 	centry_t **pp = cache_find(c, it->scope, it->skey, it->bucket_ms), *e = *pp;
 	const rollup_cp_t *q;
+	int64_t unused;
 
-	if (!e)
-		return 0;
+	if (!e) {
+		/* The row holds this batch's calls only: no call before had a point inside
+		 * (it would have added to arrivals or open_at_start), so the bucket's
+		 * points are the batch's. A new bucket needs no read. */
+		if (!it->partial || row_arrivals != it->arrivals || row_open != it->open_n)
+			return 0;
+		if (rollup_cache_put(c, it->scope, it->skey, it->bucket_ms, 0, 0, NULL, 0, &unused))
+			return -1;
+		e = *(pp = cache_find(c, it->scope, it->skey, it->bucket_ms));
+	}
 	if (row_arrivals != e->arrivals + it->arrivals || row_open != e->open + it->open_n)
 		goto drop; /* someone else added to the bucket (or retention took it) */
 	size_t m = batch_points(b, it, &q);
@@ -566,9 +575,9 @@ int rollup_cache_put(rollup_cache_t *c, char scope, const char *skey, int64_t bu
 
 void rollup_cache_end_batch(rollup_cache_t *c)
 {
-	if (c->points > ROLLUP_CACHE_POINTS)
+	if (c->points > ROLLUP_CACHE_POINTS || c->n > ROLLUP_CACHE_ENTRIES)
 		cache_sweep(c, 0);
-	if (c->points > ROLLUP_CACHE_POINTS)
+	if (c->points > ROLLUP_CACHE_POINTS || c->n > ROLLUP_CACHE_ENTRIES)
 		cache_sweep(c, 1);
 	c->epoch++;
 }

@@ -30,7 +30,11 @@
  * first batch touching a bucket loads it. On a failed batch the backend clears the
  * whole cache (rollup_cache_clear), since entries may hold points never committed.
  *
- * Bounds: at most ROLLUP_CACHE_POINTS points (8 bytes each) stay between batches;
+ * The same argument says a row holding nothing but this batch's calls (row counters ==
+ * the batch's) had no point inside before: its points are the batch's, no read.
+ *
+ * Bounds: at most ROLLUP_CACHE_POINTS points (8 bytes each) and ROLLUP_CACHE_ENTRIES
+ * buckets stay between batches;
  * rollup_cache_end_batch drops the entries the batch did not touch when over, and
  * everything if the batch itself touched more.
  */
@@ -43,6 +47,7 @@
 #include "rollup.h"
 
 #define ROLLUP_CACHE_POINTS (2u << 20)
+#define ROLLUP_CACHE_ENTRIES (1u << 17)
 
 /* A batch's additions, readable after rollup_batch_sort: items sorted by (scope,
  * skey bytewise, bucket_ms), their counters summed over the batch, partial 1 if a call
@@ -94,8 +99,9 @@ void rollup_cache_clear(rollup_cache_t *c);
 
 /* A bucket's rollup_5m row as the batch's upsert returned it (arrivals, open_at_start).
  * When the cache holds the bucket and the row equals what it saw plus what the batch
- * added (it = the batch's item), merges the batch's points of the bucket into it,
- * sets *mx (below) and returns 1. Otherwise drops any entry and returns 0: when
+ * added (it = the batch's item), or the row holds the batch's calls only (it->partial),
+ * merges the batch's points of the bucket into it, sets *mx (below) and returns 1.
+ * Otherwise drops any entry and returns 0: when
  * it->partial the caller loads the bucket (rollup_cache_put); -1 out of memory (the
  * entry is dropped).
  * mx = max(0, the highest running sum of the points, in order): the bucket's peak is

@@ -289,12 +289,12 @@ static int pg_backfill(pg_store_t *s, char *err, size_t errlen)
 
 	if (pg_stage_tables(s, err, errlen) ||
 	    pg_exec(s, "DECLARE rs_backfill NO SCROLL CURSOR FOR SELECT tenant, profile,"
-		       " dnis, start_ms, end_ms FROM cdr",
+		       " dnis, start_ms, end_ms FROM cdr ORDER BY start_ms",
 		    PGRES_COMMAND_OK, NULL, err, errlen))
 		return -1;
 	/* Until every record is rolled up, cdr holds calls the rollups do not: bucket
 	 * loads read rollup_cp for every scope (version 3 then keeps the dns' only). */
-	s->ru_cp_all = 1;
+	s->ru_cp_all = 1; /* the cursor is in start order: few bucket reads, as on SQLite */
 	for (;;) {
 		if (pg_exec(s, "FETCH 20000 FROM rs_backfill", PGRES_TUPLES_OK, &r, err,
 			    errlen))

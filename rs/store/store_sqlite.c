@@ -80,9 +80,11 @@ static int sq_backfill(sqlite_store_t *s, char *err, size_t errlen)
 	/* Until every record is rolled up, cdr holds calls the rollups do not: bucket
 	 * loads read rollup_cp for every scope (version 3 then keeps the dns' only). */
 	s->ru_cp_all = 1;
+	/* In start order, a chunk's buckets are new or just cached: few reads. */
 	if (sqlite3_prepare_v2(s->db,
-			       "SELECT tenant, profile, dnis, start_ms, end_ms FROM cdr", -1,
-			       &st, NULL) != SQLITE_OK)
+			       "SELECT tenant, profile, dnis, start_ms, end_ms FROM cdr"
+			       " ORDER BY start_ms",
+			       -1, &st, NULL) != SQLITE_OK)
 		return fail_db(s, "reading records to roll up", err, errlen);
 	while (!rc && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		rc = ru_add_call(s, (const char *)sqlite3_column_text(st, 0),
