@@ -11,8 +11,8 @@
 #     into a fresh rs each way, records/s and the ratio;
 #  3. CSV export of the whole N-record range: rows/s and rs's resident memory before
 #     and at the end (VmHWM), to show it stays flat.
-# Env: BUILD, N, NI, BENCH_DIR; PARTS (default "peaks ingest"): "ingest" runs step 2
-# only; REPS (default 1): runs of step 2 each way, alternating off and on, the ratio is
+# Env: BUILD, N, NI, BENCH_DIR; PARTS (default "peaks ingest"): "peaks" runs steps 1
+# and 3, "ingest" step 2; REPS (default 1): runs of step 2 each way, alternating off and on, the ratio is
 # of the medians; BACKENDS (default sqlite): "sqlite postgresql" runs step 2 on a
 # throwaway PostgreSQL 15 too (scripts/pg-start).
 set -euo pipefail
@@ -51,7 +51,7 @@ sp=$(port); hp=$(port)
 conf "$D/q.json" "$D/q.db" "$sp" "$hp" true
 "$B/bin/rs" -c "$D/q.json" --init >/dev/null 2>&1
 t=$(date +%s.%N)
-sqlite3 "$D/q.db" <<SQL
+sqlite3 "$D/q.db" >/dev/null <<SQL
 DROP TABLE rollup_5m; DROP TABLE rollup_30m; DROP TABLE rollup_hour; DROP TABLE rollup_day;
 DROP TABLE rollup_cp; DELETE FROM rs_schema; INSERT INTO rs_schema VALUES (1);
 PRAGMA journal_mode=WAL;
@@ -150,6 +150,7 @@ ingest() { # NAME ROLLUPS STORAGE_JSON -> rate
 	echo "$out" | sed -n 's/.*rate \([0-9]*\)\/s.*/\1/p'
 }
 median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+[[ " $PARTS " == *" ingest "* ]] || exit 0
 for be in ${BACKENDS:-sqlite}; do
 	if [ "$be" = postgresql ]; then
 		pp=$(port)
