@@ -88,9 +88,9 @@
  *     month, first of the next)), under an advisory lock so two writers never race;
  *     the writer calls it for the months of each batch, in the batch's transaction.
  *   rs_cdr_retention(cut, lim) drops one month partition wholly before cut (and then
- *     answers lim, so the caller comes back), else deletes up to lim rows of cdr
- *     (the month cut falls in) and lim ids of cdr_id older than cut; answers how many
- *     went. Waits at most 2 s for a lock (a writer's batch): it is retried next pass. */
+ *     answers lim, so the caller comes back), else deletes the lim oldest rows of cdr
+ *     (in the month cut falls in; by start_ms, so cdr needs no index on id) and lim
+ *     ids of cdr_id older than cut; answers how many went. Waits at most 2 s for a lock (a writer's batch): it is retried next pass. */
 #define STORE_PG_MONTH_MS(TS) "(extract(epoch FROM " TS ") * 1000)::bigint"
 #define STORE_PG_SCHEMA_V4                                                             \
 	"DROP INDEX IF EXISTS cdr_start_ms; DROP INDEX IF EXISTS cdr_tenant;"           \
@@ -101,7 +101,6 @@
 	"CREATE INDEX cdr_start_ms ON cdr(start_ms);"                                  \
 	"CREATE INDEX cdr_tenant ON cdr(tenant, start_ms);"                            \
 	"CREATE INDEX cdr_end_ms ON cdr(end_ms);"                                      \
-	"CREATE INDEX cdr_id_of ON cdr(id);"                                           \
 	"CREATE TABLE cdr_id (id TEXT PRIMARY KEY, start_ms BIGINT NOT NULL);"          \
 	"CREATE INDEX cdr_id_start_ms ON cdr_id(start_ms);"                            \
 	"CREATE OR REPLACE FUNCTION rs_cdr_partition(ms bigint) RETURNS void"          \
@@ -116,7 +115,7 @@
 	" name, " STORE_PG_MONTH_MS("lo") ", " STORE_PG_MONTH_MS("lo + interval '1 month'") ");" \
 	" END $f$;"                                                                    \
 	"CREATE OR REPLACE FUNCTION rs_cdr_retention(cut bigint, lim int) RETURNS bigint" \
-	" LANGUAGE plpgsql AS $f$ DECLARE p record; n bigint; m bigint;"               \
+	" LANGUAGE plpgsql AS $f$ DECLARE p record; n bigint; m bigint; t bigint;"     \
 	" BEGIN"                                                                       \
 	" SET LOCAL lock_timeout = '2s';"                                              \
 	" FOR p IN SELECT c.relname AS name FROM pg_inherits i"                        \
@@ -126,7 +125,9 @@
 				 " + interval '1 month'") " <= cut THEN"                 \
 	" EXECUTE format('DROP TABLE %I', p.name); RETURN lim; END IF;"                 \
 	" END LOOP;"                                                                   \
-	" DELETE FROM cdr WHERE id IN (SELECT id FROM cdr WHERE start_ms < cut LIMIT lim);" \
+	" SELECT start_ms INTO t FROM cdr WHERE start_ms < cut ORDER BY start_ms"      \
+	" OFFSET lim - 1 LIMIT 1;"                                                     \
+	" DELETE FROM cdr WHERE start_ms < cut AND (t IS NULL OR start_ms <= t);"       \
 	" GET DIAGNOSTICS n = ROW_COUNT;"                                              \
 	" DELETE FROM cdr_id WHERE id IN (SELECT id FROM cdr_id WHERE start_ms < cut"   \
 	" LIMIT lim FOR UPDATE SKIP LOCKED);"                                          \

@@ -6,7 +6,9 @@
 #  - dedupe across partitions: a record re-sent with a start in another month (another
 #    partition) is receipted and not stored again; a new one is;
 #  - retention (raw 30 days, batches of 7): the January 2025 partition is dropped and
-#    its ids leave cdr_id; today's records stay; rs keeps ingesting.
+#    its ids leave cdr_id; a record a minute older than the limit, in the month the
+#    limit falls in, is deleted (that month stays); today's records stay; rs keeps
+#    ingesting.
 . "$(dirname "$0")/lib/common.sh"
 pp=$(free_port); sp=$(free_port); hp=$(free_port)
 pg_up "$pp"
@@ -43,6 +45,9 @@ $(rec v2-new-1 $((now - 600000))), $(rec v2-new-2 $((now - 300000)));" || die "m
 
 conf 0
 start_rs
+# The writer migrates on its first contact with the database, after rs listens.
+end=$((SECONDS + 30))
+until [ "$(psq 'select max(version) from rs_schema')" = 4 ]; do [ $SECONDS -lt $end ] || break; sleep 0.2; done
 [ "$(psq 'select max(version) from rs_schema')" = 4 ] || die "not migrated: $(psq 'select max(version) from rs_schema')"
 [ "$(psq "select relkind from pg_class where relname = 'cdr'")" = p ] || die "cdr is not partitioned"
 [ "$(psq 'select count(*) from cdr_2025_01')" = 2 ] || die "January 2025: $(psq 'select count(*) from cdr_2025_01') records"
@@ -72,13 +77,18 @@ send v2-old-1 $((now - 120000)) # stored in January 2025; now another month
 [ "$(psq 'select count(*) from cdr')" = 4 ] || die "a duplicate in another partition was stored: $(psq "select string_agg(id || '@' || start_ms, ',') from cdr")"
 send p-new-1 $((now - 60000))
 [ "$(psq 'select count(*) from cdr')" = 5 ] || die "a new record was not stored"
-ok "dedupe across partitions: a record re-sent with a start in another month is not stored again; a new one is"
+cut=$((now - 30 * 86400000))
+send p-cut $((cut - 60000)) # a minute older than the retention limit below: its month is made
+cutmonth=$(date -u -d "@$(((cut - 60000) / 1000))" +cdr_%Y_%m)
+[ "$(psq "select count(*) from $cutmonth where id = 'p-cut'")" = 1 ] || die "p-cut not in $cutmonth"
+ok "dedupe across partitions: a record re-sent with a start in another month is not stored again; new ones are, a month is made as a record needs it"
 
 kill -TERM $rs; wait $rs || die "rs exited $? on SIGTERM"
 conf 30
 start_rs
 gone() { [ "$(psq "select count(*) from pg_class where relname = 'cdr_2025_01'")" = 0 ] &&
-	[ "$(psq "select count(*) from cdr_id where start_ms < $((now - 30 * 86400000))")" = 0 ]; }
+	[ "$(psq "select count(*) from cdr_id where start_ms < $cut")" = 0 ] &&
+	[ "$(psq "select count(*) from cdr where start_ms < $cut")" = 0 ]; }
 # wait_for counts tries, and two psql per try are slow on a loaded machine: a clock.
 end=$((SECONDS + 30))
 until gone; do [ $SECONDS -lt $end ] || break; sleep 0.2; done
@@ -88,5 +98,6 @@ gone || die "January 2025 still there: $(psq "select count(*) from pg_class wher
 grep -q "retention: .* rows older than their limit deleted" "$T/rs.log" || die "no retention log line"
 send p-new-2 $((now - 30000))
 [ "$(psq 'select count(*) from cdr')" = 4 ] || die "ingest after retention"
-ok "retention drops the January 2025 partition and its ids; today's records stay; ingest goes on"
+[ "$(psq "select count(*) from pg_class where relname = '$cutmonth'")" = 1 ] || die "$cutmonth dropped: the limit falls inside it"
+ok "retention drops the January 2025 partition and its ids, deletes the record older than the limit in the month the limit falls in; today's records stay; ingest goes on"
 kill -TERM $rs; wait $rs || die "rs exited $? on SIGTERM"
