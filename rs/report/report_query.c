@@ -387,6 +387,14 @@ int report_retention_batch(rq_t *q, int t, int64_t cutoff_ms, int batch,
 	/* PostgreSQL: rows a writer holds are skipped, never waited for, so retention
 	 * and a writer cannot deadlock (the writer may wait one short statement). */
 	const char *skip = rq_is_pg(q) ? " FOR UPDATE SKIP LOCKED" : "";
+	if (t == 0 && rq_is_pg(q)) {
+		/* Monthly partitions: whole months are dropped (store_schema.h). */
+		int64_t n = 0;
+		int rc = rq_exec(q, "SELECT rs_cdr_retention(" RQ_INT ", CAST(? AS INTEGER))", 2,
+				 p, on_one_int, &n, NULL, err, errlen);
+		*deleted = n;
+		return rc;
+	}
 	if (t == 0)
 		snprintf(sql, sizeof(sql),
 			 "DELETE FROM cdr WHERE id IN (SELECT id FROM cdr WHERE start_ms < " RQ_INT

@@ -13,6 +13,12 @@ int rollup_call(const char *tenant, const char *profile, const char *dn, int64_t
 {
 	const char *keys[ROLLUP_NSCOPES] = { "", tenant ? tenant : "", profile ? profile : "",
 					     dn ? dn : "" };
+	return rollup_call_keys(keys, start_ms, end_ms, on_item, on_cp, arg);
+}
+
+int rollup_call_keys(const char *const keys[ROLLUP_NSCOPES], int64_t start_ms,
+		     int64_t end_ms, rollup_item_fn on_item, rollup_cp_fn on_cp, void *arg)
+{
 	int64_t first = start_ms / ROLLUP_5M_MS * ROLLUP_5M_MS;
 	int rc;
 
@@ -66,19 +72,11 @@ int rollup_call(const char *tenant, const char *profile, const char *dn, int64_t
 		" ON CONFLICT (scope, skey, bucket_ms) DO UPDATE"                      \
 		" SET arrivals = rollup_5m.arrivals + excluded.arrivals,"              \
 		" open_at_start = rollup_5m.open_at_start + excluded.open_at_start,"   \
-		" peak = rollup_5m.peak + excluded.peak",                              \
-		/* The highest running level inside each bucket a call starts or ends   \
-		 * in, relative to the level at its first instant. */                   \
-		"INSERT INTO ru_peak (scope, skey, bucket_ms, mx)"                     \
-		" SELECT scope, skey, bucket_ms, max(run) FROM ("                      \
-		" SELECT p.scope AS scope, p.skey AS skey, p.bucket_ms AS bucket_ms,"  \
-		" sum(c.delta) OVER (PARTITION BY p.scope, p.skey, p.bucket_ms"        \
-		" ORDER BY c.ms) AS run"                                               \
-		" FROM (SELECT DISTINCT scope, skey, bucket_ms FROM ru_item"           \
-		" WHERE partial = 1) p CROSS JOIN rollup_cp c WHERE c.scope = p.scope" \
-		" AND c.skey = p.skey AND c.ms > p.bucket_ms"                          \
-		" AND c.ms < p.bucket_ms + 300000) w GROUP BY scope, skey, bucket_ms", \
-		/* Rows already locked by the upsert above: no new lock order. */     \
+		" peak = rollup_5m.peak + excluded.peak"                               \
+		" RETURNING scope, skey, bucket_ms, arrivals, open_at_start",          \
+		/* ru_peak: the backend's answer (rollup_cache.h) for each bucket a     \
+		 * call of the batch starts or ends in. Rows already locked by the      \
+		 * upsert above: no new lock order. */                                  \
 		"UPDATE rollup_5m SET peak = open_at_start + " MAX2 "(0, (SELECT q.mx"  \
 		" FROM ru_peak q WHERE q.scope = rollup_5m.scope"                      \
 		" AND q.skey = rollup_5m.skey AND q.bucket_ms = rollup_5m.bucket_ms))" \
@@ -115,7 +113,9 @@ int rollup_apply_sql(int dialect, const char *const **sql)
 	"CREATE TEMP TABLE IF NOT EXISTS ru_cp (scope TEXT, skey " TEXTC ", ms " I64     \
 	", delta " I64 ")" TEMP_SUFFIX ";"                                             \
 	"CREATE TEMP TABLE IF NOT EXISTS ru_peak (scope TEXT, skey " TEXTC ", bucket_ms " I64 \
-	", mx " I64 ", PRIMARY KEY (scope, skey, bucket_ms))" TEMP_SUFFIX ";"
+	", mx " I64 ", PRIMARY KEY (scope, skey, bucket_ms))" TEMP_SUFFIX ";"       \
+	"CREATE TEMP TABLE IF NOT EXISTS ru_miss (scope TEXT, skey " TEXTC ", bucket_ms " I64 \
+	")" TEMP_SUFFIX ";"
 
 const char *rollup_stage_ddl(int dialect)
 {
@@ -124,4 +124,4 @@ const char *rollup_stage_ddl(int dialect)
 }
 
 const char *const rollup_stage_clear =
-	"DELETE FROM ru_item; DELETE FROM ru_cp; DELETE FROM ru_peak;";
+	"DELETE FROM ru_item; DELETE FROM ru_cp; DELETE FROM ru_peak; DELETE FROM ru_miss;";

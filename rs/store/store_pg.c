@@ -8,11 +8,15 @@
  * next call and re-established (store_ping, or lazily by insert).
  *
  * Report rollups (rollup.h): the cdr INSERT ... SELECT returns the rows it added;
- * what they add to the rollups is COPYed into the temp tables ru_item / ru_cp and
- * folded in by rollup_apply_sql's statements, in the same transaction. Several rs on
- * one database: a bucket's row is upserted (and so locked) before its peak is
- * recomputed, and under READ COMMITTED the recompute sees every committed change
- * point of that bucket, so concurrent batches cannot lose each other's calls.
+ * they are merged in memory (rollup_cache.h's rollup_batch), COPYed into the temp
+ * tables ru_item / ru_cp and folded in by rollup_apply_sql's statements, in the same
+ * transaction; the peaks of the buckets a call starts or ends in come from the
+ * rollup_cache, or from one query over the buckets it does not hold (ru_miss). Several
+ * rs on one database: a bucket's row is upserted (and so locked) before its peak is
+ * recomputed; the upsert's answer tells whether another writer added to the bucket
+ * since this one cached it (rollup_cache.h), and then the bucket is read again, under
+ * READ COMMITTED after the lock, so it sees every committed call of that bucket:
+ * concurrent batches cannot lose each other's calls.
  *
  * Never wait forever: the connection is non-blocking and every wait is bounded on
  * our side (connect: connect_timeout, default 3 s; any answer: statement_timeout_ms
@@ -29,6 +33,7 @@
 
 #include "pg_params.h"
 #include "rollup.h"
+#include "rollup_cache.h"
 #include "store.h"
 #include "store_schema.h"
 #include "util.h"
@@ -44,10 +49,15 @@ typedef struct pg_store {
 	int rollups;  /* report.rollups */
 	char *buf;  /* COPY text buffer */
 	size_t len, cap;
+	rollup_batch_t *ru_batch; /* the calls being rolled up */
+	rollup_cache_t *ru_cache; /* recent buckets' change points */
+	int ru_cp_all; /* backfilling: every scope's change points go to rollup_cp */
 } pg_store_t;
 
 static const char *const schema_v1 = STORE_SCHEMA_V1("BIGINT", "JSON");
 static const char *const schema_v2 = STORE_ROLLUP_DDL("BIGINT", "TEXT COLLATE \"C\"", "");
+static const char *const schema_v3 = STORE_SCHEMA_V3;
+static const char *const schema_v4 = STORE_PG_SCHEMA_V4;
 
 /* Records the database refused (store_quarantine): created on every migration, so
  * a schema-1 database gets it without a version bump. */
@@ -55,6 +65,9 @@ static const char *const dead_letter_ddl =
 	STORE_DEAD_LETTER_DDL("BYTEA", "BIGINT", "TIMESTAMPTZ NOT NULL DEFAULT now()");
 
 static const char *const tables[3] = { "cdr", "events", "metrics" };
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static void pg_drop(pg_store_t *s)
 {
@@ -272,26 +285,36 @@ static int pg_backfill(pg_store_t *s, char *err, size_t errlen)
 {
 	PGresult *r = NULL;
 
+	int rc = -1;
+
 	if (pg_stage_tables(s, err, errlen) ||
 	    pg_exec(s, "DECLARE rs_backfill NO SCROLL CURSOR FOR SELECT tenant, profile,"
-		       " dnis, start_ms, end_ms FROM cdr",
+		       " dnis, start_ms, end_ms FROM cdr ORDER BY start_ms",
 		    PGRES_COMMAND_OK, NULL, err, errlen))
 		return -1;
+	/* Until every record is rolled up, cdr holds calls the rollups do not: bucket
+	 * loads read rollup_cp for every scope (version 3 then keeps the dns' only). */
+	s->ru_cp_all = 1; /* the cursor is in start order: few bucket reads, as on SQLite */
 	for (;;) {
 		if (pg_exec(s, "FETCH 20000 FROM rs_backfill", PGRES_TUPLES_OK, &r, err,
 			    errlen))
-			return -1;
+			goto out;
 		int n = PQntuples(r);
-		int rc = n ? pg_rollup_result(s, r, err, errlen) : 0;
+		int bad = n ? pg_rollup_result(s, r, err, errlen) : 0;
 		PQclear(r);
-		if (rc)
-			return -1;
+		if (bad)
+			goto out;
 		if (!n)
 			break;
 		if (pg_exec(s, rollup_stage_clear, PGRES_COMMAND_OK, NULL, err, errlen))
-			return -1;
+			goto out;
 	}
-	return pg_exec(s, "CLOSE rs_backfill", PGRES_COMMAND_OK, NULL, err, errlen);
+	rc = pg_exec(s, "CLOSE rs_backfill", PGRES_COMMAND_OK, NULL, err, errlen);
+out:
+	s->ru_cp_all = 0;
+	if (s->ru_cache)
+		rollup_cache_clear(s->ru_cache); /* it holds every scope's points */
+	return rc;
 }
 
 static int pg_migrate(rs_store_t *b, char *err, size_t errlen)
@@ -325,9 +348,18 @@ static int pg_migrate(rs_store_t *b, char *err, size_t errlen)
 		goto fail;
 	if (version < 2 &&
 	    (pg_exec(s, schema_v2, PGRES_COMMAND_OK, NULL, err, errlen) ||
-	     (version == 1 && pg_backfill(s, err, errlen)) ||
-	     pg_exec(s, "INSERT INTO rs_schema(version) VALUES (2)", PGRES_COMMAND_OK, NULL,
-		     err, errlen)))
+	     (version == 1 && pg_backfill(s, err, errlen))))
+		goto fail;
+	if (version < 3 && pg_exec(s, schema_v3, PGRES_COMMAND_OK, NULL, err, errlen))
+		goto fail;
+	if (version < 4 &&
+	    (pg_exec(s, schema_v4, PGRES_COMMAND_OK, NULL, err, errlen) ||
+	     pg_exec(s, STORE_PG_SCHEMA_V4_MONTHS, PGRES_TUPLES_OK, NULL, err, errlen) ||
+	     pg_exec(s, STORE_PG_SCHEMA_V4_COPY, PGRES_COMMAND_OK, NULL, err, errlen)))
+		goto fail;
+	if (version < STORE_SCHEMA_VERSION &&
+	    pg_exec(s, "INSERT INTO rs_schema(version) VALUES (" STR(STORE_SCHEMA_VERSION) ")",
+		    PGRES_COMMAND_OK, NULL, err, errlen))
 		goto fail;
 	if (pg_exec(s, dead_letter_ddl, PGRES_COMMAND_OK, NULL, err, errlen))
 		goto fail;
@@ -444,61 +476,258 @@ static int put_row(pg_store_t *s, const rs_row_t *row)
 	return rc;
 }
 
-/* rollup_call's callbacks: a COPY text line per item / change point. */
-static int pg_on_item(void *arg, const rollup_item_t *it)
+static int put_scope(pg_store_t *s, char scope)
 {
-	pg_store_t *s = arg;
-	char scope[2] = { it->scope, 0 };
-	return put_str(s, scope, '\t') | put_str(s, it->skey, '\t') |
-	       put_int(s, it->bucket_ms, '\t') | put_int(s, it->arrivals, '\t') |
-	       put_int(s, it->open_n, '\t') | put_int(s, it->full_n, '\t') |
-	       put_int(s, it->partial, '\n');
+	char t[2] = { scope, 0 };
+	return put_str(s, t, '\t');
 }
 
-static int pg_on_cp(void *arg, const rollup_cp_t *cp)
+/* COPY s->buf into table (a line per row), unless it is empty. */
+static int pg_copy_in(pg_store_t *s, const char *table, char *err, size_t errlen)
 {
-	pg_store_t *s = arg;
-	char scope[2] = { cp->scope, 0 };
-	return put_str(s, scope, '\t') | put_str(s, cp->skey, '\t') |
-	       put_int(s, cp->ms, '\t') | put_int(s, cp->delta, '\n');
+	char sql[64];
+	if (!s->len)
+		return 0;
+	snprintf(sql, sizeof(sql), "COPY %s FROM STDIN", table);
+	return pg_exec(s, sql, PGRES_COPY_IN, NULL, err, errlen) || pg_copy_send(s, err, errlen)
+		       ? -1
+		       : 0;
 }
 
-static int pg_skip_item(void *arg, const rollup_item_t *it) { return 0; }
-static int pg_skip_cp(void *arg, const rollup_cp_t *cp) { return 0; }
+/* A bucket of the batch the cache did not hold, with its row as upserted. */
+typedef struct ru_miss {
+	const rollup_item_t *it;
+	int64_t arrivals, open;
+} ru_miss_t;
 
-/* COPY what the calls of r (columns tenant, profile, dnis, start_ms, end_ms) add to
- * the rollups into the staging tables, then fold them in. 0 / -1 with err. */
+static int miss_cmp(const void *a, const void *b)
+{
+	const rollup_item_t *x = ((const ru_miss_t *)a)->it, *y = ((const ru_miss_t *)b)->it;
+	if (x->scope != y->scope)
+		return x->scope < y->scope ? -1 : 1;
+	int c = strcmp(x->skey, y->skey); /* bytewise, as COLLATE "C" orders */
+	if (c)
+		return c;
+	return x->bucket_ms < y->bucket_ms ? -1 : x->bucket_ms > y->bucket_ms;
+}
+
+/* The missed buckets' change points (this batch's included), in (scope, skey,
+ * bucket_ms, ms) order: a dn's from rollup_cp, the others' from the calls in cdr
+ * (+1 at each start inside the bucket, -1 at each end inside, calls of no length
+ * left out). %s: "true" while backfilling (rollup_cp for every scope), else "false". */
+#define RU_CALLS_KEY                                                                   \
+	" AND c.end_ms > c.start_ms AND (m.scope = 'a'"                                \
+	" OR (m.scope = 't' AND coalesce(c.tenant, '') COLLATE \"C\" = m.skey)"       \
+	" OR (m.scope = 'p' AND coalesce(c.profile, '') COLLATE \"C\" = m.skey))"
+static const char *const ru_load_sql =
+	"SELECT m.scope, m.skey, m.bucket_ms, x.ms, x.d FROM ru_miss m CROSS JOIN LATERAL ("
+	" SELECT c.start_ms AS ms, 1 AS d FROM cdr c WHERE m.scope <> 'd' AND NOT %s"
+	" AND c.start_ms > m.bucket_ms AND c.start_ms < m.bucket_ms + 300000" RU_CALLS_KEY
+	" UNION ALL SELECT c.end_ms, -1 FROM cdr c WHERE m.scope <> 'd' AND NOT %s"
+	" AND c.end_ms > m.bucket_ms AND c.end_ms < m.bucket_ms + 300000" RU_CALLS_KEY
+	" UNION ALL SELECT r.ms, r.delta FROM rollup_cp r WHERE (m.scope = 'd' OR %s)"
+	" AND r.scope = m.scope AND r.skey = m.skey AND r.ms > m.bucket_ms"
+	" AND r.ms < m.bucket_ms + 300000 AND r.delta <> 0) x"
+	" ORDER BY m.scope, m.skey, m.bucket_ms, x.ms";
+
+/* Load the missed buckets into the cache and add their ru_peak lines to s->buf. */
+static int pg_load_misses(pg_store_t *s, ru_miss_t *miss, size_t nmiss, char *err,
+			  size_t errlen)
+{
+	const char *all = s->ru_cp_all ? "true" : "false";
+	char sql[2048];
+	PGresult *r = NULL;
+	rollup_point_t *p = NULL;
+	size_t cap = 0, row = 0;
+	int rc = -1;
+
+	qsort(miss, nmiss, sizeof(*miss), miss_cmp);
+	s->len = 0;
+	for (size_t i = 0; i < nmiss; i++)
+		if (put_scope(s, miss[i].it->scope) || put_str(s, miss[i].it->skey, '\t') ||
+		    put_int(s, miss[i].it->bucket_ms, '\n'))
+			goto oom;
+	snprintf(sql, sizeof(sql), ru_load_sql, all, all, all);
+	if (pg_copy_in(s, "ru_miss", err, errlen) ||
+	    pg_exec(s, sql, PGRES_TUPLES_OK, &r, err, errlen))
+		goto out;
+	s->len = 0;
+	int nrows = PQntuples(r);
+	for (size_t i = 0; i < nmiss; i++) {
+		const rollup_item_t *it = miss[i].it;
+		size_t n = 0;
+		int64_t mx;
+		for (; (int)row < nrows; row++) {
+			if (PQgetvalue(r, (int)row, 0)[0] != it->scope ||
+			    strcmp(PQgetvalue(r, (int)row, 1), it->skey) ||
+			    strtoll(PQgetvalue(r, (int)row, 2), NULL, 10) != it->bucket_ms)
+				break;
+			int32_t off = (int32_t)(strtoll(PQgetvalue(r, (int)row, 3), NULL, 10) -
+						it->bucket_ms);
+			int32_t d = (int32_t)atoi(PQgetvalue(r, (int)row, 4));
+			if (n && p[n - 1].off == off) { /* rows come in ms order */
+				if (!(p[n - 1].delta += d))
+					n--;
+				continue;
+			}
+			if (n == cap) {
+				size_t c2 = cap ? 2 * cap : 4096;
+				rollup_point_t *q = realloc(p, c2 * sizeof(*q));
+				if (!q)
+					goto oom;
+				p = q;
+				cap = c2;
+			}
+			p[n].off = off;
+			p[n++].delta = d;
+		}
+		/* Out of memory for the cache only costs a reload next time. */
+		rollup_cache_put(s->ru_cache, it->scope, it->skey, it->bucket_ms,
+				 miss[i].arrivals, miss[i].open, p, n, &mx);
+		if (put_scope(s, it->scope) || put_str(s, it->skey, '\t') ||
+		    put_int(s, it->bucket_ms, '\t') || put_int(s, mx, '\n'))
+			goto oom;
+	}
+	rc = 0;
+	goto out;
+oom:
+	snprintf(err, errlen, "postgresql: out of memory");
+out:
+	PQclear(r);
+	free(p);
+	return rc;
+}
+
+/* Fold s->ru_batch (sorted) into the rollups (rollup.h's statements, ru_peak from the
+ * cache). 0 / -1 with err; the caller clears the cache on failure. */
+static int pg_rollup_apply(pg_store_t *s, char *err, size_t errlen)
+{
+	const rollup_batch_t *b = s->ru_batch;
+	const char *const *apply;
+	int napply = rollup_apply_sql(1, &apply);
+	PGresult *r = NULL;
+	ru_miss_t *miss = NULL;
+	size_t nmiss = 0;
+	char *peaks = NULL;
+	size_t npeaks = 0;
+
+	s->len = 0;
+	for (size_t i = 0; i < b->nitems; i++) {
+		const rollup_item_t *it = &b->items[i];
+		if (put_scope(s, it->scope) || put_str(s, it->skey, '\t') ||
+		    put_int(s, it->bucket_ms, '\t') || put_int(s, it->arrivals, '\t') ||
+		    put_int(s, it->open_n, '\t') || put_int(s, it->full_n, '\t') ||
+		    put_int(s, it->partial, '\n'))
+			goto oom;
+	}
+	if (pg_copy_in(s, "ru_item", err, errlen))
+		return -1;
+	s->len = 0;
+	for (size_t i = 0; i < b->ncps; i++) {
+		const rollup_cp_t *cp = &b->cps[i];
+		if (cp->scope != 'd' && !s->ru_cp_all)
+			continue;
+		if (put_scope(s, cp->scope) || put_str(s, cp->skey, '\t') ||
+		    put_int(s, cp->ms, '\t') || put_int(s, cp->delta, '\n'))
+			goto oom;
+	}
+	if (pg_copy_in(s, "ru_cp", err, errlen) ||
+	    (s->len && pg_exec(s, apply[ROLLUP_SQL_CP], PGRES_COMMAND_OK, NULL, err, errlen)) ||
+	    pg_exec(s, apply[ROLLUP_SQL_5M], PGRES_TUPLES_OK, &r, err, errlen))
+		return -1;
+	/* The cache's answers go to s->buf as ru_peak lines; the misses are loaded after. */
+	int n = PQntuples(r);
+	if (n && !(miss = malloc((size_t)n * sizeof(*miss))))
+		goto oom;
+	s->len = 0;
+	for (int i = 0; i < n; i++) {
+		const rollup_item_t *it = rollup_batch_item(b, PQgetvalue(r, i, 0)[0],
+							    PQgetvalue(r, i, 1),
+							    strtoll(PQgetvalue(r, i, 2), NULL, 10));
+		if (!it)
+			continue; /* not possible: every row upserted is an item */
+		int64_t arr = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+		int64_t open = strtoll(PQgetvalue(r, i, 4), NULL, 10), mx = 0;
+		int hit = rollup_cache_update(s->ru_cache, b, it, arr, open, &mx);
+		if (!it->partial)
+			continue;
+		if (hit != 1) {
+			miss[nmiss++] = (ru_miss_t){ it, arr, open };
+			continue;
+		}
+		if (put_scope(s, it->scope) || put_str(s, it->skey, '\t') ||
+		    put_int(s, it->bucket_ms, '\t') || put_int(s, mx, '\n'))
+			goto oom;
+	}
+	PQclear(r);
+	r = NULL;
+	if (nmiss) {
+		/* Keep the cache's lines while the misses use the buffer. */
+		if (s->len && !(peaks = malloc(s->len)))
+			goto oom;
+		if (s->len)
+			memcpy(peaks, s->buf, s->len);
+		npeaks = s->len;
+		if (pg_load_misses(s, miss, nmiss, err, errlen) ||
+		    buf_reserve(s, npeaks))
+			goto fail;
+		if (npeaks)
+			memcpy(s->buf + s->len, peaks, npeaks);
+		s->len += npeaks;
+	}
+	if (pg_copy_in(s, "ru_peak", err, errlen))
+		goto fail;
+	for (int i = ROLLUP_SQL_5M + 1; i < napply; i++)
+		if (pg_exec(s, apply[i], PGRES_COMMAND_OK, NULL, err, errlen))
+			goto fail;
+	free(miss);
+	free(peaks);
+	rollup_cache_end_batch(s->ru_cache);
+	return 0;
+oom:
+	snprintf(err, errlen, "postgresql: out of memory");
+fail:
+	PQclear(r);
+	free(miss);
+	free(peaks);
+	return -1;
+}
+
+/* Roll up the calls of r (columns tenant, profile, dnis, start_ms, end_ms; NULL is
+ * ""). 0 / -1 with err (the cache is then cleared: the transaction will not commit). */
 static int pg_rollup_result(pg_store_t *s, PGresult *r, char *err, size_t errlen)
 {
-	static const char *const copy[2] = { "COPY ru_item FROM STDIN", "COPY ru_cp FROM STDIN" };
-	const char *const *apply;
-	int n = PQntuples(r), napply = rollup_apply_sql(1, &apply);
+	int n = PQntuples(r);
 
 	if (!n)
 		return 0;
-	for (int pass = 0; pass < 2; pass++) {
-		s->len = 0;
-		for (int i = 0; i < n; i++) {
-			long long st = strtoll(PQgetvalue(r, i, 3), NULL, 10);
-			long long en = strtoll(PQgetvalue(r, i, 4), NULL, 10);
-			if (rollup_call(PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-					PQgetvalue(r, i, 2), st, en > st ? en : st,
-					pass ? pg_skip_item : pg_on_item,
-					pass ? pg_on_cp : pg_skip_cp, s)) {
-				snprintf(err, errlen, "postgresql: out of memory");
-				return -1;
-			}
-		}
-		if (!s->len)
-			continue;
-		if (pg_exec(s, copy[pass], PGRES_COPY_IN, NULL, err, errlen) ||
-		    pg_copy_send(s, err, errlen))
-			return -1;
+	if ((!s->ru_batch && !(s->ru_batch = rollup_batch_new())) ||
+	    (!s->ru_cache && !(s->ru_cache = rollup_cache_new()))) {
+		snprintf(err, errlen, "postgresql: out of memory");
+		return -1;
 	}
-	for (int i = 0; i < napply; i++)
-		if (pg_exec(s, apply[i], PGRES_COMMAND_OK, NULL, err, errlen))
-			return -1;
+	rollup_batch_reset(s->ru_batch);
+	for (int i = 0; i < n; i++) {
+		long long st = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+		long long en = strtoll(PQgetvalue(r, i, 4), NULL, 10);
+		if (rollup_batch_add(s->ru_batch, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+				     PQgetvalue(r, i, 2), st, en)) {
+			snprintf(err, errlen, "postgresql: out of memory");
+			goto fail;
+		}
+	}
+	if (rollup_batch_sort(s->ru_batch)) {
+		snprintf(err, errlen, "postgresql: out of memory");
+		goto fail;
+	}
+	if (pg_rollup_apply(s, err, errlen))
+		goto fail;
+	rollup_batch_reset(s->ru_batch);
 	return 0;
+fail:
+	rollup_batch_reset(s->ru_batch);
+	rollup_cache_clear(s->ru_cache);
+	return -1;
 }
 
 /* COPY the rows of one kind into its stage table and merge them. */
@@ -525,15 +754,15 @@ static int pg_merge_kind(pg_store_t *s, const rs_row_t *rows, size_t n, enum rs_
 	if (pg_exec(s, sql, PGRES_COPY_IN, NULL, err, errlen) ||
 	    pg_copy_send(s, err, errlen))
 		return -1;
-	if (k == RS_KIND_CDR && s->rollups) {
-		/* The rows actually added, and only those, go to the rollups. */
-		if (pg_exec(s, "INSERT INTO cdr SELECT * FROM cdr_stage ORDER BY id"
-			       " ON CONFLICT (id) DO NOTHING"
-			       " RETURNING tenant, profile, dnis, start_ms, end_ms",
+	if (k == RS_KIND_CDR) {
+		/* The rows actually added (store_schema.h: cdr_id decides), and only those,
+		 * go to the rollups. */
+		if (pg_exec(s, s->rollups ? STORE_PG_CDR_INSERT("tenant, profile, dnis, start_ms, end_ms")
+					  : STORE_PG_CDR_INSERT("1"),
 			    PGRES_TUPLES_OK, &r, err, errlen))
 			return -1;
 		*inserted += (size_t)PQntuples(r);
-		int rc = pg_rollup_result(s, r, err, errlen);
+		int rc = s->rollups ? pg_rollup_result(s, r, err, errlen) : 0;
 		PQclear(r);
 		return rc;
 	}
@@ -600,6 +829,8 @@ static int pg_insert(rs_store_t *b, const rs_row_t *rows, size_t n, size_t *inse
 	*inserted = added;
 	return 0;
 fail:
+	if (s->ru_cache) /* it may hold points of this batch, which did not commit */
+		rollup_cache_clear(s->ru_cache);
 	if (pg_row_fault(s)) {
 		pg_exec(s, "ROLLBACK", PGRES_COMMAND_OK, NULL, NULL, 0);
 		return STORE_EROW;
@@ -667,6 +898,8 @@ static void pg_close(rs_store_t *b)
 	pg_drop(s);
 	pg_params_free(&s->p);
 	free(s->buf);
+	rollup_batch_free(s->ru_batch);
+	rollup_cache_free(s->ru_cache);
 	free(s);
 }
 

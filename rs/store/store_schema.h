@@ -1,5 +1,5 @@
 /*
- * store_schema: the one definition of the tables rs stores into (schema version 2),
+ * store_schema: the one definition of the tables rs stores into (schema version 3),
  * shared by both backends and by the bench's raw SQLite reference
  * (tests/tools/sqlite_ref.c). The two dialects differ only in a few types, passed as
  * macro arguments:
@@ -42,7 +42,15 @@
 	"CREATE TABLE IF NOT EXISTS metrics (id TEXT PRIMARY KEY, body " JSONT " NOT NULL," \
 	" received_ms " I64 " NOT NULL);"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 4
+
+/* Version 3: rollup_cp keeps the change points of dns only (scope 'd', which the dn
+ * prefix answer reads); those of 'a', 't' and 'p' are read from cdr when a bucket is
+ * not in the writer's memory (rollup_cache.h), by start_ms (cdr_start_ms /
+ * cdr_start_id) and by end_ms. */
+#define STORE_SCHEMA_V3                                                                \
+	"CREATE INDEX IF NOT EXISTS cdr_end_ms ON cdr(end_ms);"                        \
+	"DELETE FROM rollup_cp WHERE scope <> 'd';"
 
 /* One rollup table per granularity. rollup_5m keeps, besides arrivals and peak, the
  * number of calls in progress at the bucket's first instant (open_at_start); the
@@ -65,6 +73,85 @@
 	" NOT NULL, ms " I64 " NOT NULL, delta " I64 " NOT NULL,"                        \
 	" PRIMARY KEY (scope, skey, ms))" NOROWID ";"                                    \
 	"CREATE INDEX IF NOT EXISTS rollup_cp_ms ON rollup_cp(ms);"
+
+/* PostgreSQL, version 4: cdr partitioned by month of start_ms (UTC), so retention of
+ * raw records drops whole months (rs_cdr_retention) instead of deleting rows one by
+ * one. A unique index of a partitioned table must hold its partition key, and a
+ * record re-sent with other times (another start_ms, perhaps another month) must still
+ * be one record: so uniqueness of id moves to cdr_id (id primary key, start_ms of the
+ * stored record), one narrow unpartitioned table. A batch inserts into cdr_id first
+ * (ON CONFLICT DO NOTHING RETURNING id) and into cdr only the rows whose id that
+ * returned: dedupe stays exact across partitions, at one index insert per record, as
+ * the primary key of cdr cost before. The migration copies the records of an
+ * unpartitioned cdr into the partitioned one, in the migration's transaction.
+ *   rs_cdr_partition(ms) makes the month holding ms (cdr_YYYY_MM, [first ms of the
+ *     month, first of the next)), under an advisory lock so two writers never race;
+ *     the writer calls it for the months of each batch, in the batch's transaction.
+ *   rs_cdr_retention(cut, lim) drops one month partition wholly before cut (and then
+ *     answers lim, so the caller comes back), else deletes the lim oldest rows of cdr
+ *     (in the month cut falls in; by start_ms, so cdr needs no index on id) and lim
+ *     ids of cdr_id older than cut; answers how many went. Waits at most 2 s for a lock (a writer's batch): it is retried next pass. */
+#define STORE_PG_MONTH_MS(TS) "(extract(epoch FROM " TS ") * 1000)::bigint"
+#define STORE_PG_SCHEMA_V4                                                             \
+	"DROP INDEX IF EXISTS cdr_start_ms; DROP INDEX IF EXISTS cdr_tenant;"           \
+	"DROP INDEX IF EXISTS cdr_end_ms;"                                             \
+	"ALTER TABLE cdr RENAME TO cdr_unpartitioned;"                                 \
+	"CREATE TABLE cdr (LIKE cdr_unpartitioned INCLUDING DEFAULTS)"                 \
+	" PARTITION BY RANGE (start_ms);"                                              \
+	"CREATE INDEX cdr_start_ms ON cdr(start_ms);"                                  \
+	"CREATE INDEX cdr_tenant ON cdr(tenant, start_ms);"                            \
+	"CREATE INDEX cdr_end_ms ON cdr(end_ms);"                                      \
+	"CREATE TABLE cdr_id (id TEXT PRIMARY KEY, start_ms BIGINT NOT NULL);"          \
+	"CREATE INDEX cdr_id_start_ms ON cdr_id(start_ms);"                            \
+	"CREATE OR REPLACE FUNCTION rs_cdr_partition(ms bigint) RETURNS void"          \
+	" LANGUAGE plpgsql AS $f$ DECLARE"                                             \
+	" lo timestamp := date_trunc('month', to_timestamp(ms / 1000.0) AT TIME ZONE 'UTC');" \
+	" name text := 'cdr_' || to_char(lo, 'YYYY_MM');"                              \
+	" BEGIN"                                                                       \
+	" IF to_regclass(name) IS NOT NULL THEN RETURN; END IF;"                        \
+	" PERFORM pg_advisory_xact_lock(7262004);"                                     \
+	" IF to_regclass(name) IS NOT NULL THEN RETURN; END IF;"                        \
+	" EXECUTE format('CREATE TABLE %I PARTITION OF cdr FOR VALUES FROM (%s) TO (%s)'," \
+	" name, " STORE_PG_MONTH_MS("lo") ", " STORE_PG_MONTH_MS("lo + interval '1 month'") ");" \
+	" END $f$;"                                                                    \
+	"CREATE OR REPLACE FUNCTION rs_cdr_retention(cut bigint, lim int) RETURNS bigint" \
+	" LANGUAGE plpgsql AS $f$ DECLARE p record; n bigint; m bigint; t bigint;"     \
+	" BEGIN"                                                                       \
+	" SET LOCAL lock_timeout = '2s';"                                              \
+	" FOR p IN SELECT c.relname AS name FROM pg_inherits i"                        \
+	" JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'cdr'::regclass"   \
+	" AND c.relname ~ '^cdr_[0-9]{4}_[0-9]{2}$' ORDER BY c.relname LOOP"            \
+	" IF " STORE_PG_MONTH_MS("to_timestamp(substr(p.name, 5), 'YYYY_MM')::timestamp" \
+				 " + interval '1 month'") " <= cut THEN"                 \
+	" EXECUTE format('DROP TABLE %I', p.name); RETURN lim; END IF;"                 \
+	" END LOOP;"                                                                   \
+	" SELECT start_ms INTO t FROM cdr WHERE start_ms < cut ORDER BY start_ms"      \
+	" OFFSET lim - 1 LIMIT 1;"                                                     \
+	" DELETE FROM cdr WHERE start_ms < cut AND (t IS NULL OR start_ms <= t);"       \
+	" GET DIAGNOSTICS n = ROW_COUNT;"                                              \
+	" DELETE FROM cdr_id WHERE id IN (SELECT id FROM cdr_id WHERE start_ms < cut"   \
+	" LIMIT lim FOR UPDATE SKIP LOCKED);"                                          \
+	" GET DIAGNOSTICS m = ROW_COUNT;"                                              \
+	" RETURN n + m;"                                                               \
+	" END $f$;"
+/* Then (it answers rows) the months of the records already stored, then their copy. */
+#define STORE_PG_SCHEMA_V4_MONTHS                                                      \
+	"SELECT rs_cdr_partition(min(start_ms)) FROM cdr_unpartitioned"                \
+	" GROUP BY date_trunc('month', to_timestamp(start_ms / 1000.0) AT TIME ZONE 'UTC')"
+#define STORE_PG_SCHEMA_V4_COPY                                                        \
+	"INSERT INTO cdr SELECT * FROM cdr_unpartitioned;"                             \
+	"INSERT INTO cdr_id SELECT id, start_ms FROM cdr_unpartitioned;"               \
+	"DROP TABLE cdr_unpartitioned;"
+
+/* The new records of cdr_stage (this batch) into cdr_id and cdr, each month made
+ * first; answers the rows added (RETURNING). */
+#define STORE_PG_CDR_INSERT(RETURNING)                                                 \
+	"SELECT rs_cdr_partition(min(start_ms)) FROM cdr_stage"                        \
+	" GROUP BY date_trunc('month', to_timestamp(start_ms / 1000.0) AT TIME ZONE 'UTC');" \
+	"WITH new AS (INSERT INTO cdr_id (id, start_ms) SELECT DISTINCT ON (id) id, start_ms" \
+	" FROM cdr_stage ORDER BY id ON CONFLICT (id) DO NOTHING RETURNING id)"           \
+	" INSERT INTO cdr SELECT DISTINCT ON (s.id) s.* FROM cdr_stage s JOIN new USING (id)" \
+	" ORDER BY s.id RETURNING " RETURNING
 
 /* SQLite, version 2: details pages and exports walk cdr in (start_ms, id) order; an
  * index in that order lets each page start where the last ended, without a sort.

@@ -2,8 +2,10 @@
  * store_sqlite: the embedded backend. One file in WAL mode, synchronous=FULL so a
  * committed batch survives power loss, prepared INSERT OR IGNORE statements.
  * Report rollups (rollup.h): each CDR the INSERT actually added (sqlite3_changes)
- * is expanded into the temporary ru_item / ru_cp tables, which rollup_apply_sql's
- * statements fold into the rollups before the same COMMIT.
+ * goes into the batch's rollup_batch (rollup_cache.h); before the same COMMIT its
+ * change points are upserted into rollup_cp in key order, its merged items staged
+ * in ru_item and folded in by rollup_apply_sql's statements, and the peaks of the
+ * buckets a call starts or ends in come from the rollup_cache.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 
 #include "rollup.h"
+#include "rollup_cache.h"
 #include "store.h"
 #include "store_schema.h"
 
@@ -23,9 +26,14 @@ typedef struct sqlite_store {
 	int rollups;        /* report.rollups: maintain them */
 	sqlite3_stmt *ru_item, *ru_cp, *ru_clear[3];
 	sqlite3_stmt *ru_apply[16];
-	sqlite3_stmt *ru_partial, *ru_points, *ru_peak; /* ru_peaks' loop */
+	sqlite3_stmt *ru_points, *ru_peak; /* a bucket's change points; ru_peak insert */
 	int ru_napply;
-	int ru_pending; /* rows in ru_item / ru_cp not yet applied */
+	rollup_batch_t *ru_batch;  /* the calls of the batch not yet applied */
+	rollup_cache_t *ru_cache;  /* recent buckets' change points */
+	rollup_point_t *ru_load;   /* a bucket being loaded */
+	size_t ru_loadcap;
+	sqlite3_stmt *ru_calls;    /* a bucket's change points from cdr */
+	int ru_cp_all; /* backfilling: every scope's change points go to rollup_cp */
 } sqlite_store_t;
 
 /* Records the database refused (store_quarantine); created on every migration. */
@@ -34,6 +42,7 @@ static const char *const dead_letter_ddl = STORE_DEAD_LETTER_DDL(
 
 static const char *const schema_v1 = STORE_SCHEMA_V1("INTEGER", "TEXT");
 static const char *const schema_v2 = STORE_ROLLUP_DDL("INTEGER", "TEXT", " WITHOUT ROWID");
+static const char *const schema_v3 = STORE_SCHEMA_V3;
 
 static int fail_db(sqlite_store_t *s, const char *what, char *err, size_t errlen)
 {
@@ -57,6 +66,7 @@ static int ru_add_call(sqlite_store_t *s, const char *tenant, const char *profil
 		       const char *dn, int64_t start_ms, int64_t end_ms, char *err,
 		       size_t errlen);
 static int ru_apply(sqlite_store_t *s, char *err, size_t errlen);
+static void ru_forget(sqlite_store_t *s);
 
 /* Version 1 -> 2: the rollup tables, filled from the records already stored, in the
  * migration's transaction. */
@@ -67,9 +77,14 @@ static int sq_backfill(sqlite_store_t *s, char *err, size_t errlen)
 
 	if (ru_prepare(s, err, errlen))
 		return -1;
+	/* Until every record is rolled up, cdr holds calls the rollups do not: bucket
+	 * loads read rollup_cp for every scope (version 3 then keeps the dns' only). */
+	s->ru_cp_all = 1;
+	/* In start order, a chunk's buckets are new or just cached: few reads. */
 	if (sqlite3_prepare_v2(s->db,
-			       "SELECT tenant, profile, dnis, start_ms, end_ms FROM cdr", -1,
-			       &st, NULL) != SQLITE_OK)
+			       "SELECT tenant, profile, dnis, start_ms, end_ms FROM cdr"
+			       " ORDER BY start_ms",
+			       -1, &st, NULL) != SQLITE_OK)
 		return fail_db(s, "reading records to roll up", err, errlen);
 	while (!rc && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		rc = ru_add_call(s, (const char *)sqlite3_column_text(st, 0),
@@ -77,13 +92,18 @@ static int sq_backfill(sqlite_store_t *s, char *err, size_t errlen)
 				 (const char *)sqlite3_column_text(st, 2),
 				 sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4), err,
 				 errlen);
-		if (!rc && s->ru_pending >= 20000)
+		if (!rc && s->ru_batch->ncalls >= 20000)
 			rc = ru_apply(s, err, errlen);
 	}
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE && rc != 0)
+	if (rc != SQLITE_DONE && rc != 0) {
+		s->ru_cp_all = 0;
 		return rc == -1 ? -1 : fail_db(s, "reading records to roll up", err, errlen);
-	return ru_apply(s, err, errlen);
+	}
+	rc = ru_apply(s, err, errlen);
+	s->ru_cp_all = 0;
+	rollup_cache_clear(s->ru_cache); /* it holds every scope's points from rollup_cp */
+	return rc;
 }
 
 static int sq_migrate(rs_store_t *b, char *err, size_t errlen)
@@ -112,49 +132,74 @@ static int sq_migrate(rs_store_t *b, char *err, size_t errlen)
 	if (sq_exec(s, "BEGIN IMMEDIATE", err, errlen))
 		return -1;
 	if ((version < 1 && sq_exec(s, schema_v1, err, errlen)) ||
-	    sq_exec(s, dead_letter_ddl, err, errlen) || sq_exec(s, schema_v2, err, errlen) ||
-	    sq_exec(s, STORE_SQLITE_DETAILS_INDEX, err, errlen) ||
-	    (version == 1 && sq_backfill(s, err, errlen)) ||
-	    sq_exec(s, "INSERT INTO rs_schema(version) VALUES (2)", err, errlen)) {
+	    sq_exec(s, dead_letter_ddl, err, errlen) ||
+	    (version < 2 && (sq_exec(s, schema_v2, err, errlen) ||
+			     sq_exec(s, STORE_SQLITE_DETAILS_INDEX, err, errlen) ||
+			     (version == 1 && sq_backfill(s, err, errlen)))) ||
+	    (version < 3 && sq_exec(s, schema_v3, err, errlen)) ||
+	    /* version 4 changed PostgreSQL only (monthly partitions) */
+	    sq_exec(s, "INSERT INTO rs_schema(version) VALUES (4)", err, errlen)) {
 		sq_exec(s, "ROLLBACK", NULL, 0);
+		ru_forget(s);
 		return -1;
 	}
 	return sq_exec(s, "COMMIT", err, errlen);
 }
 
+/* A bucket's change points for scope ?3 key ?4, from the calls stored: +1 at each
+ * start inside (?1, ?2), -1 at each end inside, calls of no length left out; summed
+ * per millisecond by the caller. */
+#define RU_CALLS_KEY                                                                   \
+	" AND end_ms > start_ms AND CASE ?3 WHEN 'a' THEN 1"                           \
+	" WHEN 't' THEN coalesce(tenant, '') = ?4 WHEN 'p' THEN coalesce(profile, '') = ?4" \
+	" ELSE coalesce(dnis, '') = ?4 END"
+static const char *const ru_calls_sql =
+	"SELECT start_ms, 1 FROM cdr WHERE start_ms > ?1 AND start_ms < ?2" RU_CALLS_KEY
+	" UNION ALL SELECT end_ms, -1 FROM cdr WHERE end_ms > ?1 AND end_ms < ?2" RU_CALLS_KEY
+	" ORDER BY 1";
+
 /* The staging tables and statements of the rollups (once per connection). */
 static int ru_prepare(sqlite_store_t *s, char *err, size_t errlen)
 {
-	static const char *const clear[3] = { "DELETE FROM ru_item", "DELETE FROM ru_cp",
-					      "DELETE FROM ru_peak" };
+	static const char *const clear[3] = { "DELETE FROM ru_item", "DELETE FROM ru_peak",
+					      "DELETE FROM ru_miss" };
 	const char *const *sql;
 
 	if (s->ru_item)
 		return 0;
+	if (!s->ru_batch && !(s->ru_batch = rollup_batch_new()))
+		goto oom;
+	if (!s->ru_cache && !(s->ru_cache = rollup_cache_new()))
+		goto oom;
 	if (sq_exec(s, rollup_stage_ddl(0), err, errlen))
 		return -1;
 	s->ru_napply = rollup_apply_sql(0, &sql);
 	for (int i = 0; i < s->ru_napply; i++)
-		if (sqlite3_prepare_v2(s->db, sql[i], -1, &s->ru_apply[i], NULL) != SQLITE_OK)
+		if (i != ROLLUP_SQL_CP &&
+		    sqlite3_prepare_v2(s->db, sql[i], -1, &s->ru_apply[i], NULL) != SQLITE_OK)
 			return fail_db(s, "preparing rollup statements", err, errlen);
 	for (int i = 0; i < 3; i++)
 		if (sqlite3_prepare_v2(s->db, clear[i], -1, &s->ru_clear[i], NULL) != SQLITE_OK)
 			return fail_db(s, "preparing rollup statements", err, errlen);
 	if (sqlite3_prepare_v2(s->db,
-			       "SELECT DISTINCT scope, skey, bucket_ms FROM ru_item WHERE partial = 1",
-			       -1, &s->ru_partial, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(s->db,
-			       "SELECT delta FROM rollup_cp WHERE scope = ? AND skey = ? AND ms > ?"
-			       " AND ms < ? ORDER BY ms",
+			       "SELECT ms, delta FROM rollup_cp WHERE scope = ? AND skey = ?"
+			       " AND ms > ? AND ms < ? AND delta <> 0 ORDER BY ms",
 			       -1, &s->ru_points, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, ru_calls_sql, -1, &s->ru_calls, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(s->db, "INSERT INTO ru_peak VALUES (?,?,?,?)", -1, &s->ru_peak,
 			       NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(s->db, "INSERT INTO ru_cp VALUES (?,?,?,?)", -1, &s->ru_cp,
-			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db,
+			       "INSERT INTO rollup_cp (scope, skey, ms, delta) VALUES (?,?,?,?)"
+			       " ON CONFLICT (scope, skey, ms) DO UPDATE"
+			       " SET delta = rollup_cp.delta + excluded.delta",
+			       -1, &s->ru_cp, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(s->db, "INSERT INTO ru_item VALUES (?,?,?,?,?,?,?)", -1,
 			       &s->ru_item, NULL) != SQLITE_OK)
 		return fail_db(s, "preparing rollup statements", err, errlen);
 	return 0;
+oom:
+	snprintf(err, errlen, "sqlite: out of memory");
+	return -1;
 }
 
 static int step_done(sqlite3_stmt *st)
@@ -164,94 +209,173 @@ static int step_done(sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-static int ru_on_item(void *arg, const rollup_item_t *it)
-{
-	sqlite_store_t *s = arg;
-	char scope[2] = { it->scope, 0 };
-	sqlite3_bind_text(s->ru_item, 1, scope, 1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s->ru_item, 2, it->skey, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s->ru_item, 3, it->bucket_ms);
-	sqlite3_bind_int(s->ru_item, 4, it->arrivals);
-	sqlite3_bind_int(s->ru_item, 5, it->open_n);
-	sqlite3_bind_int(s->ru_item, 6, it->full_n);
-	sqlite3_bind_int(s->ru_item, 7, it->partial);
-	s->ru_pending++;
-	return step_done(s->ru_item);
-}
-
-static int ru_on_cp(void *arg, const rollup_cp_t *cp)
-{
-	sqlite_store_t *s = arg;
-	char scope[2] = { cp->scope, 0 };
-	sqlite3_bind_text(s->ru_cp, 1, scope, 1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s->ru_cp, 2, cp->skey, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s->ru_cp, 3, cp->ms);
-	sqlite3_bind_int(s->ru_cp, 4, cp->delta);
-	s->ru_pending++;
-	return step_done(s->ru_cp);
-}
-
 /* Stage what one new call adds. 0, or -1 with err. */
 static int ru_add_call(sqlite_store_t *s, const char *tenant, const char *profile,
 		       const char *dn, int64_t start_ms, int64_t end_ms, char *err,
 		       size_t errlen)
 {
-	if (end_ms < start_ms)
-		end_ms = start_ms;
-	if (rollup_call(tenant, profile, dn, start_ms, end_ms, ru_on_item, ru_on_cp, s))
-		return fail_db(s, "staging rollups", err, errlen);
+	if (rollup_batch_add(s->ru_batch, tenant, profile, dn, start_ms, end_ms)) {
+		snprintf(err, errlen, "sqlite: out of memory staging rollups");
+		return -1;
+	}
 	return 0;
 }
 
-/* ru_peak: for each bucket a new call starts or ends in, the highest running level
- * of its change points relative to the level at its start (rollup.h). */
-static int ru_peaks(sqlite_store_t *s)
+/* The batch did not commit: what it staged, and what the cache learnt from it, is
+ * void. */
+static void ru_forget(sqlite_store_t *s)
 {
+	if (s->ru_batch)
+		rollup_batch_reset(s->ru_batch);
+	if (s->ru_cache)
+		rollup_cache_clear(s->ru_cache);
+}
+
+static void bind_scope(sqlite3_stmt *st, int i, char scope)
+{
+	char t[2] = { scope, 0 };
+	sqlite3_bind_text(st, i, t, 1, SQLITE_TRANSIENT);
+}
+
+/* The batch's merged items into ru_item and the dns' change points into rollup_cp. */
+static int ru_write_batch(sqlite_store_t *s)
+{
+	const rollup_batch_t *b = s->ru_batch;
+
+	for (size_t i = 0; i < b->nitems; i++) {
+		const rollup_item_t *it = &b->items[i];
+		bind_scope(s->ru_item, 1, it->scope);
+		sqlite3_bind_text(s->ru_item, 2, it->skey, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s->ru_item, 3, it->bucket_ms);
+		sqlite3_bind_int(s->ru_item, 4, it->arrivals);
+		sqlite3_bind_int(s->ru_item, 5, it->open_n);
+		sqlite3_bind_int(s->ru_item, 6, it->full_n);
+		sqlite3_bind_int(s->ru_item, 7, it->partial);
+		if (step_done(s->ru_item))
+			return -1;
+	}
+	for (size_t i = 0; i < b->ncps; i++) {
+		const rollup_cp_t *cp = &b->cps[i];
+		if (cp->scope != 'd' && !s->ru_cp_all)
+			continue;
+		bind_scope(s->ru_cp, 1, cp->scope);
+		sqlite3_bind_text(s->ru_cp, 2, cp->skey, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s->ru_cp, 3, cp->ms);
+		sqlite3_bind_int(s->ru_cp, 4, cp->delta);
+		if (step_done(s->ru_cp))
+			return -1;
+	}
+	return 0;
+}
+
+/* A bucket's change points (this batch's included) into the cache; *mx as
+ * rollup_cache_put. A dn's come from rollup_cp, the others' from the calls in cdr. */
+static int ru_load(sqlite_store_t *s, const rollup_item_t *it, int64_t arrivals,
+		   int64_t open, int64_t *mx)
+{
+	int from_cp = it->scope == 'd' || s->ru_cp_all;
+	sqlite3_stmt *st = from_cp ? s->ru_points : s->ru_calls;
+	size_t n = 0;
 	int rc;
 
-	while ((rc = sqlite3_step(s->ru_partial)) == SQLITE_ROW) {
-		int64_t b = sqlite3_column_int64(s->ru_partial, 2), run = 0, mx = 0;
-		int any = 0;
-		sqlite3_bind_value(s->ru_points, 1, sqlite3_column_value(s->ru_partial, 0));
-		sqlite3_bind_value(s->ru_points, 2, sqlite3_column_value(s->ru_partial, 1));
-		sqlite3_bind_int64(s->ru_points, 3, b);
-		sqlite3_bind_int64(s->ru_points, 4, b + ROLLUP_5M_MS);
-		while ((rc = sqlite3_step(s->ru_points)) == SQLITE_ROW) {
-			run += sqlite3_column_int64(s->ru_points, 0);
-			if (!any++ || run > mx)
-				mx = run;
-		}
-		sqlite3_reset(s->ru_points);
-		if (rc != SQLITE_DONE)
-			break;
-		if (!any)
-			continue;
-		sqlite3_bind_value(s->ru_peak, 1, sqlite3_column_value(s->ru_partial, 0));
-		sqlite3_bind_value(s->ru_peak, 2, sqlite3_column_value(s->ru_partial, 1));
-		sqlite3_bind_int64(s->ru_peak, 3, b);
-		sqlite3_bind_int64(s->ru_peak, 4, mx);
-		if (step_done(s->ru_peak)) {
-			rc = SQLITE_ERROR;
-			break;
-		}
+	if (from_cp) {
+		bind_scope(st, 1, it->scope);
+		sqlite3_bind_text(st, 2, it->skey, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, it->bucket_ms);
+		sqlite3_bind_int64(st, 4, it->bucket_ms + ROLLUP_5M_MS);
+	} else {
+		sqlite3_bind_int64(st, 1, it->bucket_ms);
+		sqlite3_bind_int64(st, 2, it->bucket_ms + ROLLUP_5M_MS);
+		bind_scope(st, 3, it->scope);
+		sqlite3_bind_text(st, 4, it->skey, -1, SQLITE_STATIC);
 	}
-	sqlite3_reset(s->ru_partial);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int32_t off = (int32_t)(sqlite3_column_int64(st, 0) - it->bucket_ms);
+		int32_t d = sqlite3_column_int(st, 1);
+		if (n && s->ru_load[n - 1].off == off) { /* rows come in ms order */
+			if (!(s->ru_load[n - 1].delta += d))
+				n--;
+			continue;
+		}
+		if (n == s->ru_loadcap) {
+			size_t cap = s->ru_loadcap ? 2 * s->ru_loadcap : 4096;
+			rollup_point_t *p = realloc(s->ru_load, cap * sizeof(*p));
+			if (!p) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			s->ru_load = p;
+			s->ru_loadcap = cap;
+		}
+		s->ru_load[n].off = off;
+		s->ru_load[n++].delta = d;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	/* Out of memory for the cache only costs a reload next time. */
+	rollup_cache_put(s->ru_cache, it->scope, it->skey, it->bucket_ms, arrivals, open,
+			 s->ru_load, n, mx);
+	return 0;
+}
+
+/* Step the 5-minute upsert; for every bucket a call of the batch starts or ends in,
+ * its mx (rollup_cache, or loaded) into ru_peak. */
+static int ru_peaks(sqlite_store_t *s)
+{
+	sqlite3_stmt *st = s->ru_apply[ROLLUP_SQL_5M];
+	int rc;
+
+	/* SQLite makes every change at the first step; the rows are then read out, so
+	 * reading rollup_cp in between is safe. */
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *scope = (const char *)sqlite3_column_text(st, 0);
+		const char *skey = (const char *)sqlite3_column_text(st, 1);
+		int64_t mx = 0;
+		const rollup_item_t *it = rollup_batch_item(
+			s->ru_batch, scope ? scope[0] : 0, skey ? skey : "",
+			sqlite3_column_int64(st, 2));
+		if (!it)
+			continue; /* not possible: every row upserted is an item */
+		int64_t arr = sqlite3_column_int64(st, 3), open = sqlite3_column_int64(st, 4);
+		int hit = rollup_cache_update(s->ru_cache, s->ru_batch, it, arr, open, &mx);
+		if (!it->partial)
+			continue;
+		if (hit != 1 && ru_load(s, it, arr, open, &mx))
+			break;
+		bind_scope(s->ru_peak, 1, it->scope);
+		sqlite3_bind_text(s->ru_peak, 2, it->skey, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s->ru_peak, 3, it->bucket_ms);
+		sqlite3_bind_int64(s->ru_peak, 4, mx);
+		if (step_done(s->ru_peak))
+			break;
+	}
+	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* Fold the staged additions into the rollups and empty the staging tables. */
 static int ru_apply(sqlite_store_t *s, char *err, size_t errlen)
 {
-	if (!s->ru_pending)
+	if (!s->ru_batch->ncalls)
 		return 0;
+	if (rollup_batch_sort(s->ru_batch) || ru_write_batch(s))
+		goto fail;
 	for (int i = 0; i < s->ru_napply; i++)
-		if (i == ROLLUP_SQL_PEAKS ? ru_peaks(s) : step_done(s->ru_apply[i]))
-			return fail_db(s, "updating rollups", err, errlen);
+		if (i != ROLLUP_SQL_CP &&
+		    (i == ROLLUP_SQL_5M ? ru_peaks(s) : step_done(s->ru_apply[i])))
+			goto fail;
 	for (int i = 0; i < 3; i++)
 		if (step_done(s->ru_clear[i]))
-			return fail_db(s, "updating rollups", err, errlen);
-	s->ru_pending = 0;
+			goto fail;
+	rollup_batch_reset(s->ru_batch);
+	/* Only the bound: a failure later (COMMIT) still clears the cache. */
+	rollup_cache_end_batch(s->ru_cache);
 	return 0;
+fail:
+	fail_db(s, "updating rollups", err, errlen);
+	ru_forget(s);
+	return -1;
 }
 
 static int prepare_all(sqlite_store_t *s, char *err, size_t errlen)
@@ -344,7 +468,8 @@ static int sq_insert(rs_store_t *b, const rs_row_t *rows, size_t n, size_t *inse
 			int code = sqlite3_errcode(s->db) & 0xff;
 			fail_db(s, "insert", err, errlen);
 			sqlite3_reset(st);
-			s->ru_pending = 0;
+			if (s->rollups)
+				ru_forget(s);
 			sqlite3_reset(s->rollback);
 			sqlite3_step(s->rollback);
 			return code == SQLITE_CONSTRAINT || code == SQLITE_MISMATCH ||
@@ -365,6 +490,8 @@ static int sq_insert(rs_store_t *b, const rs_row_t *rows, size_t n, size_t *inse
 	sqlite3_reset(s->commit);
 	if (sqlite3_step(s->commit) != SQLITE_DONE) {
 		fail_db(s, "COMMIT", err, errlen);
+		if (s->rollups)
+			ru_forget(s);
 		sqlite3_reset(s->rollback);
 		sqlite3_step(s->rollback);
 		return -1;
@@ -373,7 +500,8 @@ static int sq_insert(rs_store_t *b, const rs_row_t *rows, size_t n, size_t *inse
 	return 0;
 rollback:
 	/* The staging tables are temporary: ROLLBACK empties them too. */
-	s->ru_pending = 0;
+	if (s->rollups)
+		ru_forget(s);
 	sqlite3_reset(s->rollback);
 	sqlite3_step(s->rollback);
 	return -1;
@@ -425,13 +553,16 @@ static void sq_close(rs_store_t *b)
 	sqlite3_finalize(s->dead);
 	sqlite3_finalize(s->ru_item);
 	sqlite3_finalize(s->ru_cp);
-	sqlite3_finalize(s->ru_partial);
 	sqlite3_finalize(s->ru_points);
+	sqlite3_finalize(s->ru_calls);
 	sqlite3_finalize(s->ru_peak);
 	for (int i = 0; i < 3; i++)
 		sqlite3_finalize(s->ru_clear[i]);
 	for (int i = 0; i < s->ru_napply; i++)
 		sqlite3_finalize(s->ru_apply[i]);
+	rollup_batch_free(s->ru_batch);
+	rollup_cache_free(s->ru_cache);
+	free(s->ru_load);
 	sqlite3_close(s->db);
 	free(s);
 }

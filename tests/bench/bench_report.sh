@@ -11,12 +11,15 @@
 #     into a fresh rs each way, records/s and the ratio;
 #  3. CSV export of the whole N-record range: rows/s and rs's resident memory before
 #     and at the end (VmHWM), to show it stays flat.
-# Env: BUILD, N, NI, BENCH_DIR.
+# Env: BUILD, N, NI, BENCH_DIR; PARTS (default "peaks ingest"): "peaks" runs steps 1
+# and 3, "ingest" step 2; REPS (default 1): runs of step 2 each way, alternating off and on, the ratio is
+# of the medians; BACKENDS (default sqlite): "sqlite postgresql" runs step 2 on a
+# throwaway PostgreSQL 15 too (scripts/pg-start).
 set -euo pipefail
 TOP="$(cd "$(dirname "$0")/../.." && pwd)"
 BUILD="${BUILD:-build}"
 case "$BUILD" in /*) B="$BUILD" ;; *) B="$TOP/$BUILD" ;; esac
-N="${N:-1000000}"; NI="${NI:-200000}"
+N="${N:-1000000}"; NI="${NI:-200000}"; PARTS="${PARTS:-peaks ingest}"; REPS="${REPS:-1}"
 for f in "$B/bin/rs" "$B/tools/stomp_load"; do
 	[ -x "$f" ] || { echo "bench_report: $f missing (make BUILD=$BUILD all)" >&2; exit 1; }
 done
@@ -24,6 +27,7 @@ D=$(mktemp -d "${BENCH_DIR:-/tmp}/bench_report.XXXXXX")
 PIDS=()
 cleanup() {
 	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+	[ -z "${PG_UP:-}" ] || "$TOP/scripts/pg-stop" "$D/pg" 2>/dev/null || true
 	rm -rf "$D"
 }
 trap cleanup EXIT
@@ -41,12 +45,13 @@ JSON
 T0=1767225600000 # 2026-01-01T00:00:00Z
 DAY=86400000
 
+if [[ " $PARTS " == *" peaks "* ]]; then
 # 1. The data set, raw, in a version-1 database; rs --init rolls it up.
 sp=$(port); hp=$(port)
 conf "$D/q.json" "$D/q.db" "$sp" "$hp" true
 "$B/bin/rs" -c "$D/q.json" --init >/dev/null 2>&1
 t=$(date +%s.%N)
-sqlite3 "$D/q.db" <<SQL
+sqlite3 "$D/q.db" >/dev/null <<SQL
 DROP TABLE rollup_5m; DROP TABLE rollup_30m; DROP TABLE rollup_hour; DROP TABLE rollup_day;
 DROP TABLE rollup_cp; DELETE FROM rs_schema; INSERT INTO rs_schema VALUES (1);
 PRAGMA journal_mode=WAL;
@@ -122,12 +127,21 @@ echo "CSV export: $rows rows in $(awk "BEGIN{printf \"%.1f\", $dt}")s = $(awk "B
 [ "$rows" = "$N" ] || { echo "export: $rows rows, want $N"; exit 1; }
 kill "$pid"; wait "$pid" 2>/dev/null || true
 rm -rf "$D/q.db"* "$D/export.csv"
+fi
 
-# 2. Ingest with rollups on and off.
-ingest() { # NAME ROLLUPS -> rate
+# 2. Ingest with rollups on and off, on each backend of BACKENDS.
+conf_storage() { # FILE STORAGE_JSON STOMP HTTP ROLLUPS DIR
+	cat >"$1" <<JSON
+{ "stomp": { "port": $3 }, "http": { "port": $4 }, "storage": $2,
+  "journal": { "dir": "$6.journal" }, "log": { "level": "warn" },
+  "report": { "rollups": $5, "retention_days": { "five_minutes": 0, "thirty_minutes": 0,
+                                                 "hour": 0 } } }
+JSON
+}
+ingest() { # NAME ROLLUPS STORAGE_JSON -> rate
 	local sp hp p out
 	sp=$(port); hp=$(port)
-	conf "$D/$1.json" "$D/$1.db" "$sp" "$hp" "$2"
+	conf_storage "$D/$1.json" "$3" "$sp" "$hp" "$2" "$D/$1"
 	"$B/bin/rs" -c "$D/$1.json" >"$D/$1.log" 2>&1 &
 	p=$!; PIDS+=("$p")
 	waitport "$sp" || { echo "rs did not listen" >&2; exit 1; }
@@ -135,6 +149,29 @@ ingest() { # NAME ROLLUPS -> rate
 	kill "$p"; wait "$p" 2>/dev/null || true
 	echo "$out" | sed -n 's/.*rate \([0-9]*\)\/s.*/\1/p'
 }
-off=$(ingest off false)
-on=$(ingest on true)
-echo "ingest of $NI records (SQLite): rollups off $off/s, on $on/s: $(awk "BEGIN{printf \"%.2f\", $on / $off}")x"
+median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+[[ " $PARTS " == *" ingest "* ]] || exit 0
+for be in ${BACKENDS:-sqlite}; do
+	if [ "$be" = postgresql ]; then
+		pp=$(port)
+		chmod 755 "$D"
+		"$TOP/scripts/pg-start" "$D/pg" "$pp" >/dev/null
+		PG_UP=1
+		storage="{ \"backend\": \"postgresql\", \"postgresql\": { \"conninfo\": \"host=127.0.0.1 port=$pp dbname=rs user=postgres\" } }"
+		fresh() { psql -X -q -h 127.0.0.1 -p "$pp" -U postgres rs -c "SET client_min_messages = warning; DROP SCHEMA public CASCADE; CREATE SCHEMA public" >/dev/null; }
+	else
+		fresh() { rm -rf "$D"/*.db* "$D"/*.journal; }
+	fi
+	offs=(); ons=()
+	for r in $(seq "$REPS"); do
+		[ "$be" = sqlite ] && storage="{ \"backend\": \"sqlite\", \"sqlite\": { \"path\": \"$D/off$r.db\" } }"
+		fresh; offs+=("$(ingest "off$r" false "$storage")")
+		[ "$be" = sqlite ] && storage="{ \"backend\": \"sqlite\", \"sqlite\": { \"path\": \"$D/on$r.db\" } }"
+		fresh; ons+=("$(ingest "on$r" true "$storage")")
+	done
+	fresh
+	off=$(printf '%s\n' "${offs[@]}" | median)
+	on=$(printf '%s\n' "${ons[@]}" | median)
+	echo "ingest of $NI records ($be), $REPS run(s) each way, alternating (off: ${offs[*]}; on: ${ons[*]}):" \
+		"rollups off $off/s, on $on/s (medians): $(awk "BEGIN{printf \"%.2f\", $on / $off}")x"
+done

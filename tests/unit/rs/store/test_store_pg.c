@@ -25,6 +25,7 @@
 #include "config.h"
 #include "record.h"
 #include "store.h"
+#include "store_schema.h"
 
 static char dir[64];
 static int port;
@@ -176,7 +177,7 @@ static void test_schema(void **state)
 	rs_store_t *s = open_store();
 
 	assert_int_equal(store_migrate(s, err, sizeof(err)), 0); /* again: no change */
-	assert_int_equal(q_int("SELECT max(version) FROM rs_schema"), 2);
+	assert_int_equal(q_int("SELECT max(version) FROM rs_schema"), 4);
 	assert_int_equal(q_int("SELECT count(*) FROM rs_schema"), 1);
 	assert_int_equal(q_int("SELECT count(*) FROM information_schema.tables WHERE"
 			       " table_name IN ('cdr', 'events', 'metrics', 'cdr_dead_letter',"
@@ -187,13 +188,14 @@ static void test_schema(void **state)
 	store_close(s);
 }
 
-/* A version-1 database (no rollups) with two records migrates to version 2 with the
- * rollups of those records: a call across the 5-minute edge and a zero-length one. */
+/* A version-1 database (no rollups) with two records migrates to version 4 with the
+ * rollups of those records: a call across the 5-minute edge and a zero-length one;
+ * rollup_cp keeps the dns' change points only. */
 static void test_migrate_v1(void **state)
 {
 	char err[512] = "";
-	dba("DROP TABLE rollup_5m, rollup_30m, rollup_hour, rollup_day, rollup_cp;"
-	    " DELETE FROM rs_schema; INSERT INTO rs_schema VALUES (1);"
+	dba("DROP TABLE rollup_5m, rollup_30m, rollup_hour, rollup_day, rollup_cp, cdr, cdr_id;"
+	    " DELETE FROM rs_schema; INSERT INTO rs_schema VALUES (1);" STORE_SCHEMA_V1("BIGINT", "JSON")
 	    "INSERT INTO cdr (id, schema, call_id, node, tenant, start_ms, end_ms, duration_ms,"
 	    " disposition, sip_status, ended_by, attempts, body, received_ms) VALUES"
 	    " ('m1', 1, 'c1', 'n', 'acme', 1000, 400000, 0, 'failed', 500, 'rm', 1, '{}', 1),"
@@ -201,7 +203,7 @@ static void test_migrate_v1(void **state)
 	rs_store_t *s = open_store();
 	if (store_migrate(s, err, sizeof(err)))
 		fail_msg("store_migrate: %s", err);
-	assert_int_equal(q_int("SELECT max(version) FROM rs_schema"), 2);
+	assert_int_equal(q_int("SELECT max(version) FROM rs_schema"), 4);
 	assert_int_equal(q_int("SELECT count(*) FROM rollup_5m WHERE scope = 'a'"), 2);
 	assert_int_equal(q_int("SELECT arrivals * 100 + open_at_start * 10 + peak FROM rollup_5m"
 			       " WHERE scope = 'a' AND bucket_ms = 0"), 101);
@@ -209,7 +211,11 @@ static void test_migrate_v1(void **state)
 			       " WHERE scope = 'a' AND bucket_ms = 300000"), 111);
 	assert_int_equal(q_int("SELECT arrivals * 10 + peak FROM rollup_hour WHERE scope = 't'"
 			       " AND skey = 'acme'"), 11);
-	assert_int_equal(q_int("SELECT sum(delta) * 10 + count(*) FROM rollup_cp WHERE scope = 'a'"), 2);
+	assert_int_equal(q_int("SELECT sum(delta) * 10 + count(*) FROM rollup_cp WHERE scope = 'd'"), 2);
+	assert_int_equal(q_int("SELECT count(*) FROM rollup_cp WHERE scope <> 'd'"), 0);
+	/* the records moved into the partitioned cdr, their ids into cdr_id */
+	assert_int_equal(q_int("SELECT count(*) FROM cdr_1970_01"), 2);
+	assert_int_equal(q_int("SELECT count(*) FROM cdr_id"), 2);
 	assert_int_equal(store_ping(s, err, sizeof(err)), 0);
 	store_close(s);
 }
