@@ -665,6 +665,7 @@ struct cluster *cluster_new(struct event_base *base, const struct rm_config *cfg
 		goto fail;
 	}
 	snprintf(cl->me, sizeof cl->me, "%s", cfg->cluster_node[0] ? cfg->cluster_node : cfg->node);
+	cl->adopt_keep = cfg->cluster_adopt_keep;
 	if (!cluster_node_valid(cl->me)) {
 		snprintf(err, errlen, "cluster: node id \"%s\" (cluster.node, else node) may hold "
 			 "only letters, digits, '.', '_' and '-'", cl->me);

@@ -109,6 +109,7 @@ struct cluster {
 	void *shut_arg;
 	int (*adopt)(void *arg, struct cluster_adopt *a);
 	void *adopt_arg;
+	bool adopt_keep; /* cluster.adopt "keep" (for the log: the SIP thread decides) */
 };
 
 struct cluster_health {

@@ -223,8 +223,9 @@ void cluster_peer_orphaned(struct cluster *cl, struct peer *p, const char *why)
 	struct adopt_ctx a = { cl, p->node, 0, 0 };
 	cluster_sess_set_drain(p->sess, adopt_line, &a);
 	metric_add(cl->mm.cluster_adopted, a.passed);
-	log_warn("cluster: peer %s %s: this node adopts its %zu calls (BYE both sides, "
-		 "record ended_by rm-peer-lost)%s", p->node, why, a.passed,
+	log_warn("cluster: peer %s %s: this node adopts its %zu calls (%s)%s", p->node, why,
+		 a.passed, cl->adopt_keep ? "kept: their in-dialog requests are routed here"
+		 : "BYE both sides, record ended_by rm-peer-lost",
 		 a.failed ? "; some could not be handed to the SIP thread" : "");
 	if (a.failed)
 		log_error("cluster: %zu calls of %s not adopted (SIP queue full or out of "

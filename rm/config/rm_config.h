@@ -72,7 +72,11 @@
  *                              <= 60000), publish_ms [10] (1..1000), limits
  *                              ["normal"] | "strict" (each node admits at most
  *                              l3 / nodes of a hard limit), nodes (the cluster's
- *                              size, 2..16; required with strict), tls {enabled
+ *                              size, 2..16; required with strict), adopt
+ *                              ["end"] | "keep" (a dead peer's answered calls:
+ *                              BYE both sides, or go on routing them; "keep"
+ *                              needs sip.advertise set to a shared address other
+ *                              than sip.listen), tls {enabled
  *                              [false], cert_file, key_file (both required when
  *                              enabled), ca_file, verify [true]: mutual TLS when
  *                              ca_file is set}}: peering runs
@@ -285,6 +289,9 @@ struct rm_config {
 	int cluster_publish_ms;    /* usage changes are sent at most this late */
 	bool cluster_strict;       /* limits "strict": per-node shares of 1/cluster_nodes */
 	int cluster_nodes;         /* the cluster's size (strict shares); 0 = not given */
+	bool cluster_adopt_keep;   /* adopt "keep": a dead peer's answered calls go on
+				      here as this node's dialogs (needs a shared
+				      sip.advertise); false = "end" them (BYE both sides) */
 	tls_config_t cluster_tls;  /* both roles: a node dials and is dialed (client keys;
 				      verify with ca_file also makes the listener require
 				      and check the dialer's certificate) */

@@ -103,11 +103,19 @@ int rmc_load_cluster(cfg_ctx_t *c, const cJSON *root, struct rm_config *cfg)
 		return cfg_fail(c, "cluster", "limits", "expected one of normal, strict; got \"%s\"",
 				limits);
 	cfg->cluster_strict = strcmp(limits, "strict") == 0;
-	/* "keep" (routing a dead peer's in-dialog requests through a shared address) is
-	 * not built: refused rather than silently ending the calls */
-	if (strcmp(adopt, "end") != 0)
-		return cfg_fail(c, "cluster", "adopt", "expected \"end\" (\"keep\" is not "
-				"supported yet); got \"%s\"", adopt);
+	if (strcmp(adopt, "end") != 0 && strcmp(adopt, "keep") != 0)
+		return cfg_fail(c, "cluster", "adopt", "expected one of end, keep; got \"%s\"",
+				adopt);
+	cfg->cluster_adopt_keep = strcmp(adopt, "keep") == 0;
+	/* sip.advertise is still as the file gave it here (rm_config_env.c fills it from
+	 * sip.listen or POD_IP later): a node's own address would send the in-dialog
+	 * requests of its calls to the dead node, where nobody keeps them */
+	if (cfg->cluster_adopt_keep && (!cfg->sip_advertise[0] ||
+					strcmp(cfg->sip_advertise, cfg->sip_listen) == 0))
+		return cfg_fail(c, "cluster", "adopt", "\"keep\" needs sip.advertise set to an "
+				"address every node answers (a shared Service or virtual "
+				"address), not this node's own sip.listen; got \"%s\"",
+				cfg->sip_advertise);
 	if (cfg->cluster_strict && nodes < 2)
 		return cfg_fail(c, "cluster", "nodes", "limits \"strict\" needs the cluster's "
 				"size (2..%d) to split every limit into shares", CLUSTER_PEERS_MAX + 1);

@@ -560,6 +560,35 @@ enum rm_refuse route_admit(struct route_state *st, struct route_profile *p, bool
 	return RM_REFUSE_NONE;
 }
 
+/* route_hold (route.h): route_admit + route_pick's counting, without their checks. */
+bool route_hold(struct route_state *st, const char *profile, const char *mcp_uri,
+		struct route_ticket *t)
+{
+	struct route_profile *p = route_profile_find(st, profile);
+	struct route_mcp *m = route_mcp_find(st, mcp_uri ? mcp_uri : "");
+
+	memset(t, 0, sizeof(*t));
+	if (!p || p->retired || !p->tenant)
+		return false;
+	p->active++;
+	p->refs++;
+	p->tenant->active++;
+	p->tenant->refs++;
+	t->profile = p;
+	t->tenant = p->tenant;
+	snprintf(t->lrg, sizeof t->lrg, "%s", route_profile_lrg_name(p));
+	usage_local(ROUTE_USAGE_PROFILE, p->name, +1);
+	usage_local(ROUTE_USAGE_TENANT, p->tenant->name, +1);
+	usage_local(ROUTE_USAGE_LRG, t->lrg, +1);
+	if (m) {
+		m->active++;
+		m->refs++;
+		usage_local(ROUTE_USAGE_MCP, m->uri, +1);
+		t->mcp = m;
+	}
+	return true;
+}
+
 /* ---- MCP selection ---------------------------------------------------------------- */
 
 static bool tried(const struct route_ticket *t, unsigned id)
@@ -688,41 +717,6 @@ void route_release(struct route_ticket *t)
 	if (t->profile || t->tenant)
 		usage_local(ROUTE_USAGE_LRG, t->lrg, -1);
 	memset(t, 0, sizeof(*t));
-}
-
-/* ---- health ----------------------------------------------------------------------- */
-
-int route_health(struct route_mcp *m, bool ok, int64_t rtt_us, int k_down, int m_up)
-{
-	if (!m || m->retired)
-		return 0;
-	if (!m->probed) {
-		/* The first result decides: no K/M hysteresis for what was never seen. */
-		m->probed = true;
-		m->ok_streak = ok;
-		m->fail_streak = !ok;
-		if (ok)
-			m->last_rtt_us = rtt_us;
-		m->up = ok;
-		return ok ? 1 : -1;
-	}
-	if (ok) {
-		m->fail_streak = 0;
-		m->ok_streak++;
-		m->last_rtt_us = rtt_us;
-		if (!m->up && m->ok_streak >= m_up) {
-			m->up = true;
-			return 1;
-		}
-	} else {
-		m->ok_streak = 0;
-		m->fail_streak++;
-		if (m->up && m->fail_streak >= k_down) {
-			m->up = false;
-			return -1;
-		}
-	}
-	return 0;
 }
 
 /* ---- accessors -------------------------------------------------------------------- */

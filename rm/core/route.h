@@ -236,6 +236,15 @@ enum rm_refuse route_admit(struct route_state *st, struct route_profile *p,
  * eligible). */
 enum rm_refuse route_pick(struct route_state *st, struct route_ticket *t);
 
+/* Count a call that is already live without deciding anything: a dead cluster peer's
+ * call that this node goes on carrying (cluster.adopt "keep"). Like route_admit +
+ * route_pick on profile `profile` (by name) and MCP `mcp_uri` (exact URI), but no
+ * limit, share, health or capacity check refuses it (the call exists; refusing it
+ * would only hide it from the counts). A profile not current counts nothing; an MCP
+ * not current counts only the profile and tenant. t is filled (release with
+ * route_release); returns true when the profile was found. */
+bool route_hold(struct route_state *st, const char *profile, const char *mcp_uri,
+		struct route_ticket *t);
 /* End of the call's hold: un-count and drop every reference in t, then zero t.
  * Idempotent; safe on a zeroed ticket; needs no state (works across reloads). */
 void route_release(struct route_ticket *t);

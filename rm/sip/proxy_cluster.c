@@ -8,9 +8,16 @@
  * queue drops the line and counts it): the SIP thread never waits on the cluster.
  *
  * Adoption: the service thread hands a dead peer's "+" lines here (proxy_adopt).
- * Each becomes a short-lived session of this table (owner = the dead node), is
- * ended with a BYE to both sides built from the replicated dialog state, and its
- * record is written with ended_by "rm-peer-lost".
+ * Each becomes a session of this table (owner = the dead node). cluster.adopt "end":
+ * it is ended at once with a BYE to both sides built from the replicated dialog
+ * state, and its record is written with ended_by "rm-peer-lost". "keep": it stays,
+ * as an answered call of this node (a struct call holding the rebuilt dialog and a
+ * route ticket on its profile, tenant and MCP: route_hold), so that the in-dialog
+ * requests that reach this node through the shared sip.advertise address end it
+ * like any other call (BYE: record ended_by caller or mcp, usage released then);
+ * max duration, keepalive and drain apply to it too. A kept call is replicated again
+ * as this node's own "+" line (its `node` still the dead one), so that a third node
+ * can take it over if this one dies as well.
  *
  * Record ids: every CDR of a session gets cluster_record_id(node, start_ms,
  * call_id, from_tag), node being the node that carried the call. The survivor
@@ -48,8 +55,8 @@ void proxy_cluster_answered(struct proxy *p, const struct session *s, const stru
 	struct cluster_sess cs = { 0 };
 	char *line;
 
-	if (!p->cluster_post || !s || s->owner[0])
-		return;
+	if (!p->cluster_post || !s || (s->owner[0] && !s->user))
+		return; /* an adopted call ended at once: it is no one's any more */
 	dialog_get_parts(d, &dp);
 	cs.call_id = s->call_id;
 	cs.from_tag = s->from_tag;
@@ -74,7 +81,7 @@ void proxy_cluster_answered(struct proxy *p, const struct session *s, const stru
 		cs.target[i] = dp.target[i];
 		cs.route[i] = dp.route[i];
 	}
-	cs.node = p->cfg->node;
+	cs.node = s->owner[0] ? s->owner : p->cfg->node;
 	line = cluster_sess_add_line(&cs);
 	if (line)
 		p->cluster_post(p->cluster_arg, line);
@@ -86,7 +93,7 @@ void proxy_cluster_ended(struct proxy *p, const struct session *s)
 {
 	char *line;
 
-	if (!p->cluster_post || !s->answer_ms || s->owner[0])
+	if (!p->cluster_post || !s->answer_ms || (s->owner[0] && !s->user))
 		return;
 	line = cluster_sess_del_line(s->call_id, s->from_tag);
 	if (line)
@@ -119,6 +126,38 @@ struct billing_item *proxy_cdr_item(struct proxy *p, const struct session *s)
 	it->len = (size_t)n;
 	memcpy(it->body, buf, (size_t)n + 1);
 	return it;
+}
+
+/* cluster.adopt "keep": s (filled from a dead peer's line, dialog d) goes on as an
+ * answered call of this node. The struct call is built here rather than by call_new:
+ * it has no transaction, only what an answered call keeps once its INVITE is done
+ * (proxy_int.h: the session's reference, the dialog, the route ticket). */
+static bool keep_call(struct proxy *p, struct session *s, struct dialog *d)
+{
+	struct call *c = calloc(1, sizeof *c);
+
+	if (!c)
+		return false;
+	c->p = p;
+	c->refs = 1; /* the session's (released by proxy_session_end_hook) */
+	c->method = sip_method_invite;
+	c->routed = c->answered = c->acked = c->done = true;
+	c->sess = s;
+	c->dlg = d;
+	snprintf(c->target, sizeof c->target, "%s", s->mcp_uri);
+	if (!route_hold(p->route, s->profile, s->mcp_uri, &c->ticket))
+		log_warn("cluster: kept call-id=%s: profile %s is not configured here: its "
+			 "usage is not counted", s->call_id, s->profile);
+	c->all_next = p->all;
+	if (p->all)
+		p->all->all_prev = c;
+	p->all = c;
+	p->live_calls++;
+	s->user = c;
+	if (p->cfg->max_duration_s > 0)
+		s->deadline_ms = s->start_ms + (int64_t)p->cfg->max_duration_s * 1000;
+	proxy_cluster_answered(p, s, d);
+	return true;
 }
 
 void proxy_adopt(struct proxy *p, const char *owner, char *line)
@@ -169,6 +208,12 @@ void proxy_adopt(struct proxy *p, const char *owner, char *line)
 		dp.route[i] = cs.route[i];
 	}
 	d = dialog_from_parts(&dp);
+	if (p->cfg->cluster_adopt_keep && d && keep_call(p, s, d)) {
+		log_info("cluster: call-id=%s of dead node %s adopted and kept", s->call_id,
+			 owner);
+		proxy_sessions_changed(p);
+		return;
+	}
 	if (d)
 		dialog_bye(p, s, d, ADOPT_REASON);
 	else

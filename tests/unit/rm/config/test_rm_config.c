@@ -222,7 +222,14 @@ static const struct {
 	 "cluster.peer: unknown key"},
 	{"{\"lrgs\":[{\"name\":\"ivr\",\"members\":[{\"uri\":\"sip:a\"}]}],"
 	 "\"profiles\":[{\"name\":\"p\",\"lrg\":\"ivr\"}],\"cluster\":{\"adopt\":\"keep\"}}",
-	 "cluster.adopt: expected \"end\" (\"keep\" is not supported yet); got \"keep\""},
+	 "cluster.adopt: \"keep\" needs sip.advertise set to an address every node answers"},
+	{"{\"lrgs\":[{\"name\":\"ivr\",\"members\":[{\"uri\":\"sip:a\"}]}],"
+	 "\"sip\":{\"listen\":\"10.0.0.2\",\"advertise\":\"10.0.0.2\"},"
+	 "\"profiles\":[{\"name\":\"p\",\"lrg\":\"ivr\"}],\"cluster\":{\"adopt\":\"keep\"}}",
+	 "cluster.adopt: \"keep\" needs sip.advertise set to an address every node answers"},
+	{"{\"lrgs\":[{\"name\":\"ivr\",\"members\":[{\"uri\":\"sip:a\"}]}],"
+	 "\"profiles\":[{\"name\":\"p\",\"lrg\":\"ivr\"}],\"cluster\":{\"adopt\":\"hold\"}}",
+	 "cluster.adopt: expected one of end, keep; got \"hold\""},
 	{"{\"lrgs\":[{\"name\":\"ivr\",\"members\":[{\"uri\":\"sip:a\"}]}],"
 	 "\"profiles\":[{\"name\":\"p\",\"lrg\":\"ivr\"}],"
 	 "\"snmp\":{\"base_oid\":\"1.3.6.x\"}}",
@@ -300,6 +307,15 @@ static void test_cluster_snmp_env(void **state)
 	assert_string_equal(cfg.sip_advertise, "rm.example");
 	rm_config_free(&cfg);
 	unsetenv("POD_IP");
+	/* adopt "keep" with a shared advertised address */
+	if (rm_config_parse("{\"lrgs\":[{\"name\":\"ivr\",\"members\":[{\"uri\":\"sip:a\"}]}],"
+			    "\"profiles\":[{\"name\":\"p\",\"lrg\":\"ivr\"}],"
+			    "\"sip\":{\"listen\":\"0.0.0.0\",\"advertise\":\"rm.svc\"},"
+			    "\"cluster\":{\"adopt\":\"keep\"}}", "rm.json", &cfg, err,
+			    sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_true(cfg.cluster_adopt_keep);
+	rm_config_free(&cfg);
 
 	setenv("RM_NODE_NAME", "gvp-rm-1", 1);
 	assert_int_equal(rm_config_parse(json, "rm.json", &cfg, err, sizeof(err)), 0);
