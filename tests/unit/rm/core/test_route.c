@@ -547,6 +547,36 @@ static void test_state_free_with_live_tickets(void **state)
 	free(f);
 }
 
+/* route_hold (cluster.adopt "keep"): counts a live call whatever the limits and the
+ * MCP's state say; an unknown profile counts nothing; route_release undoes it. */
+static void test_hold_counts_without_checks(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(LIMITS_CFG);
+	struct route_profile *p = route_profile_find(f->st, "p");
+	static struct route_ticket t[12];
+	struct route_ticket none;
+	for (int i = 0; i < 10; i++)
+		call(f, &t[i]);
+	struct route_mcp *m = t[0].mcp;
+	route_health(m, false, 0, 1, 1); /* down: route_pick would skip it */
+	assert_true(route_hold(f->st, "p", m->uri, &t[10]));
+	assert_true(route_hold(f->st, "p", "sip:not-configured", &t[11]));
+	assert_int_equal(p->active, 12); /* over l3 (10): kept calls exist */
+	assert_int_equal(p->tenant->active, 12);
+	assert_int_equal(m->active, 11);
+	assert_ptr_equal(t[10].mcp, m);
+	assert_null(t[11].mcp);
+	assert_false(route_hold(f->st, "nope", m->uri, &none));
+	assert_null(none.profile);
+	for (int i = 0; i < 12; i++)
+		route_release(&t[i]);
+	assert_int_equal(p->active, 0);
+	assert_int_equal(p->tenant->active, 0);
+	assert_int_equal(m->active, 0);
+	fx_free(f);
+}
+
 static void test_gvp_session_id(void **state)
 {
 	char buf[128];
@@ -576,6 +606,7 @@ int main(void)
 		cmocka_unit_test(test_profile_selection_precedence),
 		cmocka_unit_test(test_reload_preserves_counts),
 		cmocka_unit_test(test_state_free_with_live_tickets),
+		cmocka_unit_test(test_hold_counts_without_checks),
 		cmocka_unit_test(test_gvp_session_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
