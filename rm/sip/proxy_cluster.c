@@ -2,13 +2,17 @@
  * proxy_cluster: the SIP thread's part of session replication and adoption (README
  * "rm cluster", rm/cluster/cluster_sess.h).
  *
- * Replication: when a routed INVITE is answered, its session and dialog state go
- * out as a "+" line; when an answered call ends, a "-" line. The line is handed to
+ * Replication: when a routed INVITE goes to its first MCP, its session and what is
+ * known of its dialog go out as a "+" line with answer_ms 0 (held back on the service
+ * thread while the call is young: rm/cluster/cluster_ring.c); when it is answered,
+ * the "+" line again, whole; when it ends, a "-" line. The line is handed to
  * the post callback (rm/main.c: the bridge to the service thread, bounded; a full
  * queue drops the line and counts it): the SIP thread never waits on the cluster.
  *
  * Adoption: the service thread hands a dead peer's "+" lines here (proxy_adopt).
- * Each becomes a session of this table (owner = the dead node). cluster.adopt "end":
+ * Each becomes a session of this table (owner = the dead node). A call still ringing
+ * is ended at once with its record (ended_by "rm-peer-lost", no answer, status
+ * RINGING_STATUS): its INVITE transactions died with the node. cluster.adopt "end":
  * it is ended at once with a BYE to both sides built from the replicated dialog
  * state, and its record is written with ended_by "rm-peer-lost". "keep": it stays,
  * as an answered call of this node (a struct call holding the rebuilt dialog and a
@@ -42,6 +46,10 @@
 #define ADOPT_CSEQ_STEP 100
 #define ADOPT_REASON "SIP;cause=503;text=\"rm peer lost\""
 #define BODY_MAX 8192
+/* The record of a call a dead node left ringing: the caller got no final answer from
+ * rm (its INVITE transaction times out); 503 as in the BYE Reason above, and
+ * disposition "failed" (cdr_disposition). */
+#define RINGING_STATUS 503
 
 void proxy_set_cluster(struct proxy *p, void (*post)(void *arg, char *line), void *arg)
 {
@@ -49,7 +57,10 @@ void proxy_set_cluster(struct proxy *p, void (*post)(void *arg, char *line), voi
 	p->cluster_arg = arg;
 }
 
-void proxy_cluster_answered(struct proxy *p, const struct session *s, const struct dialog *d)
+/* s's "+" line (mcp: where its INVITE went, when s does not say yet) to the service
+ * thread. */
+static void post_add(struct proxy *p, const struct session *s, const struct dialog *d,
+		     const char *mcp)
 {
 	struct dialog_parts dp;
 	struct cluster_sess cs = { 0 };
@@ -66,7 +77,7 @@ void proxy_cluster_answered(struct proxy *p, const struct session *s, const stru
 	cs.profile = s->profile;
 	cs.service_type = s->service_type;
 	cs.lrg = s->lrg;
-	cs.mcp = s->mcp_uri;
+	cs.mcp = s->mcp_uri[0] ? s->mcp_uri : mcp;
 	cs.caller = s->caller;
 	cs.dnis = s->dnis;
 	cs.attempts = s->attempts < 0 ? 0 : s->attempts > 100 ? 100 : s->attempts;
@@ -89,12 +100,23 @@ void proxy_cluster_answered(struct proxy *p, const struct session *s, const stru
 		log_warn("cluster: cannot describe call-id=%s to the peers", s->call_id);
 }
 
+void proxy_cluster_ringing(struct proxy *p, const struct session *s, const struct dialog *d,
+			   const struct route_ticket *t)
+{
+	post_add(p, s, d, t && t->mcp ? t->mcp->uri : "");
+}
+
+void proxy_cluster_answered(struct proxy *p, const struct session *s, const struct dialog *d)
+{
+	post_add(p, s, d, "");
+}
+
 void proxy_cluster_ended(struct proxy *p, const struct session *s)
 {
 	char *line;
 
-	if (!p->cluster_post || !s->answer_ms || (s->owner[0] && !s->user))
-		return;
+	if (!p->cluster_post || (s->owner[0] && !s->user))
+		return; /* unanswered too: it may have been sent ringing (cluster_ring.c) */
 	line = cluster_sess_del_line(s->call_id, s->from_tag);
 	if (line)
 		p->cluster_post(p->cluster_arg, line);
@@ -196,8 +218,15 @@ void proxy_adopt(struct proxy *p, const char *owner, char *line)
 	s->attempts = cs.attempts;
 	s->usage_level = cs.usage_level;
 	s->start_ms = cs.start_ms;
-	s->answer_ms = cs.answer_ms ? cs.answer_ms : cs.start_ms;
+	s->answer_ms = cs.answer_ms;
 	s->deadline_ms = 0;
+	if (!cs.answer_ms) { /* still ringing: nothing to end, its record to write */
+		log_info("cluster: call-id=%s of dead node %s was ringing: its record written",
+			 s->call_id, owner);
+		session_end(p->sessions, s, RINGING_STATUS, SESSION_END_RM_PEER_LOST, now);
+		proxy_sessions_changed(p);
+		return;
+	}
 	memset(&dp, 0, sizeof dp);
 	dp.cseq[0] = cs.cseq[0] + ADOPT_CSEQ_STEP;
 	dp.cseq[1] = cs.cseq[1] + ADOPT_CSEQ_STEP;

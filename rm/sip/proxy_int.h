@@ -201,6 +201,8 @@ void proxy_bill_cdr(struct proxy *p, const struct session *s);
 /* proxy_cluster.c: replicate answered calls (proxy_set_cluster), adopt a dead
  * peer's calls (proxy_adopt), and the CDR item of a session with its deterministic
  * record id (cluster_record_id). */
+void proxy_cluster_ringing(struct proxy *p, const struct session *s, const struct dialog *d,
+			   const struct route_ticket *t);
 void proxy_cluster_answered(struct proxy *p, const struct session *s,
 			    const struct dialog *d);
 void proxy_cluster_ended(struct proxy *p, const struct session *s);

@@ -20,19 +20,25 @@
 #    one), counts their usage (tenant 15 = 10 kept + 5 own, MCP ports likewise);
 #  - the callers hang up through rm-b: both sides see one BYE and its 200; rs holds
 #    one record per call, rm-a's 10 with node rm-a, ended_by caller, rm-a's own
-#    record id and their real duration (~6 s, not the kill time); usage returns to 0.
+#    record id and their real duration (~6 s, not the kill time); usage returns to 0;
+#  - 3 calls that rm-a left ringing (an MCP that never answers; their lines reach
+#    rm-b after 100-200 ms, cluster_ring.c) get a record from rm-b at once: no
+#    answer, disposition failed, sip_status 503, ended_by rm-peer-lost, node rm-a.
 . "$(dirname "$0")/lib/rm_cluster.sh"
 . "$(dirname "$0")/lib/rs.sh"
 
 SP=$(free_port); CP=$(free_port); HA=$(free_port); HB=$(free_port)
-MP=$(free_port); RSP=$(free_port); RHP=$(free_port)
+MP=$(free_port); MR=$(free_port); RSP=$(free_port); RHP=$(free_port)
 SHARED=127.0.0.10
 rs_sqlite_config "$T/rs.json" "$RSP" "$RHP" "$T/rs.db"
 rs_start "$T/rs.json" "$RSP"
 
 PEERS='["127.0.0.2:'$CP'", "127.0.0.3:'$CP'"]'
-LRGS='[{"name":"g","members":[{"uri":"sip:127.0.0.1:'$MP'"}]}]'
-PROF=', "profiles": [{"name":"ivr","tenant":"acme","lrg":"g"}], "default_profile": "ivr"'
+LRGS='[{"name":"g","members":[{"uri":"sip:127.0.0.1:'$MP'"}]},
+       {"name":"r","members":[{"uri":"sip:127.0.0.1:'$MR'"}]}]'
+PROF=', "profiles": [{"name":"ivr","tenant":"acme","lrg":"g"},
+                     {"name":"ring","tenant":"other","lrg":"r"}],
+  "dnis": {"2000": "ring"}, "default_profile": "ivr"'
 node_cfg() { # node_cfg NAME IP HTTP_PORT
 	cluster_write_config "$T/$1.json" "rm-$1" "$2" "$SP" "$3" "$CP" "$PEERS" "$LRGS" "$PROF"
 	sed -i -e "s#\"billing\": { \"mode\": \"off\" }#\"billing\": { \"mode\": \"stomp\", \"endpoints\": [\"127.0.0.1:$RSP\"], \"spool_dir\": \"$T/spool-$1\" }#" \
@@ -66,30 +72,34 @@ sed -e "s#<recv request=\"BYE\"/>#<recv request=\"BYE\"><action><setdest host=\"
 grep -q 'setdest' "$T/uas_keep.xml" || die "uas_keep.xml not made"
 
 SIPP_DIR=$T uas_start mcp "$MP" uas_keep.xml
+uas_start mcp_ring "$MR" uas_noanswer.xml
 cluster_start a "$T/a.json" "$HA"; PID_A=$NODE_PID
 cluster_start b "$T/b.json" "$HB"
 for h in "$HA" "$HB"; do
 	wait_metric "$h" rm_cluster_peers_up -eq 1 5 || die "node on $h does not see its peer up"
-	wait_metric "$h" rm_mcps_up -eq 1 5 || die "node on $h: MCP not up"
+	wait_metric "$h" rm_mcps_up -eq 2 5 || die "node on $h: MCPs not up"
 	wait_metric "$h" rm_billing_publisher_connected -eq 1 5 || die "node on $h not publishing"
 done
 
+cluster_uac ringing 127.0.0.2 "$SP" uac_rr.xml 3 20 30 -s 2000 \
+	-trace_logs -log_file "$T/ringing.txt" &
+ringing=$!; bg_pid $ringing
 SIPP_DIR=$T cluster_uac kept 127.0.0.2 "$SP" uac_keep.xml 10 20 30 -d 6000 \
 	-trace_logs -log_file "$T/answered.txt" &
 kept=$!; bg_pid $kept
 cluster_uac own 127.0.0.3 "$SP" uac_rr.xml 5 20 30 -d 6000 &
 own=$!; bg_pid $own
-wait_metric "$HB" rm_cluster_sessions_remote -eq 10 8 ||
-	die "rm-b holds $(mval "$HB" rm_cluster_sessions_remote) of rm-a's calls, want 10"
+wait_metric "$HB" rm_cluster_sessions_remote -eq 13 8 ||
+	die "rm-b holds $(mval "$HB" rm_cluster_sessions_remote) of rm-a's calls, want 13 (10 answered, 3 ringing)"
 wait_metric "$HB" rm_calls_active -eq 5 3 || die "rm-b carries $(mval "$HB" rm_calls_active) calls, want 5"
-ok "rm-a carries 10 answered calls, rm-b 5; rm-b holds rm-a's 10"
+ok "rm-a carries 10 answered calls and 3 ringing, rm-b 5; rm-b holds rm-a's 13"
 
 t_kill=$(date +%s%3N)
 kill -9 "$PID_A"
 wait "$PID_A" 2>/dev/null || true
-wait_metric "$HB" rm_cluster_sessions_adopted_total -eq 10 3 ||
-	die "rm-b adopted $(mval "$HB" rm_cluster_sessions_adopted_total), want 10"
-wait_log "$T/b.log" "peer rm-a down: this node adopts its 10 calls .kept: their in-dialog requests are routed here" 1 2 || die "rm-b's log does not say it keeps rm-a's calls"
+wait_metric "$HB" rm_cluster_sessions_adopted_total -eq 13 3 ||
+	die "rm-b adopted $(mval "$HB" rm_cluster_sessions_adopted_total), want 13"
+wait_log "$T/b.log" "peer rm-a down: this node adopts its 13 calls .kept: their in-dialog requests are routed here" 1 2 || die "rm-b's log does not say it keeps rm-a's calls"
 wait_metric "$HB" rm_calls_active -eq 15 2 || die "rm-b has $(mval "$HB" rm_calls_active) live calls, want 15 (10 kept)"
 wait_metric "$HB" 'rm_tenant_calls_active{tenant="acme"}' -eq 15 3 ||
 	die "rm-b counts $(mval "$HB" 'rm_tenant_calls_active{tenant="acme"}') calls of acme, want 15 (10 kept + 5 own)"
@@ -97,8 +107,10 @@ wait_metric "$HB" "rm_mcp_active{mcp=\"sip:127.0.0.1:$MP\"}" -eq 15 3 ||
 	die "rm-b counts $(mval "$HB" "rm_mcp_active{mcp=\"sip:127.0.0.1:$MP\"}") ports of the MCP, want 15"
 [ "$(mval "$HB" 'rm_byes_sent_total{to="caller"}')" = 0 ] && [ "$(mval "$HB" 'rm_byes_sent_total{to="mcp"}')" = 0 ] ||
 	die "rm-b sent BYEs to the kept calls"
+[ "$(mval "$HB" 'rm_calls_ended_total{ended_by="rm-peer-lost"}')" = 3 ] ||
+	die "rm-b ended $(mval "$HB" 'rm_calls_ended_total{ended_by="rm-peer-lost"}') calls as rm-peer-lost, want the 3 ringing"
 [ "$(($(date +%s%3N) - t_kill))" -lt 4000 ] || die "adoption checks ran past the calls' BYEs: the test is too slow here"
-ok "kill -9 rm-a: rm-b keeps its 10 calls (no BYE), counts their usage (tenant and MCP 15)"
+ok "kill -9 rm-a: rm-b keeps its 10 answered calls (no BYE), counts their usage (tenant and MCP 15), ends the 3 ringing"
 
 wait $kept || true
 uac_stats "$T/kept.csv"
@@ -116,8 +128,8 @@ wait_metric "$HB" 'rm_tenant_calls_active{tenant="acme"}' -eq 0 3 ||
 wait_metric "$HB" "rm_mcp_active{mcp=\"sip:127.0.0.1:$MP\"}" -eq 0 3 || die "rm-b still holds MCP ports"
 [ "$(mval "$HB" 'rm_calls_ended_total{ended_by="caller"}')" = 15 ] ||
 	die "rm-b ended $(mval "$HB" 'rm_calls_ended_total{ended_by="caller"}') calls by the caller's BYE, want 15"
-[ "$(wait_rows "$T/rs.db" 15 10)" = 15 ] || die "rs holds $(sql "$T/rs.db" "select count(*) from cdr") records, want 15"
-/usr/bin/python3 - "$T/rs.db" "$T/answered.txt" <<'PY' || die "records of the kept calls"
+[ "$(wait_rows "$T/rs.db" 18 10)" = 18 ] || die "rs holds $(sql "$T/rs.db" "select count(*) from cdr") records, want 18"
+/usr/bin/python3 - "$T/rs.db" "$T/answered.txt" "$T/ringing.txt" <<'PY' || die "records of the kept calls"
 import hashlib, sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 answered = {}
@@ -137,8 +149,15 @@ for cid, ftag in answered.items():
         sys.exit(f"call {cid}: id {i} node {node} ended_by {eb}, want {want} rm-a caller")
     if not ans or not (5500 <= end - ans <= 9000):
         sys.exit(f"call {cid}: answered {ans}, lasted {end - (ans or 0)} ms, want its real ~6000")
+# the ringing calls: sipp's INVITEs (Call-ID "N-PID@...") to dnis 2000
+rows = db.execute("select id, node, ended_by, answer_ms, disposition, sip_status, call_id from cdr where dnis = '2000'").fetchall()
+if len(rows) != 3:
+    sys.exit(f"{len(rows)} records of the ringing calls, want 3")
+for i, node, eb, ans, disp, st, cid in rows:
+    if (node, eb, ans, disp, st) != ("rm-a", "rm-peer-lost", None, "failed", 503) or not i.startswith("rm-a-"):
+        sys.exit(f"ringing call {cid}: {i} {node} {eb} {ans} {disp} {st}, want rm-a rm-peer-lost None failed 503")
 PY
 check_unique "$T/rs.db"
 nb=$(sql "$T/rs.db" "select count(*) from cdr where node = 'rm-b' and ended_by = 'caller'")
 [ "$nb" = 5 ] || die "rm-b's own calls: $nb records ended_by caller, want 5"
-ok "rs: one record per call; rm-a's 10 with rm-a's id, ended_by caller, their real ~6 s; usage back to 0"
+ok "rs: one record per call; rm-a's 10 with rm-a's id, ended_by caller, their real ~6 s; usage back to 0; the 3 ringing: failed 503 rm-peer-lost"
