@@ -194,8 +194,21 @@ static void flush_sess(struct cluster *cl)
 	cl->sess_pend_len = 0;
 }
 
-void cluster_sess_pend(struct cluster *cl, char *line, size_t n)
+void cluster_local_sess(struct cluster *cl, char *line)
 {
+	size_t n = strlen(line);
+
+	if (line[0] == 'h') {
+		cluster_health_local(cl, line);
+		free(line);
+		return;
+	}
+	if (cluster_sess_set_apply_own(cl->local_sess, line, n) < 0) {
+		log_warn("cluster: a session line from the SIP thread cannot be kept: %.120s",
+			 line);
+		free(line);
+		return;
+	}
 	if (cl->sess_pend_len + n + 1 > cl->sess_pend_cap) {
 		size_t cap = cl->sess_pend_cap ? cl->sess_pend_cap : 16384;
 		while (cl->sess_pend_len + n + 1 > cap)
@@ -216,26 +229,6 @@ void cluster_sess_pend(struct cluster *cl, char *line, size_t n)
 	free(line);
 	if (cl->sess_pend_len >= CLUSTER_SESS_CHUNK)
 		flush_sess(cl);
-}
-
-void cluster_local_sess(struct cluster *cl, char *line)
-{
-	size_t n = strlen(line);
-
-	if (line[0] == 'h') {
-		cluster_health_local(cl, line);
-		free(line);
-		return;
-	}
-	if (cluster_ring_local(cl, line, n))
-		return;
-	if (cluster_sess_set_apply_own(cl->local_sess, line, n) < 0) {
-		log_warn("cluster: a session line from the SIP thread cannot be kept: %.120s",
-			 line);
-		free(line);
-		return;
-	}
-	cluster_sess_pend(cl, line, n);
 }
 
 void cluster_sess_lost(struct cluster *cl)
@@ -622,7 +615,6 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	int64_t now = cluster_mono_ms();
 
 	publish(cl);
-	cluster_ring_tick(cl, now);
 	flush_sess(cl);
 	cluster_health_flush(cl);
 	for (size_t k = 0; k < cl->n_out; k++) {
@@ -668,9 +660,7 @@ struct cluster *cluster_new(struct event_base *base, const struct rm_config *cfg
 	cl->base = base;
 	cl->board = board;
 	cl->local_sess = cluster_sess_set_new();
-	cl->ring[0] = cluster_sess_set_new();
-	cl->ring[1] = cluster_sess_set_new();
-	if (!cl->local_sess || !cl->ring[0] || !cl->ring[1]) {
+	if (!cl->local_sess) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -774,8 +764,6 @@ void cluster_free(struct cluster *cl)
 		cluster_sess_set_free(cl->peer[i].sess);
 	}
 	cluster_sess_set_free(cl->local_sess);
-	cluster_sess_set_free(cl->ring[0]);
-	cluster_sess_set_free(cl->ring[1]);
 	free(cl->sess_pend);
 	free(cl->health);
 	if (cl->tick)

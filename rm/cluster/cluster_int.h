@@ -94,10 +94,6 @@ struct cluster {
 	unsigned published_gen;
 	/* replicated sessions: this node's set, and the lines not sent yet */
 	struct cluster_sess_set *local_sess;
-	/* ringing calls' "+" lines held back (cluster_ring.c): [0] since ring_since_ms,
-	 * [1] the period before, sent at the next turn unless answered or ended first */
-	struct cluster_sess_set *ring[2];
-	int64_t ring_since_ms;
 	char *sess_pend;
 	size_t sess_pend_len, sess_pend_cap;
 	/* MCP health as this node's OPTIONS see it (from the SIP thread's "h" lines):
@@ -122,23 +118,10 @@ struct cluster_health {
 	bool dirty; /* changed since last sent */
 };
 
-/* A ringing call's "+" line is sent only if it still rings after 1 to 2 times this
- * (cluster_ring.c): most calls are answered sooner, and cost nothing more. */
-#define CLUSTER_RING_HOLD_MS 100
-
 /* Session frames are cut at this many bytes (a full set spans several). */
 #define CLUSTER_SESS_CHUNK (256 * 1024)
 
 int64_t cluster_mono_ms(void);
-/* cluster.c: a line of this node's own (ownership passes), already applied to
- * local_sess, onto the lines sent at the next tick. */
-void cluster_sess_pend(struct cluster *cl, char *line, size_t n);
-/* cluster_ring.c: a line from the SIP thread, before it is kept and sent: true when
- * taken here (a ringing call's line held back; the end of a call the peers never
- * heard of, dropped; line freed), false to go on with it. tick: once per tick, send
- * the held lines of calls ringing for CLUSTER_RING_HOLD_MS. */
-bool cluster_ring_local(struct cluster *cl, char *line, size_t n);
-void cluster_ring_tick(struct cluster *cl, int64_t now_ms);
 /* One frame on an out link (its next seq). 0, or -1: the link was closed. */
 int cluster_out_send(struct out_link *l, enum stomp_command cmd, enum cluster_type type,
 		     const char *body, size_t body_len);

@@ -291,53 +291,6 @@ static uint32_t hash(const char *s, size_t n)
 	return h;
 }
 
-/* The slot of the entry whose key is that of line (a "+" or "-" line, LF or not):
- * *slot is NULL when absent. */
-static struct entry **set_find(struct cluster_sess_set *set, const char *line, size_t len)
-{
-	size_t kl;
-
-	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-		len--;
-	kl = len < 3 ? 0 : key_len(line, len);
-	struct entry **pp = &set->b[hash(line + 2, kl) & (SET_BUCKETS - 1)];
-	for (; *pp; pp = &(*pp)->next)
-		if ((*pp)->keylen == kl && memcmp((*pp)->line + 2, line + 2, kl) == 0)
-			break;
-	return pp;
-}
-
-bool cluster_sess_set_has(struct cluster_sess_set *set, const char *line, size_t len)
-{
-	return len >= 3 && *set_find(set, line, len) != NULL;
-}
-
-bool cluster_sess_set_remove(struct cluster_sess_set *set, const char *line, size_t len)
-{
-	struct entry **pp = len >= 3 ? set_find(set, line, len) : NULL;
-	struct entry *e = pp ? *pp : NULL;
-
-	if (!e)
-		return false;
-	*pp = e->next;
-	free(e->line);
-	free(e);
-	set->count--;
-	return true;
-}
-
-bool cluster_sess_line_ringing(const char *line, size_t len)
-{
-	size_t tabs = 0, i = 0;
-
-	if (len < 2 || line[0] != '+')
-		return false;
-	while (i < len && tabs < 15) /* answer_ms: the 15th field after "+" */
-		tabs += line[i++] == '\t';
-	return tabs == 15 && i < len && line[i] == '0' &&
-	       (i + 1 == len || line[i + 1] == '\t' || line[i + 1] == '\n');
-}
-
 static int set_apply(struct cluster_sess_set *set, const char *line, size_t len,
 		     bool trusted)
 {

@@ -9,8 +9,8 @@
  *       caller dnis attempts usage_level start_ms answer_ms cseq_caller cseq_mcp
  *       from to target_caller target_mcp route_caller route_mcp node
  *   "-" call_id from_tag
- * "+" with answer_ms 0: a call the sender admitted is still ringing (sent only once
- * it rang CLUSTER_RING_HOLD_MS, cluster_int.h: the dialog fields are those of the
+ * "+" with answer_ms 0: a call the sender admitted still rings CLUSTER_RING_HOLD_MS
+ * (rm/sip/proxy_cluster.c) after its INVITE came (the dialog fields are those of the
  * INVITE; an adopter writes its record, it cannot end it).
  * "+": a call the sender carries was answered (all that a peer needs to end it: the
  * dialog's From/To with tags, both remote targets (Contact URIs, transport included
@@ -70,12 +70,6 @@ int cluster_sess_set_apply_own(struct cluster_sess_set *set, const char *line, s
 /* Apply every line of body (len bytes). Returns the number of lines, or -1 at the
  * first malformed one (those before it are applied). */
 int cluster_sess_set_apply_body(struct cluster_sess_set *set, const char *body, size_t len);
-/* Whether the set holds the key (call_id, from_tag) of line ("+" or "-", LF or not);
- * remove: take it out, true when it was there. */
-bool cluster_sess_set_has(struct cluster_sess_set *set, const char *line, size_t len);
-bool cluster_sess_set_remove(struct cluster_sess_set *set, const char *line, size_t len);
-/* A "+" line of a call not answered yet (answer_ms 0): still ringing. */
-bool cluster_sess_line_ringing(const char *line, size_t len);
 /* Empty the set. */
 void cluster_sess_set_clear(struct cluster_sess_set *set);
 /* Every "+" line, concatenated, as a malloc'd body (length in *len; "" when empty).

@@ -236,6 +236,16 @@ struct session *session_first(const struct session_table *t)
 	return t->head;
 }
 
+struct session *session_last(const struct session_table *t)
+{
+	return t->tail;
+}
+
+struct session *session_prev(const struct session *s)
+{
+	return s->prev;
+}
+
 struct session *session_next(const struct session *s)
 {
 	return s->next;

@@ -144,6 +144,9 @@ size_t session_count(const struct session_table *t);
  *   for (s = session_first(t); s; s = n) { n = session_next(s); ... } */
 struct session *session_first(const struct session_table *t);
 struct session *session_next(const struct session *s);
+/* The same from the newest: for (s = session_last(t); s; s = session_prev(s)). */
+struct session *session_last(const struct session_table *t);
+struct session *session_prev(const struct session *s);
 
 /* Collect up to `cap` live sessions whose deadline has passed (deadline_ms != 0 and
  * <= now_ms) into out, oldest first, without removing them; the caller tears the

@@ -428,6 +428,7 @@ static void proxy_tick(su_root_magic_t *magic, su_timer_t *t, void *arg)
 	guard_tick(p);
 	guard_refresh(p, now, false);
 	proxy_overload_tick(p, now, TICK_MS);
+	proxy_cluster_tick(p);
 
 	if (now - p->last_expiry_ms >= 1000) {
 		struct session *v[256];

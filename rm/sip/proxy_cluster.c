@@ -2,10 +2,10 @@
  * proxy_cluster: the SIP thread's part of session replication and adoption (README
  * "rm cluster", rm/cluster/cluster_sess.h).
  *
- * Replication: when a routed INVITE goes to its first MCP, its session and what is
- * known of its dialog go out as a "+" line with answer_ms 0 (held back on the service
- * thread while the call is young: rm/cluster/cluster_ring.c); when it is answered,
- * the "+" line again, whole; when it ends, a "-" line. The line is handed to
+ * Replication: a routed INVITE still unanswered CLUSTER_RING_HOLD_MS after it came
+ * goes out as a "+" line with answer_ms 0 (its session and what the INVITE told of its
+ * dialog: proxy_cluster_tick); when it is answered, as a "+" line, whole; when a call
+ * that went out ends, a "-" line. The line is handed to
  * the post callback (rm/main.c: the bridge to the service thread, bounded; a full
  * queue drops the line and counts it): the SIP thread never waits on the cluster.
  *
@@ -44,6 +44,10 @@
  * this: in-dialog requests after the answer are not replicated, and a CSeq above
  * the other side's is all a UA checks (RFC 3261 12.2.2). */
 #define ADOPT_CSEQ_STEP 100
+/* A call is described to the peers while ringing only once it rang this long: most
+ * are answered sooner and cost the link nothing more. Its price: a node that dies
+ * within a call's first 100-200 ms of ringing leaves it without a record. */
+#define CLUSTER_RING_HOLD_MS 100
 #define ADOPT_REASON "SIP;cause=503;text=\"rm peer lost\""
 #define BODY_MAX 8192
 /* The record of a call a dead node left ringing: the caller got no final answer from
@@ -100,10 +104,28 @@ static void post_add(struct proxy *p, const struct session *s, const struct dial
 		log_warn("cluster: cannot describe call-id=%s to the peers", s->call_id);
 }
 
-void proxy_cluster_ringing(struct proxy *p, const struct session *s, const struct dialog *d,
-			   const struct route_ticket *t)
+/* Once a proxy tick: every call that started within the last window ending
+ * CLUSTER_RING_HOLD_MS ago and is still ringing goes out as a "+" line with answer_ms
+ * 0. Each call falls in exactly one window (however late the tick), so it is described
+ * once, and a call answered or ended within its first CLUSTER_RING_HOLD_MS costs
+ * nothing. The walk starts at the newest session and stops at the first one older
+ * than the last window; adopted sessions (inserted late, with their old start) are
+ * stepped over. */
+void proxy_cluster_tick(struct proxy *p)
 {
-	post_add(p, s, d, t && t->mcp ? t->mcp->uri : "");
+	int64_t upto = util_now_ms() - CLUSTER_RING_HOLD_MS;
+
+	if (!p->cluster_post || upto <= p->cluster_ring_upto)
+		return;
+	for (struct session *s = session_last(p->sessions); s; s = session_prev(s)) {
+		if (s->owner[0])
+			continue;
+		if (s->start_ms <= p->cluster_ring_upto)
+			break;
+		if (s->start_ms <= upto && !s->answer_ms && s->user)
+			post_add(p, s, ((struct call *)s->user)->dlg, "");
+	}
+	p->cluster_ring_upto = upto;
 }
 
 void proxy_cluster_answered(struct proxy *p, const struct session *s, const struct dialog *d)
@@ -116,7 +138,9 @@ void proxy_cluster_ended(struct proxy *p, const struct session *s)
 	char *line;
 
 	if (!p->cluster_post || (s->owner[0] && !s->user))
-		return; /* unanswered too: it may have been sent ringing (cluster_ring.c) */
+		return;
+	if (!s->answer_ms && s->start_ms > p->cluster_ring_upto)
+		return; /* ended before it was described (proxy_cluster_tick) */
 	line = cluster_sess_del_line(s->call_id, s->from_tag);
 	if (line)
 		p->cluster_post(p->cluster_arg, line);

@@ -152,6 +152,8 @@ struct proxy {
 	/* cluster session replication (NULL post: off); post takes the line */
 	void (*cluster_post)(void *arg, char *line);
 	void *cluster_arg;
+	int64_t cluster_ring_upto; /* calls started by then (UTC ms) and still ringing
+				      were described (proxy_cluster_tick) */
 
 	/* billing (NULL post: billing off). post takes ownership of the item. */
 	void (*billing_post)(void *arg, struct billing_item *it);
@@ -198,11 +200,11 @@ void proxy_session_end_hook(const struct session *s, void *arg);
  * the CDR of a refused INVITE to the service thread. No-ops with billing off. */
 void proxy_bill_event(struct proxy *p, const struct session *s, int type);
 void proxy_bill_cdr(struct proxy *p, const struct session *s);
-/* proxy_cluster.c: replicate answered calls (proxy_set_cluster), adopt a dead
+/* proxy_cluster.c: replicate answered calls and, once a proxy tick, the calls ringing
+ * for CLUSTER_RING_HOLD_MS (proxy_set_cluster, proxy_cluster_tick), adopt a dead
  * peer's calls (proxy_adopt), and the CDR item of a session with its deterministic
  * record id (cluster_record_id). */
-void proxy_cluster_ringing(struct proxy *p, const struct session *s, const struct dialog *d,
-			   const struct route_ticket *t);
+void proxy_cluster_tick(struct proxy *p);
 void proxy_cluster_answered(struct proxy *p, const struct session *s,
 			    const struct dialog *d);
 void proxy_cluster_ended(struct proxy *p, const struct session *s);

@@ -161,7 +161,6 @@ static int invite_session(struct proxy *p, struct call *c, const sip_t *sip,
 	c->refs++;
 	proxy_sessions_changed(p);
 	proxy_bill_event(p, s, CDR_EV_START);
-	proxy_cluster_ringing(p, s, c->dlg, t);
 	return 0;
 }
 

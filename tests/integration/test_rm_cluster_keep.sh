@@ -22,7 +22,7 @@
 #    one record per call, rm-a's 10 with node rm-a, ended_by caller, rm-a's own
 #    record id and their real duration (~6 s, not the kill time); usage returns to 0;
 #  - 3 calls that rm-a left ringing (an MCP that never answers; their lines reach
-#    rm-b after 100-200 ms, cluster_ring.c) get a record from rm-b at once: no
+#    rm-b after 100-200 ms, proxy_cluster_tick) get a record from rm-b at once: no
 #    answer, disposition failed, sip_status 503, ended_by rm-peer-lost, node rm-a.
 . "$(dirname "$0")/lib/rm_cluster.sh"
 . "$(dirname "$0")/lib/rs.sh"
@@ -81,6 +81,21 @@ for h in "$HA" "$HB"; do
 	wait_metric "$h" rm_billing_publisher_connected -eq 1 5 || die "node on $h not publishing"
 done
 
+# 3 calls through rm-b that ring 700 ms, then the caller CANCELs them: rm-a hears of
+# them while they ring and forgets them when they end
+sed -e 's#<pause milliseconds="200"/>#<pause milliseconds="700"/>#' "$SIPP_DIR/uac_cancel.xml" >"$T/uac_cancel.xml"
+grep -q 'milliseconds="700"' "$T/uac_cancel.xml" || die "uac_cancel.xml not made"
+SIPP_DIR=$T cluster_uac cancel 127.0.0.3 "$SP" uac_cancel.xml 3 20 30 -s 2000 &
+cancel=$!; bg_pid $cancel
+wait_metric "$HA" rm_cluster_sessions_remote -eq 3 3 ||
+	die "rm-a holds $(mval "$HA" rm_cluster_sessions_remote) of rm-b's ringing calls, want 3"
+wait $cancel || true
+uac_stats "$T/cancel.csv"
+[ "$OK" = 3 ] || die "cancelled calls: $OK of 3 went as planned"
+wait_metric "$HA" rm_cluster_sessions_remote -eq 0 3 ||
+	die "rm-a still holds $(mval "$HA" rm_cluster_sessions_remote) of rm-b's cancelled calls"
+ok "3 calls ringing on rm-b for 700 ms: rm-a held them while they rang, and let go when they were CANCELled"
+
 cluster_uac ringing 127.0.0.2 "$SP" uac_rr.xml 3 20 30 -s 2000 \
 	-trace_logs -log_file "$T/ringing.txt" &
 ringing=$!; bg_pid $ringing
@@ -126,9 +141,9 @@ wait_metric "$HB" rm_calls_active -eq 0 3 || die "rm-b still has $(mval "$HB" rm
 wait_metric "$HB" 'rm_tenant_calls_active{tenant="acme"}' -eq 0 3 ||
 	die "rm-b still counts $(mval "$HB" 'rm_tenant_calls_active{tenant="acme"}') calls of acme"
 wait_metric "$HB" "rm_mcp_active{mcp=\"sip:127.0.0.1:$MP\"}" -eq 0 3 || die "rm-b still holds MCP ports"
-[ "$(mval "$HB" 'rm_calls_ended_total{ended_by="caller"}')" = 15 ] ||
-	die "rm-b ended $(mval "$HB" 'rm_calls_ended_total{ended_by="caller"}') calls by the caller's BYE, want 15"
-[ "$(wait_rows "$T/rs.db" 18 10)" = 18 ] || die "rs holds $(sql "$T/rs.db" "select count(*) from cdr") records, want 18"
+[ "$(mval "$HB" 'rm_calls_ended_total{ended_by="caller"}')" = 18 ] ||
+	die "rm-b ended $(mval "$HB" 'rm_calls_ended_total{ended_by="caller"}') calls by the caller's BYE or CANCEL, want 18 (3 cancelled)"
+[ "$(wait_rows "$T/rs.db" 21 10)" = 21 ] || die "rs holds $(sql "$T/rs.db" "select count(*) from cdr") records, want 21"
 /usr/bin/python3 - "$T/rs.db" "$T/answered.txt" "$T/ringing.txt" <<'PY' || die "records of the kept calls"
 import hashlib, sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
@@ -150,7 +165,7 @@ for cid, ftag in answered.items():
     if not ans or not (5500 <= end - ans <= 9000):
         sys.exit(f"call {cid}: answered {ans}, lasted {end - (ans or 0)} ms, want its real ~6000")
 # the ringing calls: sipp's INVITEs (Call-ID "N-PID@...") to dnis 2000
-rows = db.execute("select id, node, ended_by, answer_ms, disposition, sip_status, call_id from cdr where dnis = '2000'").fetchall()
+rows = db.execute("select id, node, ended_by, answer_ms, disposition, sip_status, call_id from cdr where dnis = '2000' and node = 'rm-a'").fetchall()
 if len(rows) != 3:
     sys.exit(f"{len(rows)} records of the ringing calls, want 3")
 for i, node, eb, ans, disp, st, cid in rows:
@@ -158,6 +173,6 @@ for i, node, eb, ans, disp, st, cid in rows:
         sys.exit(f"ringing call {cid}: {i} {node} {eb} {ans} {disp} {st}, want rm-a rm-peer-lost None failed 503")
 PY
 check_unique "$T/rs.db"
-nb=$(sql "$T/rs.db" "select count(*) from cdr where node = 'rm-b' and ended_by = 'caller'")
+nb=$(sql "$T/rs.db" "select count(*) from cdr where node = 'rm-b' and ended_by = 'caller' and dnis <> '2000'")
 [ "$nb" = 5 ] || die "rm-b's own calls: $nb records ended_by caller, want 5"
 ok "rs: one record per call; rm-a's 10 with rm-a's id, ended_by caller, their real ~6 s; usage back to 0; the 3 ringing: failed 503 rm-peer-lost"

@@ -145,45 +145,6 @@ static void test_set(void **state)
 	cluster_sess_set_free(set);
 }
 
-/* A ringing call's line (answer_ms 0) is told from an answered one, with or without
- * its LF; has/remove find a line's key whatever its kind. */
-static void test_ringing_has_remove(void **state)
-{
-	struct cluster_sess_set *set = cluster_sess_set_new();
-	struct cluster_sess s = sample("r1", "t");
-	char *ans = cluster_sess_add_line(&s);
-	s.answer_ms = 0;
-	s.to_tag = "";
-	s.target[1] = s.route[0] = s.route[1] = NULL;
-	char *ring = cluster_sess_add_line(&s);
-	char *del = cluster_sess_del_line("r1", "t");
-	char *other = cluster_sess_del_line("r1", "u");
-
-	assert_true(cluster_sess_line_ringing(ring, strlen(ring)));
-	assert_true(cluster_sess_line_ringing(ring, strlen(ring) - 1)); /* no LF */
-	assert_false(cluster_sess_line_ringing(ans, strlen(ans)));
-	assert_false(cluster_sess_line_ringing(del, strlen(del)));
-	s.answer_ms = 5; /* "5", and "05"-like values are not "0" */
-	char *five = cluster_sess_add_line(&s);
-	assert_false(cluster_sess_line_ringing(five, strlen(five)));
-	free(five);
-
-	assert_false(cluster_sess_set_has(set, del, strlen(del)));
-	assert_int_equal(cluster_sess_set_apply_own(set, ring, strlen(ring)), 0);
-	assert_true(cluster_sess_set_has(set, ans, strlen(ans)));
-	assert_true(cluster_sess_set_has(set, del, strlen(del) - 1));
-	assert_false(cluster_sess_set_has(set, other, strlen(other)));
-	assert_false(cluster_sess_set_remove(set, other, strlen(other)));
-	assert_true(cluster_sess_set_remove(set, ans, strlen(ans)));
-	assert_int_equal(cluster_sess_set_count(set), 0);
-	assert_false(cluster_sess_set_remove(set, del, strlen(del)));
-	free(ans);
-	free(ring);
-	free(del);
-	free(other);
-	cluster_sess_set_free(set);
-}
-
 static int drained;
 static void count_line(void *arg, char *line)
 {
@@ -255,7 +216,6 @@ int main(void)
 		cmocka_unit_test(test_line_round_trip), cmocka_unit_test(test_bad_lines),
 		cmocka_unit_test(test_set),		cmocka_unit_test(test_drain),
 		cmocka_unit_test(test_record_id),	cmocka_unit_test(test_adopter),
-		cmocka_unit_test(test_ringing_has_remove),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
