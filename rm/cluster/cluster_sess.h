@@ -10,8 +10,8 @@
  *       from to target_caller target_mcp route_caller route_mcp node
  *   "-" call_id from_tag
  * "+" with answer_ms 0: a call the sender admitted still rings CLUSTER_RING_HOLD_MS
- * (rm/sip/proxy_cluster.c) after its INVITE came (the dialog fields are those of the
- * INVITE; an adopter writes its record, it cannot end it).
+ * (rm/sip/proxy_cluster.c) after its INVITE came (dialog fields empty: an adopter
+ * writes its record, it cannot end it).
  * "+": a call the sender carries was answered (all that a peer needs to end it: the
  * dialog's From/To with tags, both remote targets (Contact URIs, transport included
  * as a URI parameter), both Route sets and the highest CSeq seen from each side);

@@ -3,9 +3,9 @@
  * "rm cluster", rm/cluster/cluster_sess.h).
  *
  * Replication: a routed INVITE still unanswered CLUSTER_RING_HOLD_MS after it came
- * goes out as a "+" line with answer_ms 0 (its session and what the INVITE told of its
- * dialog: proxy_cluster_tick); when it is answered, as a "+" line, whole; when a call
- * that went out ends, a "-" line. The line is handed to
+ * goes out as a "+" line with answer_ms 0 (what its record needs, no dialog fields:
+ * proxy_cluster_tick); when it is answered, as a "+" line, whole; when a call that
+ * went out ends, a "-" line. The line is handed to
  * the post callback (rm/main.c: the bridge to the service thread, bounded; a full
  * queue drops the line and counts it): the SIP thread never waits on the cluster.
  *
@@ -123,7 +123,7 @@ void proxy_cluster_tick(struct proxy *p)
 		if (s->start_ms <= p->cluster_ring_upto)
 			break;
 		if (s->start_ms <= upto && !s->answer_ms && s->user)
-			post_add(p, s, ((struct call *)s->user)->dlg, "");
+			post_add(p, s, NULL, ""); /* its record's fields: no dialog to end */
 	}
 	p->cluster_ring_upto = upto;
 }

@@ -37,6 +37,10 @@
 #    worst, and false deaths over the whole run: rm-b declaring rm-a down at any time,
 #    and rm-a declaring rm-b down more often than it was killed.
 #
+#    Calls ringing CLUSTER_RING_HOLD_MS (100 ms) or more also cost their "+" line
+#    with answer_ms 0 (rm/sip/proxy_cluster.c): ANSWER_MS > 0 makes the MCP ring that
+#    long before its 200 (uas_rr.xml with a pause), to measure it.
+#
 # Env: BUILD (default build), CALLS (10000), RATE (1000), RUNS (3), DEATHS (20),
 # IDLE_S (2), LOAD_RATE (1000), LOAD_KILLS (10), LOAD_S (5), BENCH_DIR, KEEP=1 keeps
 # the scratch directory. Default total ~5 min.
@@ -53,6 +57,14 @@ RM="$B/bin/rm"; RS="$B/bin/rs"
 command -v sipp >/dev/null || { echo "bench_cluster: sipp missing (sip-tester)" >&2; exit 1; }
 . "$TOP/tests/bench/lib_proxy.sh"
 KEY="bench-cluster-key-0123456789abcdef"
+ANSWER_MS="${ANSWER_MS:-0}"
+if [ "$ANSWER_MS" -gt 0 ]; then
+	UAS_SF="$D/uas_ring.xml" # D: lib_proxy.sh's scratch directory
+	sed "0,/<send retrans=\"500\">/s##<pause milliseconds=\"$ANSWER_MS\"/>\n  <send retrans=\"500\">#" \
+		"$TOP/etc/sipp/uas_rr.xml" >"$UAS_SF"
+	grep -q "<pause milliseconds=\"$ANSWER_MS\"/>" "$UAS_SF" || { echo "bench_cluster: $UAS_SF not made" >&2; exit 1; }
+	export UAS_SF
+fi
 
 # metric_is HTTP_PORT NAME VALUE: 0 if rm's metric NAME equals VALUE.
 metric_is() {
@@ -286,7 +298,7 @@ PY
 	stop_all
 }
 
-echo "bench_cluster: $CALLS calls at $RATE/s through rm-a (billing stomp -> rs on SQLite)," \
+echo "bench_cluster: $CALLS calls at $RATE/s (answered after ${ANSWER_MS} ms) through rm-a (billing stomp -> rs on SQLite)," \
 	"single vs 2-node cluster (rm-b idle); $RUNS round(s); then $DEATHS kill -9 of the peer"
 for r in $(seq "$RUNS"); do
 	echo "--- round $r"

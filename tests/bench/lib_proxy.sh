@@ -95,10 +95,11 @@ for l in body.splitlines():
 PY
 }
 
-# start_uas NAME PORT: a sipp MCP (etc/sipp/uas_rr.xml) answering every call; its
-# statistics (calls completed with ACK and BYE) in $D/uas_NAME.csv every second.
+# start_uas NAME PORT: a sipp MCP (etc/sipp/uas_rr.xml, or the scenario UAS_SF) answering
+# every call; its statistics (calls completed with ACK and BYE) in $D/uas_NAME.csv every
+# second.
 start_uas() {
-	sipp -sf "$TOP/etc/sipp/uas_rr.xml" -i 127.0.0.1 -p "$2" -nostdin -aa -max_socket 5000 \
+	sipp -sf "${UAS_SF:-$TOP/etc/sipp/uas_rr.xml}" -i 127.0.0.1 -p "$2" -nostdin -aa -max_socket 5000 \
 		-trace_stat -stf "$D/uas_$1.csv" -fd 1 >"$D/uas_$1.log" 2>&1 &
 	PIDS+=($!)
 }
