@@ -203,6 +203,10 @@ void cluster_local_sess(struct cluster *cl, char *line)
 		free(line);
 		return;
 	}
+	if (line[0] == 'a' || line[0] == 'b') {
+		cluster_seen_local(cl, line);
+		return;
+	}
 	if (cluster_sess_set_apply_own(cl->local_sess, line, n) < 0) {
 		log_warn("cluster: a session line from the SIP thread cannot be kept: %.120s",
 			 line);
@@ -617,6 +621,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	publish(cl);
 	flush_sess(cl);
 	cluster_health_flush(cl);
+	cluster_seen_flush(cl);
 	for (size_t k = 0; k < cl->n_out; k++) {
 		struct out_link *l = &cl->out[k];
 		if (!l->open)
@@ -764,6 +769,7 @@ void cluster_free(struct cluster *cl)
 		cluster_sess_set_free(cl->peer[i].sess);
 	}
 	cluster_sess_set_free(cl->local_sess);
+	free(cl->seen_pend);
 	free(cl->sess_pend);
 	free(cl->health);
 	if (cl->tick)

@@ -15,7 +15,7 @@
 #define MAC_HEX (2 * MAC_LEN)
 
 static const char *const type_names[] = { "none", "hello", "hb", "state", "delta", "resync",
-					  "sess", "sstate", "health", "units" };
+					  "sess", "sstate", "health", "units", "seen" };
 static const char *const drop_names[] = { "none",	"malformed",	   "unauthenticated",
 					  "bad-mac",	"wrong-node",	   "replay",
 					  "old-incarnation", "peers-full" };

@@ -62,6 +62,9 @@ enum cluster_type {
 			     "d <mcp uri>" (down), changed ones, or all after a state */
 	CLUSTER_T_UNITS,  /* strict shares handed over: lines "give <node> <units>" (the
 			     sender stopped admitting: it is on its way out) */
+	CLUSTER_T_SEEN,   /* cluster.adopt "keep": in-dialog requests of calls the sender
+			     does not hold, for the node that does: lines
+			     "a|b TAB call_id TAB from_tag TAB to_tag" (ACK, BYE) */
 	CLUSTER_T_COUNT,
 };
 const char *cluster_type_name(enum cluster_type t);

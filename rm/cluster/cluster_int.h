@@ -101,6 +101,9 @@ struct cluster {
 	struct cluster_health *health;
 	size_t n_health, cap_health;
 	bool health_dirty;
+	/* "seen" lines from the SIP thread, sent at the next tick (cluster_seen.c) */
+	char *seen_pend;
+	size_t seen_len, seen_cap;
 	/* cluster_shutdown: done is called when the out links are written or at the
 	 * deadline */
 	struct event *shut_timer;
@@ -129,6 +132,12 @@ int cluster_out_send(struct out_link *l, enum stomp_command cmd, enum cluster_ty
  * synced link (at the tick); all of them (after a full state) or the changed ones
  * on one link. */
 void cluster_health_local(struct cluster *cl, const char *line);
+/* cluster_seen.c: an "a"/"b" line from the SIP thread (ownership passes): queued for
+ * every peer; flush: the queue, to every synced link (at the tick); apply: a peer's
+ * seen frame, each line to the SIP thread (cl->adopt, owner = the peer). */
+void cluster_seen_local(struct cluster *cl, char *line);
+void cluster_seen_flush(struct cluster *cl);
+void cluster_seen_apply(struct cluster *cl, struct peer *p, const struct cluster_msg *m);
 void cluster_health_flush(struct cluster *cl);
 void cluster_health_send(struct out_link *l, bool all);
 void cluster_out_reset(struct out_link *l);

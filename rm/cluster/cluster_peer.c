@@ -463,6 +463,9 @@ void cluster_peer_frame(struct cluster *cl, const struct cluster_msg *m, const c
 	case CLUSTER_T_UNITS:
 		apply_units(cl, p, m);
 		break;
+	case CLUSTER_T_SEEN:
+		cluster_seen_apply(cl, p, m);
+		break;
 	default:
 		if (!p->synced)
 			cluster_ask_resync(cl, p);

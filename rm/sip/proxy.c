@@ -206,6 +206,8 @@ static int in_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip0)
 				   from_caller ? DIALOG_CALLER : DIALOG_MCP);
 	if (s && s->user && method == sip_method_ack && from_caller)
 		((struct call *)s->user)->acked = true;
+	if (!s)
+		proxy_cluster_seen(p, sip); /* keep: the node holding it is told */
 
 	if (!proxy_max_forwards_ok(msg, sip)) {
 		if (method != sip_method_ack)

@@ -206,6 +206,55 @@ static bool keep_call(struct proxy *p, struct session *s, struct dialog *d)
 	return true;
 }
 
+/* A field of a "seen" line: no TAB, CR or LF, not too long. */
+static bool seen_field_ok(const char *s)
+{
+	return s && strlen(s) < 256 && !strpbrk(s, "\t\r\n");
+}
+
+void proxy_cluster_seen(struct proxy *p, const sip_t *sip)
+{
+	sip_method_t m = sip->sip_request->rq_method;
+	const char *cid = sip->sip_call_id->i_id, *ft = sip->sip_from->a_tag;
+	const char *tt = sip->sip_to->a_tag;
+	char *line;
+
+	if (!p->cluster_post || !p->cfg->cluster_adopt_keep ||
+	    (m != sip_method_ack && m != sip_method_bye) || !seen_field_ok(cid) ||
+	    !seen_field_ok(ft) || !seen_field_ok(tt))
+		return;
+	if (asprintf(&line, "%c\t%s\t%s\t%s\n", m == sip_method_ack ? 'a' : 'b', cid, ft,
+		     tt) >= 0)
+		p->cluster_post(p->cluster_arg, line);
+}
+
+/* A peer routed an ACK or BYE ("a"/"b" line of cluster_seen.c) of a call it does not
+ * hold: if this node holds it, the ACK is taken as seen here, the BYE ends it. */
+static void seen_by_peer(struct proxy *p, const char *peer, char *line)
+{
+	char *f[4], *save = NULL;
+	struct session *s;
+	size_t n = 0;
+
+	for (char *t = strtok_r(line, "\t", &save); t && n < 4; t = strtok_r(NULL, "\t", &save))
+		f[n++] = t;
+	if (n != 4)
+		return;
+	s = session_lookup(p->sessions, f[1], f[2], f[3]);
+	if (!s || !s->user || !s->answer_ms)
+		return;
+	bool from_caller = strcmp(s->from_tag, f[2]) == 0;
+	if (f[0][0] == 'a') {
+		if (from_caller)
+			((struct call *)s->user)->acked = true;
+		return;
+	}
+	log_info("cluster: call-id=%s ended by a BYE that %s routed", s->call_id, peer);
+	session_end(p->sessions, s, 200, from_caller ? SESSION_END_CALLER : SESSION_END_MCP,
+		    util_now_ms());
+	proxy_sessions_changed(p);
+}
+
 void proxy_adopt(struct proxy *p, const char *owner, char *line)
 {
 	struct cluster_sess cs;
@@ -217,6 +266,10 @@ void proxy_adopt(struct proxy *p, const char *owner, char *line)
 
 	if (line[0] == 'h') { /* a peer's MCP verdict (cluster_peer.c apply_health) */
 		monitor_hint(p, owner, line);
+		return;
+	}
+	if (line[0] == 'a' || line[0] == 'b') { /* cluster_seen.c */
+		seen_by_peer(p, owner, line);
 		return;
 	}
 	if (cluster_sess_parse(line, &add, &cs) < 0 || !add) {

@@ -205,6 +205,9 @@ void proxy_bill_cdr(struct proxy *p, const struct session *s);
  * peer's calls (proxy_adopt), and the CDR item of a session with its deterministic
  * record id (cluster_record_id). */
 void proxy_cluster_tick(struct proxy *p);
+/* cluster.adopt "keep": an ACK or BYE routed here for a call this node does not hold,
+ * told to the peers (rm/cluster/cluster_seen.c). */
+void proxy_cluster_seen(struct proxy *p, const sip_t *sip);
 void proxy_cluster_answered(struct proxy *p, const struct session *s,
 			    const struct dialog *d);
 void proxy_cluster_ended(struct proxy *p, const struct session *s);

@@ -15,6 +15,9 @@
 # the record.
 #
 #  - --check-config refuses "keep" without a shared sip.advertise;
+#  - both up: 5 calls of rm-a whose ACK and BYE reach rm-b (as a Service spreading
+#    requests would deliver them) are told to rm-a, which takes the ACK and ends the
+#    call at the BYE, one record each;
 #  - 10 calls through rm-a, 5 through rm-b (all 6 s long); kill -9 rm-a: rm-b adopts
 #    rm-a's 10 calls and keeps them (no BYE from rm: sipp would fail an unexpected
 #    one), counts their usage (tenant 15 = 10 kept + 5 own, MCP ports likewise);
@@ -38,7 +41,8 @@ LRGS='[{"name":"g","members":[{"uri":"sip:127.0.0.1:'$MP'"}]},
        {"name":"r","members":[{"uri":"sip:127.0.0.1:'$MR'"}]}]'
 PROF=', "profiles": [{"name":"ivr","tenant":"acme","lrg":"g"},
                      {"name":"ring","tenant":"other","lrg":"r"}],
-  "dnis": {"2000": "ring"}, "default_profile": "ivr"'
+  "dnis": {"2000": "ring"}, "default_profile": "ivr",
+  "session": {"ack_timeout_ms": 1000}'
 node_cfg() { # node_cfg NAME IP HTTP_PORT
 	cluster_write_config "$T/$1.json" "rm-$1" "$2" "$SP" "$3" "$CP" "$PEERS" "$LRGS" "$PROF"
 	sed -i -e "s#\"billing\": { \"mode\": \"off\" }#\"billing\": { \"mode\": \"stomp\", \"endpoints\": [\"127.0.0.1:$RSP\"], \"spool_dir\": \"$T/spool-$1\" }#" \
@@ -80,6 +84,20 @@ for h in "$HA" "$HB"; do
 	wait_metric "$h" rm_mcps_up -eq 2 5 || die "node on $h: MCPs not up"
 	wait_metric "$h" rm_billing_publisher_connected -eq 1 5 || die "node on $h not publishing"
 done
+
+# Both nodes up, the shared address spreading requests: 5 calls through rm-a whose
+# ACK and BYE reach rm-b (setdest at the 200). rm-b routes them and tells rm-a
+# (cluster_seen.c): rm-a takes the ACK (else, ack_timeout_ms 1000, it would BYE both
+# sides after 1 s: sipp fails an unexpected BYE) and ends the call at the BYE.
+sed -e "s#<recv response=\"200\" rrs=\"true\" rtd=\"true\"/>#<recv response=\"200\" rrs=\"true\" rtd=\"true\"><action><setdest host=\"127.0.0.3\" port=\"$SP\" protocol=\"udp\"/></action></recv>#" \
+    "$SIPP_DIR/uac_rr.xml" >"$T/uac_spread.xml"
+grep -q 'setdest' "$T/uac_spread.xml" || die "uac_spread.xml not made"
+SIPP_DIR=$T cluster_uac spread 127.0.0.2 "$SP" uac_spread.xml 5 20 20 -d 3000 || true
+[ "$OK" = 5 ] && [ "$FAILED" = 0 ] || die "calls acked and ended through rm-b: $OK successful, $FAILED failed: $(tail -n 3 "$T/spread.err" 2>/dev/null)"
+wait_metric "$HA" rm_calls_active -eq 0 2 || die "rm-a still holds $(mval "$HA" rm_calls_active) calls whose BYE went through rm-b"
+[ "$(mval "$HA" 'rm_calls_ended_total{ended_by="caller"}')" = 5 ] && [ "$(mval "$HA" 'rm_byes_sent_total{to="mcp"}')" = 0 ] ||
+	die "rm-a: $(mval "$HA" 'rm_calls_ended_total{ended_by="caller"}') calls ended by the caller (want 5), $(mval "$HA" 'rm_byes_sent_total{to="mcp"}') BYEs of its own (want 0)"
+ok "5 calls of rm-a whose ACK and BYE went through rm-b: rm-a took the ACK (no BYE of its own) and ended each at the BYE"
 
 # 3 calls through rm-b that ring 700 ms, then the caller CANCELs them: rm-a hears of
 # them while they ring and forgets them when they end
@@ -134,7 +152,7 @@ uac_stats "$T/kept.csv"
 wait $own || true
 uac_stats "$T/own.csv"
 [ "$OK" = 5 ] || die "rm-b's own calls: $OK of 5 successful"
-wait_for 5 eval 'uac_stats "$T/mcp.csv"; [ "$OK" = 15 ]' || die "MCP: $OK successful calls, $FAILED failed (want 15 BYEs)"
+wait_for 5 eval 'uac_stats "$T/mcp.csv"; [ "$OK" = 20 ]' || die "MCP: $OK successful calls, $FAILED failed (want 20 BYEs)"
 ok "the callers hung up through rm-b: each BYE routed to the MCP and answered"
 
 wait_metric "$HB" rm_calls_active -eq 0 3 || die "rm-b still has $(mval "$HB" rm_calls_active) live calls"
@@ -143,7 +161,7 @@ wait_metric "$HB" 'rm_tenant_calls_active{tenant="acme"}' -eq 0 3 ||
 wait_metric "$HB" "rm_mcp_active{mcp=\"sip:127.0.0.1:$MP\"}" -eq 0 3 || die "rm-b still holds MCP ports"
 [ "$(mval "$HB" 'rm_calls_ended_total{ended_by="caller"}')" = 18 ] ||
 	die "rm-b ended $(mval "$HB" 'rm_calls_ended_total{ended_by="caller"}') calls by the caller's BYE or CANCEL, want 18 (3 cancelled)"
-[ "$(wait_rows "$T/rs.db" 21 10)" = 21 ] || die "rs holds $(sql "$T/rs.db" "select count(*) from cdr") records, want 21"
+[ "$(wait_rows "$T/rs.db" 26 10)" = 26 ] || die "rs holds $(sql "$T/rs.db" "select count(*) from cdr") records, want 26"
 /usr/bin/python3 - "$T/rs.db" "$T/answered.txt" "$T/ringing.txt" <<'PY' || die "records of the kept calls"
 import hashlib, sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
@@ -152,6 +170,9 @@ for l in open(sys.argv[2]):
     f = l.split()
     if len(f) == 2 and "@" in f[0]:
         answered[f[0]] = f[1]
+spread = db.execute("select count(*) from cdr where node = 'rm-a' and ended_by = 'caller' and duration_ms between 2900 and 6000 and call_id not in (%s)" % ",".join("?" * len(answered)), list(answered)).fetchone()[0]
+if spread != 5:
+    sys.exit(f"{spread} records of the 5 calls ended through rm-b (rm-a, caller, ~3 s), want 5")
 if len(answered) != 10:
     sys.exit(f"the caller logged {len(answered)} answered calls, want 10")
 for cid, ftag in answered.items():
