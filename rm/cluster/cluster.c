@@ -170,11 +170,8 @@ static void send_state(struct out_link *l)
 	    send_sess_chunks(l, CLUSTER_T_SSTATE, sess, slen) == 0) {
 		l->need_full = false;
 		cluster_health_send(l, true);
-		if (l->cl->board->strict_nodes > 0) {
-			char freed[CLUSTER_NODE_MAX + 8];
-			int n = snprintf(freed, sizeof freed, "free %s\n", l->node);
-			cluster_out_send(l, STOMP_CMD_SEND, CLUSTER_T_UNITS, freed, (size_t)n);
-		}
+		if (l->cl->board->strict_nodes > 0)
+			cluster_units_send_free(l);
 	}
 	free(body);
 	free(sess);

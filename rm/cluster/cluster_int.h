@@ -45,6 +45,12 @@ struct in_link {
 
 enum peer_state { PEER_DOWN = 0, PEER_SYNCING, PEER_UP };
 
+/* Strict: share units of one node held by another (a "give" or "held" line). */
+struct units_part {
+	char node[CLUSTER_NODE_MAX];
+	int units;
+};
+
 /* A peer node, known by the node id of its authenticated frames. */
 struct peer {
 	bool used;
@@ -64,6 +70,10 @@ struct peer {
 	uint64_t units_from_inc;  /* the incarnation that handed them */
 	bool freed_me;            /* strict: it said it holds none of this node's units
 				     (a joining node takes its own once all did) */
+	struct units_part split[CLUSTER_MAX_PEERS]; /* strict: how its last leave split
+				     its units ("give" lines), told back to it as "held"
+				     lines when it returns */
+	size_t n_split;
 };
 
 struct cluster {
@@ -79,6 +89,11 @@ struct cluster {
 	int hb_ms, dead_ms, publish_ms;
 	int64_t last_tick_ms; /* monotonic; 0 before the first tick */
 	bool joining;         /* strict: own units not taken yet */
+	struct units_part held[CLUSTER_MAX_PEERS]; /* strict: this node's units that a peer
+				 said another node holds (its "held" lines) */
+	size_t n_held;
+	int units_away;       /* of them, not taken at the join (their holder was silent):
+				 taken when it says "free" */
 	char listen_at[RM_HOST_MAX + 16];
 	struct evconnlistener *lis;
 	struct ssl_ctx_st *tls_srv, *tls_cli; /* cluster.tls; NULL = plain TCP */
@@ -164,6 +179,9 @@ void cluster_units_connected(struct cluster *cl, const char *node, uint64_t inc)
  * configured peer said it holds none of them, or did not answer within dead_after_ms
  * of the start (README: the one case a partition can still overshoot). */
 void cluster_units_join_check(struct cluster *cl, int64_t now);
+/* After a full state on l: "held <node> <units>" for each part of l's node's last
+ * leave that went to a third node, then "free <l's node>". */
+void cluster_units_send_free(struct out_link *l);
 /* Mark peers silent for dead_after_ms down (dropping their usage); update gauges. */
 void cluster_peers_check(struct cluster *cl, int64_t now);
 /* This node did not run for stall_ms: add it to every live peer's last frame time

@@ -312,28 +312,77 @@ void cluster_units_hand_over(struct cluster *cl)
 		 n);
 }
 
-/* "give <node> <units>" lines from p, which has stopped admitting: the ones naming
- * this node grow its share. */
+static struct units_part *part_of(struct units_part *v, size_t *n, const char *node, bool add)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(v[i].node, node) == 0)
+			return &v[i];
+	if (!add || *n >= CLUSTER_MAX_PEERS)
+		return NULL;
+	snprintf(v[*n].node, sizeof v[*n].node, "%s", node);
+	v[*n].units = 0;
+	return &v[(*n)++];
+}
+
+/* p said it holds none of this node's units: if the join left units away with p
+ * (another peer said p held them, and p was silent then), they are this node's now. */
+static void units_freed_by(struct cluster *cl, struct peer *p)
+{
+	struct units_part *h = part_of(cl->held, &cl->n_held, p->node, false);
+
+	p->freed_me = true;
+	if (cl->joining || cl->units_away <= 0 || !h || h->units <= 0)
+		return;
+	int n = h->units < cl->units_away ? h->units : cl->units_away;
+	units_add(cl, n);
+	cl->units_away -= n;
+	h->units = 0;
+	log_info("cluster: peer %s gave back this node's %d share units it held: %d units "
+		 "now", p->node, n, units_now(cl));
+}
+
+/* Units lines from p: "give <node> <units>" (p has stopped admitting: the ones naming
+ * this node grow its share; all are kept as p's split), "held <node> <units>" (this
+ * node's units that node holds, as p knows), "free <node>". */
 static void apply_units(struct cluster *cl, struct peer *p, const struct cluster_msg *m)
 {
 	const char *s = m->body, *end = m->body + m->body_len;
+	bool first_give = true;
 
 	while (s < end) {
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
 		size_t n = (size_t)((nl ? nl : end) - s);
-		char line[CLUSTER_NODE_MAX + 32], node[CLUSTER_NODE_MAX];
+		char line[CLUSTER_NODE_MAX + 32], node[CLUSTER_NODE_MAX], kind[8];
 		int units = 0;
 		if (n && n < sizeof line) {
 			memcpy(line, s, n);
 			line[n] = '\0';
 			if (sscanf(line, "free %63s", node) == 1) {
 				if (strcmp(node, cl->me) == 0)
-					p->freed_me = true;
-			} else if (sscanf(line, "give %63s %d", node, &units) != 2 || units < 0 ||
-			    units > CLUSTER_UNITS * CLUSTER_MAX_PEERS) {
+					units_freed_by(cl, p);
+				s += n + 1;
+				continue;
+			}
+			if (sscanf(line, "%7s %63s %d", kind, node, &units) != 3 || units < 0 ||
+			    units > CLUSTER_UNITS * CLUSTER_MAX_PEERS ||
+			    (strcmp(kind, "give") != 0 && strcmp(kind, "held") != 0)) {
 				metric_inc(cl->mm.cluster_dropped[CLUSTER_DROP_MALFORMED]);
 				return;
 			}
+			if (kind[0] == 'h') {
+				struct units_part *h = strcmp(node, cl->me) != 0
+						? part_of(cl->held, &cl->n_held, node, true) : NULL;
+				if (h && units > h->units)
+					h->units = units;
+				s += n + 1;
+				continue;
+			}
+			if (first_give)
+				p->n_split = 0;
+			first_give = false;
+			struct units_part *sp = part_of(p->split, &p->n_split, node, true);
+			if (sp)
+				sp->units = units;
 			if (strcmp(node, cl->me) == 0 && units > 0) {
 				units_add(cl, units);
 				p->units_from += units;
@@ -374,6 +423,7 @@ static const struct peer *peer_find(const struct cluster *cl, const char *node);
 void cluster_units_join_check(struct cluster *cl, int64_t now)
 {
 	bool waited = now - cl->started_ms > cl->dead_ms;
+	int away = 0;
 
 	for (size_t k = 0; k < cl->n_out; k++) {
 		const struct out_link *l = &cl->out[k];
@@ -383,12 +433,37 @@ void cluster_units_join_check(struct cluster *cl, int64_t now)
 		if (!waited || (p && p->state != PEER_DOWN))
 			return; /* it may hold our units: wait for its word */
 	}
+	/* what a peer that answered says a silent one holds stays away until it says
+	 * "free" (units_freed_by): a node restarted while partitioned from the peer
+	 * holding part of its share must not count that part twice */
+	for (size_t i = 0; i < cl->n_held; i++) {
+		const struct peer *p = peer_find(cl, cl->held[i].node);
+		if (!p || !p->freed_me)
+			away += cl->held[i].units;
+	}
+	away = away > CLUSTER_UNITS ? CLUSTER_UNITS : away;
 	cl->joining = false;
-	units_add(cl, CLUSTER_UNITS);
-	log_info("cluster: strict share taken (%d units of %d): no peer holds it%s",
-		 units_now(cl), cl->board->strict_nodes * CLUSTER_UNITS,
-		 waited ? " (a peer silent for dead_after_ms since the start is taken to "
-			  "hold none)" : "");
+	cl->units_away = away;
+	units_add(cl, CLUSTER_UNITS - away);
+	log_info("cluster: strict share taken (%d units of %d): %s%s", units_now(cl),
+		 cl->board->strict_nodes * CLUSTER_UNITS,
+		 away ? "the rest is held by a silent peer until it says free" : "no peer holds it",
+		 waited && !away ? " (a peer silent for dead_after_ms since the start is taken to "
+				    "hold none)" : "");
+}
+
+void cluster_units_send_free(struct out_link *l)
+{
+	const struct peer *p = peer_find(l->cl, l->node);
+	char body[(CLUSTER_MAX_PEERS + 1) * (CLUSTER_NODE_MAX + 24)];
+	size_t len = 0;
+
+	for (size_t i = 0; p && i < p->n_split; i++)
+		if (strcmp(p->split[i].node, l->cl->me) != 0 && strcmp(p->split[i].node, l->node) != 0)
+			len += (size_t)snprintf(body + len, sizeof body - len, "held %s %d\n",
+						p->split[i].node, p->split[i].units);
+	len += (size_t)snprintf(body + len, sizeof body - len, "free %s\n", l->node);
+	cluster_out_send(l, STOMP_CMD_SEND, CLUSTER_T_UNITS, body, len);
 }
 
 static int64_t wall_now_ms(void)

@@ -8,6 +8,9 @@
 #     (shrink to 60) and say so; then rm-c takes its own 60.
 #  3. rm-c killed (-9), a death that a partition looks like: nobody's share grows;
 #     rm-a, offered 30 calls, admits 10.
+#  4. rm-c SIGTERMed again and restarted while rm-a (holding half its units) is
+#     stopped: it takes only the half rm-b gave back (rm-b says rm-a holds the rest),
+#     and the other half once rm-a continues and gives it back.
 . "$(dirname "$0")/lib/rm_cluster.sh"
 
 SP=$(free_port); CP=$(free_port); M1=$(free_port)
@@ -84,3 +87,28 @@ offer a 30
 [ "$OK" = 10 ] || die "rm-a with 60 units (share 10) admitted $OK of 30 after rm-c's death"
 units_is "${H[a]}" 60 || die "rm-a's units moved after rm-c's death"
 ok "rm-c killed: shares unchanged (60 units each); rm-a admits $OK of 30"
+
+# 4. rm-c back, then SIGTERMed again (rm-a and rm-b hold 30 of its units each), and
+#    restarted while rm-a is stopped (a partition from the node holding half its
+#    share): rm-b gives its 30 back and says rm-a holds the other 30; rm-c takes only
+#    its 30 (share 5) until rm-a, continued, gives them back too.
+cluster_start c "$T/c.json" "${H[c]}"
+wait_for 8 all_up || die "rm-c not up everywhere after its kill"
+wait_for 5 units_is "${H[c]}" 60 || die "rm-c holds $(units "${H[c]}") units after its kill and restart"
+kill -TERM "$(cat "$T/c.pid")"
+wait_for 5 units_is "${H[a]}" 90 || die "rm-a's units after rm-c's second SIGTERM: $(units "${H[a]}")"
+wait_for 5 units_is "${H[b]}" 90 || die "rm-b's units after rm-c's second SIGTERM: $(units "${H[b]}")"
+wait_gone "$(cat "$T/c.pid")" 5 || die "rm-c did not exit"
+kill -STOP "$(cat "$T/a.pid")"
+cluster_start c "$T/c.json" "${H[c]}"
+wait_for 5 units_is "${H[b]}" 60 || die "rm-b did not give rm-c's units back: $(units "${H[b]}")"
+wait_for 5 units_is "${H[c]}" 30 || die "rm-c restarted while rm-a is stopped holds $(units "${H[c]}") units, want 30"
+offer c 30
+[ "$OK" = 5 ] || die "rm-c with 30 units (share 5) admitted $OK of 30 while rm-a holds the rest"
+units_is "${H[c]}" 30 || die "rm-c's units moved while rm-a is stopped: $(units "${H[c]}")"
+kill -CONT "$(cat "$T/a.pid")"
+wait_for 8 units_is "${H[c]}" 60 || die "rm-c holds $(units "${H[c]}") units after rm-a continued, want 60"
+wait_for 5 units_is "${H[a]}" 60 || die "rm-a did not give rm-c's units back: $(units "${H[a]}")"
+offer c 30
+[ "$OK" = 10 ] || die "rm-c with 60 units admitted $OK of 30"
+ok "rm-c restarted while rm-a (holding 30 of its units) was stopped: it took 30 (admitted 5), the other 30 when rm-a gave them back (admits 10)"
