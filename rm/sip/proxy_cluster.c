@@ -206,6 +206,49 @@ static bool keep_call(struct proxy *p, struct session *s, struct dialog *d)
 	return true;
 }
 
+/* FNV-1a, 64 bits: the BYE ring compares hashes of Call-IDs and tags. */
+static uint64_t hash64(const char *s)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (; s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* A BYE (its Call-ID, From and To tags) for a dialog this node does not hold, seen
+ * here or told by a peer: kept BYE_RECENT_MS (the last 2048 of them), for the call
+ * that may be adopted just after (its BYE came between its node's death and the
+ * adoption). Adopting a call scans them all (O(2048), once per kept call). */
+#define BYE_RECENT_MS 5000
+static void bye_remember(struct proxy *p, const char *cid, const char *ft, const char *tt)
+{
+	unsigned n = sizeof p->cluster_byes / sizeof p->cluster_byes[0];
+	unsigned i = p->cluster_byes_next++ % n;
+
+	p->cluster_byes[i].cid = hash64(cid);
+	p->cluster_byes[i].tag[0] = hash64(ft);
+	p->cluster_byes[i].tag[1] = hash64(tt);
+	p->cluster_byes[i].at_ms = util_now_ms();
+}
+
+/* A kept call's BYE already went by: when (0: none); *from_caller: who sent it. */
+static int64_t bye_seen(struct proxy *p, const struct session *s, bool *from_caller)
+{
+	uint64_t cid = hash64(s->call_id), tag = hash64(s->from_tag);
+	int64_t now = util_now_ms();
+
+	for (unsigned i = 0; i < sizeof p->cluster_byes / sizeof p->cluster_byes[0]; i++) {
+		const typeof(p->cluster_byes[0]) *b = &p->cluster_byes[i];
+		if (b->cid == cid && now - b->at_ms < BYE_RECENT_MS &&
+		    (b->tag[0] == tag || b->tag[1] == tag)) {
+			*from_caller = b->tag[0] == tag;
+			return b->at_ms;
+		}
+	}
+	return 0;
+}
+
 /* A field of a "seen" line: no TAB, CR or LF, not too long. */
 static bool seen_field_ok(const char *s)
 {
@@ -223,6 +266,8 @@ void proxy_cluster_seen(struct proxy *p, const sip_t *sip)
 	    (m != sip_method_ack && m != sip_method_bye) || !seen_field_ok(cid) ||
 	    !seen_field_ok(ft) || !seen_field_ok(tt))
 		return;
+	if (m == sip_method_bye)
+		bye_remember(p, cid, ft, tt);
 	if (asprintf(&line, "%c\t%s\t%s\t%s\n", m == sip_method_ack ? 'a' : 'b', cid, ft,
 		     tt) >= 0)
 		p->cluster_post(p->cluster_arg, line);
@@ -241,6 +286,8 @@ static void seen_by_peer(struct proxy *p, const char *peer, char *line)
 	if (n != 4)
 		return;
 	s = session_lookup(p->sessions, f[1], f[2], f[3]);
+	if (!s && f[0][0] == 'b')
+		bye_remember(p, f[1], f[2], f[3]);
 	if (!s || !s->user || !s->answer_ms)
 		return;
 	bool from_caller = strcmp(s->from_tag, f[2]) == 0;
@@ -315,8 +362,13 @@ void proxy_adopt(struct proxy *p, const char *owner, char *line)
 	}
 	d = dialog_from_parts(&dp);
 	if (p->cfg->cluster_adopt_keep && d && keep_call(p, s, d)) {
-		log_info("cluster: call-id=%s of dead node %s adopted and kept", s->call_id,
-			 owner);
+		bool from_caller = false;
+		int64_t bye_ms = bye_seen(p, s, &from_caller);
+		log_info("cluster: call-id=%s of dead node %s adopted and kept%s", s->call_id,
+			 owner, bye_ms ? ": its BYE went by already, ended" : "");
+		if (bye_ms)
+			session_end(p->sessions, s, 200,
+				    from_caller ? SESSION_END_CALLER : SESSION_END_MCP, bye_ms);
 		proxy_sessions_changed(p);
 		return;
 	}

@@ -152,6 +152,10 @@ struct proxy {
 	/* cluster session replication (NULL post: off); post takes the line */
 	void (*cluster_post)(void *arg, char *line);
 	void *cluster_arg;
+	/* keep: BYEs of dialogs no node here held, for a call adopted just after
+	 * (proxy_cluster.c); a ring of hashes */
+	struct { uint64_t cid, tag[2]; int64_t at_ms; } cluster_byes[2048];
+	unsigned cluster_byes_next;
 	int64_t cluster_ring_upto; /* calls started by then (UTC ms) and still ringing
 				      were described (proxy_cluster_tick) */
 

@@ -24,6 +24,9 @@
 #  - the callers hang up through rm-b: both sides see one BYE and its 200; rs holds
 #    one record per call, rm-a's 10 with node rm-a, ended_by caller, rm-a's own
 #    record id and their real duration (~6 s, not the kill time); usage returns to 0;
+#  - 3 calls of rm-a whose callers hang up (through rm-b) after the kill but before
+#    rm-b sees rm-a dead: rm-b routes the BYEs, remembers them, and ends those calls
+#    as it adopts them (record ended_by caller, end at the BYE);
 #  - 3 calls that rm-a left ringing (an MCP that never answers; their lines reach
 #    rm-b after 100-200 ms, proxy_cluster_tick) get a record from rm-b at once: no
 #    answer, disposition failed, sip_status 503, ended_by rm-peer-lost, node rm-a.
@@ -46,7 +49,7 @@ PROF=', "profiles": [{"name":"ivr","tenant":"acme","lrg":"g"},
 node_cfg() { # node_cfg NAME IP HTTP_PORT
 	cluster_write_config "$T/$1.json" "rm-$1" "$2" "$SP" "$3" "$CP" "$PEERS" "$LRGS" "$PROF"
 	sed -i -e "s#\"billing\": { \"mode\": \"off\" }#\"billing\": { \"mode\": \"stomp\", \"endpoints\": [\"127.0.0.1:$RSP\"], \"spool_dir\": \"$T/spool-$1\" }#" \
-	    -e "s#\"key\": \"$CLUSTER_KEY\" }#\"key\": \"$CLUSTER_KEY\", \"adopt\": \"keep\" }#" "$T/$1.json"
+	    -e "s#\"key\": \"$CLUSTER_KEY\" }#\"key\": \"$CLUSTER_KEY\", \"adopt\": \"keep\", \"dead_after_ms\": 1500 }#" "$T/$1.json"
 	cp "$T/$1.json" "$T/$1-noadv.json"
 	sed -i "s#\"transports\"#\"advertise\": \"$SHARED\", \"transports\"#" "$T/$1.json"
 	grep -q '"adopt": "keep"' "$T/$1.json" && grep -q "\"advertise\": \"$SHARED\"" "$T/$1.json" &&
@@ -114,6 +117,12 @@ wait_metric "$HA" rm_cluster_sessions_remote -eq 0 3 ||
 	die "rm-a still holds $(mval "$HA" rm_cluster_sessions_remote) of rm-b's cancelled calls"
 ok "3 calls ringing on rm-b for 700 ms: rm-a held them while they rang, and let go when they were CANCELled"
 
+t0=$(date +%s%3N)
+# 3 calls whose callers hang up (through rm-b) 2.5 s after the answer: after the
+# kill at t0 + 2.2 s, before rm-b sees rm-a dead (dead_after_ms 1500)
+SIPP_DIR=$T cluster_uac window 127.0.0.2 "$SP" uac_keep.xml 3 20 30 -d 2500 \
+	-trace_logs -log_file "$T/window.txt" &
+window=$!; bg_pid $window
 cluster_uac ringing 127.0.0.2 "$SP" uac_rr.xml 3 20 30 -s 2000 \
 	-trace_logs -log_file "$T/ringing.txt" &
 ringing=$!; bg_pid $ringing
@@ -122,17 +131,20 @@ SIPP_DIR=$T cluster_uac kept 127.0.0.2 "$SP" uac_keep.xml 10 20 30 -d 6000 \
 kept=$!; bg_pid $kept
 cluster_uac own 127.0.0.3 "$SP" uac_rr.xml 5 20 30 -d 6000 &
 own=$!; bg_pid $own
-wait_metric "$HB" rm_cluster_sessions_remote -eq 13 8 ||
-	die "rm-b holds $(mval "$HB" rm_cluster_sessions_remote) of rm-a's calls, want 13 (10 answered, 3 ringing)"
-wait_metric "$HB" rm_calls_active -eq 5 3 || die "rm-b carries $(mval "$HB" rm_calls_active) calls, want 5"
-ok "rm-a carries 10 answered calls and 3 ringing, rm-b 5; rm-b holds rm-a's 13"
+wait_metric "$HB" rm_cluster_sessions_remote -eq 16 2 ||
+	die "rm-b holds $(mval "$HB" rm_cluster_sessions_remote) of rm-a's calls, want 16 (13 answered, 3 ringing)"
+wait_metric "$HB" rm_calls_active -eq 5 1 || die "rm-b carries $(mval "$HB" rm_calls_active) calls, want 5"
+ok "rm-a carries 13 answered calls and 3 ringing, rm-b 5; rm-b holds rm-a's 16"
 
+t_kill=$(date +%s%3N)
+[ $((t_kill - t0)) -lt 2100 ] || die "the calls took $((t_kill - t0)) ms to be set up: too slow here for the BYE window"
+sleep "$(awk -v d=$((2200 - (t_kill - t0))) 'BEGIN { print d / 1000 }')"
 t_kill=$(date +%s%3N)
 kill -9 "$PID_A"
 wait "$PID_A" 2>/dev/null || true
-wait_metric "$HB" rm_cluster_sessions_adopted_total -eq 13 3 ||
-	die "rm-b adopted $(mval "$HB" rm_cluster_sessions_adopted_total), want 13"
-wait_log "$T/b.log" "peer rm-a down: this node adopts its 13 calls .kept: their in-dialog requests are routed here" 1 2 || die "rm-b's log does not say it keeps rm-a's calls"
+wait_metric "$HB" rm_cluster_sessions_adopted_total -eq 16 3 ||
+	die "rm-b adopted $(mval "$HB" rm_cluster_sessions_adopted_total), want 16"
+wait_log "$T/b.log" "peer rm-a down: this node adopts its 16 calls .kept: their in-dialog requests are routed here" 1 2 || die "rm-b's log does not say it keeps rm-a's calls"
 wait_metric "$HB" rm_calls_active -eq 15 2 || die "rm-b has $(mval "$HB" rm_calls_active) live calls, want 15 (10 kept)"
 wait_metric "$HB" 'rm_tenant_calls_active{tenant="acme"}' -eq 15 3 ||
 	die "rm-b counts $(mval "$HB" 'rm_tenant_calls_active{tenant="acme"}') calls of acme, want 15 (10 kept + 5 own)"
@@ -142,8 +154,15 @@ wait_metric "$HB" "rm_mcp_active{mcp=\"sip:127.0.0.1:$MP\"}" -eq 15 3 ||
 	die "rm-b sent BYEs to the kept calls"
 [ "$(mval "$HB" 'rm_calls_ended_total{ended_by="rm-peer-lost"}')" = 3 ] ||
 	die "rm-b ended $(mval "$HB" 'rm_calls_ended_total{ended_by="rm-peer-lost"}') calls as rm-peer-lost, want the 3 ringing"
-[ "$(($(date +%s%3N) - t_kill))" -lt 4000 ] || die "adoption checks ran past the calls' BYEs: the test is too slow here"
-ok "kill -9 rm-a: rm-b keeps its 10 answered calls (no BYE), counts their usage (tenant and MCP 15), ends the 3 ringing"
+t_down=$(date -d "$(grep "peer rm-a down: no frame" "$T/b.log" | tail -n 1 | cut -d' ' -f1)" +%s%3N)
+wait $window || true
+uac_stats "$T/window.csv"
+[ "$OK" = 3 ] && [ "$FAILED" = 0 ] || die "calls hung up before the adoption: $OK successful, $FAILED failed"
+n=$(grep -c 'its BYE went by already' "$T/b.log")
+[ "$n" = 3 ] || die "rm-b ended $n kept calls whose BYE went by before the adoption, want 3"
+ok "3 calls hung up through rm-b after the kill, before it saw rm-a down ($((t_down - t_kill)) ms after the kill): routed, and ended at their adoption"
+[ "$(($(date +%s%3N) - t_kill))" -lt 3500 ] || die "adoption checks ran past the calls' BYEs: the test is too slow here"
+ok "kill -9 rm-a: rm-b keeps its 10 live answered calls (no BYE), counts their usage (tenant and MCP 15), ends the 3 ringing"
 
 wait $kept || true
 uac_stats "$T/kept.csv"
@@ -152,17 +171,17 @@ uac_stats "$T/kept.csv"
 wait $own || true
 uac_stats "$T/own.csv"
 [ "$OK" = 5 ] || die "rm-b's own calls: $OK of 5 successful"
-wait_for 5 eval 'uac_stats "$T/mcp.csv"; [ "$OK" = 20 ]' || die "MCP: $OK successful calls, $FAILED failed (want 20 BYEs)"
+wait_for 5 eval 'uac_stats "$T/mcp.csv"; [ "$OK" = 23 ]' || die "MCP: $OK successful calls, $FAILED failed (want 23 BYEs)"
 ok "the callers hung up through rm-b: each BYE routed to the MCP and answered"
 
 wait_metric "$HB" rm_calls_active -eq 0 3 || die "rm-b still has $(mval "$HB" rm_calls_active) live calls"
 wait_metric "$HB" 'rm_tenant_calls_active{tenant="acme"}' -eq 0 3 ||
 	die "rm-b still counts $(mval "$HB" 'rm_tenant_calls_active{tenant="acme"}') calls of acme"
 wait_metric "$HB" "rm_mcp_active{mcp=\"sip:127.0.0.1:$MP\"}" -eq 0 3 || die "rm-b still holds MCP ports"
-[ "$(mval "$HB" 'rm_calls_ended_total{ended_by="caller"}')" = 18 ] ||
-	die "rm-b ended $(mval "$HB" 'rm_calls_ended_total{ended_by="caller"}') calls by the caller's BYE or CANCEL, want 18 (3 cancelled)"
-[ "$(wait_rows "$T/rs.db" 26 10)" = 26 ] || die "rs holds $(sql "$T/rs.db" "select count(*) from cdr") records, want 26"
-/usr/bin/python3 - "$T/rs.db" "$T/answered.txt" "$T/ringing.txt" <<'PY' || die "records of the kept calls"
+[ "$(mval "$HB" 'rm_calls_ended_total{ended_by="caller"}')" = 21 ] ||
+	die "rm-b ended $(mval "$HB" 'rm_calls_ended_total{ended_by="caller"}') calls by the caller's BYE or CANCEL, want 21 (3 cancelled)"
+[ "$(wait_rows "$T/rs.db" 29 10)" = 29 ] || die "rs holds $(sql "$T/rs.db" "select count(*) from cdr") records, want 29"
+/usr/bin/python3 - "$T/rs.db" "$T/answered.txt" "$T/window.txt" "$t_kill" "$t_down" <<'PY' || die "records of the kept calls"
 import hashlib, sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 answered = {}
@@ -170,6 +189,19 @@ for l in open(sys.argv[2]):
     f = l.split()
     if len(f) == 2 and "@" in f[0]:
         answered[f[0]] = f[1]
+window = {}
+for l in open(sys.argv[3]):
+    f = l.split()
+    if len(f) == 2 and "@" in f[0]:
+        window[f[0]] = f[1]
+if len(window) != 3:
+    sys.exit(f"{len(window)} calls of the BYE window logged, want 3")
+for cid in window:
+    r = db.execute("select node, ended_by, duration_ms, end_ms from cdr where call_id = ?", (cid,)).fetchall()
+    if len(r) != 1 or r[0][0] != "rm-a" or r[0][1] != "caller" or not 2400 <= r[0][2] <= 3500:
+        sys.exit(f"call {cid} hung up before the adoption: {r}, want one record rm-a caller ~2500 ms")
+    if not int(sys.argv[4]) < r[0][3] < int(sys.argv[5]):
+        sys.exit(f"call {cid}: its BYE at {r[0][3]} is not between the kill {sys.argv[4]} and the adoption {sys.argv[5]}")
 spread = db.execute("select count(*) from cdr where node = 'rm-a' and ended_by = 'caller' and duration_ms between 2900 and 6000 and call_id not in (%s)" % ",".join("?" * len(answered)), list(answered)).fetchone()[0]
 if spread != 5:
     sys.exit(f"{spread} records of the 5 calls ended through rm-b (rm-a, caller, ~3 s), want 5")
