@@ -5,9 +5,12 @@
  * Replication: a routed INVITE still unanswered CLUSTER_RING_HOLD_MS after it came
  * goes out as a "+" line with answer_ms 0 (what its record needs, no dialog fields:
  * proxy_cluster_tick); when it is answered, as a "+" line, whole; when a call that
- * went out ends, a "-" line. The line is handed to
- * the post callback (rm/main.c: the bridge to the service thread, bounded; a full
- * queue drops the line and counts it): the SIP thread never waits on the cluster.
+ * went out ends, a "-" line. The line is handed to the post callback (rm/main.c: the
+ * bridge to the service thread, bounded; a full queue drops the line and counts it):
+ * the SIP thread never waits on the cluster. With cluster.adopt "keep", an ACK or BYE
+ * routed here for a dialog this node does not hold is told to the peers as an "a"/"b"
+ * line (rm/cluster/cluster_seen.c), and a peer's such lines come back through
+ * proxy_adopt.
  *
  * Adoption: the service thread hands a dead peer's "+" lines here (proxy_adopt).
  * Each becomes a session of this table (owner = the dead node). A call still ringing
