@@ -11,6 +11,7 @@
 
 #include <sofia-sip/su_tag.h>
 #include <sofia-sip/nta_tag.h>
+#include <sofia-sip/nta_stateless.h>
 #include <sofia-sip/sip_tag.h>
 #include <sofia-sip/sip_util.h>
 #include <sofia-sip/url.h>
@@ -215,8 +216,13 @@ static int send_resolved(struct call *c, msg_t *msg, const url_t *next, unsigned
 		return -1;
 	}
 	c->got_provisional = false;
+	/* a routed INVITE's branch is keyed (proxy_stateless.c): a 2xx retransmission
+	 * arriving after rm let this transaction go can still be recognised */
+	char branch[64];
+	bool keyed = c->routed && c->method == sip_method_invite &&
+		     proxy_invite_branch(c, branch, sizeof branch);
 	c->orq = nta_outgoing_mcreate(p->agent, call_response, c, (url_string_t const *)num,
-				      msg, TAG_END());
+				      msg, TAG_IF(keyed, NTATAG_BRANCH_KEY(branch)), TAG_END());
 	return c->orq ? 0 : -1;
 }
 
@@ -269,7 +275,14 @@ static void relay(struct call *c, nta_outgoing_t *orq, int status)
 	msg_t *msg = nta_outgoing_getresponse(orq);
 
 	if (!c->irq) {
-		msg_destroy(msg);
+		/* the server transaction went when the first 2xx was relayed: a proxy
+		 * forwards 2xx retransmissions statelessly (RFC 3261 16.7 step 10);
+		 * nta_msg_tsend drops rm's Via and sends where the next one says */
+		if (msg && status >= 200 && status < 300 && c->method == sip_method_invite &&
+		    !nta_msg_is_internal(msg))
+			nta_msg_tsend(c->p->agent, msg, NULL, TAG_END());
+		else
+			msg_destroy(msg);
 		return;
 	}
 	if (!msg || nta_msg_is_internal(msg)) {
@@ -340,6 +353,14 @@ static int call_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
 				proxy_cluster_answered(p, c->sess, c->dlg);
 			}
 			call_wait(c, WAIT_LINGER, proxy_now_ms() + LINGER_MS(p));
+			/* the server transaction is done: nta absorbs INVITE retransmissions
+			 * for T4 more (timer I, then freed), later 2xx retransmissions are
+			 * relayed statelessly (relay above) */
+			if (c->irq) {
+				nta_incoming_bind(c->irq, NULL, NULL);
+				nta_incoming_destroy(c->irq);
+				c->irq = NULL;
+			}
 		}
 		return 0;
 	}
@@ -455,6 +476,13 @@ void proxy_tick_calls(struct proxy *p, int64_t now)
 			call_ack_timeout(c);
 		call_release_tr(c);
 	}
+}
+
+void call_acked(struct call *c)
+{
+	c->acked = true;
+	if (c->answered && c->tr_held)
+		call_release_tr(c);
 }
 
 void proxy_release_all_calls(struct proxy *p)

@@ -157,6 +157,8 @@ struct proxy {
 	void (*billing_post)(void *arg, struct billing_item *it);
 	void *billing_arg;
 	bool billing_events; /* billing.events: all (none: call events are not built) */
+
+	uint8_t branch_key[16]; /* keys the branches rm recognises without state */
 };
 
 /* proxy.c */
@@ -191,6 +193,10 @@ void call_finish(struct call *c, int status, bool send_reply);
 void call_list_remove(struct call_list *l, struct call *c);
 void call_wait(struct call *c, enum call_wait w, int64_t deadline_ms);
 void proxy_tick_calls(struct proxy *p, int64_t now);
+/* The ACK for c's relayed 2xx came through rm: its transactions and INVITE copy are
+ * let go now (a 2xx retransmission still in flight is relayed statelessly,
+ * proxy_stateless.c); the session keeps the call (dialog state) until it ends. */
+void call_acked(struct call *c);
 /* Shutdown: drop the transactions of every call still alive. */
 void proxy_release_all_calls(struct proxy *p);
 void proxy_session_end_hook(const struct session *s, void *arg);
@@ -290,6 +296,17 @@ void proxy_setup_end(struct call *c);
  * release_all: drop them all (shutdown). */
 void proxy_orphan_adopt(struct proxy *p, nta_outgoing_t *orq);
 void proxy_orphan_release_all(struct proxy *p);
+
+/* proxy_stateless.c: keyed branches and stray responses (see the file's comment).
+ * proxy_branch_key_init: draw the key (proxy_create).
+ * proxy_invite_branch: the branch of c's current attempt (a routed INVITE);
+ * proxy_bye_branch: the branch of a BYE forwarded statelessly (bye as received).
+ * Both write "z9hG4bKrm..." into out; false when the request lacks the fields.
+ * proxy_stray_response: a response matching no transaction (msg is consumed). */
+void proxy_branch_key_init(struct proxy *p);
+bool proxy_invite_branch(const struct call *c, char *out, size_t len);
+bool proxy_bye_branch(const struct proxy *p, const sip_t *bye, char *out, size_t len);
+void proxy_stray_response(struct proxy *p, nta_agent_t *agent, msg_t *msg, sip_t *sip);
 
 /* proxy_invite.c */
 int proxy_new_invite(struct proxy *p, nta_incoming_t *irq, const sip_t *sip);
