@@ -461,8 +461,8 @@ static void end_session(struct proxy *p, struct session *s, int status,
 		session_end(p->sessions, s, status, who, util_now_ms());
 		return;
 	}
-	if (!c->cancelled && c->orq && nta_outgoing_status(c->orq) < 200)
-		dialog_cancel(p, s, c->orq);
+	if (!c->cancelled)
+		dialog_cancel(p, s, c);
 	c->refs++; /* the end hook drops the session's reference */
 	session_end(p->sessions, s, status, who, util_now_ms());
 	call_finish(c, c->cancelled ? 487 : status, true);

@@ -98,10 +98,21 @@ struct call *call_new(struct proxy *p, nta_incoming_t *irq, const sip_t *sip)
 	return c;
 }
 
+/* Forget c's loose branch (its INVITE copy and next hop). */
+static void call_unloose(struct call *c)
+{
+	if (c->sent)
+		msg_destroy(c->sent);
+	c->sent = NULL;
+	c->hop = NULL;
+	c->loose = c->loose_final = c->loose_cancelled = false;
+}
+
 void call_unref(struct call *c)
 {
 	if (--c->refs > 0)
 		return;
+	call_unloose(c);
 	proxy_setup_end(c);
 	route_release(&c->ticket);
 	if (c->all_prev)
@@ -125,6 +136,8 @@ static void call_release_tr(struct call *c)
 	if (c->orq) {
 		proxy_orphan_adopt(c->p, c->orq); /* an unanswered INVITE branch lingers */
 		c->orq = NULL;
+	} else if (call_branch_pending(c)) {
+		call_cancel_branch(c, NULL, NULL); /* a loose one is CANCELled here */
 	}
 	if (c->irq) {
 		nta_incoming_bind(c->irq, NULL, NULL);
@@ -216,13 +229,15 @@ static int send_resolved(struct call *c, msg_t *msg, const url_t *next, unsigned
 		return -1;
 	}
 	c->got_provisional = false;
-	/* a routed INVITE's branch is keyed (proxy_stateless.c): a 2xx retransmission
-	 * arriving after rm let this transaction go can still be recognised */
-	char branch[64];
-	bool keyed = c->routed && c->method == sip_method_invite &&
-		     proxy_invite_branch(c, branch, sizeof branch);
+	call_unloose(c);
+	/* a routed INVITE's branch is keyed (proxy_stateless.c): its responses are
+	 * recognised once rm let the transaction go (loose, or after the ACK) */
+	c->keyed = c->routed && c->method == sip_method_invite &&
+		   proxy_invite_branch(c, c->branch, sizeof c->branch);
+	c->udp_out = !guard_next_is_tcp(p, next);
 	c->orq = nta_outgoing_mcreate(p->agent, call_response, c, (url_string_t const *)num,
-				      msg, TAG_IF(keyed, NTATAG_BRANCH_KEY(branch)), TAG_END());
+				      msg, TAG_IF(c->keyed, NTATAG_BRANCH_KEY(c->branch)),
+				      TAG_END());
 	return c->orq ? 0 : -1;
 }
 
@@ -269,11 +284,9 @@ fail:
 	return -1;
 }
 
-/* Relay the latest response of orq upstream, without our Via. */
-static void relay(struct call *c, nta_outgoing_t *orq, int status)
+/* Relay response msg (taken) upstream, without our Via. */
+static void relay_msg(struct call *c, msg_t *msg, int status)
 {
-	msg_t *msg = nta_outgoing_getresponse(orq);
-
 	if (!c->irq) {
 		/* the server transaction went when the first 2xx was relayed: a proxy
 		 * forwards 2xx retransmissions statelessly (RFC 3261 16.7 step 10);
@@ -302,6 +315,12 @@ static void relay(struct call *c, nta_outgoing_t *orq, int status)
 		log_debug("cannot relay %d upstream", status);
 }
 
+/* Relay the latest response of orq upstream, without our Via. */
+static void relay(struct call *c, nta_outgoing_t *orq, int status)
+{
+	relay_msg(c, nta_outgoing_getresponse(orq), status);
+}
+
 static bool failover_wanted(const struct call *c, int status, bool internal)
 {
 	const struct rm_config *cfg = c->p->cfg;
@@ -313,6 +332,80 @@ static bool failover_wanted(const struct call *c, int status, bool internal)
 	if (internal && (status == 408 || status == 503))
 		return cfg->failover_on_timeout || rm_config_is_failover_code(cfg, status);
 	return rm_config_is_failover_code(cfg, status);
+}
+
+/* The first 2xx of c's INVITE (sip) has come: answered, session and dialog state. */
+static void call_answered(struct call *c, const sip_t *sip)
+{
+	struct proxy *p = c->p;
+
+	c->answered = c->done = true;
+	proxy_setup_end(c);
+	if (c->sess) {
+		c->sess->answer_ms = util_now_ms();
+		if (sip && sip->sip_to && sip->sip_to->a_tag)
+			snprintf(c->sess->to_tag, sizeof c->sess->to_tag, "%s", sip->sip_to->a_tag);
+		dialog_answered(p, c->dlg, sip);
+		proxy_bill_event(p, c->sess, CDR_EV_ANSWER);
+		proxy_cluster_answered(p, c->sess, c->dlg);
+	}
+	call_wait(c, WAIT_LINGER, proxy_now_ms() + LINGER_MS(p));
+}
+
+/* After the 2xx went upstream the server transaction is done: nta absorbs INVITE
+ * retransmissions for T4 more (timer I, then frees it); later 2xx retransmissions
+ * are relayed statelessly (relay_msg). */
+static void call_drop_irq(struct call *c)
+{
+	if (c->irq) {
+		nta_incoming_bind(c->irq, NULL, NULL);
+		nta_incoming_destroy(c->irq);
+		c->irq = NULL;
+	}
+}
+
+/* A final non-2xx (msg, taken) on c's current branch: fail over, or relay it and
+ * finish the call. */
+static void call_failed(struct call *c, msg_t *msg, int status, bool internal)
+{
+	if (failover_wanted(c, status, internal)) {
+		log_debug("MCP %s answered %d%s, failing over", c->target, status,
+			  internal ? " (no answer)" : "");
+		if (proxy_try_next(c) == 0) {
+			msg_destroy(msg);
+			return;
+		}
+	}
+	relay_msg(c, msg, status);
+	c->done = true;
+	call_finish(c, status, false);
+}
+
+/* Let nta's INVITE client transaction go at the first provisional answer: on UDP
+ * nta would otherwise keep it (the INVITE as sent and the 2xx) for timer D, 32 s
+ * after the final answer (the largest part of rm's memory per call, issue 12). Not
+ * final yet, nta frees it at once and hands later responses to proxy_message as
+ * strays; rm recognises them by the keyed branch (proxy_stateless.c) and keeps what
+ * a CANCEL or the ACK of a non-2xx needs. Last thing in call_response: sip dies with
+ * the transaction. */
+static void call_go_loose(struct call *c, nta_outgoing_t *orq)
+{
+	const url_t *hop;
+
+	if (!c->keyed || !c->udp_out || c->cancelled || c->loose || orq != c->orq ||
+	    nta_outgoing_status(orq) >= 200)
+		return;
+	c->sent = nta_outgoing_getrequest(orq);
+	hop = nta_outgoing_route_uri(orq);
+	if (!hop)
+		hop = nta_outgoing_request_uri(orq);
+	if (!c->sent || !hop || !(c->hop = url_hdup(msg_home(c->sent), hop))) {
+		call_unloose(c);
+		return;
+	}
+	c->loose = true;
+	c->orq = NULL;
+	nta_outgoing_destroy(orq);
 }
 
 static int call_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
@@ -331,6 +424,7 @@ static int call_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
 			call_wait(c, WAIT_NONE, 0);
 		if (status > 100)
 			relay(c, orq, status);
+		call_go_loose(c, orq);
 		return 0;
 	}
 	if (status < 300) {
@@ -341,26 +435,8 @@ static int call_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
 			return 0;
 		}
 		if (!c->answered) {
-			c->answered = c->done = true;
-			proxy_setup_end(c);
-			if (c->sess) {
-				c->sess->answer_ms = util_now_ms();
-				if (sip && sip->sip_to && sip->sip_to->a_tag)
-					snprintf(c->sess->to_tag, sizeof c->sess->to_tag, "%s",
-						 sip->sip_to->a_tag);
-				dialog_answered(p, c->dlg, sip);
-				proxy_bill_event(p, c->sess, CDR_EV_ANSWER);
-				proxy_cluster_answered(p, c->sess, c->dlg);
-			}
-			call_wait(c, WAIT_LINGER, proxy_now_ms() + LINGER_MS(p));
-			/* the server transaction is done: nta absorbs INVITE retransmissions
-			 * for T4 more (timer I, then freed), later 2xx retransmissions are
-			 * relayed statelessly (relay above) */
-			if (c->irq) {
-				nta_incoming_bind(c->irq, NULL, NULL);
-				nta_incoming_destroy(c->irq);
-				c->irq = NULL;
-			}
+			call_answered(c, sip);
+			call_drop_irq(c);
 		}
 		return 0;
 	}
@@ -375,15 +451,7 @@ static int call_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
 	if (internal && status != 408 && c->routed && c->ticket.mcp &&
 	    !proxy_overload_busy_since(p, proxy_now_ms() - p->cfg->attempt_timeout_ms))
 		monitor_report(p, c->ticket.mcp, false);
-	if (failover_wanted(c, status, internal)) {
-		log_debug("MCP %s answered %d%s, failing over", c->target, status,
-			  internal ? " (no answer)" : "");
-		if (proxy_try_next(c) == 0)
-			return 0;
-	}
-	relay(c, orq, status);
-	c->done = true;
-	call_finish(c, status, false);
+	call_failed(c, nta_outgoing_getresponse(orq), status, internal);
 	return 0;
 }
 
@@ -400,8 +468,7 @@ static int call_ack_cancel(struct call *c, nta_incoming_t *irq, const sip_t *sip
 			nta_incoming_destroy(irq);
 		}
 		if (!c->done) {
-			if (c->orq && nta_outgoing_status(c->orq) < 200)
-				nta_outgoing_tcancel(c->orq, NULL, NULL, TAG_END());
+			call_cancel_branch(c, NULL, NULL);
 			call_finish(c, 500, false);
 		}
 		return 0;
@@ -412,8 +479,7 @@ static int call_ack_cancel(struct call *c, nta_incoming_t *irq, const sip_t *sip
 	if (c->done || c->cancelled)
 		return 0;
 	c->cancelled = true;
-	if (c->orq && nta_outgoing_status(c->orq) < 200)
-		nta_outgoing_tcancel(c->orq, NULL, NULL, TAG_END());
+	call_cancel_branch(c, NULL, NULL);
 	/* if the MCP never confirms with 487, answer it ourselves */
 	if (!c->done)
 		call_wait(c, WAIT_ATTEMPT, proxy_now_ms() + 4000 +
@@ -476,6 +542,137 @@ void proxy_tick_calls(struct proxy *p, int64_t now)
 			call_ack_timeout(c);
 		call_release_tr(c);
 	}
+}
+
+/* ---- loose branches (call_go_loose) ------------------------------------------------- */
+
+/* A hop-by-hop request on c's loose branch, as nta builds its CANCEL and ACK: the
+ * INVITE's Request-URI, top Via (same branch), From, Call-ID, Route, Max-Forwards
+ * and CSeq number; To as given (the answer's, for an ACK) or the INVITE's. */
+static msg_t *loose_msg(struct call *c, sip_method_t m, const char *name, const sip_to_t *to)
+{
+	const sip_t *inv = sip_object(c->sent);
+	msg_t *msg = nta_msg_create(c->p->agent, 0);
+	sip_t *sip = sip_object(msg);
+	su_home_t *home = msg_home(msg);
+	sip_via_t via[1];
+	sip_request_t *rq;
+	sip_cseq_t *cs;
+
+	if (!sip || !inv || !inv->sip_via || !inv->sip_cseq || !inv->sip_request)
+		goto fail;
+	*via = *inv->sip_via;
+	via->v_next = NULL;
+	rq = sip_request_create(home, m, name, (url_string_t const *)inv->sip_request->rq_url,
+				NULL);
+	cs = sip_cseq_create(home, inv->sip_cseq->cs_seq, m, name);
+	if (!rq || !cs || msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)rq) < 0 ||
+	    msg_header_insert(msg, (msg_pub_t *)sip, (msg_header_t *)cs) < 0 ||
+	    sip_add_dup(msg, sip, (sip_header_t const *)via) < 0 ||
+	    sip_add_dup(msg, sip, (sip_header_t const *)(to ? to : inv->sip_to)) < 0 ||
+	    sip_add_dup(msg, sip, (sip_header_t const *)inv->sip_from) < 0 ||
+	    sip_add_dup(msg, sip, (sip_header_t const *)inv->sip_call_id) < 0 ||
+	    (inv->sip_route && sip_add_dup(msg, sip, (sip_header_t const *)inv->sip_route) < 0) ||
+	    (inv->sip_max_forwards &&
+	     sip_add_dup(msg, sip, (sip_header_t const *)inv->sip_max_forwards) < 0))
+		goto fail;
+	return msg;
+fail:
+	msg_destroy(msg);
+	return NULL;
+}
+
+/* ACK a non-2xx on c's loose branch (each retransmission too), statelessly. */
+static void loose_ack(struct call *c, const sip_t *resp)
+{
+	msg_t *ack;
+	nta_outgoing_t *orq;
+
+	if (!c->sent || !c->hop || !(ack = loose_msg(c, SIP_METHOD_ACK, resp->sip_to)))
+		return;
+	orq = nta_outgoing_mcreate(c->p->agent, NULL, NULL, (url_string_t const *)c->hop, ack,
+				   NTATAG_BRANCH_KEY(c->branch), NTATAG_USER_VIA(1),
+				   NTATAG_STATELESS(1), TAG_END());
+	if (!orq)
+		msg_destroy(ack);
+	else if (orq != (nta_outgoing_t *)-1)
+		nta_outgoing_destroy(orq);
+}
+
+bool call_branch_pending(const struct call *c)
+{
+	if (c->orq)
+		return nta_outgoing_status(c->orq) < 200;
+	return c->loose && !c->loose_final && !c->loose_cancelled && c->sent;
+}
+
+nta_outgoing_t *call_cancel_branch(struct call *c, nta_response_f *cb, void *magic)
+{
+	nta_outgoing_t *orq;
+	msg_t *msg;
+
+	if (c->orq)
+		return nta_outgoing_status(c->orq) < 200
+			       ? nta_outgoing_tcancel(c->orq, cb, magic, TAG_END())
+			       : NULL;
+	if (!call_branch_pending(c) || !c->hop || !(msg = loose_msg(c, SIP_METHOD_CANCEL, NULL)))
+		return NULL;
+	orq = nta_outgoing_mcreate(c->p->agent, cb, magic, (url_string_t const *)c->hop, msg,
+				   NTATAG_BRANCH_KEY(c->branch), NTATAG_USER_VIA(1), TAG_END());
+	if (!orq) {
+		msg_destroy(msg);
+		return NULL;
+	}
+	c->loose_cancelled = true;
+	return orq;
+}
+
+bool call_loose_response(struct proxy *p, msg_t *msg, sip_t *sip)
+{
+	struct session *s = sip->sip_call_id && sip->sip_from
+				    ? session_lookup(p->sessions, sip->sip_call_id->i_id,
+						     sip->sip_from->a_tag, NULL)
+				    : NULL;
+	struct call *c = s ? s->user : NULL;
+	int status = sip->sip_status->st_status;
+
+	if (!c || !c->loose || strcasecmp(c->branch, sip->sip_via->v_branch) != 0)
+		return false;
+	c->refs++;
+	if (status >= 300) {
+		loose_ack(c, sip);
+		if (!c->loose_final && !c->done) {
+			c->loose_final = true;
+			c->last_status = status;
+			call_failed(c, msg, status, false);
+			msg = NULL;
+		}
+	} else if (status >= 200) {
+		c->loose_final = true;
+		if (!c->answered) {
+			call_answered(c, sip);
+			relay_msg(c, msg, status);
+			call_drop_irq(c);
+			if (c->sent)
+				msg_destroy(c->sent); /* no CANCEL nor ACK of ours from now on */
+			c->sent = NULL;
+			c->hop = NULL;
+		} else {
+			relay_msg(c, msg, status); /* a retransmission: statelessly */
+		}
+		msg = NULL;
+	} else if (!c->loose_final && !c->done) {
+		c->got_provisional = true;
+		if (c->wait == WAIT_ATTEMPT && !c->cancelled)
+			call_wait(c, WAIT_NONE, 0);
+		if (status > 100) {
+			relay_msg(c, msg, status);
+			msg = NULL;
+		}
+	}
+	msg_destroy(msg);
+	call_unref(c);
+	return true;
 }
 
 void call_acked(struct call *c)

@@ -79,6 +79,15 @@ struct call {
 	char target[RM_URI_MAX]; /* where the current branch went (fixed for non-routed) */
 	struct dialog *dlg;   /* routed INVITE: what a BYE needs (proxy_dialog.c); owned */
 
+	/* a routed INVITE's current branch: its keyed Via branch (proxy_stateless.c),
+	 * sent over UDP; once "loose" (proxy_call.c: nta's transaction let go at the
+	 * first provisional), the INVITE as sent and its next hop (in sent's home), to
+	 * build the CANCEL and the ACK of a non-2xx; responses arrive as strays */
+	char branch[40];
+	bool keyed, udp_out, loose, loose_final, loose_cancelled;
+	msg_t *sent;
+	url_t *hop;
+
 	bool tr_held;         /* the transaction side's reference is still held */
 	/* waiting for the next hop's name (proxy_resolve.c) */
 	bool resolving, resend_target;
@@ -197,6 +206,15 @@ void proxy_tick_calls(struct proxy *p, int64_t now);
  * let go now (a 2xx retransmission still in flight is relayed statelessly,
  * proxy_stateless.c); the session keeps the call (dialog state) until it ends. */
 void call_acked(struct call *c);
+/* Is c's current INVITE branch still waiting for a final answer (CANCEL-able)? */
+bool call_branch_pending(const struct call *c);
+/* CANCEL c's pending branch (nta's transaction, or a loose branch's own CANCEL);
+ * answers to cb(magic) (NULL: nta's default). NULL (or NONE) when nothing was sent. */
+nta_outgoing_t *call_cancel_branch(struct call *c, nta_response_f *cb, void *magic);
+/* A stray response (rm's keyed INVITE branch on top, trusted source): when it
+ * belongs to a loose branch it is handled as the transaction would (relayed, ACKed
+ * if non-2xx, failover) and consumed: true. false: not a loose branch's. */
+bool call_loose_response(struct proxy *p, msg_t *msg, sip_t *sip);
 /* Shutdown: drop the transactions of every call still alive. */
 void proxy_release_all_calls(struct proxy *p);
 void proxy_session_end_hook(const struct session *s, void *arg);
@@ -221,7 +239,8 @@ void proxy_bill_refused(struct proxy *p, const sip_t *sip, const char *tenant,
  * dialog_saw_request: an in-dialog request from `from` (CSeq, target refresh).
  * dialog_bye: BYE both sides of s's answered dialog (d: its state; reason: the
  * Reason header value). Answers are not waited for; nothing is returned.
- * dialog_cancel: CANCEL invite (a pending INVITE branch of s) and track it like a BYE.
+ * dialog_cancel: CANCEL c's pending INVITE branch (call_cancel_branch) and track it
+ * like a BYE.
  * dialog_release_own: drop the BYE/CANCEL transactions still open (shutdown). */
 struct dialog *dialog_new(const sip_t *invite);
 void dialog_free(struct dialog *d);
@@ -231,7 +250,7 @@ void dialog_saw_request(struct dialog *d, const sip_t *sip, enum dialog_side fro
 bool dialog_rm_in_path(const struct dialog *d);
 void dialog_bye(struct proxy *p, const struct session *s, struct dialog *d,
 		const char *reason);
-void dialog_cancel(struct proxy *p, const struct session *s, nta_outgoing_t *invite);
+void dialog_cancel(struct proxy *p, const struct session *s, struct call *c);
 void dialog_release_own(struct proxy *p);
 /* A dialog's state as plain strings (pointers into d, valid while d is), and a
  * dialog rebuilt from them (a peer's replicated call, proxy_cluster.c); NULL on out

@@ -109,16 +109,9 @@ bool proxy_bye_branch(const struct proxy *p, const sip_t *bye, char *out, size_t
 /* Is this response, with rm's branch on top, one rm may relay without state? */
 static bool stray_relayable(const struct proxy *p, const sip_t *sip)
 {
-	const sip_via_t *v = sip->sip_via;
 	int status = sip->sip_status->st_status;
-	char want[64];
-	char kind;
+	char kind = sip->sip_via->v_branch[BRANCH_PREFIX_LEN];
 
-	if (!v || !v->v_next || !v->v_branch || !sip->sip_cseq ||
-	    strlen(v->v_branch) <= BRANCH_PREFIX_LEN ||
-	    strncasecmp(v->v_branch, BRANCH_PREFIX, BRANCH_PREFIX_LEN) != 0)
-		return false;
-	kind = v->v_branch[BRANCH_PREFIX_LEN];
 	if (kind == 'b') {
 		if (sip->sip_cseq->cs_method != sip_method_bye || status <= 100)
 			return false;
@@ -130,7 +123,21 @@ static bool stray_relayable(const struct proxy *p, const sip_t *sip)
 	} else {
 		return false;
 	}
-	return branch_make(p, sip, v->v_next->v_branch, kind, want, sizeof want) &&
+	return true;
+}
+
+/* Does the top Via carry a branch rm made for this response's request? *kind set. */
+static bool branch_ours(const struct proxy *p, const sip_t *sip, char *kind)
+{
+	const sip_via_t *v = sip->sip_via;
+	char want[64];
+
+	if (!v || !v->v_next || !v->v_branch || !sip->sip_cseq ||
+	    strlen(v->v_branch) <= BRANCH_PREFIX_LEN ||
+	    strncasecmp(v->v_branch, BRANCH_PREFIX, BRANCH_PREFIX_LEN) != 0)
+		return false;
+	*kind = v->v_branch[BRANCH_PREFIX_LEN];
+	return branch_make(p, sip, v->v_next->v_branch, *kind, want, sizeof want) &&
 	       strcasecmp(want, v->v_branch) == 0;
 }
 
@@ -144,7 +151,17 @@ void proxy_stray_response(struct proxy *p, nta_agent_t *agent, msg_t *msg, sip_t
 		nta_msg_discard(agent, msg);
 		return;
 	}
-	if (!stray_relayable(p, sip)) {
+	/* a loose INVITE branch's response: the call handles it (proxy_call.c); the
+	 * branch must equal the call's own (the key makes it unguessable), whatever
+	 * Vias an MCP echoed below it */
+	const sip_via_t *v = sip->sip_via;
+	if (v && v->v_branch && strlen(v->v_branch) > BRANCH_PREFIX_LEN &&
+	    strncasecmp(v->v_branch, BRANCH_PREFIX, BRANCH_PREFIX_LEN) == 0 &&
+	    v->v_branch[BRANCH_PREFIX_LEN] >= 'A' && v->v_branch[BRANCH_PREFIX_LEN] <= 'Z' &&
+	    call_loose_response(p, msg, sip))
+		return;
+	char kind = 0;
+	if (!branch_ours(p, sip, &kind) || !stray_relayable(p, sip)) {
 		log_debug("stray %d response (%s) matches nothing rm forwarded: dropped", status,
 			  sip->sip_cseq ? sip->sip_cseq->cs_method_name : "?");
 		nta_msg_discard(agent, msg);
