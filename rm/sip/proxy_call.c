@@ -26,6 +26,8 @@
  * (session.ack_timeout_ms, default 64*T1, RFC 3261 13.3.1.4). A dialog whose ACK has
  * not come through rm by then is ended (call_ack_timeout). */
 #define LINGER_MS(p) ((int64_t)(p)->cfg->ack_timeout_ms)
+/* How long a CANCELled loose branch waits for its final answer (timer B's 64*T1). */
+#define LOOSE_ORPHAN_MS 32000
 
 static int call_response(void *magic, nta_outgoing_t *orq, const sip_t *sip);
 static int call_ack_cancel(struct call *c, nta_incoming_t *irq, const sip_t *sip);
@@ -48,7 +50,8 @@ void call_list_remove(struct call_list *l, struct call *c)
 
 static struct call_list *list_of(struct proxy *p, enum call_wait w)
 {
-	return w == WAIT_ATTEMPT ? &p->attempts : w == WAIT_LINGER ? &p->lingering : NULL;
+	return w == WAIT_ATTEMPT ? &p->attempts : w == WAIT_LINGER ? &p->lingering
+	       : w == WAIT_ORPHAN ? &p->loose_orphans : NULL;
 }
 
 void call_wait(struct call *c, enum call_wait w, int64_t deadline_ms)
@@ -136,8 +139,12 @@ static void call_release_tr(struct call *c)
 	if (c->orq) {
 		proxy_orphan_adopt(c->p, c->orq); /* an unanswered INVITE branch lingers */
 		c->orq = NULL;
-	} else if (call_branch_pending(c)) {
-		call_cancel_branch(c, NULL, NULL); /* a loose one is CANCELled here */
+	} else if (c->loose && !c->loose_final && c->sent) {
+		/* a loose branch still unanswered: CANCELled (unless it was), and kept
+		 * until its final answer, which rm ACKs (as nta does for an orphan) */
+		call_cancel_branch(c, NULL, NULL);
+		c->refs++;
+		call_wait(c, WAIT_ORPHAN, proxy_now_ms() + LOOSE_ORPHAN_MS);
 	}
 	if (c->irq) {
 		nta_incoming_bind(c->irq, NULL, NULL);
@@ -537,6 +544,10 @@ void proxy_tick_calls(struct proxy *p, int64_t now)
 			call_wait(c, WAIT_NONE, 0); /* never loop on the same one */
 		call_unref(c);
 	}
+	while ((c = p->loose_orphans.head) && c->deadline_ms <= now) {
+		call_wait(c, WAIT_NONE, 0);
+		call_unref(c);
+	}
 	while ((c = p->lingering.head) && c->deadline_ms <= now) {
 		if (c->answered && !c->acked && c->sess && dialog_rm_in_path(c->dlg))
 			call_ack_timeout(c);
@@ -636,8 +647,27 @@ bool call_loose_response(struct proxy *p, msg_t *msg, sip_t *sip)
 	struct call *c = s ? s->user : NULL;
 	int status = sip->sip_status->st_status;
 
-	if (!c || !c->loose || strcasecmp(c->branch, sip->sip_via->v_branch) != 0)
-		return false;
+	if (!c || !c->loose || strcasecmp(c->branch, sip->sip_via->v_branch) != 0) {
+		for (c = p->loose_orphans.head; c; c = c->next)
+			if (strcasecmp(c->branch, sip->sip_via->v_branch) == 0)
+				break;
+		if (!c)
+			return false;
+		/* a let-go branch's answer: a non-2xx is ACKed, a 2xx goes upstream
+		 * statelessly (false); either way the orphan is done */
+		if (status < 200) {
+			msg_destroy(msg);
+			return true;
+		}
+		if (status >= 300)
+			loose_ack(c, sip);
+		call_wait(c, WAIT_NONE, 0);
+		call_unref(c);
+		if (status < 300)
+			return false;
+		msg_destroy(msg);
+		return true;
+	}
 	c->refs++;
 	if (status >= 300) {
 		loose_ack(c, sip);
@@ -690,6 +720,10 @@ void proxy_release_all_calls(struct proxy *p)
 		c->refs++; /* keep c while we look at its successor */
 		call_release_tr(c);
 		next = c->all_next;
+		call_unref(c);
+	}
+	while ((c = p->loose_orphans.head)) {
+		call_wait(c, WAIT_NONE, 0);
 		call_unref(c);
 	}
 }

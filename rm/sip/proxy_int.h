@@ -56,7 +56,9 @@ struct call_list {
 	size_t n;
 };
 
-enum call_wait { WAIT_NONE = 0, WAIT_ATTEMPT, WAIT_LINGER };
+/* WAIT_ORPHAN: a loose INVITE branch rm CANCELled and let go, kept (a reference of
+ * its own) until its final answer to ACK it, at most LOOSE_ORPHAN_MS. */
+enum call_wait { WAIT_NONE = 0, WAIT_ATTEMPT, WAIT_LINGER, WAIT_ORPHAN };
 
 struct call {
 	struct proxy *p;
@@ -132,6 +134,7 @@ struct proxy {
 
 	struct call_list attempts;      /* waiting for an answer from the current MCP */
 	struct call_list lingering;     /* answered INVITEs kept for 2xx retransmissions */
+	struct call_list loose_orphans; /* WAIT_ORPHAN calls (proxy_call.c) */
 	size_t live_calls;              /* struct call objects alive */
 	struct call *all;               /* every live call, for shutdown */
 
