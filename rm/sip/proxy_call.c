@@ -26,7 +26,8 @@
  * (session.ack_timeout_ms, default 64*T1, RFC 3261 13.3.1.4). A dialog whose ACK has
  * not come through rm by then is ended (call_ack_timeout). */
 #define LINGER_MS(p) ((int64_t)(p)->cfg->ack_timeout_ms)
-/* How long a CANCELled loose branch waits for its final answer (timer B's 64*T1). */
+/* How long a loose branch rm let go waits for its final answer and re-ACKs a non-2xx
+ * (timer D: 32 s). */
 #define LOOSE_ORPHAN_MS 32000
 
 static int call_response(void *magic, nta_outgoing_t *orq, const sip_t *sip);
@@ -139,9 +140,11 @@ static void call_release_tr(struct call *c)
 	if (c->orq) {
 		proxy_orphan_adopt(c->p, c->orq); /* an unanswered INVITE branch lingers */
 		c->orq = NULL;
-	} else if (c->loose && !c->loose_final && c->sent) {
-		/* a loose branch still unanswered: CANCELled (unless it was), and kept
-		 * until its final answer, which rm ACKs (as nta does for an orphan) */
+	} else if (c->loose && c->sent && (!c->loose_final || c->last_status >= 300)) {
+		/* a loose branch still unanswered is CANCELled (unless it was); one
+		 * still unanswered or answered non-2xx is kept LOOSE_ORPHAN_MS so that
+		 * its final answer and the retransmissions of it are ACKed, as nta's
+		 * timer D would (RFC 3261 17.1.1.2) */
 		call_cancel_branch(c, NULL, NULL);
 		c->refs++;
 		call_wait(c, WAIT_ORPHAN, proxy_now_ms() + LOOSE_ORPHAN_MS);
@@ -653,18 +656,16 @@ bool call_loose_response(struct proxy *p, msg_t *msg, sip_t *sip)
 				break;
 		if (!c)
 			return false;
-		/* a let-go branch's answer: a non-2xx is ACKed, a 2xx goes upstream
-		 * statelessly (false); either way the orphan is done */
-		if (status < 200) {
-			msg_destroy(msg);
-			return true;
+		/* a let-go branch's answer: a non-2xx (or its retransmission) is ACKed
+		 * and the orphan stays until its deadline (timer D); a 2xx goes
+		 * upstream statelessly (false) and ends it */
+		if (status >= 200 && status < 300) {
+			call_wait(c, WAIT_NONE, 0);
+			call_unref(c);
+			return false;
 		}
 		if (status >= 300)
 			loose_ack(c, sip);
-		call_wait(c, WAIT_NONE, 0);
-		call_unref(c);
-		if (status < 300)
-			return false;
 		msg_destroy(msg);
 		return true;
 	}

@@ -8,7 +8,7 @@
 #  - a BYE and its retransmission go to the MCP with the same keyed branch, the MCP's
 #    200 comes back;
 #  - CANCEL of a ringing (loose) branch: CANCEL and the 487's ACK carry the INVITE's
-#    branch, the caller gets 200 + 487.
+#    branch, the caller gets 200 + 487; a retransmitted 487 is ACKed again.
 # The caller and the MCP are tests/integration/lib/loose_peer.py (one UDP socket each).
 . "$(dirname "$0")/lib/rm.sh"
 

@@ -13,7 +13,8 @@
  3. stateless BYE: the caller's BYE sent twice reaches the MCP twice with the same
     rm branch z9hG4bKrmb... (RFC 3261 16.11), the MCP's 200s reach the caller;
  4. CANCEL on a loose branch: the MCP gets a CANCEL with the INVITE's branch, its 487
-    is ACKed by rm (same branch, the 487's To tag) and the caller gets 200 + 487.
+    is ACKed by rm (same branch, the 487's To tag) and the caller gets 200 + 487; the
+    487 retransmitted after the call ended is ACKed again.
 Prints "ok: ..." lines; exits 1 with "FAIL: ..." on the first failure.
 """
 import queue
@@ -227,3 +228,9 @@ if top_branch(ah) != top_branch(ih2) or not hget(ah, "to")[0].endswith("tag=m" +
 caller.want(is_resp(487, "INVITE", cid2), what="487 at the caller")
 print("ok: CANCEL on a loose branch: the MCP got CANCEL and ACK with the INVITE's branch, "
       "the caller 200 + 487", flush=True)
+mcp.s.sendto(reply(ih2, "487 Request Terminated", "m" + ftag2), src2)  # our ACK "lost"
+_, ah2, _, _ = mcp.want(is_req("ACK", cid2), what="a second ACK for the retransmitted 487")
+if top_branch(ah2) != top_branch(ih2):
+    fail(f"the re-ACK's branch {top_branch(ah2)} is not the INVITE's {top_branch(ih2)}")
+print("ok: the 487 retransmitted after the call ended is ACKed again (timer D's job)",
+      flush=True)
