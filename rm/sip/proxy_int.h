@@ -209,6 +209,21 @@ void proxy_tick_calls(struct proxy *p, int64_t now);
  * let go now (a 2xx retransmission still in flight is relayed statelessly,
  * proxy_stateless.c); the session keeps the call (dialog state) until it ends. */
 void call_acked(struct call *c);
+/* Shared by proxy_call.c and proxy_loose.c: relay response msg (taken) upstream
+ * without rm's Via (a 2xx statelessly once the server transaction is gone); the
+ * first 2xx's bookkeeping; drop the server transaction after it; a final non-2xx
+ * (msg taken): fail over, or relay it and finish the call. */
+void call_relay_msg(struct call *c, msg_t *msg, int status);
+void call_answered(struct call *c, const sip_t *sip);
+void call_drop_irq(struct call *c);
+void call_failed(struct call *c, msg_t *msg, int status, bool internal);
+
+/* proxy_loose.c: loose INVITE branches (see the file's comment).
+ * call_go_loose: let nta's transaction orq go (at a provisional answer) if c may;
+ * call_unloose: forget c's loose branch (INVITE copy, next hop). */
+#define LOOSE_ORPHAN_MS 32000 /* timer D */
+void call_go_loose(struct call *c, nta_outgoing_t *orq);
+void call_unloose(struct call *c);
 /* Is c's current INVITE branch still waiting for a final answer (CANCEL-able)? */
 bool call_branch_pending(const struct call *c);
 /* CANCEL c's pending branch (nta's transaction, or a loose branch's own CANCEL);
