@@ -604,6 +604,7 @@ static int setup_listen(struct proxy *p, const struct rm_config *cfg, char *err,
 		snprintf(err, errlen, "cannot create the default nta leg");
 		return -1;
 	}
+	nta_agent_set_params(p->agent, NTATAG_MCLASS(sip_check_mclass()), TAG_END());
 	/* the advertised host, not a wildcard listen address (rm_config.h sip.advertise) */
 	snprintf(p->self_host, sizeof p->self_host, "%s", cfg->sip_advertise);
 	snprintf(p->self_port, sizeof p->self_port, "%d", cfg->sip_port);
