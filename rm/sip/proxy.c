@@ -336,8 +336,8 @@ static const url_t *bye_next(struct proxy *p, const sip_t *sip)
  * retransmission (RFC 3261 16.11), so the next hop's transaction absorbs them and
  * its answer, relayed back statelessly, answers the sender's. The session ends here
  * as in in_dialog. Anything else (TCP, no Route naming rm, a request refused by
- * validation or needing the session to route) goes the stateful way: false, msg is
- * still the caller's. */
+ * validation or needing the session to route, in a cluster one for a call this node
+ * does not hold) goes the stateful way: false, msg is still the caller's. */
 static bool bye_stateless(struct proxy *p, msg_t *msg, sip_t *sip)
 {
 	struct sip_verdict v;
@@ -361,9 +361,13 @@ static bool bye_stateless(struct proxy *p, msg_t *msg, sip_t *sip)
 	if (proxy_next_hop(p, msg_home(msg), next, &num, &st, host, sizeof host) != RESOLVE_OK)
 		return false;
 
-	metric_inc(p->m_requests);
 	struct session *s = session_lookup(p->sessions, sip->sip_call_id->i_id,
 					   sip->sip_from->a_tag, sip->sip_to->a_tag);
+	/* in a cluster, a BYE for a call this node does not hold takes in_dialog's way
+	 * (the peers may have to hear of it: cluster.adopt) */
+	if (!s && p->cluster_post)
+		return false;
+	metric_inc(p->m_requests);
 	bool from_caller = s && sip->sip_from->a_tag &&
 			   strcmp(s->from_tag, sip->sip_from->a_tag) == 0;
 	if (s && s->user)
