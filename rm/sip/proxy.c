@@ -205,7 +205,7 @@ static int in_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip0)
 		dialog_saw_request(((struct call *)s->user)->dlg, sip,
 				   from_caller ? DIALOG_CALLER : DIALOG_MCP);
 	if (s && s->user && method == sip_method_ack && from_caller)
-		((struct call *)s->user)->acked = true;
+		call_acked(s->user);
 	if (!s)
 		proxy_cluster_seen(p, sip); /* keep: the node holding it is told */
 
@@ -315,6 +315,82 @@ static int out_of_dialog(struct proxy *p, nta_incoming_t *irq, const sip_t *sip,
 	return 0;
 }
 
+/* The next hop of an in-dialog request without looking at the session: the first
+ * Route past rm's own, else the request-URI when it is a configured target and not
+ * rm. NULL when that takes the session (proxy_request's path decides then). */
+static const url_t *bye_next(struct proxy *p, const sip_t *sip)
+{
+	const sip_route_t *r = sip->sip_route;
+
+	while (r && proxy_url_is_self(p, r->r_url))
+		r = r->r_next;
+	if (r)
+		return r->r_url;
+	if (!proxy_url_is_self(p, sip->sip_request->rq_url) &&
+	    guard_is_target(p, sip->sip_request->rq_url))
+		return sip->sip_request->rq_url;
+	return NULL;
+}
+
+/* A BYE in a record-routed dialog, over UDP both ways, is forwarded statelessly:
+ * no server transaction for timer J (32 s) nor client transaction for timer K. Its
+ * branch is a keyed hash of the request (proxy_stateless.c), the same for each
+ * retransmission (RFC 3261 16.11), so the next hop's transaction absorbs them and
+ * its answer, relayed back statelessly, answers the sender's. The session ends here
+ * as in in_dialog. Anything else (TCP, no Route naming rm, a request refused by
+ * validation or needing the session to route, in a cluster one for a call this node
+ * does not hold) goes the stateful way: false, msg is still the caller's. */
+static bool bye_stateless(struct proxy *p, msg_t *msg, sip_t *sip)
+{
+	struct sip_verdict v;
+	const url_t *next;
+	url_t *num;
+	char host[RM_HOST_MAX], branch[64];
+	nta_outgoing_t *orq;
+	int st;
+
+	if (sip->sip_request->rq_method != sip_method_bye || !sip->sip_to->a_tag ||
+	    p->stopped || !sip->sip_route || !proxy_url_is_self(p, sip->sip_route->r_url) ||
+	    guard_msg_stream(msg))
+		return false;
+	if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0)
+		return false;
+	if (!sip_check_request(sip, msg_get_flags(msg, ~0u), &v))
+		return false;
+	if (!(next = bye_next(p, sip)) || guard_next_is_tcp(p, next) ||
+	    !proxy_bye_branch(p, sip, branch, sizeof branch))
+		return false;
+	if (proxy_next_hop(p, msg_home(msg), next, &num, &st, host, sizeof host) != RESOLVE_OK)
+		return false;
+
+	struct session *s = session_lookup(p->sessions, sip->sip_call_id->i_id,
+					   sip->sip_from->a_tag, sip->sip_to->a_tag);
+	/* in a cluster, a BYE for a call this node does not hold takes in_dialog's way
+	 * (the peers may have to hear of it: cluster.adopt) */
+	if (!s && p->cluster_post)
+		return false;
+	metric_inc(p->m_requests);
+	bool from_caller = s && sip->sip_from->a_tag &&
+			   strcmp(s->from_tag, sip->sip_from->a_tag) == 0;
+	if (s && s->user)
+		dialog_saw_request(((struct call *)s->user)->dlg, sip,
+				   from_caller ? DIALOG_CALLER : DIALOG_MCP);
+	if (s) {
+		session_end(p->sessions, s, 200,
+			    from_caller ? SESSION_END_CALLER : SESSION_END_MCP, util_now_ms());
+		proxy_sessions_changed(p);
+	}
+	proxy_strip_own_routes(p, msg, sip);
+	proxy_max_forwards_ok(msg, sip);
+	orq = nta_outgoing_mcreate(p->agent, NULL, NULL, (url_string_t const *)num, msg,
+				   NTATAG_STATELESS(1), NTATAG_BRANCH_KEY(branch), TAG_END());
+	if (!orq)
+		msg_destroy(msg);
+	else if (orq != (nta_outgoing_t *)-1)
+		nta_outgoing_destroy(orq);
+	return true;
+}
+
 /* Every request that nta does not absorb itself, from a trusted source (origin,
  * proxy_message). Validation comes first (sip_guard.h); Via is never trusted. */
 static int proxy_request(struct proxy *p, enum sip_origin origin, nta_incoming_t *irq,
@@ -343,8 +419,14 @@ static int proxy_message(struct proxy *p, nta_agent_t *agent, msg_t *msg, sip_t 
 	nta_incoming_t *irq;
 	int status;
 
+	if (sip && sip->sip_status) {
+		proxy_stray_response(p, agent, msg, sip);
+		return 0;
+	}
 	if (!guard_accept(p, agent, msg, sip, &origin))
 		return 0; /* msg answered or discarded */
+	if (bye_stateless(p, msg, sip))
+		return 0;
 	irq = nta_incoming_create(agent, NULL, msg, sip, TAG_END());
 	if (!irq) {
 		nta_msg_treply(agent, msg, SIP_500_INTERNAL_SERVER_ERROR, TAG_END());
@@ -385,8 +467,8 @@ static void end_session(struct proxy *p, struct session *s, int status,
 		session_end(p->sessions, s, status, who, util_now_ms());
 		return;
 	}
-	if (!c->cancelled && c->orq && nta_outgoing_status(c->orq) < 200)
-		dialog_cancel(p, s, c->orq);
+	if (!c->cancelled)
+		dialog_cancel(p, s, c);
 	c->refs++; /* the end hook drops the session's reference */
 	session_end(p->sessions, s, status, who, util_now_ms());
 	call_finish(c, c->cancelled ? 487 : status, true);
@@ -510,15 +592,10 @@ static int setup_listen(struct proxy *p, const struct rm_config *cfg, char *err,
 				    NTATAG_EXTRA_100(0), NTATAG_PASS_100(1),
 				    NTATAG_TIMEOUT_408(1), NTATAG_USE_NAPTR(0),
 				    NTATAG_USE_SRV(0),
-				    /* T4 (timers I and K) past session.ack_timeout_ms's 32 s:
-				     * rm holds an answered INVITE's server transaction until
-				     * then; once Timer I fires nta parks it on a list it walks
-				     * whole on every timer tick (13% of rm's CPU at 1,000
-				     * calls/s, 2x the CPU per call at 500/s; issue 12). Cost:
-				     * finished client BYEs linger 33 s, not 5 s (+~10% RSS).
-				     * Drop this once rm lets the transaction go when the ACK
-				     * has passed. */
-				    NTATAG_SIP_T4(33000),
+				    /* T4 stays sofia-sip's 5 s: rm destroys an INVITE's server
+				     * transaction when it relays the 2xx, so timer I frees it
+				     * (one not destroyed by then would be parked on a list nta
+				     * walks whole on every tick: 13% of rm's CPU, issue 12) */
 				    TPTAG_UDP_RMEM(cfg->sip_udp_rmem),
 				    TPTAG_UDP_WMEM(cfg->sip_udp_wmem),
 				    /* no STUN on the SIP port: rm has no use for it, and
@@ -534,6 +611,7 @@ static int setup_listen(struct proxy *p, const struct rm_config *cfg, char *err,
 		snprintf(err, errlen, "cannot create the default nta leg");
 		return -1;
 	}
+	nta_agent_set_params(p->agent, NTATAG_MCLASS(sip_check_mclass()), TAG_END());
 	/* the advertised host, not a wildcard listen address (rm_config.h sip.advertise) */
 	snprintf(p->self_host, sizeof p->self_host, "%s", cfg->sip_advertise);
 	snprintf(p->self_port, sizeof p->self_port, "%d", cfg->sip_port);
@@ -551,6 +629,7 @@ struct proxy *proxy_create(su_root_t *root, struct rm_config *cfg, metrics_t *me
 	su_home_init(p->home);
 	p->root = root;
 	p->metrics = metrics;
+	proxy_branch_key_init(p);
 	p->guard = proxy_metrics_init(p) < 0 ? NULL : guard_new(p);
 	if (!p->guard) {
 		snprintf(err, errlen, "out of memory");

@@ -11,6 +11,7 @@
 
 #include <sofia-sip/su_tag.h>
 #include <sofia-sip/nta_tag.h>
+#include <sofia-sip/nta_stateless.h>
 #include <sofia-sip/sip_tag.h>
 #include <sofia-sip/sip_util.h>
 #include <sofia-sip/url.h>
@@ -47,7 +48,8 @@ void call_list_remove(struct call_list *l, struct call *c)
 
 static struct call_list *list_of(struct proxy *p, enum call_wait w)
 {
-	return w == WAIT_ATTEMPT ? &p->attempts : w == WAIT_LINGER ? &p->lingering : NULL;
+	return w == WAIT_ATTEMPT ? &p->attempts : w == WAIT_LINGER ? &p->lingering
+	       : w == WAIT_ORPHAN ? &p->loose_orphans : NULL;
 }
 
 void call_wait(struct call *c, enum call_wait w, int64_t deadline_ms)
@@ -101,6 +103,7 @@ void call_unref(struct call *c)
 {
 	if (--c->refs > 0)
 		return;
+	call_unloose(c);
 	proxy_setup_end(c);
 	route_release(&c->ticket);
 	if (c->all_prev)
@@ -124,6 +127,14 @@ static void call_release_tr(struct call *c)
 	if (c->orq) {
 		proxy_orphan_adopt(c->p, c->orq); /* an unanswered INVITE branch lingers */
 		c->orq = NULL;
+	} else if (c->loose && c->sent && (!c->loose_final || c->last_status >= 300)) {
+		/* a loose branch still unanswered is CANCELled (unless it was); one
+		 * still unanswered or answered non-2xx is kept LOOSE_ORPHAN_MS so that
+		 * its final answer and the retransmissions of it are ACKed, as nta's
+		 * timer D would (RFC 3261 17.1.1.2) */
+		call_cancel_branch(c, NULL, NULL);
+		c->refs++;
+		call_wait(c, WAIT_ORPHAN, proxy_now_ms() + LOOSE_ORPHAN_MS);
 	}
 	if (c->irq) {
 		nta_incoming_bind(c->irq, NULL, NULL);
@@ -215,8 +226,15 @@ static int send_resolved(struct call *c, msg_t *msg, const url_t *next, unsigned
 		return -1;
 	}
 	c->got_provisional = false;
+	call_unloose(c);
+	/* a routed INVITE's branch is keyed (proxy_stateless.c): its responses are
+	 * recognised once rm let the transaction go (loose, or after the ACK) */
+	c->keyed = c->routed && c->method == sip_method_invite &&
+		   proxy_invite_branch(c, c->branch, sizeof c->branch);
+	c->udp_out = !guard_next_is_tcp(p, next);
 	c->orq = nta_outgoing_mcreate(p->agent, call_response, c, (url_string_t const *)num,
-				      msg, TAG_END());
+				      msg, TAG_IF(c->keyed, NTATAG_BRANCH_KEY(c->branch)),
+				      TAG_END());
 	return c->orq ? 0 : -1;
 }
 
@@ -263,13 +281,18 @@ fail:
 	return -1;
 }
 
-/* Relay the latest response of orq upstream, without our Via. */
-static void relay(struct call *c, nta_outgoing_t *orq, int status)
+/* Relay response msg (taken) upstream, without our Via. */
+void call_relay_msg(struct call *c, msg_t *msg, int status)
 {
-	msg_t *msg = nta_outgoing_getresponse(orq);
-
 	if (!c->irq) {
-		msg_destroy(msg);
+		/* the server transaction went when the first 2xx was relayed: a proxy
+		 * forwards 2xx retransmissions statelessly (RFC 3261 16.7 step 10);
+		 * nta_msg_tsend drops rm's Via and sends where the next one says */
+		if (msg && status >= 200 && status < 300 && c->method == sip_method_invite &&
+		    !nta_msg_is_internal(msg))
+			nta_msg_tsend(c->p->agent, msg, NULL, TAG_END());
+		else
+			msg_destroy(msg);
 		return;
 	}
 	if (!msg || nta_msg_is_internal(msg)) {
@@ -289,6 +312,12 @@ static void relay(struct call *c, nta_outgoing_t *orq, int status)
 		log_debug("cannot relay %d upstream", status);
 }
 
+/* Relay the latest response of orq upstream, without our Via. */
+static void relay(struct call *c, nta_outgoing_t *orq, int status)
+{
+	call_relay_msg(c, nta_outgoing_getresponse(orq), status);
+}
+
 static bool failover_wanted(const struct call *c, int status, bool internal)
 {
 	const struct rm_config *cfg = c->p->cfg;
@@ -300,6 +329,53 @@ static bool failover_wanted(const struct call *c, int status, bool internal)
 	if (internal && (status == 408 || status == 503))
 		return cfg->failover_on_timeout || rm_config_is_failover_code(cfg, status);
 	return rm_config_is_failover_code(cfg, status);
+}
+
+/* The first 2xx of c's INVITE (sip) has come: answered, session and dialog state. */
+void call_answered(struct call *c, const sip_t *sip)
+{
+	struct proxy *p = c->p;
+
+	c->answered = c->done = true;
+	proxy_setup_end(c);
+	if (c->sess) {
+		c->sess->answer_ms = util_now_ms();
+		if (sip && sip->sip_to && sip->sip_to->a_tag)
+			snprintf(c->sess->to_tag, sizeof c->sess->to_tag, "%s", sip->sip_to->a_tag);
+		dialog_answered(p, c->dlg, sip);
+		proxy_bill_event(p, c->sess, CDR_EV_ANSWER);
+		proxy_cluster_answered(p, c->sess, c->dlg);
+	}
+	call_wait(c, WAIT_LINGER, proxy_now_ms() + LINGER_MS(p));
+}
+
+/* After the 2xx went upstream the server transaction is done: nta absorbs INVITE
+ * retransmissions for T4 more (timer I, then frees it); later 2xx retransmissions
+ * are relayed statelessly (relay_msg). */
+void call_drop_irq(struct call *c)
+{
+	if (c->irq) {
+		nta_incoming_bind(c->irq, NULL, NULL);
+		nta_incoming_destroy(c->irq);
+		c->irq = NULL;
+	}
+}
+
+/* A final non-2xx (msg, taken) on c's current branch: fail over, or relay it and
+ * finish the call. */
+void call_failed(struct call *c, msg_t *msg, int status, bool internal)
+{
+	if (failover_wanted(c, status, internal)) {
+		log_debug("MCP %s answered %d%s, failing over", c->target, status,
+			  internal ? " (no answer)" : "");
+		if (proxy_try_next(c) == 0) {
+			msg_destroy(msg);
+			return;
+		}
+	}
+	call_relay_msg(c, msg, status);
+	c->done = true;
+	call_finish(c, status, false);
 }
 
 static int call_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
@@ -318,6 +394,7 @@ static int call_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
 			call_wait(c, WAIT_NONE, 0);
 		if (status > 100)
 			relay(c, orq, status);
+		call_go_loose(c, orq);
 		return 0;
 	}
 	if (status < 300) {
@@ -328,18 +405,8 @@ static int call_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
 			return 0;
 		}
 		if (!c->answered) {
-			c->answered = c->done = true;
-			proxy_setup_end(c);
-			if (c->sess) {
-				c->sess->answer_ms = util_now_ms();
-				if (sip && sip->sip_to && sip->sip_to->a_tag)
-					snprintf(c->sess->to_tag, sizeof c->sess->to_tag, "%s",
-						 sip->sip_to->a_tag);
-				dialog_answered(p, c->dlg, sip);
-				proxy_bill_event(p, c->sess, CDR_EV_ANSWER);
-				proxy_cluster_answered(p, c->sess, c->dlg);
-			}
-			call_wait(c, WAIT_LINGER, proxy_now_ms() + LINGER_MS(p));
+			call_answered(c, sip);
+			call_drop_irq(c);
 		}
 		return 0;
 	}
@@ -354,15 +421,7 @@ static int call_response(void *magic, nta_outgoing_t *orq, const sip_t *sip)
 	if (internal && status != 408 && c->routed && c->ticket.mcp &&
 	    !proxy_overload_busy_since(p, proxy_now_ms() - p->cfg->attempt_timeout_ms))
 		monitor_report(p, c->ticket.mcp, false);
-	if (failover_wanted(c, status, internal)) {
-		log_debug("MCP %s answered %d%s, failing over", c->target, status,
-			  internal ? " (no answer)" : "");
-		if (proxy_try_next(c) == 0)
-			return 0;
-	}
-	relay(c, orq, status);
-	c->done = true;
-	call_finish(c, status, false);
+	call_failed(c, nta_outgoing_getresponse(orq), status, internal);
 	return 0;
 }
 
@@ -379,8 +438,7 @@ static int call_ack_cancel(struct call *c, nta_incoming_t *irq, const sip_t *sip
 			nta_incoming_destroy(irq);
 		}
 		if (!c->done) {
-			if (c->orq && nta_outgoing_status(c->orq) < 200)
-				nta_outgoing_tcancel(c->orq, NULL, NULL, TAG_END());
+			call_cancel_branch(c, NULL, NULL);
 			call_finish(c, 500, false);
 		}
 		return 0;
@@ -391,8 +449,7 @@ static int call_ack_cancel(struct call *c, nta_incoming_t *irq, const sip_t *sip
 	if (c->done || c->cancelled)
 		return 0;
 	c->cancelled = true;
-	if (c->orq && nta_outgoing_status(c->orq) < 200)
-		nta_outgoing_tcancel(c->orq, NULL, NULL, TAG_END());
+	call_cancel_branch(c, NULL, NULL);
 	/* if the MCP never confirms with 487, answer it ourselves */
 	if (!c->done)
 		call_wait(c, WAIT_ATTEMPT, proxy_now_ms() + 4000 +
@@ -450,11 +507,22 @@ void proxy_tick_calls(struct proxy *p, int64_t now)
 			call_wait(c, WAIT_NONE, 0); /* never loop on the same one */
 		call_unref(c);
 	}
+	while ((c = p->loose_orphans.head) && c->deadline_ms <= now) {
+		call_wait(c, WAIT_NONE, 0);
+		call_unref(c);
+	}
 	while ((c = p->lingering.head) && c->deadline_ms <= now) {
 		if (c->answered && !c->acked && c->sess && dialog_rm_in_path(c->dlg))
 			call_ack_timeout(c);
 		call_release_tr(c);
 	}
+}
+
+void call_acked(struct call *c)
+{
+	c->acked = true;
+	if (c->answered && c->tr_held)
+		call_release_tr(c);
 }
 
 void proxy_release_all_calls(struct proxy *p)
@@ -465,6 +533,10 @@ void proxy_release_all_calls(struct proxy *p)
 		c->refs++; /* keep c while we look at its successor */
 		call_release_tr(c);
 		next = c->all_next;
+		call_unref(c);
+	}
+	while ((c = p->loose_orphans.head)) {
+		call_wait(c, WAIT_NONE, 0);
 		call_unref(c);
 	}
 }

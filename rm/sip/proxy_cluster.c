@@ -296,7 +296,7 @@ static void seen_by_peer(struct proxy *p, const char *peer, char *line)
 	bool from_caller = strcmp(s->from_tag, f[2]) == 0;
 	if (f[0][0] == 'a') {
 		if (from_caller)
-			((struct call *)s->user)->acked = true;
+			call_acked(s->user); /* as if it came here (proxy.c in_dialog) */
 		return;
 	}
 	log_info("cluster: call-id=%s ended by a BYE that %s routed", s->call_id, peer);

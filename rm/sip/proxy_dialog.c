@@ -404,12 +404,15 @@ void dialog_bye(struct proxy *p, const struct session *s, struct dialog *d,
 	send_bye(p, s, d, DIALOG_CALLER, reason);
 }
 
-void dialog_cancel(struct proxy *p, const struct session *s, nta_outgoing_t *invite)
+void dialog_cancel(struct proxy *p, const struct session *s, struct call *c)
 {
-	struct own_req *r = own_req_new(p, "CANCEL to the MCP", s->call_id);
+	struct own_req *r;
 
+	if (!call_branch_pending(c))
+		return;
+	r = own_req_new(p, "CANCEL to the MCP", s->call_id);
 	if (r)
-		r->orq = nta_outgoing_tcancel(invite, own_req_answer, r, TAG_END());
+		r->orq = call_cancel_branch(c, own_req_answer, r);
 	if (!r || !r->orq) {
 		log_warn("cannot CANCEL the MCP's branch of call-id=%s", s->call_id);
 		free(r);

@@ -56,7 +56,9 @@ struct call_list {
 	size_t n;
 };
 
-enum call_wait { WAIT_NONE = 0, WAIT_ATTEMPT, WAIT_LINGER };
+/* WAIT_ORPHAN: a loose INVITE branch rm CANCELled and let go, kept (a reference of
+ * its own) until its final answer to ACK it, at most LOOSE_ORPHAN_MS. */
+enum call_wait { WAIT_NONE = 0, WAIT_ATTEMPT, WAIT_LINGER, WAIT_ORPHAN };
 
 struct call {
 	struct proxy *p;
@@ -78,6 +80,15 @@ struct call {
 	struct session *sess; /* NULL once the session ended */
 	char target[RM_URI_MAX]; /* where the current branch went (fixed for non-routed) */
 	struct dialog *dlg;   /* routed INVITE: what a BYE needs (proxy_dialog.c); owned */
+
+	/* a routed INVITE's current branch: its keyed Via branch (proxy_stateless.c),
+	 * sent over UDP; once "loose" (proxy_call.c: nta's transaction let go at the
+	 * first provisional), the INVITE as sent and its next hop (in sent's home), to
+	 * build the CANCEL and the ACK of a non-2xx; responses arrive as strays */
+	char branch[40];
+	bool keyed, udp_out, loose, loose_final, loose_cancelled;
+	msg_t *sent;
+	url_t *hop;
 
 	bool tr_held;         /* the transaction side's reference is still held */
 	/* waiting for the next hop's name (proxy_resolve.c) */
@@ -123,6 +134,7 @@ struct proxy {
 
 	struct call_list attempts;      /* waiting for an answer from the current MCP */
 	struct call_list lingering;     /* answered INVITEs kept for 2xx retransmissions */
+	struct call_list loose_orphans; /* WAIT_ORPHAN calls (proxy_call.c) */
 	size_t live_calls;              /* struct call objects alive */
 	struct call *all;               /* every live call, for shutdown */
 
@@ -163,6 +175,8 @@ struct proxy {
 	void (*billing_post)(void *arg, struct billing_item *it);
 	void *billing_arg;
 	bool billing_events; /* billing.events: all (none: call events are not built) */
+
+	uint8_t branch_key[16]; /* keys the branches rm recognises without state */
 };
 
 /* proxy.c */
@@ -197,6 +211,34 @@ void call_finish(struct call *c, int status, bool send_reply);
 void call_list_remove(struct call_list *l, struct call *c);
 void call_wait(struct call *c, enum call_wait w, int64_t deadline_ms);
 void proxy_tick_calls(struct proxy *p, int64_t now);
+/* The ACK for c's relayed 2xx came through rm: its transactions and INVITE copy are
+ * let go now (a 2xx retransmission still in flight is relayed statelessly,
+ * proxy_stateless.c); the session keeps the call (dialog state) until it ends. */
+void call_acked(struct call *c);
+/* Shared by proxy_call.c and proxy_loose.c: relay response msg (taken) upstream
+ * without rm's Via (a 2xx statelessly once the server transaction is gone); the
+ * first 2xx's bookkeeping; drop the server transaction after it; a final non-2xx
+ * (msg taken): fail over, or relay it and finish the call. */
+void call_relay_msg(struct call *c, msg_t *msg, int status);
+void call_answered(struct call *c, const sip_t *sip);
+void call_drop_irq(struct call *c);
+void call_failed(struct call *c, msg_t *msg, int status, bool internal);
+
+/* proxy_loose.c: loose INVITE branches (see the file's comment).
+ * call_go_loose: let nta's transaction orq go (at a provisional answer) if c may;
+ * call_unloose: forget c's loose branch (INVITE copy, next hop). */
+#define LOOSE_ORPHAN_MS 32000 /* timer D */
+void call_go_loose(struct call *c, nta_outgoing_t *orq);
+void call_unloose(struct call *c);
+/* Is c's current INVITE branch still waiting for a final answer (CANCEL-able)? */
+bool call_branch_pending(const struct call *c);
+/* CANCEL c's pending branch (nta's transaction, or a loose branch's own CANCEL);
+ * answers to cb(magic) (NULL: nta's default). NULL (or NONE) when nothing was sent. */
+nta_outgoing_t *call_cancel_branch(struct call *c, nta_response_f *cb, void *magic);
+/* A stray response (rm's keyed INVITE branch on top, trusted source): when it
+ * belongs to a loose branch it is handled as the transaction would (relayed, ACKed
+ * if non-2xx, failover) and consumed: true. false: not a loose branch's. */
+bool call_loose_response(struct proxy *p, msg_t *msg, sip_t *sip);
 /* Shutdown: drop the transactions of every call still alive. */
 void proxy_release_all_calls(struct proxy *p);
 void proxy_session_end_hook(const struct session *s, void *arg);
@@ -226,7 +268,8 @@ void proxy_bill_refused(struct proxy *p, const sip_t *sip, const char *tenant,
  * dialog_saw_request: an in-dialog request from `from` (CSeq, target refresh).
  * dialog_bye: BYE both sides of s's answered dialog (d: its state; reason: the
  * Reason header value). Answers are not waited for; nothing is returned.
- * dialog_cancel: CANCEL invite (a pending INVITE branch of s) and track it like a BYE.
+ * dialog_cancel: CANCEL c's pending INVITE branch (call_cancel_branch) and track it
+ * like a BYE.
  * dialog_release_own: drop the BYE/CANCEL transactions still open (shutdown). */
 struct dialog *dialog_new(const sip_t *invite);
 void dialog_free(struct dialog *d);
@@ -236,7 +279,7 @@ void dialog_saw_request(struct dialog *d, const sip_t *sip, enum dialog_side fro
 bool dialog_rm_in_path(const struct dialog *d);
 void dialog_bye(struct proxy *p, const struct session *s, struct dialog *d,
 		const char *reason);
-void dialog_cancel(struct proxy *p, const struct session *s, nta_outgoing_t *invite);
+void dialog_cancel(struct proxy *p, const struct session *s, struct call *c);
 void dialog_release_own(struct proxy *p);
 /* A dialog's state as plain strings (pointers into d, valid while d is), and a
  * dialog rebuilt from them (a peer's replicated call, proxy_cluster.c); NULL on out
@@ -301,6 +344,17 @@ void proxy_setup_end(struct call *c);
  * release_all: drop them all (shutdown). */
 void proxy_orphan_adopt(struct proxy *p, nta_outgoing_t *orq);
 void proxy_orphan_release_all(struct proxy *p);
+
+/* proxy_stateless.c: keyed branches and stray responses (see the file's comment).
+ * proxy_branch_key_init: draw the key (proxy_create).
+ * proxy_invite_branch: the branch of c's current attempt (a routed INVITE);
+ * proxy_bye_branch: the branch of a BYE forwarded statelessly (bye as received).
+ * Both write "z9hG4bKrm..." into out; false when the request lacks the fields.
+ * proxy_stray_response: a response matching no transaction (msg is consumed). */
+void proxy_branch_key_init(struct proxy *p);
+bool proxy_invite_branch(const struct call *c, char *out, size_t len);
+bool proxy_bye_branch(const struct proxy *p, const sip_t *bye, char *out, size_t len);
+void proxy_stray_response(struct proxy *p, nta_agent_t *agent, msg_t *msg, sip_t *sip);
 
 /* proxy_invite.c */
 int proxy_new_invite(struct proxy *p, nta_incoming_t *irq, const sip_t *sip);

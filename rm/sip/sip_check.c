@@ -8,8 +8,47 @@
 #include <strings.h>
 
 #include <sofia-sip/msg.h>
+#include <sofia-sip/msg_mclass.h>
 #include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_protos.h>
+#include <sofia-sip/su_string.h>
 #include <sofia-sip/url.h>
+
+/* The request line as sofia-sip parses it, except that a version other than
+ * SIP/2.0 becomes this string (same text, known address). nta answers a bad
+ * version itself, before it reads Via's received/rport, so its 505 went to the
+ * Via sent-by, not to the transport source (RFC 3261 18.2.2 aside, a spoofed Via
+ * made rm reflect 505s at a third host). With the version rewritten nta takes the
+ * request as any other, and sip_check_request answers 505 through the server
+ * transaction, which replies to the source. */
+static const char bad_version[] = "SIP/2.0";
+static struct msg_hclass_s request_class[1];
+static msg_mclass_t *mclass;
+
+static issize_t request_d(su_home_t *home, msg_header_t *h, char *s, isize_t slen)
+{
+	issize_t r = sip_request_d(home, h, s, slen);
+	sip_request_t *rq = (sip_request_t *)h;
+
+	if (r >= 0 && !su_casematch(rq->rq_version, sip_version_2_0))
+		rq->rq_version = bad_version;
+	return r;
+}
+
+const msg_mclass_t *sip_check_mclass(void)
+{
+	if (!mclass) {
+		msg_mclass_t *mc = msg_mclass_clone(sip_default_mclass(), 0, 0);
+
+		if (!mc)
+			return sip_default_mclass();
+		request_class[0] = sip_request_class[0];
+		request_class->hc_parse = request_d;
+		mc->mc_request->hr_class = request_class;
+		mclass = mc;
+	}
+	return mclass;
+}
 
 static const char *const bad_names[SIP_BAD_COUNT] = {
 	[SIP_BAD_NONE] = "none",
@@ -90,7 +129,7 @@ bool sip_check_request(const sip_t *sip, unsigned msg_flags, struct sip_verdict 
 		return refuse(v, 400, SIP_BAD_MISSING);
 	if (sip->sip_error)
 		return refuse(v, 400, SIP_BAD_HEADER);
-	if (!sip->sip_request->rq_version ||
+	if (!sip->sip_request->rq_version || sip->sip_request->rq_version == bad_version ||
 	    strcasecmp(sip->sip_request->rq_version, "SIP/2.0") != 0)
 		return refuse(v, 505, SIP_BAD_VERSION);
 	if (sip->sip_cseq->cs_method != sip->sip_request->rq_method ||

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <sofia-sip/msg_types.h>
 #include <sofia-sip/sip.h>
 
 /* Why a message was refused: the label of rm_bad_requests_total{reason}. */
@@ -61,5 +62,11 @@ bool sip_check_request(const sip_t *sip, unsigned msg_flags, struct sip_verdict 
 /* True if the parsed message can be serialised again without corrupting it: a
  * complete header block and no raw (unparsed) header line. call_send's guard. */
 bool sip_check_forwardable(const sip_t *sip, unsigned msg_flags);
+
+/* The message class rm's nta agent parses with: sofia-sip's, except that a request
+ * line with a version other than SIP/2.0 reaches sip_check_request (505 to the
+ * transport source) instead of being answered by nta to the Via address. Built on
+ * first call (SIP thread, at start); never freed. */
+const msg_mclass_t *sip_check_mclass(void);
 
 #endif

@@ -473,6 +473,32 @@ static bool next_is_tcp(const struct sip_guard *g, const url_t *next)
 	return !g->udp;
 }
 
+bool guard_next_is_tcp(const struct proxy *p, const url_t *next)
+{
+	return next_is_tcp(p->guard, next);
+}
+
+bool guard_source_trusted(struct proxy *p, msg_t *msg)
+{
+	int family = 0;
+	uint8_t addr[16];
+	uint16_t port = 0;
+	bool stream = false;
+
+	return source_of(msg, &family, addr, &port, &stream) &&
+	       sip_trust_classify(&p->guard->trust, family, addr, port) != SIP_ORIGIN_NONE;
+}
+
+bool guard_msg_stream(msg_t *msg)
+{
+	int family = 0;
+	uint8_t addr[16];
+	uint16_t port = 0;
+	bool stream = false;
+
+	return source_of(msg, &family, addr, &port, &stream) && stream;
+}
+
 int guard_record_route(struct proxy *p, msg_t *req, const url_t *next, msg_t *msg,
 		       sip_t *sip)
 {

@@ -54,6 +54,16 @@ void guard_refresh(struct proxy *p, int64_t now_ms, bool force);
 bool guard_accept(struct proxy *p, nta_agent_t *agent, msg_t *msg, sip_t *sip,
 		  enum sip_origin *origin);
 
+/* Did msg come from a trusted source (an MCP or a SIP Server / trusted network)?
+ * By its transport source address, as guard_accept decides for requests. */
+bool guard_source_trusted(struct proxy *p, msg_t *msg);
+
+/* Did msg arrive over a stream (TCP) transport? false for UDP or unknown. */
+bool guard_msg_stream(msg_t *msg);
+
+/* Will next (a next hop) be reached over TCP (its ;transport=, else rm's default)? */
+bool guard_next_is_tcp(const struct proxy *p, const url_t *next);
+
 /* Validation of irq's request sip (sip_check.h). Returns true when it may be
  * proxied; false when it was refused: *status is then what the caller must answer
  * (0: already answered or dropped, irq destroyed). */

@@ -39,8 +39,12 @@ shed=$(metric "$HP" 'rm_rejects_total{reason="overload"}')
 answered=$(metric "$HP" 'rm_calls_total{disposition="answered"}')
 [ "${shed%.*}" -ge 300 ] && [ "${shed%.*}" -le 500 ] ||
 	die "expected about 440 of 600 INVITEs shed at 50/s, got $shed"
-[ "$(( ${shed%.*} + ${answered%.*} ))" = 600 ] ||
-	die "shed $shed + answered $answered != 600: admitted calls failed"
+# rm_rejects_total counts messages: a shed INVITE that sipp retransmits (a slow machine
+# delays the 503 past T1) is shed and counted again, so the sum may pass 600 by a few;
+# below 600 an admitted call was neither answered nor shed
+sum=$(( ${shed%.*} + ${answered%.*} ))
+[ "$sum" -ge 600 ] && [ "$sum" -le 615 ] ||
+	die "shed $shed + answered $answered = $sum, want 600 (615 with retransmissions)"
 [ "$(metric "$HP" "rm_mcp_up{mcp=\"sip:127.0.0.1:$M1\"}")" = 1 ] || die "MCP marked down"
 ok "600 INVITEs at 200/s with max_cps 50: $shed shed with 503 + Retry-After, $answered answered, none lost"
 

@@ -22,6 +22,8 @@ uas_start m2 "$M2" uas_rr.xml
 rm_start "$T/rm.json" "$HP"
 wait_metric "$HP" rm_mcps_up -eq 2 10 || die "the MCPs are not up"
 
+# (150 calls/s: the split is the point, not the rate; at 300/s a busy CI machine made
+# rm shed part of it, failing the count for a reason unrelated to scheduling)
 # counts TOTAL: A and B, the INVITEs each MCP has received, once they add up to TOTAL
 # (the MCPs write their -trace_counts files every second).
 counts() {
@@ -29,14 +31,14 @@ counts() {
 	A=$(uas_calls m1); B=$(uas_calls m2)
 }
 
-uac_run rr "$SP" uac_rr.xml 1000 300 40 -d 20 -s 1 || true
+uac_run rr "$SP" uac_rr.xml 1000 150 40 -d 20 -s 1 || true
 [ "$OK" = 1000 ] || die "round-robin: only $OK/1000 calls succeeded"
 counts 1000
 d=$((A - B)); [ ${d#-} -le 1 ] || die "round-robin split $A/$B"
 ok "round-robin: 1000 calls split $A/$B"
 A0=$A; B0=$B
 
-uac_run w "$SP" uac_rr.xml 1000 300 40 -d 20 -s 3 || true
+uac_run w "$SP" uac_rr.xml 1000 150 40 -d 20 -s 3 || true
 [ "$OK" = 1000 ] || die "weighted: only $OK/1000 calls succeeded"
 counts 2000
 wa=$((A - A0)); wb=$((B - B0))

@@ -5,8 +5,10 @@
 #   escaped headers in the request-URI (?Route=...)       -> 400, reason uri-headers
 #   unknown URI scheme in the request-URI                 -> 416, reason scheme
 #   Proxy-Require: an option rm does not support          -> 420 + Unsupported listing it
-#   SIP/7.0                                -> 505 (nta answers it itself: reason parser;
-#                  it goes to the Via sent-by, here the sender's own port, see README)
+#   SIP/7.0 in the request line                           -> 505, reason version, sent to
+#                  the transport source even when Via names another port (nta used to
+#                  answer it itself, to the Via sent-by: a spoofed Via reflected it);
+#                  with SIP/7.0/UDP in Via too, nta drops it (a Via rm cannot answer)
 #   CSeq method differs from the method                  -> 400 (nta's: reason parser)
 #   Max-Forwards: 0                                       -> 483, reason max-forwards
 # and over UDP, where a datagram is the whole message:
@@ -28,11 +30,12 @@ for i in $(seq 1 50); do [ "$(metric "$HP" 'rm_mcp_up{')" = 1 ] && break; sleep 
 [ "$(metric "$HP" 'rm_mcp_up{')" = 1 ] || die "the MCP never came up"
 
 # msg PROTO RURI CALLID [EXTRA_HEADER_LINES] [VERSION] [CSEQ_METHOD] [MAXFWD] [BODY]
-# (Via sent-by: the sending socket's own port, filled in by sip_raw.py)
+# (Via sent-by: the sending socket's own port, filled in by sip_raw.py; Via's protocol
+# version: $VIA_VERSION, default SIP/2.0)
 msg() {
 	local tp=${1^^} body=${8:-}
 	printf 'INVITE %s %s\r\nVia: %s/%s 127.0.0.1:@SRCPORT@;rport;branch=z9hG4bK-%s\r\nFrom: <sip:a@127.0.0.1>;tag=f%s\r\nTo: <sip:1000@127.0.0.1>\r\nCall-ID: %s\r\nCSeq: 1 %s\r\nMax-Forwards: %s\r\n%sContent-Length: %s\r\n\r\n%s' \
-		"$2" "${5:-SIP/2.0}" "${5:-SIP/2.0}" "$tp" "$RANDOM$RANDOM" "$RANDOM" "$3" \
+		"$2" "${5:-SIP/2.0}" "${VIA_VERSION:-SIP/2.0}" "$tp" "$RANDOM$RANDOM" "$RANDOM" "$3" \
 		"${6:-INVITE}" "${7:-70}" "${4:-}" "${#body}" "$body"
 }
 bad() { # bad REASON[|REASON...]: the sum of those rm_bad_requests_total series
@@ -61,10 +64,31 @@ for p in udp tcp; do
 	expect "unknown scheme" '^SIP/2.0 416' scheme "$p" "isbn:2983792873" "v-scheme-$p"
 	expect "Proxy-Require" '^SIP/2.0 420.*Unsupported: *foo, *bar' proxy-require "$p" \
 		"$RURI" "v-preq-$p" $'Proxy-Require: foo, bar\r\n'
-	expect "SIP/7.0" '^SIP/2.0 505' parser "$p" "$RURI" "v-version-$p" "" "SIP/7.0"
+	expect "SIP/7.0" '^SIP/2.0 505' version "$p" "$RURI" "v-version-$p" "" "SIP/7.0"
 	expect "CSeq method mismatch" '^SIP/2.0 400' 'cseq|parser' "$p" "$RURI" "v-cseq-$p" "" "" OPTIONS
 	expect "Max-Forwards 0" '^SIP/2.0 483' max-forwards "$p" "$RURI" "v-maxfwd-$p" "" "" "" 0
 done
+
+# ---- SIP/7.0 with a Via naming another host's port: 505 to the source, none there ----
+SPY=$(free_port)
+/usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(4)
+try:
+    d, a = s.recvfrom(65535); open(sys.argv[2], "wb").write(d)
+except socket.timeout:
+    pass' "$SPY" "$T/spy.out" & spy=$!
+sleep 0.2
+r=$(msg udp "$RURI" v-version-spoof "" "SIP/7.0" | sed "s/127.0.0.1:@SRCPORT@;rport;/127.0.0.1:$SPY;/" |
+	/usr/bin/python3 "$RAW" 127.0.0.1 "$SP" udp 2)
+echo "$r" | grep -q '^SIP/2.0 505' || die "SIP/7.0 with Via port $SPY: the sender got '${r:-silence}', want 505"
+r2=$(VIA_VERSION=SIP/7.0 msg udp "$RURI" v-version-via7 "" "SIP/7.0" |
+	sed "s/127.0.0.1:@SRCPORT@;rport;/127.0.0.1:$SPY;/" | /usr/bin/python3 "$RAW" 127.0.0.1 "$SP" udp 1)
+echo "SIP/7.0 in the request line and in Via -> '${r2:-silence}'"
+wait "$spy" || true
+[ ! -s "$T/spy.out" ] || die "rm sent to the Via's port $SPY: $(head -c 200 "$T/spy.out")"
+ok "SIP/7.0 with a spoofed Via port: 505 to the transport source, nothing to the Via"
 
 # ---- UDP framing: the datagram is all there is --------------------------------------
 send_udp() { /usr/bin/python3 "$RAW" 127.0.0.1 "$SP" udp 1.5; }
