@@ -21,7 +21,7 @@ int tz_name_ok(const char *name)
 	for (size_t i = 0; i < n; i++) {
 		char c = name[i];
 		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '-' || c == '+' || c == '/'))
+		      c == '_' || c == '-' || c == '+' || c == '/' || c == ' '))
 			return 0;
 	}
 	return 1;
@@ -101,6 +101,12 @@ tz_t *tz_load(const char *name, char *err, size_t errlen)
 		goto fail;
 	}
 	snprintf(z->name, sizeof(z->name), "%s", name);
+	/* "?tz=Etc/GMT+7" typed unencoded reaches us as "Etc/GMT 7" (a query's '+' is a
+	 * space); no IANA name has a space, so it can only have been a '+' */
+	for (char *c = z->name; *c; c++)
+		if (*c == ' ')
+			*c = '+';
+	name = z->name;
 	if (!strcmp(name, "UTC") || !strcmp(name, "Z") || !strcmp(name, "Etc/UTC"))
 		return z;
 	snprintf(path, sizeof(path), "%s/%s", dir && dir[0] ? dir : "/usr/share/zoneinfo",

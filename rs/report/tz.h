@@ -18,7 +18,8 @@
 typedef struct tz tz_t;
 
 /* Is name an acceptable zone name ("UTC", "Europe/Paris": letters, digits, '_', '-',
- * '+', '/', no "..", not absolute)? */
+ * '+', '/', no "..", not absolute)? A space is taken too, as the '+' an unencoded
+ * query string turned into one (tz_load reads it as '+'). */
 int tz_name_ok(const char *name);
 
 /* Load zone `name`. NULL with a sentence in err ("unknown time zone ..."). "UTC" and

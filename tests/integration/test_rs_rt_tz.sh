@@ -39,4 +39,10 @@ for bad in Mars/Olympus ../etc/passwd %2e%2e%2fetc%2fpasswd "Europe/Paris%20x"; 
 	case "$r" in *"'tz'"*" 400") ;; *) die "tz=$bad: $r" ;; esac
 done
 ok "an unknown or malformed tz= is 400 naming the parameter"
+# typed unencoded, a '+' in a query is a space: "Etc/GMT+7" arrives as "Etc/GMT 7"
+raw=$(curl -s -m 5 -w ' %{http_code}' "http://127.0.0.1:$hp/ems-rs/RT/tenants/usage?tz=Etc/GMT+7")
+enc=$(curl -s -m 5 -w ' %{http_code}' "http://127.0.0.1:$hp/ems-rs/RT/tenants/usage?tz=Etc%2FGMT%2B7")
+case "$raw" in *" 200") ;; *) die "tz=Etc/GMT+7 unencoded: $raw" ;; esac
+[ "$raw" = "$enc" ] || die "tz=Etc/GMT+7 unencoded '$raw' differs from encoded '$enc'"
+ok "tz=Etc/GMT+7 typed unencoded answers as the encoded name"
 kill -TERM "$RS_PID"; wait "$RS_PID" || die "rs exited $? on SIGTERM"

@@ -49,6 +49,7 @@ Scenario (node rm-1, times a few seconds before now):
   -> acme in_progress 1, arrivals 3, peak 3; beta in_progress 2, arrivals 2, peak 2;
      MCP sip:mcp1 0 in progress / 1 arrival, sip:mcp2 1 / 1; RM rm-1 3 / 5, peak 5.
 """
+import urllib.parse
 import json
 import os
 import select
@@ -347,7 +348,7 @@ def cmd_tzcheck(port, zone, edge, now, exact):
     ip = sum(c[2] is None or c[2] > t for c in calls)
     peak = max(sum(c[1] <= x and (c[2] is None or c[2] > x) for c in calls)
                for x in [ds] + [c[1] for c in calls if ds <= c[1] <= t])
-    q = "" if zone == "-" else "&tz=" + zone
+    q = "" if zone == "-" else "&tz=" + urllib.parse.quote(zone, safe="")
     code, _, body = get(port, "/ems-rs/RT/tenants/usage?tenant-id=zulu" + q)
     got = json.loads(body)["tenants"][0] if code == 200 else body
     want = {"in_progress": ip, "arrivals_today": arr, "arrivals_this_hour": arr_h}
