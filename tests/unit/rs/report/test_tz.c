@@ -56,7 +56,15 @@ static void test_refused(void **state)
 	assert_null(tz_load("", err, sizeof(err)));
 	assert_null(tz_load("America", err, sizeof(err))); /* a directory */
 	assert_int_equal(tz_name_ok("Etc/GMT+5"), 1);
-	assert_int_equal(tz_name_ok("a b"), 0);
+	assert_int_equal(tz_name_ok("a;b"), 0);
+	assert_int_equal(tz_name_ok("a\nb"), 0);
+	/* a space is the '+' of an unencoded query: read as '+', still refused if unknown */
+	assert_null(tz_load("a b", err, sizeof(err)));
+	tz_t *z = tz_load("Etc/GMT 5", err, sizeof(err));
+	assert_non_null(z);
+	assert_string_equal(tz_name(z), "Etc/GMT+5");
+	assert_int_equal(tz_offset(z, 1767225600), -5 * 3600);
+	tz_free(z);
 }
 
 int main(void)
