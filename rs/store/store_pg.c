@@ -342,6 +342,8 @@ static int pg_migrate(rs_store_t *b, char *err, size_t errlen)
 	     pg_exec(s, STORE_PG_SCHEMA_V4_MONTHS, PGRES_TUPLES_OK, NULL, err, errlen) ||
 	     pg_exec(s, STORE_PG_SCHEMA_V4_COPY, PGRES_COMMAND_OK, NULL, err, errlen)))
 		goto fail;
+	if (version < 5 && pg_exec(s, STORE_PG_SCHEMA_V5, PGRES_COMMAND_OK, NULL, err, errlen))
+		goto fail;
 	if (version < STORE_SCHEMA_VERSION &&
 	    pg_exec(s, "INSERT INTO rs_schema(version) VALUES (" STR(STORE_SCHEMA_VERSION) ")",
 		    PGRES_COMMAND_OK, NULL, err, errlen))

@@ -146,8 +146,8 @@ static int pg_rollup_apply(pg_store_t *s, char *err, size_t errlen)
 		    pg_put_int(s, cp->ms, '\t') || pg_put_int(s, cp->delta, '\n'))
 			goto oom;
 	}
-	if (pg_copy_in(s, "ru_cp", err, errlen) ||
-	    (s->len && pg_exec(s, apply[ROLLUP_SQL_CP], PGRES_COMMAND_OK, NULL, err, errlen)) ||
+	/* Straight in: rollup_cp takes several rows per point (schema version 5). */
+	if (pg_copy_in(s, "rollup_cp", err, errlen) ||
 	    pg_exec(s, apply[ROLLUP_SQL_5M], PGRES_TUPLES_OK, &r, err, errlen))
 		return -1;
 	/* The cache's answers go to s->buf as ru_peak lines; the misses are loaded after. */

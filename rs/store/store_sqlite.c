@@ -145,8 +145,9 @@ static int sq_migrate(rs_store_t *b, char *err, size_t errlen)
 			     (version == 1 && (sq_exec(s, schema_v3, err, errlen) ||
 					       sq_backfill(s, err, errlen))))) ||
 	    (version < 3 && sq_exec(s, schema_v3, err, errlen)) ||
-	    /* version 4 changed PostgreSQL only (monthly partitions) */
-	    sq_exec(s, "INSERT INTO rs_schema(version) VALUES (4)", err, errlen)) {
+	    /* versions 4 and 5 changed PostgreSQL only (monthly partitions, rollup_cp
+	     * append-only) */
+	    sq_exec(s, "INSERT INTO rs_schema(version) VALUES (5)", err, errlen)) {
 		sq_exec(s, "ROLLBACK", NULL, 0);
 		ru_forget(s);
 		return -1;

@@ -177,7 +177,7 @@ static void test_schema(void **state)
 	rs_store_t *s = open_store();
 
 	assert_int_equal(store_migrate(s, err, sizeof(err)), 0); /* again: no change */
-	assert_int_equal(q_int("SELECT max(version) FROM rs_schema"), 4);
+	assert_int_equal(q_int("SELECT max(version) FROM rs_schema"), 5);
 	assert_int_equal(q_int("SELECT count(*) FROM rs_schema"), 1);
 	assert_int_equal(q_int("SELECT count(*) FROM information_schema.tables WHERE"
 			       " table_name IN ('cdr', 'events', 'metrics', 'cdr_dead_letter',"
@@ -188,7 +188,7 @@ static void test_schema(void **state)
 	store_close(s);
 }
 
-/* A version-1 database (no rollups) with two records migrates to version 4 with the
+/* A version-1 database (no rollups) with two records migrates to version 5 with the
  * rollups of those records: a call across the 5-minute edge and a zero-length one;
  * rollup_cp keeps the dns' change points only. */
 static void test_migrate_v1(void **state)
@@ -203,7 +203,7 @@ static void test_migrate_v1(void **state)
 	rs_store_t *s = open_store();
 	if (store_migrate(s, err, sizeof(err)))
 		fail_msg("store_migrate: %s", err);
-	assert_int_equal(q_int("SELECT max(version) FROM rs_schema"), 4);
+	assert_int_equal(q_int("SELECT max(version) FROM rs_schema"), 5);
 	assert_int_equal(q_int("SELECT count(*) FROM rollup_5m WHERE scope = 'a'"), 2);
 	assert_int_equal(q_int("SELECT arrivals * 100 + open_at_start * 10 + peak FROM rollup_5m"
 			       " WHERE scope = 'a' AND bucket_ms = 0"), 101);

@@ -131,7 +131,7 @@ static void test_schema(void **state)
 	char err[512] = "";
 	rs_store_t *s = open_migrated();
 
-	assert_int_equal(q_int("SELECT max(version) FROM rs_schema"), 4);
+	assert_int_equal(q_int("SELECT max(version) FROM rs_schema"), 5);
 	static const char *const tables[] = { "cdr",        "events",     "metrics",
 					      "cdr_dead_letter", "rollup_5m", "rollup_30m",
 					      "rollup_hour", "rollup_day", "rollup_cp" };
@@ -150,7 +150,7 @@ static void test_schema(void **state)
 	store_close(s);
 
 	/* a database made by a newer rs is refused, with a sentence that says so */
-	dba("INSERT INTO rs_schema(version) VALUES (5)");
+	dba("INSERT INTO rs_schema(version) VALUES (6)");
 	s = store_open(&cfg, err, sizeof(err));
 	assert_non_null(s);
 	assert_int_equal(store_migrate(s, err, sizeof(err)), -1);
@@ -158,7 +158,7 @@ static void test_schema(void **state)
 	store_close(s);
 }
 
-/* A version-1 database (no rollups) with two records migrates to version 4 with the
+/* A version-1 database (no rollups) with two records migrates to version 5 with the
  * rollups of those records: a call across the 5-minute edge and a zero-length one;
  * rollup_cp keeps the dns' change points only. */
 static void test_migrate_v1(void **state)
@@ -174,7 +174,7 @@ static void test_migrate_v1(void **state)
 	    " ('m1', 1, 'c1', 'n', 'acme', 1000, 400000, 0, 'failed', 500, 'rm', 1, '{}', 1),"
 	    " ('m2', 1, 'c2', 'n', NULL, 300000, 300000, 0, 'failed', 500, 'rm', 1, '{}', 1);");
 	s = open_migrated();
-	assert_int_equal(q_int("SELECT max(version) FROM rs_schema"), 4);
+	assert_int_equal(q_int("SELECT max(version) FROM rs_schema"), 5);
 	assert_int_equal(q_int("SELECT count(*) FROM rollup_5m WHERE scope = 'a'"), 2);
 	assert_int_equal(q_int("SELECT arrivals * 100 + open_at_start * 10 + peak FROM rollup_5m"
 			       " WHERE scope = 'a' AND bucket_ms = 0"), 101);
@@ -234,7 +234,7 @@ static void test_migrate_v1_chunks(void **state)
 	    " (i / 3) * 7001, (i / 3) * 7001 + CASE WHEN i % 40 = 0 THEN 3 * 3600000"
 	    " ELSE (i * 7919) % 900000 END, 0, 'failed', 500, 'rm', 1, '{}', 1 FROM g;");
 	s = open_migrated();
-	assert_int_equal(q_int("SELECT max(version) FROM rs_schema"), 4);
+	assert_int_equal(q_int("SELECT max(version) FROM rs_schema"), 5);
 	store_close(s);
 	for (int i = 0; i < N; i++) {
 		st[i] = (i / 3) * 7001LL;
