@@ -3,6 +3,7 @@
  * (store_pg.c's header says how they fit the batch's transaction; rollup.h and
  * rollup_cache.h say what is kept and why the cache can be trusted).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,13 +114,27 @@ out:
 	return rc;
 }
 
+/* The statements after ROLLUP_SQL_5M joined, sent as one query (the last one's
+ * status is the answer's; any failing one fails it). */
+static char rest_sql[4096];
+static pthread_once_t rest_once = PTHREAD_ONCE_INIT;
+
+static void rest_init(void)
+{
+	const char *const *apply;
+	int napply = rollup_apply_sql(1, &apply);
+	size_t k = 0;
+	for (int i = ROLLUP_SQL_5M + 1; i < napply && k < sizeof(rest_sql); i++)
+		k += (size_t)snprintf(rest_sql + k, sizeof(rest_sql) - k, "%s;", apply[i]);
+}
+
 /* Fold s->ru_batch (sorted) into the rollups (rollup.h's statements, ru_peak from the
  * cache). 0 / -1 with err; the caller clears the cache on failure. */
 static int pg_rollup_apply(pg_store_t *s, char *err, size_t errlen)
 {
 	const rollup_batch_t *b = s->ru_batch;
 	const char *const *apply;
-	int napply = rollup_apply_sql(1, &apply);
+	rollup_apply_sql(1, &apply);
 	PGresult *r = NULL;
 	ru_miss_t *miss = NULL;
 	size_t nmiss = 0;
@@ -192,9 +207,10 @@ static int pg_rollup_apply(pg_store_t *s, char *err, size_t errlen)
 	}
 	if (pg_copy_in(s, "ru_peak", err, errlen))
 		goto fail;
-	for (int i = ROLLUP_SQL_5M + 1; i < napply; i++)
-		if (pg_exec(s, apply[i], PGRES_COMMAND_OK, NULL, err, errlen))
-			goto fail;
+	/* The peaks' update and the coarse upserts in one round trip. */
+	pthread_once(&rest_once, rest_init);
+	if (pg_exec(s, rest_sql, PGRES_COMMAND_OK, NULL, err, errlen))
+		goto fail;
 	free(miss);
 	free(peaks);
 	rollup_cache_end_batch(s->ru_cache);
