@@ -30,18 +30,19 @@ static int miss_cmp(const void *a, const void *b)
 /* The missed buckets' change points (this batch's included), in (scope, skey,
  * bucket_ms, ms) order: a dn's from rollup_cp, the others' from the calls in cdr
  * (+1 at each start inside the bucket, -1 at each end inside, calls of no length
- * left out). %s: "true" while backfilling (rollup_cp for every scope), else "false". */
+ * left out). %s: while backfilling, the condition leaving out the calls after the
+ * chunk's last (ru_upto), else "". */
 #define RU_CALLS_KEY                                                                   \
 	" AND c.end_ms > c.start_ms AND (m.scope = 'a'"                                \
 	" OR (m.scope = 't' AND coalesce(c.tenant, '') COLLATE \"C\" = m.skey)"       \
 	" OR (m.scope = 'p' AND coalesce(c.profile, '') COLLATE \"C\" = m.skey))"
 static const char *const ru_load_sql =
 	"SELECT m.scope, m.skey, m.bucket_ms, x.ms, x.d FROM ru_miss m CROSS JOIN LATERAL ("
-	" SELECT c.start_ms AS ms, 1 AS d FROM cdr c WHERE m.scope <> 'd' AND NOT %s"
+	" SELECT c.start_ms AS ms, 1 AS d FROM cdr c WHERE m.scope <> 'd'%s"
 	" AND c.start_ms > m.bucket_ms AND c.start_ms < m.bucket_ms + 300000" RU_CALLS_KEY
-	" UNION ALL SELECT c.end_ms, -1 FROM cdr c WHERE m.scope <> 'd' AND NOT %s"
+	" UNION ALL SELECT c.end_ms, -1 FROM cdr c WHERE m.scope <> 'd'%s"
 	" AND c.end_ms > m.bucket_ms AND c.end_ms < m.bucket_ms + 300000" RU_CALLS_KEY
-	" UNION ALL SELECT r.ms, r.delta FROM rollup_cp r WHERE (m.scope = 'd' OR %s)"
+	" UNION ALL SELECT r.ms, r.delta FROM rollup_cp r WHERE m.scope = 'd'"
 	" AND r.scope = m.scope AND r.skey = m.skey AND r.ms > m.bucket_ms"
 	" AND r.ms < m.bucket_ms + 300000 AND r.delta <> 0) x"
 	" ORDER BY m.scope, m.skey, m.bucket_ms, x.ms";
@@ -50,8 +51,7 @@ static const char *const ru_load_sql =
 static int pg_load_misses(pg_store_t *s, ru_miss_t *miss, size_t nmiss, char *err,
 			  size_t errlen)
 {
-	const char *all = s->ru_cp_all ? "true" : "false";
-	char sql[2048];
+	char sql[4096], upto[700] = "";
 	PGresult *r = NULL;
 	rollup_point_t *p = NULL;
 	size_t cap = 0, row = 0;
@@ -63,7 +63,16 @@ static int pg_load_misses(pg_store_t *s, ru_miss_t *miss, size_t nmiss, char *er
 		if (pg_put_scope(s, miss[i].it->scope) || pg_put_str(s, miss[i].it->skey, '\t') ||
 		    pg_put_int(s, miss[i].it->bucket_ms, '\n'))
 			goto oom;
-	snprintf(sql, sizeof(sql), ru_load_sql, all, all, all);
+	if (s->ru_backfill) {
+		char *id = PQescapeLiteral(s->conn, s->ru_upto_id, strlen(s->ru_upto_id));
+		if (!id)
+			goto oom;
+		snprintf(upto, sizeof(upto),
+			 " AND (c.start_ms < %lld OR (c.start_ms = %lld AND c.id COLLATE \"C\" <= %s))",
+			 (long long)s->ru_upto_ms, (long long)s->ru_upto_ms, id);
+		PQfreemem(id);
+	}
+	snprintf(sql, sizeof(sql), ru_load_sql, upto, upto);
 	if (pg_copy_in(s, "ru_miss", err, errlen) ||
 	    pg_exec(s, sql, PGRES_TUPLES_OK, &r, err, errlen))
 		goto out;
@@ -155,7 +164,7 @@ static int pg_rollup_apply(pg_store_t *s, char *err, size_t errlen)
 	s->len = 0;
 	for (size_t i = 0; i < b->ncps; i++) {
 		const rollup_cp_t *cp = &b->cps[i];
-		if (cp->scope != 'd' && !s->ru_cp_all)
+		if (cp->scope != 'd')
 			continue;
 		if (pg_put_scope(s, cp->scope) || pg_put_str(s, cp->skey, '\t') ||
 		    pg_put_int(s, cp->ms, '\t') || pg_put_int(s, cp->delta, '\n'))
