@@ -9,7 +9,8 @@
  *
  * Report rollups (rollup.h): the cdr INSERT ... SELECT returns the rows it added;
  * they are merged in memory (rollup_cache.h's rollup_batch), COPYed into the temp
- * tables ru_item / ru_cp and folded in by rollup_apply_sql's statements, in the same
+ * table ru_item and folded in by rollup_apply_sql's statements (the dns' change
+ * points COPYed straight into rollup_cp), in the same
  * transaction; the peaks of the buckets a call starts or ends in come from the
  * rollup_cache, or from one query over the buckets it does not hold (ru_miss). Several
  * rs on one database: a bucket's row is upserted (and so locked) before its peak is

@@ -186,8 +186,7 @@ static int ru_prepare(sqlite_store_t *s, char *err, size_t errlen)
 		return -1;
 	s->ru_napply = rollup_apply_sql(0, &sql);
 	for (int i = 0; i < s->ru_napply; i++)
-		if (i != ROLLUP_SQL_CP &&
-		    sqlite3_prepare_v2(s->db, sql[i], -1, &s->ru_apply[i], NULL) != SQLITE_OK)
+		if (sqlite3_prepare_v2(s->db, sql[i], -1, &s->ru_apply[i], NULL) != SQLITE_OK)
 			return fail_db(s, "preparing rollup statements", err, errlen);
 	for (int i = 0; i < 3; i++)
 		if (sqlite3_prepare_v2(s->db, clear[i], -1, &s->ru_clear[i], NULL) != SQLITE_OK)
@@ -375,8 +374,7 @@ static int ru_apply(sqlite_store_t *s, char *err, size_t errlen)
 	if (rollup_batch_sort(s->ru_batch) || ru_write_batch(s))
 		goto fail;
 	for (int i = 0; i < s->ru_napply; i++)
-		if (i != ROLLUP_SQL_CP &&
-		    (i == ROLLUP_SQL_5M ? ru_peaks(s) : step_done(s->ru_apply[i])))
+		if (i == ROLLUP_SQL_5M ? ru_peaks(s) : step_done(s->ru_apply[i]))
 			goto fail;
 	for (int i = 0; i < 3; i++)
 		if (step_done(s->ru_clear[i]))
