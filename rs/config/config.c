@@ -60,6 +60,7 @@ void rs_config_defaults(rs_config_t *c)
 	c->report_retention_days[3] = 400;
 	c->report_retention_days[4] = 0;
 	c->report_retention_batch = 1000;
+	c->report_export_page = 10000;
 	c->report_retention_interval_s = 60;
 }
 
@@ -90,7 +91,7 @@ static const char *const journal_keys[] = { "dir", "max_bytes", "high_water_perc
 					    NULL };
 static const char *const report_keys[] = { "enabled", "rollups", "max_limit",
 					   "retention_days", "retention_batch",
-					   "retention_interval_s", NULL };
+					   "retention_interval_s", "export_page", NULL };
 static const char *const retention_keys[] = { "raw", "five_minutes", "thirty_minutes",
 					      "hour", "day", NULL };
 static const char *const backends[] = { "sqlite", "postgresql", NULL };
@@ -507,6 +508,7 @@ static void read_report(cfg_ctx_t *x, rs_config_t *c, const cJSON *root)
 	int_opt(x, rp, "report", "retention_batch", &c->report_retention_batch, 1, 1000000);
 	int_opt(x, rp, "report", "retention_interval_s", &c->report_retention_interval_s, 1,
 		86400);
+	int_opt(x, rp, "report", "export_page", &c->report_export_page, 1, 100000);
 }
 
 int rs_config_from_json_env(rs_config_t *c, const void *rootv, const char *file,

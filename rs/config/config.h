@@ -137,6 +137,7 @@ typedef struct rs_config {
 	int report_retention_days[5];
 	int report_retention_batch;      /* rows per delete transaction */
 	int report_retention_interval_s; /* between retention passes */
+	int report_export_page;          /* records per read of a streamed CSV export */
 } rs_config_t;
 
 /* Fill every field with its default. */

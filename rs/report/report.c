@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -132,12 +133,16 @@ typedef struct rows_acc {
 static int on_row(void *arg, int nc, const char *const *v)
 {
 	rows_acc_t *a = arg;
-	if (nc < REPORT_NCOLS + 1)
+	if (nc < REPORT_NCOLS + (a->j->q.format == RF_JSON))
 		return 1;
 	report_fmt_details_row(a->j->out, a->j->q.format, a->first, v);
 	a->first = 0;
-	a->last_ms = strtoll(v[11] ? v[11] : "0", NULL, 10); /* start_ms */
-	snprintf(a->last_id, sizeof(a->last_id), "%s", v[0] ? v[0] : "");
+	a->last_ms = v[11] ? strtoll(v[11], NULL, 10) : 0; /* start_ms */
+	size_t n = v[0] ? strlen(v[0]) : 0;
+	if (n >= sizeof(a->last_id))
+		n = sizeof(a->last_id) - 1;
+	memcpy(a->last_id, v[0] ? v[0] : "", n);
+	a->last_id[n] = 0;
 	a->j->rows++;
 	return 0;
 }
@@ -150,7 +155,7 @@ static int run_stream_page(job_t *j, char *err, size_t errlen)
 
 	if (!j->started && j->rows == 0)
 		report_fmt_details_begin(j->out, j->q.format);
-	if (report_details_page(j->r->rq, &j->q, REPORT_STREAM_PAGE, on_row, &a, &more, err,
+	if (report_details_page(j->r->rq, &j->q, j->r->cfg.report_export_page, on_row, &a, &more, err,
 				errlen))
 		return -1;
 	if (a.last_id[0]) {
@@ -335,14 +340,37 @@ static void on_close(struct evhttp_connection *c, void *arg)
 		job_drop(j);
 }
 
+/* Bytes of an export still waiting in the connection's output before the next page is
+ * added to it: the report thread reads page k+1 while page k leaves, and memory stays
+ * at about two pages plus this. */
+#define STREAM_HIGH (1 << 20)
+
+static size_t conn_pending(struct evhttp_request *req)
+{
+	struct bufferevent *bev =
+		evhttp_connection_get_bufferevent(evhttp_request_get_connection(req));
+	return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
+}
+
+static void on_chunk_sent(struct evhttp_connection *c, void *arg);
+
+/* Hand the page in j->out to the connection and have the next one read meanwhile. */
+static void stream_send(job_t *j)
+{
+	evhttp_send_reply_chunk_with_cb(j->req, j->out, on_chunk_sent, j);
+	submit(j->r, j);
+}
+
+/* The connection's output has drained: a page held back goes now (a job still with
+ * the report thread is sent when it is back). */
 static void on_chunk_sent(struct evhttp_connection *c, void *arg)
 {
 	job_t *j = arg;
 	if (j->state == JOB_SENDING && !j->cancelled)
-		submit(j->r, j);
+		stream_send(j);
 }
 
-/* A streamed page is back: send it and ask for the next once it has left. */
+/* A streamed page is back: send it (or hold it until the connection has room). */
 static void stream_out(job_t *j)
 {
 	if (!j->started) {
@@ -376,8 +404,10 @@ static void stream_out(job_t *j)
 		submit(j->r, j);
 		return;
 	}
-	j->state = JOB_SENDING;
-	evhttp_send_reply_chunk_with_cb(j->req, j->out, on_chunk_sent, j);
+	if (conn_pending(j->req) < STREAM_HIGH)
+		stream_send(j);
+	else
+		j->state = JOB_SENDING;
 }
 
 static void on_done(evutil_socket_t fd, short what, void *arg)

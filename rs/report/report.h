@@ -11,10 +11,12 @@
  * evhttp_request is touched only on the loop thread.
  *
  * Streaming. details as CSV without `limit` is the whole range: the report thread
- * reads REPORT_STREAM_PAGE records at a time (by (start_ms, id), so each read is an
- * index range) and the loop sends each as an HTTP chunk; the next page is read only
- * once the previous chunk has left the connection's buffer. Memory per export is one
- * page, whatever the range. A client that goes away ends the export.
+ * reads report.export_page records at a time (by (start_ms, id), the cursor's
+ * start_ms the range's lower bound, so each read is a short index range) and the
+ * loop sends each as an HTTP chunk. The next page is read while the previous one
+ * leaves; a page back while more than 1 MiB (STREAM_HIGH) still waits in the
+ * connection's output is held until it drains. Memory per export is about two pages
+ * plus that, whatever the range. A client that goes away ends the export.
  *
  * Retention (report.retention_days): between jobs, the report thread deletes rows
  * older than the limit, report.retention_batch rows per statement (each its own short
@@ -33,8 +35,6 @@
 
 struct event_base;
 typedef struct report report_t;
-
-#define REPORT_STREAM_PAGE 10000
 
 /* Open the report connection and start the thread. NULL with err. auth (kept, not
  * owned; NULL: no checks) decides who may read: every request is checked with

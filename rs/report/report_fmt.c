@@ -68,6 +68,59 @@ static void csv_str(struct evbuffer *b, const char *s)
 	evbuffer_add(b, "\"", 1);
 }
 
+/* csv_str into p (room for 2 * strlen(s) + 3); returns the end. */
+static char *csv_put(char *p, const char *s, size_t n)
+{
+	int quote = 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n') {
+			quote = 1;
+			break;
+		}
+	int formula = s[0] == '=' || s[0] == '@' ||
+		      ((s[0] == '-' || s[0] == '+') && !(s[1] >= '0' && s[1] <= '9'));
+	if (!quote && !formula) {
+		memcpy(p, s, n);
+		return p + n;
+	}
+	*p++ = '"';
+	if (formula)
+		*p++ = '\'';
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"')
+			*p++ = '"';
+		*p++ = s[i];
+	}
+	*p++ = '"';
+	return p;
+}
+
+/* One CSV line, written in place into b's tail (one reserve and commit a row: the
+ * export writes a million of them). */
+static void csv_row(struct evbuffer *b, const char *const *v)
+{
+	size_t len[REPORT_NCOLS], need = REPORT_NCOLS + 2;
+	struct evbuffer_iovec vec;
+
+	for (int i = 0; i < REPORT_NCOLS; i++) {
+		len[i] = v[i] ? strlen(v[i]) : 0;
+		need += 2 * len[i] + 3;
+	}
+	if (evbuffer_reserve_space(b, (ev_ssize_t)need, &vec, 1) < 1)
+		return;
+	char *p = vec.iov_base;
+	for (int i = 0; i < REPORT_NCOLS; i++) {
+		if (i)
+			*p++ = ',';
+		if (v[i])
+			p = csv_put(p, v[i], len[i]);
+	}
+	*p++ = '\r';
+	*p++ = '\n';
+	vec.iov_len = (size_t)(p - (char *)vec.iov_base);
+	evbuffer_commit_space(b, &vec, 1);
+}
+
 void report_fmt_peaks(struct evbuffer *b, enum report_format f, enum report_gran g,
 		      const char *tz, const int64_t *e, int n, const int64_t *peak,
 		      const int64_t *arrivals)
@@ -130,13 +183,7 @@ void report_fmt_details_row(struct evbuffer *b, enum report_format f, int first,
 		return;
 	}
 	if (f == RF_CSV) {
-		for (int i = 0; i < REPORT_NCOLS; i++) {
-			if (i)
-				evbuffer_add(b, ",", 1);
-			if (v[i])
-				csv_str(b, v[i]);
-		}
-		evbuffer_add(b, "\r\n", 2);
+		csv_row(b, v);
 		return;
 	}
 	evbuffer_add_printf(b, "  <record>");

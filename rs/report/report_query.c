@@ -254,7 +254,7 @@ const char *const report_cols[REPORT_NCOLS] = {
 #define SELECT_COLS                                                                    \
 	"id, call_id, session_id, node, tenant, profile, service_type, lrg, mcp, caller," \
 	" dnis, start_ms, answer_ms, end_ms, duration_ms, disposition, sip_status,"       \
-	" ended_by, attempts, usage_level, received_ms, body"
+	" ended_by, attempts, usage_level, received_ms"
 
 /* The WHERE clause of a range and filter, with its parameters appended to p. */
 static void where_clause(const report_req_t *r, char *w, size_t cap, const char **p,
@@ -309,7 +309,13 @@ int report_details_page(rq_t *q, const report_req_t *r, int limit, rq_row_fn fn,
 	more_acc_t a = { fn, arg, limit, 0, more };
 
 	*more = 0;
-	where_clause(r, w, sizeof(w), p, &np, lo, hi);
+	/* The cursor's start_ms is also the range's lower bound: with the row-value test
+	 * alone SQLite scanned the index from `from` on every page (a million-row export
+	 * read 50 million index entries). */
+	report_req_t rc = *r;
+	if (rc.has_cursor && rc.cursor_ms > rc.from_ms)
+		rc.from_ms = rc.cursor_ms;
+	where_clause(&rc, w, sizeof(w), p, &np, lo, hi);
 	if (r->has_cursor) {
 		snprintf(cm, sizeof(cm), "%lld", (long long)r->cursor_ms);
 		p[np++] = cm;
@@ -320,7 +326,8 @@ int report_details_page(rq_t *q, const report_req_t *r, int limit, rq_row_fn fn,
 	snprintf(lim, sizeof(lim), "%d", limit + 1);
 	p[np++] = lim;
 	snprintf(sql, sizeof(sql),
-		 "SELECT " SELECT_COLS " FROM cdr WHERE %s%s ORDER BY start_ms, id%s LIMIT " RQ_INT, w,
+		 "SELECT " SELECT_COLS "%s FROM cdr WHERE %s%s ORDER BY start_ms, id%s LIMIT " RQ_INT,
+		 r->format == RF_JSON ? ", body" : "", w,
 		 r->has_cursor ? (rq_is_pg(q) ? " AND (start_ms > " RQ_INT " OR (start_ms = " RQ_INT " AND"
 						" id COLLATE \"C\" > ?))"
 					      : " AND (start_ms, id) > (" RQ_INT ", ?)")

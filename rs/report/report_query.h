@@ -39,7 +39,7 @@ extern const char *const report_cols[REPORT_NCOLS];
 
 /* One details page: the records of [from, to) matching r's filter after r's cursor
  * (when has_cursor), ordered by (start_ms, id), at most limit; each row's columns
- * (report_cols order, then the JSON body as column REPORT_NCOLS) go to fn. *more is
+ * (report_cols order, then for JSON only the JSON body as column REPORT_NCOLS) go to fn. *more is
  * set when a record follows the page. 0, or -1 with err. */
 int report_details_page(rq_t *q, const report_req_t *r, int limit, rq_row_fn fn,
 			void *arg, int *more, char *err, size_t errlen);

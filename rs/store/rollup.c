@@ -60,11 +60,6 @@ int rollup_call_keys(const char *const keys[ROLLUP_NSCOPES], int64_t start_ms,
  * between them. */
 #define APPLY_SQL(MAX2)                                                                \
 	{                                                                              \
-		"INSERT INTO rollup_cp (scope, skey, ms, delta)"                       \
-		" SELECT scope, skey, ms, sum(delta) FROM ru_cp WHERE true"            \
-		" GROUP BY scope, skey, ms ORDER BY scope, skey, ms"                   \
-		" ON CONFLICT (scope, skey, ms) DO UPDATE"                             \
-		" SET delta = rollup_cp.delta + excluded.delta",                       \
 		"INSERT INTO rollup_5m (scope, skey, bucket_ms, arrivals, open_at_start, peak)" \
 		" SELECT scope, skey, bucket_ms, sum(arrivals), sum(open_n), sum(full_n)" \
 		" FROM ru_item WHERE true GROUP BY scope, skey, bucket_ms"             \
@@ -110,8 +105,6 @@ int rollup_apply_sql(int dialect, const char *const **sql)
 #define STAGE_DDL(I64, TEXTC, TEMP_SUFFIX)                                             \
 	"CREATE TEMP TABLE IF NOT EXISTS ru_item (scope TEXT, skey " TEXTC ", bucket_ms " I64 \
 	", arrivals " I64 ", open_n " I64 ", full_n " I64 ", partial " I64 ")" TEMP_SUFFIX ";" \
-	"CREATE TEMP TABLE IF NOT EXISTS ru_cp (scope TEXT, skey " TEXTC ", ms " I64     \
-	", delta " I64 ")" TEMP_SUFFIX ";"                                             \
 	"CREATE TEMP TABLE IF NOT EXISTS ru_peak (scope TEXT, skey " TEXTC ", bucket_ms " I64 \
 	", mx " I64 ", PRIMARY KEY (scope, skey, bucket_ms))" TEMP_SUFFIX ";"       \
 	"CREATE TEMP TABLE IF NOT EXISTS ru_miss (scope TEXT, skey " TEXTC ", bucket_ms " I64 \
@@ -124,4 +117,4 @@ const char *rollup_stage_ddl(int dialect)
 }
 
 const char *const rollup_stage_clear =
-	"DELETE FROM ru_item; DELETE FROM ru_cp; DELETE FROM ru_peak; DELETE FROM ru_miss;";
+	"DELETE FROM ru_item; DELETE FROM ru_peak; DELETE FROM ru_miss;";

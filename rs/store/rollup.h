@@ -101,15 +101,15 @@ int rollup_call(const char *tenant, const char *profile, const char *dn, int64_t
 int rollup_call_keys(const char *const keys[ROLLUP_NSCOPES], int64_t start_ms,
 		     int64_t end_ms, rollup_item_fn on_item, rollup_cp_fn on_cp, void *arg);
 
-/* The statements that fold the batch's staging tables (ru_item, ru_cp, ru_peak; see
+/* The statements that fold the batch's staging tables (ru_item, ru_peak; see
  * rollup_stage_ddl) into the rollups, in order. dialect 0 = SQLite, 1 = PostgreSQL.
  * Returns the count and sets *sql to a static array. Between ROLLUP_SQL_5M (which
  * returns each touched row's scope, skey, bucket_ms, arrivals, open_at_start) and the
  * next, the backend fills ru_peak (scope, skey, bucket_ms, mx) from rollup_cache:
- * peak = open_at_start + max(0, mx). SQLite upserts the change points itself
- * (prepared, in key order) instead of running ROLLUP_SQL_CP. */
-#define ROLLUP_SQL_CP 0
-#define ROLLUP_SQL_5M 1
+ * peak = open_at_start + max(0, mx). The dns' change points are the backends' own
+ * (before ROLLUP_SQL_5M): SQLite upserts them (prepared, in key order), PostgreSQL
+ * COPYs them into rollup_cp (append-only there, schema 5). */
+#define ROLLUP_SQL_5M 0
 int rollup_apply_sql(int dialect, const char *const **sql);
 
 /* The staging tables (temporary, per connection; ru_miss lists the buckets

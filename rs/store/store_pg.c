@@ -9,7 +9,8 @@
  *
  * Report rollups (rollup.h): the cdr INSERT ... SELECT returns the rows it added;
  * they are merged in memory (rollup_cache.h's rollup_batch), COPYed into the temp
- * tables ru_item / ru_cp and folded in by rollup_apply_sql's statements, in the same
+ * table ru_item and folded in by rollup_apply_sql's statements (the dns' change
+ * points COPYed straight into rollup_cp), in the same
  * transaction; the peaks of the buckets a call starts or ends in come from the
  * rollup_cache, or from one query over the buckets it does not hold (ru_miss). Several
  * rs on one database: a bucket's row is upserted (and so locked) before its peak is
@@ -265,7 +266,9 @@ static int pg_migrate_once(pg_store_t *s, char *err, size_t errlen);
 static int pg_stage_tables(pg_store_t *s, char *err, size_t errlen);
 
 /* Version 1 -> 2 (inside the migration's transaction): the rollups of the records
- * already stored, read through a cursor 20,000 at a time. */
+ * already stored, read through a cursor 20,000 at a time in (start_ms, id) order: a
+ * chunk's buckets are new or just cached, and a bucket load reads only the calls up
+ * to the chunk's last (ru_upto). */
 static int pg_backfill(pg_store_t *s, char *err, size_t errlen)
 {
 	PGresult *r = NULL;
@@ -274,17 +277,20 @@ static int pg_backfill(pg_store_t *s, char *err, size_t errlen)
 
 	if (pg_stage_tables(s, err, errlen) ||
 	    pg_exec(s, "DECLARE rs_backfill NO SCROLL CURSOR FOR SELECT tenant, profile,"
-		       " dnis, start_ms, end_ms FROM cdr ORDER BY start_ms",
+		       " dnis, start_ms, end_ms, id FROM cdr ORDER BY start_ms, id COLLATE \"C\"",
 		    PGRES_COMMAND_OK, NULL, err, errlen))
 		return -1;
-	/* Until every record is rolled up, cdr holds calls the rollups do not: bucket
-	 * loads read rollup_cp for every scope (version 3 then keeps the dns' only). */
-	s->ru_cp_all = 1; /* the cursor is in start order: few bucket reads, as on SQLite */
+	s->ru_backfill = 1;
 	for (;;) {
 		if (pg_exec(s, "FETCH 20000 FROM rs_backfill", PGRES_TUPLES_OK, &r, err,
 			    errlen))
 			goto out;
 		int n = PQntuples(r);
+		if (n) {
+			s->ru_upto_ms = strtoll(PQgetvalue(r, n - 1, 3), NULL, 10);
+			snprintf(s->ru_upto_id, sizeof(s->ru_upto_id), "%s",
+				 PQgetvalue(r, n - 1, 5));
+		}
 		int bad = n ? pg_rollup_result(s, r, err, errlen) : 0;
 		PQclear(r);
 		if (bad)
@@ -296,9 +302,9 @@ static int pg_backfill(pg_store_t *s, char *err, size_t errlen)
 	}
 	rc = pg_exec(s, "CLOSE rs_backfill", PGRES_COMMAND_OK, NULL, err, errlen);
 out:
-	s->ru_cp_all = 0;
+	s->ru_backfill = 0;
 	if (s->ru_cache)
-		rollup_cache_clear(s->ru_cache); /* it holds every scope's points */
+		rollup_cache_clear(s->ru_cache);
 	return rc;
 }
 
@@ -333,7 +339,9 @@ static int pg_migrate(rs_store_t *b, char *err, size_t errlen)
 		goto fail;
 	if (version < 2 &&
 	    (pg_exec(s, schema_v2, PGRES_COMMAND_OK, NULL, err, errlen) ||
-	     (version == 1 && pg_backfill(s, err, errlen))))
+	     /* the end_ms index (v3) before the backfill's loads */
+	     (version == 1 && (pg_exec(s, schema_v3, PGRES_COMMAND_OK, NULL, err, errlen) ||
+			       pg_backfill(s, err, errlen)))))
 		goto fail;
 	if (version < 3 && pg_exec(s, schema_v3, PGRES_COMMAND_OK, NULL, err, errlen))
 		goto fail;
@@ -341,6 +349,8 @@ static int pg_migrate(rs_store_t *b, char *err, size_t errlen)
 	    (pg_exec(s, schema_v4, PGRES_COMMAND_OK, NULL, err, errlen) ||
 	     pg_exec(s, STORE_PG_SCHEMA_V4_MONTHS, PGRES_TUPLES_OK, NULL, err, errlen) ||
 	     pg_exec(s, STORE_PG_SCHEMA_V4_COPY, PGRES_COMMAND_OK, NULL, err, errlen)))
+		goto fail;
+	if (version < 5 && pg_exec(s, STORE_PG_SCHEMA_V5, PGRES_COMMAND_OK, NULL, err, errlen))
 		goto fail;
 	if (version < STORE_SCHEMA_VERSION &&
 	    pg_exec(s, "INSERT INTO rs_schema(version) VALUES (" STR(STORE_SCHEMA_VERSION) ")",

@@ -27,7 +27,11 @@ typedef struct pg_store {
 	size_t len, cap;
 	rollup_batch_t *ru_batch; /* the calls being rolled up */
 	rollup_cache_t *ru_cache; /* recent buckets' change points */
-	int ru_cp_all; /* backfilling: every scope's change points go to rollup_cp */
+	/* Backfilling: cdr holds calls not rolled up yet, those after (start_ms, id)
+	 * (ru_upto_ms, ru_upto_id); bucket loads leave them out. */
+	int ru_backfill;
+	int64_t ru_upto_ms;
+	char ru_upto_id[256]; /* record ids are at most 128 bytes */
 } pg_store_t;
 
 /* Run sql; its result must have status want (*out keeps it when out is not NULL).

@@ -3,6 +3,7 @@
  * (store_pg.c's header says how they fit the batch's transaction; rollup.h and
  * rollup_cache.h say what is kept and why the cache can be trusted).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,18 +30,19 @@ static int miss_cmp(const void *a, const void *b)
 /* The missed buckets' change points (this batch's included), in (scope, skey,
  * bucket_ms, ms) order: a dn's from rollup_cp, the others' from the calls in cdr
  * (+1 at each start inside the bucket, -1 at each end inside, calls of no length
- * left out). %s: "true" while backfilling (rollup_cp for every scope), else "false". */
+ * left out). %s: while backfilling, the condition leaving out the calls after the
+ * chunk's last (ru_upto), else "". */
 #define RU_CALLS_KEY                                                                   \
 	" AND c.end_ms > c.start_ms AND (m.scope = 'a'"                                \
 	" OR (m.scope = 't' AND coalesce(c.tenant, '') COLLATE \"C\" = m.skey)"       \
 	" OR (m.scope = 'p' AND coalesce(c.profile, '') COLLATE \"C\" = m.skey))"
 static const char *const ru_load_sql =
 	"SELECT m.scope, m.skey, m.bucket_ms, x.ms, x.d FROM ru_miss m CROSS JOIN LATERAL ("
-	" SELECT c.start_ms AS ms, 1 AS d FROM cdr c WHERE m.scope <> 'd' AND NOT %s"
+	" SELECT c.start_ms AS ms, 1 AS d FROM cdr c WHERE m.scope <> 'd'%s"
 	" AND c.start_ms > m.bucket_ms AND c.start_ms < m.bucket_ms + 300000" RU_CALLS_KEY
-	" UNION ALL SELECT c.end_ms, -1 FROM cdr c WHERE m.scope <> 'd' AND NOT %s"
+	" UNION ALL SELECT c.end_ms, -1 FROM cdr c WHERE m.scope <> 'd'%s"
 	" AND c.end_ms > m.bucket_ms AND c.end_ms < m.bucket_ms + 300000" RU_CALLS_KEY
-	" UNION ALL SELECT r.ms, r.delta FROM rollup_cp r WHERE (m.scope = 'd' OR %s)"
+	" UNION ALL SELECT r.ms, r.delta FROM rollup_cp r WHERE m.scope = 'd'"
 	" AND r.scope = m.scope AND r.skey = m.skey AND r.ms > m.bucket_ms"
 	" AND r.ms < m.bucket_ms + 300000 AND r.delta <> 0) x"
 	" ORDER BY m.scope, m.skey, m.bucket_ms, x.ms";
@@ -49,8 +51,7 @@ static const char *const ru_load_sql =
 static int pg_load_misses(pg_store_t *s, ru_miss_t *miss, size_t nmiss, char *err,
 			  size_t errlen)
 {
-	const char *all = s->ru_cp_all ? "true" : "false";
-	char sql[2048];
+	char sql[4096], upto[700] = "";
 	PGresult *r = NULL;
 	rollup_point_t *p = NULL;
 	size_t cap = 0, row = 0;
@@ -62,7 +63,16 @@ static int pg_load_misses(pg_store_t *s, ru_miss_t *miss, size_t nmiss, char *er
 		if (pg_put_scope(s, miss[i].it->scope) || pg_put_str(s, miss[i].it->skey, '\t') ||
 		    pg_put_int(s, miss[i].it->bucket_ms, '\n'))
 			goto oom;
-	snprintf(sql, sizeof(sql), ru_load_sql, all, all, all);
+	if (s->ru_backfill) {
+		char *id = PQescapeLiteral(s->conn, s->ru_upto_id, strlen(s->ru_upto_id));
+		if (!id)
+			goto oom;
+		snprintf(upto, sizeof(upto),
+			 " AND (c.start_ms < %lld OR (c.start_ms = %lld AND c.id COLLATE \"C\" <= %s))",
+			 (long long)s->ru_upto_ms, (long long)s->ru_upto_ms, id);
+		PQfreemem(id);
+	}
+	snprintf(sql, sizeof(sql), ru_load_sql, upto, upto);
 	if (pg_copy_in(s, "ru_miss", err, errlen) ||
 	    pg_exec(s, sql, PGRES_TUPLES_OK, &r, err, errlen))
 		goto out;
@@ -113,13 +123,27 @@ out:
 	return rc;
 }
 
+/* The statements after ROLLUP_SQL_5M joined, sent as one query (the last one's
+ * status is the answer's; any failing one fails it). */
+static char rest_sql[4096];
+static pthread_once_t rest_once = PTHREAD_ONCE_INIT;
+
+static void rest_init(void)
+{
+	const char *const *apply;
+	int napply = rollup_apply_sql(1, &apply);
+	size_t k = 0;
+	for (int i = ROLLUP_SQL_5M + 1; i < napply && k < sizeof(rest_sql); i++)
+		k += (size_t)snprintf(rest_sql + k, sizeof(rest_sql) - k, "%s;", apply[i]);
+}
+
 /* Fold s->ru_batch (sorted) into the rollups (rollup.h's statements, ru_peak from the
  * cache). 0 / -1 with err; the caller clears the cache on failure. */
 static int pg_rollup_apply(pg_store_t *s, char *err, size_t errlen)
 {
 	const rollup_batch_t *b = s->ru_batch;
 	const char *const *apply;
-	int napply = rollup_apply_sql(1, &apply);
+	rollup_apply_sql(1, &apply);
 	PGresult *r = NULL;
 	ru_miss_t *miss = NULL;
 	size_t nmiss = 0;
@@ -140,14 +164,14 @@ static int pg_rollup_apply(pg_store_t *s, char *err, size_t errlen)
 	s->len = 0;
 	for (size_t i = 0; i < b->ncps; i++) {
 		const rollup_cp_t *cp = &b->cps[i];
-		if (cp->scope != 'd' && !s->ru_cp_all)
+		if (cp->scope != 'd')
 			continue;
 		if (pg_put_scope(s, cp->scope) || pg_put_str(s, cp->skey, '\t') ||
 		    pg_put_int(s, cp->ms, '\t') || pg_put_int(s, cp->delta, '\n'))
 			goto oom;
 	}
-	if (pg_copy_in(s, "ru_cp", err, errlen) ||
-	    (s->len && pg_exec(s, apply[ROLLUP_SQL_CP], PGRES_COMMAND_OK, NULL, err, errlen)) ||
+	/* Straight in: rollup_cp takes several rows per point (schema version 5). */
+	if (pg_copy_in(s, "rollup_cp", err, errlen) ||
 	    pg_exec(s, apply[ROLLUP_SQL_5M], PGRES_TUPLES_OK, &r, err, errlen))
 		return -1;
 	/* The cache's answers go to s->buf as ru_peak lines; the misses are loaded after. */
@@ -192,9 +216,10 @@ static int pg_rollup_apply(pg_store_t *s, char *err, size_t errlen)
 	}
 	if (pg_copy_in(s, "ru_peak", err, errlen))
 		goto fail;
-	for (int i = ROLLUP_SQL_5M + 1; i < napply; i++)
-		if (pg_exec(s, apply[i], PGRES_COMMAND_OK, NULL, err, errlen))
-			goto fail;
+	/* The peaks' update and the coarse upserts in one round trip. */
+	pthread_once(&rest_once, rest_init);
+	if (pg_exec(s, rest_sql, PGRES_COMMAND_OK, NULL, err, errlen))
+		goto fail;
 	free(miss);
 	free(peaks);
 	rollup_cache_end_batch(s->ru_cache);

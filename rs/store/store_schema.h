@@ -42,7 +42,7 @@
 	"CREATE TABLE IF NOT EXISTS metrics (id TEXT PRIMARY KEY, body " JSONT " NOT NULL," \
 	" received_ms " I64 " NOT NULL);"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /* Version 3: rollup_cp keeps the change points of dns only (scope 'd', which the dn
  * prefix answer reads); those of 'a', 't' and 'p' are read from cdr when a bucket is
@@ -152,6 +152,19 @@
 	" FROM cdr_stage ORDER BY id ON CONFLICT (id) DO NOTHING RETURNING id)"           \
 	" INSERT INTO cdr SELECT DISTINCT ON (s.id) s.* FROM cdr_stage s JOIN new USING (id)" \
 	" ORDER BY s.id RETURNING " RETURNING
+
+/* PostgreSQL, version 5: rollup_cp is append-only, several rows per (scope, skey,
+ * ms) allowed (every reader sums their deltas), so a batch COPYs its change points
+ * straight in: no staging table, no upsert; and its ms index is a BRIN (rows arrive
+ * in about ms order; retention and wide dn prefixes read ranges of it). A unique key
+ * and two B-trees made each point of a dn (two a call) a speculative insert or an
+ * update plus two index insertions: ingest with rollups was 0.73x of ingest without
+ * on the bench's one-dn load. SQLite keeps its key (its per-row upsert is cheap). */
+#define STORE_PG_SCHEMA_V5                                                             \
+	"ALTER TABLE rollup_cp DROP CONSTRAINT IF EXISTS rollup_cp_pkey;"              \
+	"CREATE INDEX IF NOT EXISTS rollup_cp_key ON rollup_cp(scope, skey, ms);"      \
+	"DROP INDEX IF EXISTS rollup_cp_ms;"                                           \
+	"CREATE INDEX rollup_cp_ms ON rollup_cp USING brin (ms);"
 
 /* SQLite, version 2: details pages and exports walk cdr in (start_ms, id) order; an
  * index in that order lets each page start where the last ended, without a sort.

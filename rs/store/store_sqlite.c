@@ -33,7 +33,10 @@ typedef struct sqlite_store {
 	rollup_point_t *ru_load;   /* a bucket being loaded */
 	size_t ru_loadcap;
 	sqlite3_stmt *ru_calls;    /* a bucket's change points from cdr */
-	int ru_cp_all; /* backfilling: every scope's change points go to rollup_cp */
+	/* Backfilling: cdr holds calls not rolled up yet, those after (start_ms, id)
+	 * (ru_upto_ms, ru_upto_id); bucket loads leave them out. INT64_MAX otherwise. */
+	int64_t ru_upto_ms;
+	char ru_upto_id[256]; /* record ids are at most 128 bytes */
 } sqlite_store_t;
 
 /* Records the database refused (store_quarantine); created on every migration. */
@@ -69,7 +72,8 @@ static int ru_apply(sqlite_store_t *s, char *err, size_t errlen);
 static void ru_forget(sqlite_store_t *s);
 
 /* Version 1 -> 2: the rollup tables, filled from the records already stored, in the
- * migration's transaction. */
+ * migration's transaction, in (start_ms, id) order: a chunk's buckets are new or just
+ * cached, and a bucket load reads only the calls up to the chunk's last (ru_upto). */
 static int sq_backfill(sqlite_store_t *s, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
@@ -77,32 +81,34 @@ static int sq_backfill(sqlite_store_t *s, char *err, size_t errlen)
 
 	if (ru_prepare(s, err, errlen))
 		return -1;
-	/* Until every record is rolled up, cdr holds calls the rollups do not: bucket
-	 * loads read rollup_cp for every scope (version 3 then keeps the dns' only). */
-	s->ru_cp_all = 1;
-	/* In start order, a chunk's buckets are new or just cached: few reads. */
+	/* One transaction writes every rollup row: a page cache of 2 MB spilled and
+	 * re-read them all along. */
+	if (sq_exec(s, "PRAGMA cache_size = -262144", err, errlen) ||
+	    sq_exec(s, "PRAGMA temp.cache_size = -65536", err, errlen))
+		return -1;
 	if (sqlite3_prepare_v2(s->db,
-			       "SELECT tenant, profile, dnis, start_ms, end_ms FROM cdr"
-			       " ORDER BY start_ms",
+			       "SELECT tenant, profile, dnis, start_ms, end_ms, id FROM cdr"
+			       " ORDER BY start_ms, id",
 			       -1, &st, NULL) != SQLITE_OK)
 		return fail_db(s, "reading records to roll up", err, errlen);
 	while (!rc && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 5);
+		s->ru_upto_ms = sqlite3_column_int64(st, 3);
+		snprintf(s->ru_upto_id, sizeof(s->ru_upto_id), "%s", id ? id : "");
 		rc = ru_add_call(s, (const char *)sqlite3_column_text(st, 0),
 				 (const char *)sqlite3_column_text(st, 1),
-				 (const char *)sqlite3_column_text(st, 2),
-				 sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4), err,
-				 errlen);
+				 (const char *)sqlite3_column_text(st, 2), s->ru_upto_ms,
+				 sqlite3_column_int64(st, 4), err, errlen);
 		if (!rc && s->ru_batch->ncalls >= 20000)
 			rc = ru_apply(s, err, errlen);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE && rc != 0) {
-		s->ru_cp_all = 0;
+		s->ru_upto_ms = INT64_MAX;
 		return rc == -1 ? -1 : fail_db(s, "reading records to roll up", err, errlen);
 	}
 	rc = ru_apply(s, err, errlen);
-	s->ru_cp_all = 0;
-	rollup_cache_clear(s->ru_cache); /* it holds every scope's points from rollup_cp */
+	s->ru_upto_ms = INT64_MAX;
 	return rc;
 }
 
@@ -135,10 +141,13 @@ static int sq_migrate(rs_store_t *b, char *err, size_t errlen)
 	    sq_exec(s, dead_letter_ddl, err, errlen) ||
 	    (version < 2 && (sq_exec(s, schema_v2, err, errlen) ||
 			     sq_exec(s, STORE_SQLITE_DETAILS_INDEX, err, errlen) ||
-			     (version == 1 && sq_backfill(s, err, errlen)))) ||
+			     /* the end_ms index (v3) before the backfill's loads */
+			     (version == 1 && (sq_exec(s, schema_v3, err, errlen) ||
+					       sq_backfill(s, err, errlen))))) ||
 	    (version < 3 && sq_exec(s, schema_v3, err, errlen)) ||
-	    /* version 4 changed PostgreSQL only (monthly partitions) */
-	    sq_exec(s, "INSERT INTO rs_schema(version) VALUES (4)", err, errlen)) {
+	    /* versions 4 and 5 changed PostgreSQL only (monthly partitions, rollup_cp
+	     * append-only) */
+	    sq_exec(s, "INSERT INTO rs_schema(version) VALUES (5)", err, errlen)) {
 		sq_exec(s, "ROLLBACK", NULL, 0);
 		ru_forget(s);
 		return -1;
@@ -147,10 +156,12 @@ static int sq_migrate(rs_store_t *b, char *err, size_t errlen)
 }
 
 /* A bucket's change points for scope ?3 key ?4, from the calls stored: +1 at each
- * start inside (?1, ?2), -1 at each end inside, calls of no length left out; summed
- * per millisecond by the caller. */
+ * start inside (?1, ?2), -1 at each end inside, calls of no length left out, and
+ * calls after (?5, ?6) in (start_ms, id) order (ru_upto); summed per millisecond by
+ * the caller. */
 #define RU_CALLS_KEY                                                                   \
-	" AND end_ms > start_ms AND CASE ?3 WHEN 'a' THEN 1"                           \
+	" AND end_ms > start_ms AND (start_ms < ?5 OR (start_ms = ?5 AND id <= ?6))"   \
+	" AND CASE ?3 WHEN 'a' THEN 1"                                                 \
 	" WHEN 't' THEN coalesce(tenant, '') = ?4 WHEN 'p' THEN coalesce(profile, '') = ?4" \
 	" ELSE coalesce(dnis, '') = ?4 END"
 static const char *const ru_calls_sql =
@@ -175,8 +186,7 @@ static int ru_prepare(sqlite_store_t *s, char *err, size_t errlen)
 		return -1;
 	s->ru_napply = rollup_apply_sql(0, &sql);
 	for (int i = 0; i < s->ru_napply; i++)
-		if (i != ROLLUP_SQL_CP &&
-		    sqlite3_prepare_v2(s->db, sql[i], -1, &s->ru_apply[i], NULL) != SQLITE_OK)
+		if (sqlite3_prepare_v2(s->db, sql[i], -1, &s->ru_apply[i], NULL) != SQLITE_OK)
 			return fail_db(s, "preparing rollup statements", err, errlen);
 	for (int i = 0; i < 3; i++)
 		if (sqlite3_prepare_v2(s->db, clear[i], -1, &s->ru_clear[i], NULL) != SQLITE_OK)
@@ -256,7 +266,7 @@ static int ru_write_batch(sqlite_store_t *s)
 	}
 	for (size_t i = 0; i < b->ncps; i++) {
 		const rollup_cp_t *cp = &b->cps[i];
-		if (cp->scope != 'd' && !s->ru_cp_all)
+		if (cp->scope != 'd')
 			continue;
 		bind_scope(s->ru_cp, 1, cp->scope);
 		sqlite3_bind_text(s->ru_cp, 2, cp->skey, -1, SQLITE_STATIC);
@@ -273,7 +283,7 @@ static int ru_write_batch(sqlite_store_t *s)
 static int ru_load(sqlite_store_t *s, const rollup_item_t *it, int64_t arrivals,
 		   int64_t open, int64_t *mx)
 {
-	int from_cp = it->scope == 'd' || s->ru_cp_all;
+	int from_cp = it->scope == 'd';
 	sqlite3_stmt *st = from_cp ? s->ru_points : s->ru_calls;
 	size_t n = 0;
 	int rc;
@@ -288,6 +298,8 @@ static int ru_load(sqlite_store_t *s, const rollup_item_t *it, int64_t arrivals,
 		sqlite3_bind_int64(st, 2, it->bucket_ms + ROLLUP_5M_MS);
 		bind_scope(st, 3, it->scope);
 		sqlite3_bind_text(st, 4, it->skey, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, s->ru_upto_ms);
+		sqlite3_bind_text(st, 6, s->ru_upto_id, -1, SQLITE_STATIC);
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int32_t off = (int32_t)(sqlite3_column_int64(st, 0) - it->bucket_ms);
@@ -362,8 +374,7 @@ static int ru_apply(sqlite_store_t *s, char *err, size_t errlen)
 	if (rollup_batch_sort(s->ru_batch) || ru_write_batch(s))
 		goto fail;
 	for (int i = 0; i < s->ru_napply; i++)
-		if (i != ROLLUP_SQL_CP &&
-		    (i == ROLLUP_SQL_5M ? ru_peaks(s) : step_done(s->ru_apply[i])))
+		if (i == ROLLUP_SQL_5M ? ru_peaks(s) : step_done(s->ru_apply[i]))
 			goto fail;
 	for (int i = 0; i < 3; i++)
 		if (step_done(s->ru_clear[i]))
@@ -579,6 +590,7 @@ rs_store_t *store_sqlite_open(const rs_config_t *cfg, char *err, size_t errlen)
 	}
 	s->base.ops = &sqlite_ops;
 	s->rollups = cfg->report_rollups;
+	s->ru_upto_ms = INT64_MAX;
 	if (sqlite3_open_v2(cfg->sqlite_path, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {

@@ -37,7 +37,7 @@ cat >"$T/rs.json" <<JSON
   "storage": { "sqlite": { "path": "$T/rs.db" } }, "journal": { "dir": "$T/j" } }
 JSON
 "$BIN/rs" -c "$T/rs.json" --init >"$T/init.log" 2>&1 || die "--init"
-[ "$(sqlite3 "$T/rs.db" 'select max(version) from rs_schema')" = 4 ] || die "--init made no schema"
+[ "$(sqlite3 "$T/rs.db" 'select max(version) from rs_schema')" = 5 ] || die "--init made no schema"
 ok "--init"
 
 "$BIN/rs" -c "$T/rs.json" >"$T/rs.log" 2>&1 &

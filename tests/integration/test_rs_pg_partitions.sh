@@ -47,8 +47,8 @@ conf 0
 start_rs
 # The writer migrates on its first contact with the database, after rs listens.
 end=$((SECONDS + 30))
-until [ "$(psq 'select max(version) from rs_schema')" = 4 ]; do [ $SECONDS -lt $end ] || break; sleep 0.2; done
-[ "$(psq 'select max(version) from rs_schema')" = 4 ] || die "not migrated: $(psq 'select max(version) from rs_schema')"
+until [ "$(psq 'select max(version) from rs_schema')" = 5 ]; do [ $SECONDS -lt $end ] || break; sleep 0.2; done
+[ "$(psq 'select max(version) from rs_schema')" = 5 ] || die "not migrated: $(psq 'select max(version) from rs_schema')"
 [ "$(psq "select relkind from pg_class where relname = 'cdr'")" = p ] || die "cdr is not partitioned"
 [ "$(psq 'select count(*) from cdr_2025_01')" = 2 ] || die "January 2025: $(psq 'select count(*) from cdr_2025_01') records"
 month=$(date -u +cdr_%Y_%m)

@@ -5,7 +5,8 @@
 #  - every rollup row (5 min, 30 min, hour, day, change points) equals a brute force
 #    over the raw cdr rows (tests/integration/lib/report_prop.py);
 #  - every peaks answer (6 granularities x 7 filters x UTC/New York/Kolkata), details
-#    paged with the cursor, the streamed CSV and the summary equal the brute force;
+#    paged with the cursor, the streamed CSV (read 7 records a time, so the pages and
+#    their hand-over are exercised) and the summary equal the brute force;
 #  - bad requests get 400 naming the parameter; rs stays up;
 #  - then 200 calls starting within 20 minutes (every batch of 50 falls in buckets
 #    the writer holds in memory, rs/store/rollup_cache.h), rs restarted (its memory
@@ -18,7 +19,8 @@ cat >"$T/rs.json" <<JSON
   "http": { "listen": "127.0.0.1", "port": $hp },
   "storage": { "backend": "sqlite", "sqlite": { "path": "$T/rs.db" } },
   "writer": { "batch_max": 50 },
-  "report": { "retention_days": { "five_minutes": 0, "thirty_minutes": 0, "hour": 0 } },
+  "report": { "retention_days": { "five_minutes": 0, "thirty_minutes": 0, "hour": 0 },
+              "export_page": 7 },
   "journal": { "dir": "$T/journal" } }
 JSON
 "$BIN/rs" -c "$T/rs.json" >"$T/rs.log" 2>&1 &

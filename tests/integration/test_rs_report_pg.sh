@@ -17,7 +17,8 @@ conf() {
   "storage": { "backend": "postgresql",
                "postgresql": { "conninfo": "host=127.0.0.1 port=$pp dbname=rs user=postgres" } },
   "writer": { "batch_max": 50 },
-  "report": { "retention_days": { "five_minutes": 0, "thirty_minutes": 0, "hour": 0 } },
+  "report": { "retention_days": { "five_minutes": 0, "thirty_minutes": 0, "hour": 0 },
+              "export_page": 7 },
   "journal": { "dir": "$4" } }
 JSON
 }

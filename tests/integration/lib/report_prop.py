@@ -61,6 +61,8 @@ def send(port, seed, count, t0=T0, span=SPAN):
     recs = []
     for i in range(int(count)):
         st, en = rand_call(rng, int(t0), int(span))
+        if recs and rng.random() < 0.15:  # a burst: the same start_ms as the last call
+            st, en = recs[-1]["start_ms"], recs[-1]["start_ms"] + (en - st)
         disp = rng.choice(["answered", "answered", "cancelled", "rejected", "failed"])
         ans = st + min(100, en - st) if disp == "answered" else None
         r = stomp_client.cdr("R%s-%d" % (seed, i), tenant=rng.choice(TENANTS),

@@ -177,7 +177,7 @@ static void test_schema(void **state)
 	rs_store_t *s = open_store();
 
 	assert_int_equal(store_migrate(s, err, sizeof(err)), 0); /* again: no change */
-	assert_int_equal(q_int("SELECT max(version) FROM rs_schema"), 4);
+	assert_int_equal(q_int("SELECT max(version) FROM rs_schema"), 5);
 	assert_int_equal(q_int("SELECT count(*) FROM rs_schema"), 1);
 	assert_int_equal(q_int("SELECT count(*) FROM information_schema.tables WHERE"
 			       " table_name IN ('cdr', 'events', 'metrics', 'cdr_dead_letter',"
@@ -188,7 +188,7 @@ static void test_schema(void **state)
 	store_close(s);
 }
 
-/* A version-1 database (no rollups) with two records migrates to version 4 with the
+/* A version-1 database (no rollups) with two records migrates to version 5 with the
  * rollups of those records: a call across the 5-minute edge and a zero-length one;
  * rollup_cp keeps the dns' change points only. */
 static void test_migrate_v1(void **state)
@@ -203,7 +203,7 @@ static void test_migrate_v1(void **state)
 	rs_store_t *s = open_store();
 	if (store_migrate(s, err, sizeof(err)))
 		fail_msg("store_migrate: %s", err);
-	assert_int_equal(q_int("SELECT max(version) FROM rs_schema"), 4);
+	assert_int_equal(q_int("SELECT max(version) FROM rs_schema"), 5);
 	assert_int_equal(q_int("SELECT count(*) FROM rollup_5m WHERE scope = 'a'"), 2);
 	assert_int_equal(q_int("SELECT arrivals * 100 + open_at_start * 10 + peak FROM rollup_5m"
 			       " WHERE scope = 'a' AND bucket_ms = 0"), 101);
@@ -218,6 +218,85 @@ static void test_migrate_v1(void **state)
 	assert_int_equal(q_int("SELECT count(*) FROM cdr_id"), 2);
 	assert_int_equal(store_ping(s, err, sizeof(err)), 0);
 	store_close(s);
+}
+
+/* Brute force over calls (st[i], en[i]): a 5-minute bucket's arrivals, calls in
+ * progress at b, and the most in progress at any instant of it. */
+static void brute_bucket(const long long *st, const long long *en, int n, long long b,
+			 long long *arr, long long *open, long long *peak)
+{
+	*arr = *open = 0;
+	for (int i = 0; i < n; i++) {
+		*arr += st[i] >= b && st[i] < b + 300000;
+		*open += st[i] <= b && b < en[i];
+	}
+	*peak = *open;
+	for (int k = 0; k < n; k++) { /* the level just after each start inside */
+		long long t = st[k], lvl = 0;
+		if (t <= b || t >= b + 300000 || en[k] <= t)
+			continue;
+		for (int i = 0; i < n; i++)
+			lvl += st[i] <= t && t < en[i];
+		if (lvl > *peak)
+			*peak = lvl;
+	}
+}
+
+/* A version-1 database of 30,000 calls migrates with rollups equal to a brute force
+ * (as test_store_sqlite's): the backfill reads them 20,000 at a time in (start_ms,
+ * id) order; three calls share each start, so one start straddles the chunk edge; one
+ * in 40 lasts hours. Checked: every 5-minute bucket of scope 'a' and of tenant t1. */
+static void test_migrate_v1_chunks(void **state)
+{
+	enum { N = 30000 };
+	static long long st[N], en[N], s1[N], e1[N];
+	char err[512] = "";
+	int n1 = 0, checked = 0;
+
+	dba("DROP TABLE rollup_5m, rollup_30m, rollup_hour, rollup_day, rollup_cp, cdr, cdr_id;"
+	    " DELETE FROM rs_schema; INSERT INTO rs_schema VALUES (1);" STORE_SCHEMA_V1("BIGINT", "JSON")
+	    "INSERT INTO cdr (id, schema, call_id, node, tenant, profile, dnis, start_ms, end_ms,"
+	    " duration_ms, disposition, sip_status, ended_by, attempts, body, received_ms)"
+	    " SELECT 'k' || lpad((29999 - i)::text, 5, '0'), 1, 'c', 'n', 't' || (i % 2), 'p',"
+	    " '80' || (i % 3), (i / 3) * 7001, (i / 3) * 7001 + CASE WHEN i % 40 = 0"
+	    " THEN 3 * 3600000 ELSE (i * 7919) % 900000 END, 0, 'failed', 500, 'rm', 1, '{}', 1"
+	    " FROM generate_series(0, 29999) i;", NULL, 0);
+	rs_store_t *s = open_store();
+	if (store_migrate(s, err, sizeof(err)))
+		fail_msg("store_migrate: %s", err);
+	store_close(s);
+	for (int i = 0; i < N; i++) {
+		st[i] = (i / 3) * 7001LL;
+		en[i] = st[i] + (i % 40 == 0 ? 3 * 3600000LL : (i * 7919LL) % 900000);
+		if (i % 2) {
+			s1[n1] = st[i];
+			e1[n1++] = en[i];
+		}
+	}
+	PGconn *c = PQconnectdb(cfg.pg_conninfo);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	PGresult *r = PQexec(c, "SELECT scope, bucket_ms, arrivals, open_at_start, peak FROM"
+				" rollup_5m WHERE scope = 'a' OR (scope = 't' AND skey = 't1')"
+				" ORDER BY scope, bucket_ms");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	for (int i = 0; i < PQntuples(r); i++) {
+		long long b = atoll(PQgetvalue(r, i, 1)), arr, open, peak;
+		if (PQgetvalue(r, i, 0)[0] == 'a')
+			brute_bucket(st, en, N, b, &arr, &open, &peak);
+		else
+			brute_bucket(s1, e1, n1, b, &arr, &open, &peak);
+		if (arr != atoll(PQgetvalue(r, i, 2)) || open != atoll(PQgetvalue(r, i, 3)) ||
+		    peak != atoll(PQgetvalue(r, i, 4)))
+			fail_msg("%s bucket %lld: %s %s %s, brute force %lld %lld %lld",
+				 PQgetvalue(r, i, 0), b, PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
+				 PQgetvalue(r, i, 4), arr, open, peak);
+		checked++;
+	}
+	PQclear(r);
+	PQfinish(c);
+	assert_true(checked > 500);
+	assert_int_equal(q_int("SELECT sum(arrivals) FROM rollup_day WHERE scope = 'a'"), N);
+	assert_int_equal(q_int("SELECT count(*) FROM rollup_cp WHERE scope <> 'd'"), 0);
 }
 
 static void test_idempotent(void **state)
@@ -353,6 +432,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_schema, setup),
 		cmocka_unit_test_setup(test_migrate_v1, setup),
+		cmocka_unit_test_setup(test_migrate_v1_chunks, setup),
 		cmocka_unit_test_setup(test_idempotent, setup),
 		cmocka_unit_test_setup(test_row_fault, setup),
 		cmocka_unit_test_setup(test_dead_connection, setup),
