@@ -92,7 +92,9 @@ metric_t *billing_lost_metric(metrics_t *m, enum billing_kind k)
 /* What the service thread remembers about each unreleased spool entry, to count
  * receipted CDRs apart from events and to time delivery: a deque indexed by
  * seq - base. Entries replayed from an earlier run are filled in at start (end_ms 0:
- * their latency is not sampled). Memory: 16 bytes per unreleased entry. */
+ * their latency is not sampled). Memory: 16 bytes per unreleased entry. Kept in mode
+ * stomp only: its one reader is on_release, the publisher's callback; in spool-only
+ * nothing is released in-process, so tracking would only grow (16 B per record). */
 struct track {
 	int64_t end_ms;
 	unsigned char kind;
@@ -336,9 +338,8 @@ struct billing *billing_new(struct event_base *base, const struct rm_config *cfg
 		snprintf(err, errlen, "billing: %s", serr);
 		goto fail;
 	}
-	track_replayed(b);
-
 	if (b->mode == RM_BILLING_STOMP) {
+		track_replayed(b);
 		snprintf(b->login, sizeof b->login, "%s", cfg->billing_login);
 		snprintf(b->passcode, sizeof b->passcode, "%s", cfg->billing_passcode);
 		if (parse_endpoints(b, cfg, err, errlen) < 0)
@@ -419,7 +420,8 @@ void billing_take(struct billing *b, struct billing_item *it)
 	}
 	if (!cdr)
 		metric_inc(b->m_events);
-	track_add(&b->tr, seq, it->kind, it->end_ms);
+	if (b->pub)
+		track_add(&b->tr, seq, it->kind, it->end_ms);
 	free(it);
 	/* the bridge delivers a batch of items in one callback: write and publish once
 	 * after the last of them (on_batch runs before the loop waits again) */

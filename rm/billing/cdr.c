@@ -60,7 +60,8 @@ static int clampi(int v, int lo, int hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
-int cdr_from_input(const struct cdr_input *in, const char *node, record_t *r)
+/* The record of in, every field but its id. */
+static int fill(const struct cdr_input *in, const char *node, record_t *r)
 {
 	if (!in->call_id || !*in->call_id)
 		return -1;
@@ -110,6 +111,13 @@ int cdr_from_input(const struct cdr_input *in, const char *node, record_t *r)
 			      : REC_BY_RM;
 	r->attempts = clampi(in->attempts, 0, 100);
 	r->usage_level = clampi(in->usage_level, 0, 3);
+	return 0;
+}
+
+int cdr_from_input(const struct cdr_input *in, const char *node, record_t *r)
+{
+	if (fill(in, node, r) < 0)
+		return -1;
 	cdr_make_id(r->node, r->start_ms, r->id);
 	return 0;
 }
@@ -171,7 +179,8 @@ int cdr_event_json(const struct cdr_input *in, const char *node,
 	int64_t ts;
 	bool answer = type != CDR_EV_START && in->answer_ms > 0;
 
-	if (cdr_from_input(in, node, &r) < 0 || cap < 2)
+	/* fill, not cdr_from_input: an event's id is made once, from its own time */
+	if (fill(in, node, &r) < 0 || cap < 2)
 		return -1;
 	ts = type == CDR_EV_END ? r.end_ms : answer ? r.answer_ms : r.start_ms;
 	cdr_make_id(r.node, type == CDR_EV_START ? r.start_ms

@@ -66,6 +66,7 @@ struct spool {
 
 	uint64_t next_seq;
 	uint64_t depth, bytes;
+	uint64_t seg_bytes; /* sum of segs[].size, kept by spool_seg.c and load_segment */
 	unsigned peak_percent;
 	uint64_t lost, appended, released, replayed, skipped;
 
@@ -83,7 +84,8 @@ int spseg_grow(void **buf, size_t *cap, size_t need, size_t elem);
 int spseg_pread_all(int fd, void *buf, size_t len, off_t off);
 /* The active segment (the last one). */
 struct seg *spseg_active(spool_t *s);
-/* Bytes of segment files on disk plus buffered ones; that as a percent of max_bytes;
+/* Bytes of segment files on disk plus buffered ones (O(1): seg_bytes is kept as segments
+ * are created, appended to, loaded and deleted); that as a percent of max_bytes;
  * and the peak of that percent recorded. */
 uint64_t spseg_disk_bytes(const spool_t *s);
 unsigned spseg_usage(const spool_t *s);

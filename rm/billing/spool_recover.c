@@ -187,6 +187,7 @@ static int load_segment(spool_t *s, uint32_t id, uint64_t *last_seq)
 	if (scan_entries(s, &g, b, n, path, acks, nacks, last_seq) < 0)
 		goto fail;
 	s->segs[s->nsegs++] = g;
+	s->seg_bytes += g.size;
 	free(b);
 	free(acks);
 	return 0;

@@ -78,10 +78,7 @@ struct seg *spseg_active(spool_t *s)
 
 uint64_t spseg_disk_bytes(const spool_t *s)
 {
-	uint64_t n = s->wlen;
-	for (size_t i = 0; i < s->nsegs; i++)
-		n += s->segs[i].size;
-	return n;
+	return s->seg_bytes + s->wlen;
 }
 
 unsigned spseg_usage(const spool_t *s)
@@ -124,6 +121,7 @@ void spseg_delete(spool_t *s, struct seg *g)
 	spseg_path(s, g->id, "ack", path, sizeof(path));
 	if (unlink(path) < 0 && errno != ENOENT)
 		log_warn("spool %s: cannot delete %s: %s", s->dir, path, strerror(errno));
+	s->seg_bytes -= g->size;
 	size_t i = (size_t)(g - s->segs);
 	memmove(&s->segs[i], &s->segs[i + 1], (s->nsegs - i - 1) * sizeof(*g));
 	s->nsegs--;
@@ -158,6 +156,7 @@ int spseg_create(spool_t *s, uint32_t id, uint64_t base_seq)
 	g->ack_fd = -1;
 	g->base_seq = base_seq;
 	g->size = SPCODEC_SEG_HDR;
+	s->seg_bytes += SPCODEC_SEG_HDR;
 	s->dir_dirty = true;
 	return 0;
 }
@@ -177,6 +176,7 @@ int spseg_append_buffer(spool_t *s, struct seg *g, bool sync)
 		return -1;
 	}
 	g->size += s->wlen;
+	s->seg_bytes += s->wlen;
 	s->wlen = 0;
 	return 0;
 }

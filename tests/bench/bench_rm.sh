@@ -124,7 +124,7 @@ JSON
 	c1=$(cpu_us "$RMPID")
 	rss=$(rss_kb "$RMPID")
 	depth=$(metric "$hp" rm_spool_depth); depth=${depth%.*}
-	extra="$(rm_state "$base" "$rss" "$calls" "$rate" "${depth:-0}")"
+	extra="$(RM_MODE=$mode rm_state "$base" "$rss" "$calls" "$rate" "${depth:-0}")"
 	if [ "$mode" = stomp ]; then
 		rc1=$(cpu_us "$RSPID")
 		built=$(metric "$hp" rm_billing_records_total)
@@ -179,8 +179,10 @@ SIZES=$(rm_sizes)
 rm_state() {
 	[ -n "$SIZES" ] || return 0
 	/usr/bin/python3 - "$@" $SIZES <<'PY'
-import sys
+import os, sys
 base, peak, calls, rate, depth, ses, dlg, call, track, ent = (int(float(x)) for x in sys.argv[1:11])
+if os.environ.get("RM_MODE") != "stomp":
+    track = 0                             # the delivery tracker is kept for the publisher only
 held = min(calls, 5 * rate)               # answered INVITEs whose server transaction nta holds (T4)
 own = depth * (track + ent)               # bytes: billing records not yet released
 live = held * (ses + dlg + call)          # an upper bound: calls are far shorter than T4 here

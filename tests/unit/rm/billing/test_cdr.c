@@ -244,6 +244,13 @@ static void test_events(void **state)
 				    s.gvp_session_id);
 		assert_int_equal((int64_t)cJSON_GetObjectItem(o, "start_ms")->valuedouble, T0);
 		int64_t ts = (int64_t)cJSON_GetObjectItem(o, "ts_ms")->valuedouble;
+		/* one id per event, "<node>-<its own time>-<uuid>" */
+		char pre[64];
+		snprintf(pre, sizeof(pre), "rm-b-%lld-", (long long)ts);
+		assert_int_equal(strncmp(cJSON_GetObjectItem(o, "id")->valuestring, pre,
+					 strlen(pre)), 0);
+		assert_int_equal(strlen(cJSON_GetObjectItem(o, "id")->valuestring),
+				 strlen(pre) + 36);
 		if (t == CDR_EV_START) {
 			assert_null(cJSON_GetObjectItem(o, "answer_ms"));
 			assert_int_equal(ts, T0);

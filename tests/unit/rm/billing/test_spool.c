@@ -331,6 +331,57 @@ static void test_segments_deleted_when_released(void **state)
 	spool_close(s);
 }
 
+/* Bytes of the directory's .seg files. */
+static uint64_t seg_file_bytes(const char *dir)
+{
+	uint64_t n = 0;
+	char path[256];
+	struct stat st;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		if (l <= 4 || strcmp(de->d_name + l - 4, ".seg") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		assert_int_equal(stat(path, &st), 0);
+		n += (uint64_t)st.st_size;
+	}
+	closedir(d);
+	return n;
+}
+
+static void expect_disk_bytes(spool_t *s, const char *dir)
+{
+	spool_stats_t st;
+	assert_int_equal(spool_flush(s), 0);
+	spool_get_stats(s, &st);
+	assert_int_equal(st.disk_bytes, seg_file_bytes(dir));
+}
+
+/* disk_bytes (kept as a running sum, not summed over the segments at every append)
+ * matches the files through rolls, deletions of released segments and a reopen. */
+static void test_disk_bytes_tracks_files(void **state)
+{
+	struct fixture *f = *state;
+	spool_t *s = open_spool(f->dir, 0, 300);
+
+	uint64_t last = append_n(s, 0, 40);
+	expect_disk_bytes(s, f->dir);
+	assert_true(count_files(f->dir, ".seg") >= 5);
+	for (uint64_t q = 1; q <= last / 2; q++) /* the older segments go */
+		assert_int_equal(spool_release(s, q), 0);
+	expect_disk_bytes(s, f->dir);
+	spool_close(s);
+
+	s = open_spool(f->dir, 0, 300); /* loaded segments plus a new active one */
+	expect_disk_bytes(s, f->dir);
+	append_n(s, 40, 50);
+	expect_disk_bytes(s, f->dir);
+	spool_close(s);
+}
+
 static void test_high_water(void **state)
 {
 	struct fixture *f = *state;
@@ -467,6 +518,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_full_returns_spool_full, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_segments_deleted_when_released, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_disk_bytes_tracks_files, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_high_water, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_survives_process_death, setup,
