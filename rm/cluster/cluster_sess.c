@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 /* ---- lines ----------------------------------------------------------------------- */
 
@@ -414,23 +415,39 @@ void cluster_sess_set_drain(struct cluster_sess_set *set, void (*fn)(void *arg, 
 void cluster_record_id(const char *node, int64_t start_ms, const char *call_id,
 		       const char *from_tag, char out[129])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	char hex[33], n[64];
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	static const char hexd[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE] = { 0 };
+	size_t lc = call_id ? strlen(call_id) : 0, lf = from_tag ? strlen(from_tag) : 0;
+	char buf[1024], hex[33];
 
-	snprintf(n, sizeof n, "%s", node && *node ? node : "rm");
-	memset(md, 0, sizeof md);
-	if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1) {
-		EVP_DigestUpdate(ctx, call_id ? call_id : "", call_id ? strlen(call_id) : 0);
-		EVP_DigestUpdate(ctx, "\n", 1);
-		EVP_DigestUpdate(ctx, from_tag ? from_tag : "", from_tag ? strlen(from_tag) : 0);
-		EVP_DigestFinal_ex(ctx, md, &mdlen);
+	/* every call's record takes this path (a single node too): one-shot SHA256 over a
+	 * stack copy, not an EVP context and an algorithm fetch per call (~27 K
+	 * instructions, 5% of rm's per-call total, issue 12) */
+	if (lc + 1 + lf <= sizeof buf) {
+		if (lc)
+			memcpy(buf, call_id, lc);
+		buf[lc] = '\n';
+		if (lf)
+			memcpy(buf + lc + 1, from_tag, lf);
+		SHA256((const unsigned char *)buf, lc + 1 + lf, md);
+	} else {
+		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+		unsigned int mdlen = 0;
+
+		if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1) {
+			EVP_DigestUpdate(ctx, call_id, lc);
+			EVP_DigestUpdate(ctx, "\n", 1);
+			EVP_DigestUpdate(ctx, from_tag ? from_tag : "", lf);
+			EVP_DigestFinal_ex(ctx, md, &mdlen);
+		}
+		EVP_MD_CTX_free(ctx);
 	}
-	EVP_MD_CTX_free(ctx);
-	for (int i = 0; i < 16; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	snprintf(out, 129, "%s-%lld-%s", n, (long long)start_ms, hex);
+	for (int i = 0; i < 16; i++) {
+		hex[2 * i] = hexd[md[i] >> 4];
+		hex[2 * i + 1] = hexd[md[i] & 15];
+	}
+	hex[32] = '\0';
+	snprintf(out, 129, "%.63s-%lld-%s", node && *node ? node : "rm", (long long)start_ms, hex);
 }
 
 bool cluster_adopter_is_me(const char *me, const char *const *live, size_t n)

@@ -192,6 +192,15 @@ static void test_record_id(void **state)
 	assert_int_equal(strncmp(a, "rm-a-1700000000000-", 19), 0);
 	assert_int_equal(strlen(a), 19 + 32);
 	assert_int_equal(strncmp(e, "rm-1-", 5), 0);
+	/* the id is a wire format (rs dedupes a node's record against its adopter's, across
+	 * versions): the first 32 hex of SHA-256("c1@x\nabc"), long call-ids too */
+	assert_string_equal(a, "rm-a-1700000000000-ea6c8b4aa526235a72ce0affdcebe24c");
+	assert_string_equal(e, "rm-1-443a0dd8812ba1de9a1eae0d3bc9edd9");
+	char big[2001];
+	memset(big, 'x', 2000);
+	big[2000] = '\0';
+	cluster_record_id("rm-a", 5, big, "abc", e);
+	assert_string_equal(e, "rm-a-5-7fea5ff6c7bc829eeb2a2eb22614ca63");
 }
 
 static void test_adopter(void **state)
