@@ -22,6 +22,23 @@ TOP="$(cd "$(dirname "$0")/../.." && pwd)"
 BUILD="${BUILD:-build}"
 case "$BUILD" in /*) B="$BUILD" ;; *) B="$TOP/$BUILD" ;; esac
 N="${N:-1000000}"; NI="${NI:-200000}"; PARTS="${PARTS:-peaks ingest}"; REPS="${REPS:-1}"
+
+# csv_export LABEL: stream the whole range as CSV from rs ($pid, $hp), print rows/s and
+# rs's memory before, after and at peak, then stop rs
+csv_export() {
+	local r0 t dt rows hwm
+	rss() { awk '/VmRSS/ {print $2}' "/proc/$pid/status"; }
+	r0=$(rss)
+	t=$(date +%s.%N)
+	curl -s -o "$D/export.csv" "http://127.0.0.1:$hp/ems-rs/HIST/CDRs/RM/details?from=$T0&to=$((T0 + 91 * DAY))&format=csv"
+	dt=$(awk "BEGIN{print $(date +%s.%N) - $t}")
+	rows=$(($(wc -l <"$D/export.csv") - 1))
+	hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+	echo "${1}CSV export: $rows rows in $(awk "BEGIN{printf \"%.1f\", $dt}")s = $(awk "BEGIN{printf \"%d\", $rows / $dt}") rows/s; rs RSS ${r0} kB before, $(rss) kB after, peak ${hwm} kB"
+	[ "$rows" = "$N" ] || { echo "export: $rows rows, want $N"; exit 1; }
+	kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
 for f in "$B/bin/rs" "$B/tools/stomp_load"; do
 	[ -x "$f" ] || { echo "bench_report: $f missing (make BUILD=$BUILD all)" >&2; exit 1; }
 done
@@ -140,16 +157,7 @@ if got != ref:
 PY
 
 # 3. CSV export of the whole range, streamed.
-rss() { awk '/VmRSS/ {print $2}' "/proc/$pid/status"; }
-r0=$(rss)
-t=$(date +%s.%N)
-curl -s -o "$D/export.csv" "http://127.0.0.1:$hp/ems-rs/HIST/CDRs/RM/details?from=$T0&to=$((T0 + 91 * DAY))&format=csv"
-dt=$(awk "BEGIN{print $(date +%s.%N) - $t}")
-rows=$(($(wc -l <"$D/export.csv") - 1))
-hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
-echo "CSV export: $rows rows in $(awk "BEGIN{printf \"%.1f\", $dt}")s = $(awk "BEGIN{printf \"%d\", $rows / $dt}") rows/s; rs RSS ${r0} kB before, $(rss) kB after, peak ${hwm} kB"
-[ "$rows" = "$N" ] || { echo "export: $rows rows, want $N"; exit 1; }
-kill "$pid"; wait "$pid" 2>/dev/null || true
+csv_export ""
 rm -rf "$D/q.db"* "$D/export.csv"
 fi
 
@@ -240,16 +248,7 @@ print("postgresql peaks, 30 days of HOUR for one tenant: API %.1f ms (median of 
 if got != ref:
     sys.exit(1)
 PY
-rss() { awk '/VmRSS/ {print $2}' "/proc/$pid/status"; }
-r0=$(rss)
-t=$(date +%s.%N)
-curl -s -o "$D/export.csv" "http://127.0.0.1:$hp/ems-rs/HIST/CDRs/RM/details?from=$T0&to=$((T0 + 91 * DAY))&format=csv"
-dt=$(awk "BEGIN{print $(date +%s.%N) - $t}")
-rows=$(($(wc -l <"$D/export.csv") - 1))
-hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
-echo "postgresql CSV export: $rows rows in $(awk "BEGIN{printf \"%.1f\", $dt}")s = $(awk "BEGIN{printf \"%d\", $rows / $dt}") rows/s; rs RSS ${r0} kB before, $(rss) kB after, peak ${hwm} kB"
-[ "$rows" = "$N" ] || { echo "export: $rows rows, want $N"; exit 1; }
-kill "$pid"; wait "$pid" 2>/dev/null || true
+csv_export "postgresql "
 rm -f "$D/export.csv"
 "$TOP/scripts/pg-stop" "$D/pgq" >/dev/null 2>&1 || true
 PGQ_UP=
