@@ -352,24 +352,21 @@ static void apply_units(struct cluster *cl, struct peer *p, const struct cluster
 	while (s < end) {
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
 		size_t n = (size_t)((nl ? nl : end) - s);
-		char line[CLUSTER_NODE_MAX + 32], node[CLUSTER_NODE_MAX], kind[8];
+		char node[CLUSTER_NODE_MAX];
 		int units = 0;
-		if (n && n < sizeof line) {
-			memcpy(line, s, n);
-			line[n] = '\0';
-			if (sscanf(line, "free %63s", node) == 1) {
+		int kind = cluster_units_line(s, n, CLUSTER_UNITS * CLUSTER_MAX_PEERS, node, &units);
+		if (kind) {
+			if (kind == 'f') {
 				if (strcmp(node, cl->me) == 0)
 					units_freed_by(cl, p);
 				s += n + 1;
 				continue;
 			}
-			if (sscanf(line, "%7s %63s %d", kind, node, &units) != 3 || units < 0 ||
-			    units > CLUSTER_UNITS * CLUSTER_MAX_PEERS ||
-			    (strcmp(kind, "give") != 0 && strcmp(kind, "held") != 0)) {
+			if (kind < 0) {
 				metric_inc(cl->mm.cluster_dropped[CLUSTER_DROP_MALFORMED]);
 				return;
 			}
-			if (kind[0] == 'h') {
+			if (kind == 'h') {
 				struct units_part *h = strcmp(node, cl->me) != 0
 						? part_of(cl->held, &cl->n_held, node, true) : NULL;
 				if (h && units > h->units)

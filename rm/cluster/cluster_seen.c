@@ -17,8 +17,6 @@
 #include "cluster_int.h"
 #include "log.h"
 
-#define SEEN_LINE_MAX 1024
-
 void cluster_seen_local(struct cluster *cl, char *line)
 {
 	size_t n = strlen(line);
@@ -62,8 +60,7 @@ void cluster_seen_apply(struct cluster *cl, struct peer *p, const struct cluster
 	while (cl->adopt && s < end) {
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
 		size_t n = (size_t)((nl ? nl : end) - s);
-		if (n > 2 && n < SEEN_LINE_MAX && (s[0] == 'a' || s[0] == 'b') && s[1] == '\t' &&
-		    !memchr(s, '\0', n)) {
+		if (cluster_seen_line_ok(s, n)) {
 			struct cluster_adopt *a = malloc(sizeof *a + n + 1);
 			if (a) {
 				snprintf(a->owner, sizeof a->owner, "%s", p->node);

@@ -457,3 +457,38 @@ bool cluster_adopter_is_me(const char *me, const char *const *live, size_t n)
 			return false;
 	return true;
 }
+
+/* ---- the other line kinds of peer frames: "seen" and "units" ---------------------- */
+
+bool cluster_seen_line_ok(const char *s, size_t n)
+{
+	return n > 2 && n < CLUSTER_SEEN_LINE_MAX && (s[0] == 'a' || s[0] == 'b') &&
+	       s[1] == '\t' && !memchr(s, '\0', n);
+}
+
+int cluster_seen_split(char *line, char *f[4])
+{
+	char *save = NULL;
+	int n = 0;
+
+	for (char *t = strtok_r(line, "\t", &save); t && n < 4; t = strtok_r(NULL, "\t", &save))
+		f[n++] = t;
+	return n == 4 ? 0 : -1;
+}
+
+int cluster_units_line(const char *s, size_t n, int max, char node[64], int *units)
+{
+	char line[64 + 32], kind[8];
+
+	*units = 0;
+	if (!n || n >= sizeof line)
+		return 0;
+	memcpy(line, s, n);
+	line[n] = '\0';
+	if (sscanf(line, "free %63s", node) == 1)
+		return 'f';
+	if (sscanf(line, "%7s %63s %d", kind, node, units) != 3 || *units < 0 || *units > max ||
+	    (strcmp(kind, "give") != 0 && strcmp(kind, "held") != 0))
+		return -1;
+	return kind[0];
+}

@@ -91,4 +91,18 @@ void cluster_record_id(const char *node, int64_t start_ms, const char *call_id,
  * one excluded). True when that is me. */
 bool cluster_adopter_is_me(const char *me, const char *const *live, size_t n);
 
+/* A "seen" line of a peer (cluster_seen.c), n bytes at s without its LF: "a" or "b",
+ * TAB, at most CLUSTER_SEEN_LINE_MAX - 1 bytes, no NUL. */
+#define CLUSTER_SEEN_LINE_MAX 1024
+bool cluster_seen_line_ok(const char *s, size_t n);
+/* Its fields (rm/sip/proxy_cluster.c), NUL-terminated line split in place at TABs
+ * (strtok_r: empty fields are skipped; beyond the fourth ignored): f[0] "a"/"b",
+ * f[1] call_id, f[2] from_tag, f[3] to_tag. 0, or -1 with fewer than four. */
+int cluster_seen_split(char *line, char *f[4]);
+/* One line of a "units" frame (cluster_peer.c apply_units), n bytes at s without its
+ * LF: 'f' for "free <node>", 'g' or 'h' for "give|held <node> <units>" (units 0..max),
+ * into node (CLUSTER_NODE_MAX) and *units; 0 for an empty line or one of 96 bytes or
+ * more (skipped); -1 when malformed. */
+int cluster_units_line(const char *s, size_t n, int max, char node[64], int *units);
+
 #endif

@@ -280,13 +280,10 @@ void proxy_cluster_seen(struct proxy *p, const sip_t *sip)
  * hold: if this node holds it, the ACK is taken as seen here, the BYE ends it. */
 static void seen_by_peer(struct proxy *p, const char *peer, char *line)
 {
-	char *f[4], *save = NULL;
+	char *f[4];
 	struct session *s;
-	size_t n = 0;
 
-	for (char *t = strtok_r(line, "\t", &save); t && n < 4; t = strtok_r(NULL, "\t", &save))
-		f[n++] = t;
-	if (n != 4)
+	if (cluster_seen_split(line, f) < 0)
 		return;
 	s = session_lookup(p->sessions, f[1], f[2], f[3]);
 	if (!s && f[0][0] == 'b')

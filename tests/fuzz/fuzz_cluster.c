@@ -12,7 +12,21 @@
  *  1: the rest makes a message (type, ids, numbers, body) that is encoded with
  *     cluster_frame_encode; when that succeeds, the frame must parse and decode to
  *     exactly the same message, and one flipped byte of its body must be refused.
+ *  2: the rest is the body of a "seen" frame: each line goes through
+ *     cluster_seen_line_ok (cluster_seen.c cluster_seen_apply), and one it passes, in
+ *     a buffer of exactly its size as the SIP thread gets it, through
+ *     cluster_seen_split (rm/sip/proxy_cluster.c seen_by_peer); four fields it
+ *     accepts, written again as the SIP thread writes them, must split the same.
+ *  3: the rest is the body of a "units" frame: each line through cluster_units_line
+ *     (cluster_peer.c apply_units: give, held, free); a give/held line it accepts,
+ *     written again as cluster_peer.c writes it, must read back the same.
+ *  4: the rest is a body of ringing-call lines ("+" with answer_ms 0, as
+ *     rm/sip/proxy_cluster.c sends them): each line as in mode 0, and one that parses
+ *     with answer_ms 0 gets the record id its adopter writes (cluster_record_id),
+ *     which must be the same from the line written again.
+ * Other first bytes: as 0 (even) or 1 (odd).
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,13 +219,135 @@ static void roundtrip(const uint8_t *d, size_t n)
 	free(buf);
 }
 
+/* Call fn with each line of body (its length; no LF), as the cluster's loops do. */
+static void each_line(const uint8_t *d, size_t n, void (*fn)(const char *s, size_t n))
+{
+	const char *s = (const char *)d, *end = s + n;
+
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t l = (size_t)((nl ? nl : end) - s);
+		fn(s, l);
+		s += l + 1;
+	}
+}
+
+static bool field_ok(const char *f, const char *lo, const char *hi)
+{
+	return f >= lo && f < hi && *f && !strchr(f, '\t') && f + strlen(f) <= hi;
+}
+
+static void seen_line(const char *s, size_t n)
+{
+	char *f[4], *g[4];
+
+	if (!cluster_seen_line_ok(s, n))
+		return;
+	if (n < 3 || n >= CLUSTER_SEEN_LINE_MAX || memchr(s, '\0', n))
+		abort();
+	char *line = malloc(n + 1); /* exactly as cluster_seen_apply hands it over */
+	memcpy(line, s, n);
+	line[n] = '\0';
+	if (cluster_seen_split(line, f) == 0) {
+		if (strcmp(f[0], "a") != 0 && strcmp(f[0], "b") != 0)
+			abort();
+		for (int i = 1; i < 4; i++)
+			if (!field_ok(f[i], line, line + n))
+				abort();
+		char *again = NULL;
+		int len = asprintf(&again, "%c\t%s\t%s\t%s", f[0][0], f[1], f[2], f[3]);
+		if (len < 0)
+			abort();
+		if ((size_t)len < CLUSTER_SEEN_LINE_MAX) {
+			if (!cluster_seen_line_ok(again, (size_t)len) ||
+			    cluster_seen_split(again, g) != 0 || strcmp(g[0], f[0]) ||
+			    strcmp(g[1], f[1]) || strcmp(g[2], f[2]) || strcmp(g[3], f[3]))
+				abort();
+		}
+		free(again);
+	}
+	free(line);
+}
+
+#define UNITS_MAX (60 * 16) /* CLUSTER_UNITS x CLUSTER_MAX_PEERS (cluster_peer.c) */
+
+static void units_line(const char *s, size_t n)
+{
+	char node[CLUSTER_NODE_MAX], node2[CLUSTER_NODE_MAX], buf[CLUSTER_NODE_MAX + 24];
+	int units = -1, units2 = -1;
+	int k = cluster_units_line(s, n, UNITS_MAX, node, &units);
+
+	if (k == 0 || k < 0)
+		return;
+	if (strlen(node) >= CLUSTER_NODE_MAX || !*node)
+		abort();
+	if (k == 'f')
+		return;
+	if ((k != 'g' && k != 'h') || units < 0 || units > UNITS_MAX)
+		abort();
+	int len = snprintf(buf, sizeof buf, "%s %s %d", k == 'g' ? "give" : "held", node, units);
+	if (len < 0 || (size_t)len >= sizeof buf ||
+	    cluster_units_line(buf, (size_t)len, UNITS_MAX, node2, &units2) != k ||
+	    strcmp(node, node2) != 0 || units != units2)
+		abort();
+}
+
+static void ring_line(const char *s, size_t n)
+{
+	char *line = malloc(n + 1), *again = NULL;
+	struct cluster_sess a, b;
+	char id[129], id2[129];
+	bool add, add2;
+
+	memcpy(line, s, n);
+	line[n] = '\0';
+	sess_line(s, n);
+	if (cluster_sess_parse(line, &add, &a) == 0 && add && a.answer_ms == 0) {
+		cluster_record_id(a.node, a.start_ms, a.call_id, a.from_tag, id);
+		if (memchr(id, '\0', sizeof id) == NULL)
+			abort();
+		again = cluster_sess_add_line(&a);
+		if (!again)
+			abort();
+		again[strlen(again) - 1] = '\0';
+		if (cluster_sess_parse(again, &add2, &b) != 0 || !add2 || b.answer_ms != 0)
+			abort();
+		cluster_record_id(b.node, b.start_ms, b.call_id, b.from_tag, id2);
+		if (strcmp(id, id2) != 0)
+			abort();
+	}
+	free(again);
+	free(line);
+}
+
+static void ring_body(const uint8_t *d, size_t n)
+{
+	struct cluster_sess_set *set = cluster_sess_set_new();
+
+	cluster_sess_set_apply_body(set, (const char *)d, n);
+	cluster_sess_set_free(set);
+	each_line(d, n, ring_line);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	if (data[0] & 1)
-		roundtrip(data + 1, size - 1);
-	else
-		stream(data + 1, size - 1);
+	switch (data[0] & 7) {
+	case 2:
+		each_line(data + 1, size - 1, seen_line);
+		break;
+	case 3:
+		each_line(data + 1, size - 1, units_line);
+		break;
+	case 4:
+		ring_body(data + 1, size - 1);
+		break;
+	default:
+		if (data[0] & 1)
+			roundtrip(data + 1, size - 1);
+		else
+			stream(data + 1, size - 1);
+	}
 	return 0;
 }
