@@ -219,12 +219,76 @@ static void test_adopter(void **state)
 	assert_true(cluster_adopter_is_me("rm-b", NULL, 0)); /* the last one standing */
 }
 
+/* "seen" lines (cluster_seen.c, proxy_cluster.c): what passes, how it splits. */
+static void test_seen_lines(void **state)
+{
+	char *f[4];
+	char ok[] = "b\tcid@h\tft\ttt", five[] = "a\tc\tf\tt\textra", three[] = "a\tc\tf";
+	char empty[] = "a\t\tc\tf\tt";
+	char big[CLUSTER_SEEN_LINE_MAX + 8];
+
+	(void)state;
+	assert_true(cluster_seen_line_ok("a\tx", 3));
+	assert_false(cluster_seen_line_ok("a\t", 2));
+	assert_false(cluster_seen_line_ok("c\tx\ty\tz", 9));
+	assert_false(cluster_seen_line_ok("ab\tx", 4));
+	assert_false(cluster_seen_line_ok("a\tx\0y", 5));
+	memset(big, 'x', sizeof big);
+	big[0] = 'a', big[1] = '\t';
+	assert_true(cluster_seen_line_ok(big, CLUSTER_SEEN_LINE_MAX - 1));
+	assert_false(cluster_seen_line_ok(big, CLUSTER_SEEN_LINE_MAX));
+	assert_int_equal(cluster_seen_split(ok, f), 0);
+	assert_string_equal(f[0], "b");
+	assert_string_equal(f[1], "cid@h");
+	assert_string_equal(f[2], "ft");
+	assert_string_equal(f[3], "tt");
+	assert_int_equal(cluster_seen_split(five, f), 0); /* a fifth field: ignored */
+	assert_string_equal(f[3], "t");
+	assert_int_equal(cluster_seen_split(three, f), -1);
+	assert_int_equal(cluster_seen_split(empty, f), 0); /* strtok_r: empty skipped */
+	assert_string_equal(f[1], "c");
+}
+
+/* "units" lines (cluster_peer.c apply_units): give, held, free; bad ones refused,
+ * too long ones skipped, a node never beyond its buffer. */
+static void test_units_lines(void **state)
+{
+	char node[64], line[200];
+	int units;
+
+	(void)state;
+	assert_int_equal(cluster_units_line("held rm-c 20", 12, 960, node, &units), 'h');
+	assert_string_equal(node, "rm-c");
+	assert_int_equal(units, 20);
+	assert_int_equal(cluster_units_line("give rm-a 960", 13, 960, node, &units), 'g');
+	assert_int_equal(units, 960);
+	assert_int_equal(cluster_units_line("free rm-a", 9, 960, node, &units), 'f');
+	assert_string_equal(node, "rm-a");
+	assert_int_equal(cluster_units_line("", 0, 960, node, &units), 0);
+	assert_int_equal(cluster_units_line("give rm-a 961", 13, 960, node, &units), -1);
+	assert_int_equal(cluster_units_line("held rm-a -1", 12, 960, node, &units), -1);
+	assert_int_equal(cluster_units_line("take rm-a 1", 11, 960, node, &units), -1);
+	assert_int_equal(cluster_units_line("held rm-a", 9, 960, node, &units), -1);
+	/* a node beyond 63 characters: at most 63 read (never past node[]), its rest
+	 * taken for the units: refused when not a number */
+	int n = snprintf(line, sizeof line, "held %070d 1", 0);
+	assert_int_equal(cluster_units_line(line, (size_t)n, 960, node, &units), 'h');
+	assert_int_equal(strlen(node), 63);
+	n = snprintf(line, sizeof line, "held rm-%080d 1", 0);
+	line[5 + 63] = 'x'; /* the 64th character */
+	assert_int_equal(cluster_units_line(line, (size_t)n, 960, node, &units), -1);
+	/* 96 bytes or more: skipped, not read */
+	n = snprintf(line, sizeof line, "held %0100d 1", 0);
+	assert_int_equal(cluster_units_line(line, (size_t)n, 960, node, &units), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_line_round_trip), cmocka_unit_test(test_bad_lines),
 		cmocka_unit_test(test_set),		cmocka_unit_test(test_drain),
 		cmocka_unit_test(test_record_id),	cmocka_unit_test(test_adopter),
+		cmocka_unit_test(test_seen_lines),	cmocka_unit_test(test_units_lines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
