@@ -468,27 +468,52 @@ bool cluster_seen_line_ok(const char *s, size_t n)
 
 int cluster_seen_split(char *line, char *f[4])
 {
-	char *save = NULL;
 	int n = 0;
 
-	for (char *t = strtok_r(line, "\t", &save); t && n < 4; t = strtok_r(NULL, "\t", &save))
-		f[n++] = t;
-	return n == 4 ? 0 : -1;
+	/* exactly four non-empty TAB-separated fields: an empty one or a fifth is a
+	 * sender's bug, and reading past it would look up another call */
+	for (char *t = line;; n++) {
+		char *tab = strchr(t, '\t');
+
+		if (n == 4 || tab == t || !*t)
+			return -1;
+		f[n] = t;
+		if (!tab)
+			return n == 3 ? 0 : -1;
+		*tab = '\0';
+		t = tab + 1;
+	}
 }
 
 int cluster_units_line(const char *s, size_t n, int max, char node[64], int *units)
 {
-	char line[64 + 32], kind[8];
+	char line[64 + 32], *save = NULL, *tok[3], *end;
+	int k = 0;
+	long v;
 
 	*units = 0;
 	if (!n || n >= sizeof line)
 		return 0;
 	memcpy(line, s, n);
 	line[n] = '\0';
-	if (sscanf(line, "free %63s", node) == 1)
-		return 'f';
-	if (sscanf(line, "%7s %63s %d", kind, node, units) != 3 || *units < 0 || *units > max ||
-	    (strcmp(kind, "give") != 0 && strcmp(kind, "held") != 0))
+	for (char *t = strtok_r(line, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		if (k == 3)
+			return -1;
+		tok[k++] = t;
+	}
+	/* a node name longer than rm's (63) is refused, never cut to another node's */
+	if (k < 2 || strlen(tok[1]) > 63)
 		return -1;
-	return kind[0];
+	if (k == 2 && strcmp(tok[0], "free") == 0) {
+		strcpy(node, tok[1]);
+		return 'f';
+	}
+	if (k != 3 || (strcmp(tok[0], "give") != 0 && strcmp(tok[0], "held") != 0))
+		return -1;
+	v = strtol(tok[2], &end, 10);
+	if (end == tok[2] || *end || v < 0 || v > max)
+		return -1;
+	strcpy(node, tok[1]);
+	*units = (int)v;
+	return tok[0][0];
 }

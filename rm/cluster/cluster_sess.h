@@ -96,13 +96,14 @@ bool cluster_adopter_is_me(const char *me, const char *const *live, size_t n);
 #define CLUSTER_SEEN_LINE_MAX 1024
 bool cluster_seen_line_ok(const char *s, size_t n);
 /* Its fields (rm/sip/proxy_cluster.c), NUL-terminated line split in place at TABs
- * (strtok_r: empty fields are skipped; beyond the fourth ignored): f[0] "a"/"b",
- * f[1] call_id, f[2] from_tag, f[3] to_tag. 0, or -1 with fewer than four. */
+ * (exactly four, none empty): f[0] "a"/"b", f[1] call_id, f[2] from_tag, f[3]
+ * to_tag. 0, or -1 when a field is empty or there are not four. */
 int cluster_seen_split(char *line, char *f[4]);
 /* One line of a "units" frame (cluster_peer.c apply_units), n bytes at s without its
  * LF: 'f' for "free <node>", 'g' or 'h' for "give|held <node> <units>" (units 0..max),
  * into node (CLUSTER_NODE_MAX) and *units; 0 for an empty line or one of 96 bytes or
- * more (skipped); -1 when malformed. */
+ * more (skipped); -1 when malformed (a node name over 63 characters, a units count
+ * that is not a whole number in 0..max, a word too many). */
 int cluster_units_line(const char *s, size_t n, int max, char node[64], int *units);
 
 #endif

@@ -242,11 +242,12 @@ static void test_seen_lines(void **state)
 	assert_string_equal(f[1], "cid@h");
 	assert_string_equal(f[2], "ft");
 	assert_string_equal(f[3], "tt");
-	assert_int_equal(cluster_seen_split(five, f), 0); /* a fifth field: ignored */
-	assert_string_equal(f[3], "t");
+	assert_int_equal(cluster_seen_split(five, f), -1); /* a fifth field */
 	assert_int_equal(cluster_seen_split(three, f), -1);
-	assert_int_equal(cluster_seen_split(empty, f), 0); /* strtok_r: empty skipped */
-	assert_string_equal(f[1], "c");
+	assert_int_equal(cluster_seen_split(empty, f), -1); /* never read as "c f t" */
+	char trail[] = "a\tc\tf\tt\t", lead[] = "\tc\tf\tt";
+	assert_int_equal(cluster_seen_split(trail, f), -1);
+	assert_int_equal(cluster_seen_split(lead, f), -1);
 }
 
 /* "units" lines (cluster_peer.c apply_units): give, held, free; bad ones refused,
@@ -269,13 +270,17 @@ static void test_units_lines(void **state)
 	assert_int_equal(cluster_units_line("held rm-a -1", 12, 960, node, &units), -1);
 	assert_int_equal(cluster_units_line("take rm-a 1", 11, 960, node, &units), -1);
 	assert_int_equal(cluster_units_line("held rm-a", 9, 960, node, &units), -1);
-	/* a node beyond 63 characters: at most 63 read (never past node[]), its rest
-	 * taken for the units: refused when not a number */
-	int n = snprintf(line, sizeof line, "held %070d 1", 0);
+	assert_int_equal(cluster_units_line("free rm-a x", 11, 960, node, &units), -1);
+	assert_int_equal(cluster_units_line("held rm-a 5x", 12, 960, node, &units), -1);
+	assert_int_equal(cluster_units_line("held rm-a 1 2", 13, 960, node, &units), -1);
+	/* a node beyond 63 characters is refused, never cut to a 63-character one with
+	 * its rest read as the units ("held <63 chars>5 20" was units 5) */
+	int n = snprintf(line, sizeof line, "held %063d 1", 0);
 	assert_int_equal(cluster_units_line(line, (size_t)n, 960, node, &units), 'h');
 	assert_int_equal(strlen(node), 63);
-	n = snprintf(line, sizeof line, "held rm-%080d 1", 0);
-	line[5 + 63] = 'x'; /* the 64th character */
+	n = snprintf(line, sizeof line, "held %063d5 20", 0);
+	assert_int_equal(cluster_units_line(line, (size_t)n, 960, node, &units), -1);
+	n = snprintf(line, sizeof line, "held %070d 1", 0);
 	assert_int_equal(cluster_units_line(line, (size_t)n, 960, node, &units), -1);
 	/* 96 bytes or more: skipped, not read */
 	n = snprintf(line, sizeof line, "held %0100d 1", 0);
