@@ -344,7 +344,8 @@ static uint64_t seg_file_bytes(const char *dir)
 		size_t l = strlen(de->d_name);
 		if (l <= 4 || strcmp(de->d_name + l - 4, ".seg") != 0)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		int k = snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		assert_true(k > 0 && (size_t)k < sizeof(path));
 		assert_int_equal(stat(path, &st), 0);
 		n += (uint64_t)st.st_size;
 	}
